@@ -1,0 +1,124 @@
+namespace Breadboard.Core.Pipeline;
+
+/// <summary>
+/// What the pipeline computes: windows, aggregates, alert rules and event-time tolerances. The single source of
+/// truth for every engine: the local engine runs it, the Flink compiler translates it.
+/// </summary>
+public sealed record PipelineDefinition
+{
+    /// <summary>How far behind the highest event time seen the watermark trails.</summary>
+    public required long OutOfOrdernessMs { get; init; }
+
+    /// <summary>How long, in event time, a (symbol, trade_id) is remembered for de-duplication.</summary>
+    public required long DedupHorizonMs { get; init; }
+
+    public required IReadOnlyList<WindowDefinition> Windows { get; init; }
+
+    /// <summary>The bar columns emitted, in <see cref="Aggregate"/> order.</summary>
+    public required IReadOnlyList<Aggregate> Aggregates { get; init; }
+
+    public required IReadOnlyList<RuleDefinition> Rules { get; init; }
+
+    /// <summary>
+    /// The default pipeline (also shipped as config/pipeline.yaml): 1m tumbling, 5m hopping every minute, 30 s
+    /// sessions; price drop/spike of 5 % over 5 minutes; volume surge at 5× the mean of the previous 20 1m bars.
+    /// </summary>
+    public static PipelineDefinition Default { get; } = new()
+    {
+        OutOfOrdernessMs = 5_000,
+        DedupHorizonMs = 600_000,
+        Windows =
+        [
+            WindowDefinition.Tumbling("1m", 60_000),
+            WindowDefinition.Hopping("5m", 300_000, 60_000),
+            WindowDefinition.Session("session", 30_000),
+        ],
+        Aggregates = Enum.GetValues<Aggregate>(),
+        Rules =
+        [
+            RuleDefinition.PriceChange("price_drop", "5m", ComparisonOp.LessOrEqual, -5),
+            RuleDefinition.PriceChange("price_spike", "5m", ComparisonOp.GreaterOrEqual, 5),
+            RuleDefinition.VolumeSurge("volume_surge", "1m", 5, 20),
+        ],
+    };
+
+    public WindowDefinition Window(string name)
+    {
+        foreach (var w in Windows)
+        {
+            if (w.Name == name)
+            {
+                return w;
+            }
+        }
+
+        throw new KeyNotFoundException($"no window named '{name}'");
+    }
+
+    public bool Emits(Aggregate aggregate)
+    {
+        foreach (var a in Aggregates)
+        {
+            if (a == aggregate)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
+
+public enum WindowKind
+{
+    Tumbling,
+    Hopping,
+    Session,
+}
+
+/// <summary>One window of the pipeline. Tumbling and hopping windows are aligned to the Unix epoch.</summary>
+public sealed record WindowDefinition(string Name, WindowKind Kind, long SizeMs, long SlideMs, long GapMs)
+{
+    public static WindowDefinition Tumbling(string name, long sizeMs) => new(name, WindowKind.Tumbling, sizeMs, sizeMs, 0);
+
+    public static WindowDefinition Hopping(string name, long sizeMs, long slideMs) => new(name, WindowKind.Hopping, sizeMs, slideMs, 0);
+
+    public static WindowDefinition Session(string name, long gapMs) => new(name, WindowKind.Session, 0, 0, gapMs);
+}
+
+/// <summary>Bar columns beyond the keys; the order here is the order they are written in.</summary>
+public enum Aggregate
+{
+    Open,
+    High,
+    Low,
+    Close,
+    Volume,
+    Vwap,
+    Trades,
+}
+
+public enum RuleKind
+{
+    /// <summary>Fires when (close − open)/open·100 of a closed window meets the threshold.</summary>
+    PriceChange,
+
+    /// <summary>Fires when a bar's volume is at least Factor × the mean volume of the symbol's previous Lookback bars of that window.</summary>
+    VolumeSurge,
+}
+
+public enum ComparisonOp
+{
+    LessOrEqual,
+    GreaterOrEqual,
+}
+
+/// <summary>One alert rule, evaluated on every closed window of <see cref="Window"/>.</summary>
+public sealed record RuleDefinition(string Name, RuleKind Kind, string Window, ComparisonOp Op, double Threshold, int Lookback)
+{
+    public static RuleDefinition PriceChange(string name, string window, ComparisonOp op, double thresholdPercent) =>
+        new(name, RuleKind.PriceChange, window, op, thresholdPercent, 0);
+
+    public static RuleDefinition VolumeSurge(string name, string window, double factor, int lookback) =>
+        new(name, RuleKind.VolumeSurge, window, ComparisonOp.GreaterOrEqual, factor, lookback);
+}

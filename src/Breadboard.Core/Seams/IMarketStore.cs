@@ -1,0 +1,80 @@
+using Breadboard.Core.Model;
+
+namespace Breadboard.Core.Seams;
+
+/// <summary>Where ticks, bars, alerts and pipeline counts are kept: DuckDB embedded, ClickHouse in production.</summary>
+/// <remarks>
+/// Writes must be idempotent: bars are upserted by (symbol, window, window_start) and alerts by id, so a batch
+/// written twice (a retry, a replay after a crash) leaves the same rows. Readers (API, export) see only this
+/// interface and never learn which store they have.
+/// </remarks>
+public interface IMarketStore : IAsyncDisposable
+{
+    /// <summary>Creates or migrates the schema; safe to call on every start.</summary>
+    ValueTask InitializeAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Writes one batch; returns once it is durable in the store.</summary>
+    ValueTask WriteAsync(StoreBatch batch, CancellationToken cancellationToken = default);
+
+    IAsyncEnumerable<Bar> QueryBarsAsync(BarQuery query, CancellationToken cancellationToken = default);
+
+    IAsyncEnumerable<Alert> QueryAlertsAsync(AlertQuery query, CancellationToken cancellationToken = default);
+
+    IAsyncEnumerable<Tick> QueryTicksAsync(TickQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>Latest tick of every symbol with the first price of the last 24 h of event time, for change figures.</summary>
+    IAsyncEnumerable<SymbolSummary> QuerySymbolsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The running totals of rejects, late ticks and duplicates.</summary>
+    ValueTask<PipelineCounts> ReadCountsAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>One write to the store: everything the pipeline produced since the last batch.</summary>
+public sealed class StoreBatch
+{
+    public List<Tick> Ticks { get; } = [];
+
+    public List<Bar> Bars { get; } = [];
+
+    public List<Alert> Alerts { get; } = [];
+
+    /// <summary>Increments to add to the stored totals.</summary>
+    public PipelineCounts Counts { get; set; }
+
+    public bool IsEmpty => Ticks.Count == 0 && Bars.Count == 0 && Alerts.Count == 0 && Counts.IsZero;
+
+    public void Clear()
+    {
+        Ticks.Clear();
+        Bars.Clear();
+        Alerts.Clear();
+        Counts = default;
+    }
+}
+
+/// <summary>Counts of input that did not become part of a bar, kept so nothing is lost silently.</summary>
+public readonly record struct PipelineCounts(long Rejects, long Late, long Duplicates)
+{
+    public bool IsZero => Rejects == 0 && Late == 0 && Duplicates == 0;
+
+    public static PipelineCounts operator +(PipelineCounts a, PipelineCounts b) =>
+        new(a.Rejects + b.Rejects, a.Late + b.Late, a.Duplicates + b.Duplicates);
+
+    public static PipelineCounts operator -(PipelineCounts a, PipelineCounts b) =>
+        new(a.Rejects - b.Rejects, a.Late - b.Late, a.Duplicates - b.Duplicates);
+}
+
+/// <summary>Bars of one or all symbols; times are epoch ms, <c>From</c> inclusive on window_start, <c>To</c> exclusive.</summary>
+public sealed record BarQuery(string? Symbol = null, string? Window = null, long? From = null, long? To = null, int? Limit = null);
+
+/// <summary>Alerts, newest last; <c>Since</c> is inclusive on the alert's ts.</summary>
+public sealed record AlertQuery(string? Symbol = null, string? Rule = null, long? Since = null, long? To = null, int? Limit = null);
+
+/// <summary>Ticks of one or all symbols in event-time order.</summary>
+public sealed record TickQuery(string? Symbol = null, long? From = null, long? To = null, int? Limit = null);
+
+/// <summary>A symbol's last trade and its change against the first trade of the trailing 24 h.</summary>
+public sealed record SymbolSummary(string Symbol, AssetClass AssetClass, long LastTs, double LastPrice, double FirstPrice24h)
+{
+    public double ChangePercent => FirstPrice24h == 0 ? 0 : (LastPrice - FirstPrice24h) / FirstPrice24h * 100;
+}
