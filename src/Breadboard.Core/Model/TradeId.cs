@@ -27,7 +27,17 @@ public readonly struct TradeId : IEquatable<TradeId>
 
     public bool HasValue => _isNumber || _text is not null;
 
-    public static TradeId FromNumber(long number) => new(number);
+    /// <summary>True when the id is a canonical decimal held as a number.</summary>
+    public bool IsNumber => _isNumber;
+
+    /// <summary>The numeric value; meaningful only when <see cref="IsNumber"/>.</summary>
+    public long Number => _number;
+
+    public static TradeId FromNumber(long number)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(number);
+        return new TradeId(number);
+    }
 
     /// <summary>Makes an id from text, storing canonical non-negative decimals as numbers.</summary>
     public static TradeId FromText(string text)

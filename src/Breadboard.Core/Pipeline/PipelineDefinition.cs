@@ -55,6 +55,27 @@ public sealed record PipelineDefinition
         throw new KeyNotFoundException($"no window named '{name}'");
     }
 
+    /// <summary>
+    /// A canonical one-line description of everything that affects results; a checkpoint taken under one
+    /// definition is refused under another.
+    /// </summary>
+    public string Fingerprint()
+    {
+        var sb = new System.Text.StringBuilder();
+        sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"ooo={OutOfOrdernessMs};dedup={DedupHorizonMs}");
+        foreach (var w in Windows)
+        {
+            sb.Append(System.Globalization.CultureInfo.InvariantCulture, $";window={w.Name},{w.Kind},{w.SizeMs},{w.SlideMs},{w.GapMs}");
+        }
+
+        foreach (var r in Rules)
+        {
+            sb.Append(System.Globalization.CultureInfo.InvariantCulture, $";rule={r.Name},{r.Kind},{r.Window},{r.Op},{r.Threshold:R},{r.Lookback}");
+        }
+
+        return sb.ToString();
+    }
+
     public bool Emits(Aggregate aggregate)
     {
         foreach (var a in Aggregates)

@@ -1,0 +1,276 @@
+using System.Buffers.Text;
+using System.Text.Json;
+using Breadboard.Core.Model;
+
+namespace Breadboard.Core.Codec;
+
+/// <summary>Parses one tick from a JSON object, the form ticks take in NDJSON files and on the Kafka bus.</summary>
+/// <remarks>
+/// Accepted: <c>{"symbol":"BTC-USD","ts":"2026-01-02T14:30:00.123Z","price":43125.5,"volume":0.25,
+/// "trade_id":"9","exchange":"coinbase","asset_class":"crypto"}</c>. ts may be ISO-8601 with a zone or integer
+/// epoch ms; numbers may also come as strings (as several venues send them); unknown fields are ignored; when
+/// asset_class is absent it is inferred from the symbol. A valid line allocates nothing once its symbol and
+/// exchange have been seen (non-numeric trade ids excepted).
+/// </remarks>
+public sealed class TickJson
+{
+    private readonly SymbolTable _symbols;
+    private readonly SymbolTable _exchanges;
+
+    public TickJson(SymbolTable? symbols = null, SymbolTable? exchanges = null)
+    {
+        _symbols = symbols ?? new SymbolTable();
+        _exchanges = exchanges ?? new SymbolTable();
+    }
+
+    /// <summary>Parses <paramref name="utf8"/>; on failure returns false with a one-line reason.</summary>
+    public bool TryParse(ReadOnlySpan<byte> utf8, out Tick tick, out string? error)
+    {
+        tick = default;
+        string? symbol = null;
+        string? exchange = null;
+        long ts = 0;
+        double price = 0, volume = 0;
+        var tradeId = TradeId.None;
+        AssetClass? assetClass = null;
+        bool hasTs = false, hasPrice = false, hasVolume = false;
+
+        try
+        {
+            var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 16 });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                error = "not a JSON object";
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("symbol"u8))
+                {
+                    reader.Read();
+                    symbol = reader.TokenType == JsonTokenType.String ? InternString(ref reader, _symbols) : null;
+                    if (symbol is null)
+                    {
+                        error = "field 'symbol' must be a non-empty string of at most 64 characters without spaces";
+                        return false;
+                    }
+                }
+                else if (reader.ValueTextEquals("ts"u8))
+                {
+                    reader.Read();
+                    if (!TryReadTs(ref reader, out ts))
+                    {
+                        error = "field 'ts' must be an ISO-8601 time with a zone (2026-01-02T14:30:00.123Z) or epoch milliseconds";
+                        return false;
+                    }
+
+                    hasTs = true;
+                }
+                else if (reader.ValueTextEquals("price"u8))
+                {
+                    reader.Read();
+                    if (!TryReadNumber(ref reader, out price) || !(price > 0) || !double.IsFinite(price))
+                    {
+                        error = "field 'price' must be a finite number greater than 0";
+                        return false;
+                    }
+
+                    hasPrice = true;
+                }
+                else if (reader.ValueTextEquals("volume"u8))
+                {
+                    reader.Read();
+                    if (!TryReadNumber(ref reader, out volume) || !(volume >= 0) || !double.IsFinite(volume))
+                    {
+                        error = "field 'volume' must be a finite number of at least 0";
+                        return false;
+                    }
+
+                    hasVolume = true;
+                }
+                else if (reader.ValueTextEquals("trade_id"u8))
+                {
+                    reader.Read();
+                    if (!TryReadTradeId(ref reader, out tradeId))
+                    {
+                        error = "field 'trade_id' must be a string or a non-negative integer";
+                        return false;
+                    }
+                }
+                else if (reader.ValueTextEquals("exchange"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.Null)
+                    {
+                        exchange = null;
+                    }
+                    else if (reader.TokenType != JsonTokenType.String || (exchange = InternString(ref reader, _exchanges)) is null)
+                    {
+                        error = "field 'exchange' must be a short string";
+                        return false;
+                    }
+                }
+                else if (reader.ValueTextEquals("asset_class"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.Null)
+                    {
+                        assetClass = null;
+                    }
+                    else if (reader.TokenType == JsonTokenType.String && TryReadAssetClass(ref reader, out var parsed))
+                    {
+                        assetClass = parsed;
+                    }
+                    else
+                    {
+                        error = "field 'asset_class' must be \"stock\" or \"crypto\"";
+                        return false;
+                    }
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
+            {
+                error = "malformed JSON: expected one object";
+                return false;
+            }
+        }
+        catch (JsonException e)
+        {
+            error = "malformed JSON: " + FirstSentence(e.Message);
+            return false;
+        }
+
+        error = symbol is null ? "missing field 'symbol'"
+            : !hasTs ? "missing field 'ts'"
+            : !hasPrice ? "missing field 'price'"
+            : !hasVolume ? "missing field 'volume'"
+            : null;
+        if (error is not null)
+        {
+            return false;
+        }
+
+        tick = new Tick(symbol!, ts, price, volume, tradeId, exchange, assetClass ?? AssetClasses.Infer(symbol!));
+        return true;
+    }
+
+    private static string? InternString(ref Utf8JsonReader reader, SymbolTable table)
+    {
+        if (!reader.ValueIsEscaped && !reader.HasValueSequence)
+        {
+            return table.Intern(reader.ValueSpan);
+        }
+
+        Span<char> chars = stackalloc char[SymbolTable.MaxLength * 2];
+        if (reader.ValueSpan.Length > chars.Length)
+        {
+            return null;
+        }
+
+        var length = reader.CopyString(chars);
+        return table.Intern(chars[..length]);
+    }
+
+    /// <summary>Parses a ts given as text: ISO-8601 with a zone, or integer epoch milliseconds.</summary>
+    public static bool TryParseTs(ReadOnlySpan<byte> text, out long ms)
+    {
+        if (Utf8Parser.TryParse(text, out ms, out var consumed) && consumed == text.Length)
+        {
+            return ms is >= EventTime.MinMs and <= EventTime.MaxMs;
+        }
+
+        return EventTime.TryParseIso(text, out ms);
+    }
+
+    /// <summary>Parses a decimal number given as text ("NaN" and "Infinity" are refused).</summary>
+    public static bool TryParseNumber(ReadOnlySpan<byte> text, out double value) =>
+        Utf8Parser.TryParse(text, out value, out var consumed, 'E') && consumed == text.Length;
+
+    private static bool TryReadTs(ref Utf8JsonReader reader, out long ms)
+    {
+        ms = 0;
+        if (reader.TokenType == JsonTokenType.Number)
+        {
+            return reader.TryGetInt64(out ms) && ms is >= EventTime.MinMs and <= EventTime.MaxMs;
+        }
+
+        if (reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped)
+        {
+            return false;
+        }
+
+        return TryParseTs(reader.ValueSpan, out ms);
+    }
+
+    private static bool TryReadNumber(ref Utf8JsonReader reader, out double value)
+    {
+        value = 0;
+        if (reader.TokenType == JsonTokenType.Number)
+        {
+            return reader.TryGetDouble(out value);
+        }
+
+        if (reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped)
+        {
+            return false;
+        }
+
+        return TryParseNumber(reader.ValueSpan, out value);
+    }
+
+    private static bool TryReadTradeId(ref Utf8JsonReader reader, out TradeId id)
+    {
+        id = TradeId.None;
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.Null:
+                return true;
+            case JsonTokenType.Number:
+                if (reader.TryGetInt64(out var number) && number >= 0)
+                {
+                    id = TradeId.FromNumber(number);
+                    return true;
+                }
+
+                return false;
+            case JsonTokenType.String:
+                if (reader.ValueIsEscaped)
+                {
+                    id = TradeId.FromText(reader.GetString()!);
+                }
+                else
+                {
+                    id = TradeId.FromUtf8(reader.ValueSpan);
+                }
+
+                return id.IsNumber || id.ToString()!.Length > 0;
+            default:
+                return false;
+        }
+    }
+
+    private static bool TryReadAssetClass(ref Utf8JsonReader reader, out AssetClass assetClass)
+    {
+        assetClass = AssetClass.Stock;
+        if (reader.ValueTextEquals("crypto"u8))
+        {
+            assetClass = AssetClass.Crypto;
+            return true;
+        }
+
+        return reader.ValueTextEquals("stock"u8);
+    }
+
+    private static string FirstSentence(string message)
+    {
+        var end = message.IndexOf(". ", StringComparison.Ordinal);
+        return end < 0 ? message : message[..end];
+    }
+}

@@ -1,0 +1,419 @@
+using Breadboard.Core.Model;
+using Breadboard.Core.Pipeline;
+
+namespace Breadboard.Core.Engine;
+
+/// <summary>
+/// The local engine: runs a <see cref="PipelineDefinition"/> over ticks in event time, emitting each closed
+/// window's bar once, the alerts its rules fire, and late ticks.
+/// </summary>
+/// <remarks>
+/// <para>The contract, pinned by tests and shared with every other engine:</para>
+/// <list type="bullet">
+/// <item>Ticks are taken in input order. A tick with a trade id is a duplicate when a tick of the same symbol and
+/// trade id was taken before and that earlier tick's ts is no older than the dedup horizon behind the highest ts
+/// seen before it; duplicates are dropped and counted and change nothing else.</item>
+/// <item>Watermark W = highest ts seen − out-of-orderness, advanced after each tick. A window [start, end) closes
+/// once W ≥ end. A tick is added to each of its windows that is still open (W before the tick &lt; end); a tick
+/// added to none is late and goes to <see cref="IEngineOutput.OnLate"/>.</item>
+/// <item>Tumbling and hopping windows are aligned to the epoch. A session tick opens [ts, ts + gap) and merges with
+/// every open session of its symbol it overlaps; a session spans first ts to last ts + gap.</item>
+/// <item>Bars close in order of (window_end, window definition, window_start, symbol). Rules run on each closed bar
+/// in definition order. End of input (<see cref="CloseAll"/>) closes every window.</item>
+/// </list>
+/// <para>Not thread-safe: one thread drives an engine.</para>
+/// </remarks>
+public sealed partial class WindowEngine
+{
+    private readonly PipelineDefinition _definition;
+    private readonly IEngineOutput _output;
+    private readonly WindowDefinition[] _windows;
+    private readonly RuleDefinition[] _rules;
+    private readonly int[] _ruleWindow;
+    private readonly long _outOfOrderness;
+    private readonly long _dedupHorizon;
+    private readonly Dictionary<string, SymbolState> _symbols = new(StringComparer.Ordinal);
+    private readonly PriorityQueue<WindowState, TimerKey> _timers = new(TimerKeyComparer.Instance);
+
+    private long _maxTs = long.MinValue;
+    private long _watermark = long.MinValue;
+
+    public WindowEngine(PipelineDefinition definition, IEngineOutput output)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        ArgumentNullException.ThrowIfNull(output);
+        _definition = definition;
+        _output = output;
+        _windows = [.. definition.Windows];
+        _rules = [.. definition.Rules];
+        _ruleWindow = new int[_rules.Length];
+        for (var r = 0; r < _rules.Length; r++)
+        {
+            _ruleWindow[r] = Array.FindIndex(_windows, w => w.Name == _rules[r].Window);
+            if (_ruleWindow[r] < 0)
+            {
+                throw new ArgumentException($"rule '{_rules[r].Name}' names window '{_rules[r].Window}', which the pipeline does not define", nameof(definition));
+            }
+        }
+
+        _outOfOrderness = definition.OutOfOrdernessMs;
+        _dedupHorizon = definition.DedupHorizonMs;
+    }
+
+    /// <summary>The current watermark in epoch ms; <see cref="long.MinValue"/> before the first tick.</summary>
+    public long Watermark => _watermark;
+
+    /// <summary>Ticks given to <see cref="Process"/>, duplicates and late ones included.</summary>
+    public long Ticks { get; private set; }
+
+    public long Duplicates { get; private set; }
+
+    public long Late { get; private set; }
+
+    public long BarsEmitted { get; private set; }
+
+    public long AlertsEmitted { get; private set; }
+
+    /// <summary>Windows currently open, across symbols.</summary>
+    public int OpenWindows => _timers.Count;
+
+    /// <summary>Feeds one tick; emits, before returning, every window the advanced watermark closes.</summary>
+    public TickOutcome Process(in Tick tick)
+    {
+        Ticks++;
+        var state = SymbolOf(tick.Symbol);
+
+        if (tick.TradeId.HasValue && IsDuplicate(state, tick.TradeId, tick.Ts))
+        {
+            Duplicates++;
+            return TickOutcome.Duplicate;
+        }
+
+        var added = false;
+        for (var w = 0; w < _windows.Length; w++)
+        {
+            added |= _windows[w].Kind == WindowKind.Session
+                ? AddToSession(state, w, in tick)
+                : AddToFixedWindows(state, w, in tick);
+        }
+
+        TickOutcome outcome;
+        if (added)
+        {
+            outcome = TickOutcome.Accepted;
+        }
+        else
+        {
+            Late++;
+            _output.OnLate(in tick, _watermark);
+            outcome = TickOutcome.Late;
+        }
+
+        if (tick.Ts > _maxTs)
+        {
+            _maxTs = tick.Ts;
+            _watermark = tick.Ts - _outOfOrderness;
+            CloseUpTo(_watermark);
+        }
+
+        return outcome;
+    }
+
+    /// <summary>End of input: closes every open window, in the usual order.</summary>
+    public void CloseAll() => CloseUpTo(long.MaxValue);
+
+    private SymbolState SymbolOf(string symbol)
+    {
+        if (!_symbols.TryGetValue(symbol, out var state))
+        {
+            state = new SymbolState(symbol, _windows.Length, _rules.Length);
+            _symbols.Add(symbol, state);
+        }
+
+        return state;
+    }
+
+    private bool IsDuplicate(SymbolState state, TradeId id, long ts)
+    {
+        // Entries older than this are expired: forgotten, whether or not they have been evicted yet.
+        var oldestKept = _maxTs == long.MinValue ? long.MinValue : _maxTs - _dedupHorizon;
+        if (state.Seen.TryGetValue(id, out var seenTs) && seenTs >= oldestKept)
+        {
+            return true;
+        }
+
+        state.Seen[id] = ts;
+        state.SeenOrder.Enqueue((id, ts));
+        EvictExpired(state, oldestKept);
+        return false;
+    }
+
+    private static void EvictExpired(SymbolState state, long oldestKept)
+    {
+        // Ids arrive roughly in ts order, so expired ones gather at the front of the queue; an out-of-order id
+        // behind a fresher one is evicted a little later, which costs memory, never correctness.
+        while (state.SeenOrder.TryPeek(out var front) && front.Ts < oldestKept)
+        {
+            state.SeenOrder.Dequeue();
+            if (state.Seen.TryGetValue(front.Id, out var ts) && ts == front.Ts)
+            {
+                state.Seen.Remove(front.Id);
+            }
+        }
+    }
+
+    private bool AddToFixedWindows(SymbolState state, int w, in Tick tick)
+    {
+        var def = _windows[w];
+        var open = state.Open[w];
+        var added = false;
+
+        // The windows holding ts start at multiples of the slide in (ts − size, ts].
+        var lastStart = FloorTo(tick.Ts, def.SlideMs);
+        for (var start = lastStart; start > tick.Ts - def.SizeMs; start -= def.SlideMs)
+        {
+            var end = start + def.SizeMs;
+            if (_watermark >= end)
+            {
+                break; // this window has closed, and so have all that start earlier
+            }
+
+            FindOrOpen(state, open, w, start, end).Add(tick.Ts, tick.Price, tick.Volume);
+            added = true;
+        }
+
+        return added;
+    }
+
+    private WindowState FindOrOpen(SymbolState state, List<WindowState> open, int w, long start, long end)
+    {
+        var at = 0;
+        for (; at < open.Count; at++)
+        {
+            var candidate = open[at];
+            if (candidate.Start == start)
+            {
+                return candidate;
+            }
+
+            if (candidate.Start > start)
+            {
+                break;
+            }
+        }
+
+        var created = new WindowState { Owner = state, WindowIndex = w, Start = start, End = end };
+        open.Insert(at, created);
+        Arm(created);
+        return created;
+    }
+
+    private bool AddToSession(SymbolState state, int w, in Tick tick)
+    {
+        var gap = _windows[w].GapMs;
+        var open = state.Open[w];
+        var from = tick.Ts;
+        var to = tick.Ts + gap;
+
+        // Open sessions are disjoint and sorted by start: the ones [from, to) overlaps form a contiguous run.
+        var first = -1;
+        var last = -1;
+        for (var i = 0; i < open.Count; i++)
+        {
+            var s = open[i];
+            if (s.Start < to && from < s.End)
+            {
+                if (first < 0)
+                {
+                    first = i;
+                }
+
+                last = i;
+            }
+            else if (s.Start >= to)
+            {
+                break;
+            }
+        }
+
+        if (first < 0)
+        {
+            if (_watermark >= to)
+            {
+                return false; // its own session would already be closed
+            }
+
+            var at = 0;
+            while (at < open.Count && open[at].Start < from)
+            {
+                at++;
+            }
+
+            var created = new WindowState { Owner = state, WindowIndex = w, Start = from, End = to };
+            created.Add(tick.Ts, tick.Price, tick.Volume);
+            open.Insert(at, created);
+            Arm(created);
+            return true;
+        }
+
+        var target = open[first];
+        for (var i = last; i > first; i--)
+        {
+            var absorbed = open[i];
+            target.Merge(absorbed);
+            absorbed.Closed = true; // its timer is now stale
+            open.RemoveAt(i);
+        }
+
+        target.Start = Math.Min(target.Start, from);
+        target.End = Math.Max(target.End, to);
+        target.Add(tick.Ts, tick.Price, tick.Volume);
+        if (target.Start != target.TimerStart)
+        {
+            // The start is part of the close order; a growing end is handled lazily when the timer pops.
+            Arm(target);
+        }
+
+        return true;
+    }
+
+    private void Arm(WindowState window)
+    {
+        window.TimerStart = window.Start;
+        window.TimerEnd = window.End;
+        _timers.Enqueue(window, new TimerKey(window.End, window.WindowIndex, window.Start, window.Owner.Symbol));
+    }
+
+    private void CloseUpTo(long watermark)
+    {
+        while (_timers.TryPeek(out var window, out var key) && key.End <= watermark)
+        {
+            _timers.Dequeue();
+            if (window.Closed || key.Start != window.TimerStart || key.End != window.TimerEnd)
+            {
+                continue; // stale: merged away, or re-armed under another key
+            }
+
+            if (window.End != key.End)
+            {
+                Arm(window); // the session grew since it was armed; it closes in its new place in the order
+                continue;
+            }
+
+            Emit(window);
+        }
+    }
+
+    private void Emit(WindowState window)
+    {
+        window.Closed = true;
+        var state = window.Owner;
+        state.Open[window.WindowIndex].Remove(window);
+
+        var def = _windows[window.WindowIndex];
+        var bar = new Bar(
+            state.Symbol,
+            def.Name,
+            window.Start,
+            window.End,
+            window.Open,
+            window.High,
+            window.Low,
+            window.Close,
+            window.Volume,
+            window.Volume == 0 ? null : window.PriceVolume / window.Volume,
+            window.Trades);
+        BarsEmitted++;
+        _output.OnBar(bar);
+
+        for (var r = 0; r < _rules.Length; r++)
+        {
+            if (_ruleWindow[r] == window.WindowIndex)
+            {
+                Evaluate(r, state, bar);
+            }
+        }
+    }
+
+    private void Evaluate(int r, SymbolState state, Bar bar)
+    {
+        var rule = _rules[r];
+        double value;
+        switch (rule.Kind)
+        {
+            case RuleKind.PriceChange:
+                if (bar.Open == 0)
+                {
+                    return;
+                }
+
+                value = (bar.Close - bar.Open) / bar.Open * 100;
+                break;
+
+            case RuleKind.VolumeSurge:
+                var history = state.History[r] ??= new VolumeHistory(rule.Lookback);
+                var full = history.Count == history.Capacity;
+                var mean = full ? history.Mean() : 0;
+                history.Add(bar.Volume);
+                if (!full || mean <= 0)
+                {
+                    return; // no alert until the lookback is full; a zero mean gives no meaningful multiple
+                }
+
+                value = bar.Volume / mean;
+                break;
+
+            default:
+                throw new InvalidOperationException($"unknown rule kind {rule.Kind}");
+        }
+
+        var fires = rule.Op == ComparisonOp.LessOrEqual ? value <= rule.Threshold : value >= rule.Threshold;
+        if (!fires)
+        {
+            return;
+        }
+
+        AlertsEmitted++;
+        _output.OnAlert(new Alert(
+            Alert.MakeId(rule.Name, bar.Symbol, bar.Window, bar.WindowStart),
+            rule.Name,
+            bar.Symbol,
+            bar.Window,
+            bar.WindowStart,
+            bar.WindowEnd,
+            value,
+            rule.Threshold,
+            bar.WindowEnd));
+    }
+
+    private static long FloorTo(long value, long step)
+    {
+        var r = value % step;
+        return r < 0 ? value - r - step : value - r;
+    }
+
+    private readonly record struct TimerKey(long End, int Window, long Start, string Symbol);
+
+    private sealed class TimerKeyComparer : IComparer<TimerKey>
+    {
+        public static readonly TimerKeyComparer Instance = new();
+
+        public int Compare(TimerKey x, TimerKey y)
+        {
+            var c = x.End.CompareTo(y.End);
+            if (c != 0)
+            {
+                return c;
+            }
+
+            c = x.Window.CompareTo(y.Window);
+            if (c != 0)
+            {
+                return c;
+            }
+
+            c = x.Start.CompareTo(y.Start);
+            return c != 0 ? c : string.CompareOrdinal(x.Symbol, y.Symbol);
+        }
+    }
+}

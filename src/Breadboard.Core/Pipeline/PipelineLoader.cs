@@ -1,0 +1,475 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Breadboard.Core.Pipeline;
+
+/// <summary>A pipeline file that cannot be used; each error names the file, the field and what is allowed.</summary>
+public sealed class PipelineConfigException(IReadOnlyList<string> errors)
+    : Exception(string.Join(Environment.NewLine, errors))
+{
+    public IReadOnlyList<string> Errors { get; } = errors;
+}
+
+/// <summary>Loads a <see cref="PipelineDefinition"/> from YAML or JSON text and validates it.</summary>
+/// <remarks>
+/// Every problem found is reported, not just the first, as <c>FILE: path.to.field: what is wrong</c>. Unknown
+/// fields are errors, since a misspelt optional field would otherwise silently keep its default.
+/// </remarks>
+public static partial class PipelineLoader
+{
+    private static readonly string[] TopFields = ["version", "out_of_orderness", "dedup_horizon", "windows", "aggregates", "rules"];
+
+    /// <summary>Parses and validates; <paramref name="source"/> names the input in errors (a file path).</summary>
+    /// <exception cref="PipelineConfigException">The text is not a valid pipeline definition.</exception>
+    public static PipelineDefinition Parse(string text, string source)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var errors = new Errors(source);
+        var root = source.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? FromJson(text, errors) : FromYaml(text, errors);
+        if (root is null)
+        {
+            throw new PipelineConfigException(errors.List);
+        }
+
+        if (root is not Dictionary<string, object?> top)
+        {
+            errors.Add("(top)", "must be a mapping with windows, rules, out_of_orderness, dedup_horizon");
+            throw new PipelineConfigException(errors.List);
+        }
+
+        CheckFields(top, TopFields, "", errors);
+        if (top.TryGetValue("version", out var version) && Scalar(version) != "1")
+        {
+            errors.Add("version", "must be 1");
+        }
+
+        var defaults = PipelineDefinition.Default;
+        var ooo = top.TryGetValue("out_of_orderness", out var o) ? Duration(o, "out_of_orderness", errors, allowZero: true) : defaults.OutOfOrdernessMs;
+        var dedup = top.TryGetValue("dedup_horizon", out var d) ? Duration(d, "dedup_horizon", errors, allowZero: true) : defaults.DedupHorizonMs;
+        var windows = top.TryGetValue("windows", out var w) ? Windows(w, errors) : [.. defaults.Windows];
+        var aggregates = top.TryGetValue("aggregates", out var a) ? Aggregates(a, errors) : [.. defaults.Aggregates];
+        var rules = top.TryGetValue("rules", out var r) ? Rules(r, windows, aggregates, errors) : [];
+
+        if (errors.List.Count > 0)
+        {
+            throw new PipelineConfigException(errors.List);
+        }
+
+        return new PipelineDefinition
+        {
+            OutOfOrdernessMs = ooo,
+            DedupHorizonMs = dedup,
+            Windows = windows,
+            Aggregates = aggregates,
+            Rules = rules,
+        };
+    }
+
+    /// <summary>Writes a definition as YAML that <see cref="Parse"/> reads back to an equal definition.</summary>
+    public static string ToYaml(PipelineDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        var sb = new System.Text.StringBuilder();
+        sb.AppendLine("version: 1");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"out_of_orderness: {FormatDuration(definition.OutOfOrdernessMs)}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"dedup_horizon: {FormatDuration(definition.DedupHorizonMs)}");
+        sb.AppendLine("windows:");
+        foreach (var w in definition.Windows)
+        {
+            sb.AppendLine(CultureInfo.InvariantCulture, $"  - name: \"{w.Name}\"");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"    type: {w.Kind.ToString().ToLowerInvariant()}");
+            switch (w.Kind)
+            {
+                case WindowKind.Tumbling:
+                    sb.AppendLine(CultureInfo.InvariantCulture, $"    size: {FormatDuration(w.SizeMs)}");
+                    break;
+                case WindowKind.Hopping:
+                    sb.AppendLine(CultureInfo.InvariantCulture, $"    size: {FormatDuration(w.SizeMs)}");
+                    sb.AppendLine(CultureInfo.InvariantCulture, $"    slide: {FormatDuration(w.SlideMs)}");
+                    break;
+                case WindowKind.Session:
+                    sb.AppendLine(CultureInfo.InvariantCulture, $"    gap: {FormatDuration(w.GapMs)}");
+                    break;
+            }
+        }
+
+        sb.AppendLine(CultureInfo.InvariantCulture, $"aggregates: [{string.Join(", ", definition.Aggregates.Select(AggregateName))}]");
+        sb.AppendLine("rules:");
+        foreach (var r in definition.Rules)
+        {
+            sb.AppendLine(CultureInfo.InvariantCulture, $"  - name: {r.Name}");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"    window: \"{r.Window}\"");
+            if (r.Kind == RuleKind.PriceChange)
+            {
+                sb.AppendLine("    type: price_change");
+                sb.AppendLine(CultureInfo.InvariantCulture, $"    op: \"{(r.Op == ComparisonOp.LessOrEqual ? "<=" : ">=")}\"");
+                sb.AppendLine(CultureInfo.InvariantCulture, $"    threshold_percent: {r.Threshold.ToString("R", CultureInfo.InvariantCulture)}");
+            }
+            else
+            {
+                sb.AppendLine("    type: volume_surge");
+                sb.AppendLine(CultureInfo.InvariantCulture, $"    factor: {r.Threshold.ToString("R", CultureInfo.InvariantCulture)}");
+                sb.AppendLine(CultureInfo.InvariantCulture, $"    lookback: {r.Lookback}");
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    private static string AggregateName(Aggregate a) => a.ToString().ToLowerInvariant();
+
+    private static string FormatDuration(long ms) =>
+        ms % 3_600_000 == 0 && ms > 0 ? $"{ms / 3_600_000}h"
+        : ms % 60_000 == 0 && ms > 0 ? $"{ms / 60_000}m"
+        : ms % 1_000 == 0 ? $"{ms / 1_000}s"
+        : $"{ms}ms";
+
+    private static List<WindowDefinition> Windows(object? node, Errors errors)
+    {
+        var result = new List<WindowDefinition>();
+        if (node is not List<object?> items || items.Count == 0)
+        {
+            errors.Add("windows", "must be a non-empty list of windows");
+            return result;
+        }
+
+        for (var i = 0; i < items.Count; i++)
+        {
+            var path = $"windows[{i}]";
+            if (items[i] is not Dictionary<string, object?> map)
+            {
+                errors.Add(path, "must be a mapping with name, type and size/slide/gap");
+                continue;
+            }
+
+            var name = Name(map, path, errors);
+            var type = map.TryGetValue("type", out var t) ? Scalar(t) : null;
+            switch (type)
+            {
+                case "tumbling":
+                    CheckFields(map, ["name", "type", "size"], path, errors);
+                    var size = RequiredDuration(map, "size", path, errors);
+                    result.Add(WindowDefinition.Tumbling(name ?? "?", size));
+                    break;
+                case "hopping":
+                    CheckFields(map, ["name", "type", "size", "slide"], path, errors);
+                    var hopSize = RequiredDuration(map, "size", path, errors);
+                    var slide = RequiredDuration(map, "slide", path, errors);
+                    if (slide > 0 && hopSize > 0 && (slide > hopSize || hopSize % slide != 0))
+                    {
+                        // Flink's HOP requires it too; keeping the rule here keeps the engines equivalent.
+                        errors.Add(path + ".slide", $"must divide size evenly and be at most size (size {FormatDuration(hopSize)}, slide {FormatDuration(slide)})");
+                    }
+
+                    result.Add(WindowDefinition.Hopping(name ?? "?", hopSize, slide));
+                    break;
+                case "session":
+                    CheckFields(map, ["name", "type", "gap"], path, errors);
+                    var gap = RequiredDuration(map, "gap", path, errors);
+                    result.Add(WindowDefinition.Session(name ?? "?", gap));
+                    break;
+                case null:
+                    errors.Add(path + ".type", "is required: tumbling, hopping or session");
+                    break;
+                default:
+                    errors.Add(path + ".type", $"must be tumbling, hopping or session (got '{type}')");
+                    break;
+            }
+        }
+
+        foreach (var dup in result.GroupBy(w => w.Name).Where(g => g.Count() > 1))
+        {
+            errors.Add("windows", $"window name '{dup.Key}' is used more than once");
+        }
+
+        return result;
+    }
+
+    private static List<Aggregate> Aggregates(object? node, Errors errors)
+    {
+        var result = new List<Aggregate>();
+        if (node is not List<object?> items || items.Count == 0)
+        {
+            errors.Add("aggregates", "must be a non-empty list of: open, high, low, close, volume, vwap, trades");
+            return result;
+        }
+
+        for (var i = 0; i < items.Count; i++)
+        {
+            var text = Scalar(items[i]);
+            if (text is not null && Enum.TryParse<Aggregate>(text, ignoreCase: true, out var a) && text.All(char.IsLetter))
+            {
+                if (!result.Contains(a))
+                {
+                    result.Add(a);
+                }
+            }
+            else
+            {
+                errors.Add($"aggregates[{i}]", $"must be one of open, high, low, close, volume, vwap, trades (got '{text}')");
+            }
+        }
+
+        result.Sort();
+        return result;
+    }
+
+    private static List<RuleDefinition> Rules(object? node, List<WindowDefinition> windows, List<Aggregate> aggregates, Errors errors)
+    {
+        var result = new List<RuleDefinition>();
+        if (node is not List<object?> items)
+        {
+            errors.Add("rules", "must be a list of rules");
+            return result;
+        }
+
+        for (var i = 0; i < items.Count; i++)
+        {
+            var path = $"rules[{i}]";
+            if (items[i] is not Dictionary<string, object?> map)
+            {
+                errors.Add(path, "must be a mapping with name, type and window");
+                continue;
+            }
+
+            var name = Name(map, path, errors);
+            if (name is not null && !RuleName().IsMatch(name))
+            {
+                // Rule names become NATS subjects (alerts.<rule>) and Flink column values.
+                errors.Add(path + ".name", $"must be lower-case letters, digits and underscores (got '{name}')");
+            }
+
+            var window = map.TryGetValue("window", out var wn) ? Scalar(wn) : null;
+            if (window is null)
+            {
+                errors.Add(path + ".window", "is required: the name of one of the windows");
+            }
+            else if (!windows.Any(w => w.Name == window))
+            {
+                errors.Add(path + ".window", $"must name a defined window ({string.Join(", ", windows.Select(w => w.Name))}), got '{window}'");
+            }
+
+            var type = map.TryGetValue("type", out var t) ? Scalar(t) : null;
+            switch (type)
+            {
+                case "price_change":
+                    CheckFields(map, ["name", "type", "window", "op", "threshold_percent"], path, errors);
+                    var op = map.TryGetValue("op", out var o) ? Scalar(o) : null;
+                    var cmp = op switch
+                    {
+                        "<=" => ComparisonOp.LessOrEqual,
+                        ">=" => ComparisonOp.GreaterOrEqual,
+                        _ => (ComparisonOp?)null,
+                    };
+                    if (cmp is null)
+                    {
+                        errors.Add(path + ".op", $"must be \"<=\" or \">=\" (got '{op}')");
+                    }
+
+                    var threshold = Number(map, "threshold_percent", path, errors);
+                    if (!aggregates.Contains(Aggregate.Open) || !aggregates.Contains(Aggregate.Close))
+                    {
+                        errors.Add(path, "a price_change rule needs the open and close aggregates");
+                    }
+
+                    result.Add(RuleDefinition.PriceChange(name ?? "?", window ?? "?", cmp ?? ComparisonOp.LessOrEqual, threshold));
+                    break;
+                case "volume_surge":
+                    CheckFields(map, ["name", "type", "window", "factor", "lookback"], path, errors);
+                    var factor = Number(map, "factor", path, errors);
+                    if (factor <= 0)
+                    {
+                        errors.Add(path + ".factor", "must be greater than 0");
+                    }
+
+                    var lookback = (int)Number(map, "lookback", path, errors);
+                    if (lookback is < 1 or > 10_000 || Number(map, "lookback", path, new Errors("")) % 1 != 0)
+                    {
+                        errors.Add(path + ".lookback", "must be a whole number of bars from 1 to 10000");
+                    }
+
+                    if (!aggregates.Contains(Aggregate.Volume))
+                    {
+                        errors.Add(path, "a volume_surge rule needs the volume aggregate");
+                    }
+
+                    result.Add(RuleDefinition.VolumeSurge(name ?? "?", window ?? "?", factor, Math.Max(lookback, 1)));
+                    break;
+                case null:
+                    errors.Add(path + ".type", "is required: price_change or volume_surge");
+                    break;
+                default:
+                    errors.Add(path + ".type", $"must be price_change or volume_surge (got '{type}')");
+                    break;
+            }
+        }
+
+        foreach (var dup in result.GroupBy(r => r.Name).Where(g => g.Count() > 1))
+        {
+            errors.Add("rules", $"rule name '{dup.Key}' is used more than once");
+        }
+
+        return result;
+    }
+
+    private static string? Name(Dictionary<string, object?> map, string path, Errors errors)
+    {
+        var name = map.TryGetValue("name", out var n) ? Scalar(n) : null;
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            errors.Add(path + ".name", "is required");
+            return null;
+        }
+
+        if (!WindowName().IsMatch(name))
+        {
+            errors.Add(path + ".name", $"must be 1-32 letters, digits, '_' or '-' (got '{name}')");
+        }
+
+        return name;
+    }
+
+    private static long RequiredDuration(Dictionary<string, object?> map, string field, string path, Errors errors)
+    {
+        if (!map.TryGetValue(field, out var node))
+        {
+            errors.Add($"{path}.{field}", "is required: a duration like 60s, 5m, 500ms or 1h");
+            return 0;
+        }
+
+        return Duration(node, $"{path}.{field}", errors, allowZero: false);
+    }
+
+    private static long Duration(object? node, string path, Errors errors, bool allowZero)
+    {
+        var text = Scalar(node);
+        var match = text is null ? null : DurationPattern().Match(text.Trim());
+        if (match is null || !match.Success)
+        {
+            errors.Add(path, $"must be a duration like 60s, 5m, 500ms or 1h (got '{text ?? "a list or mapping"}')");
+            return 0;
+        }
+
+        var value = long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+        var ms = match.Groups[2].Value switch
+        {
+            "ms" => value,
+            "s" => value * 1_000,
+            "m" or "min" => value * 60_000,
+            "h" => value * 3_600_000,
+            _ => value * 86_400_000,
+        };
+        if (ms == 0 && !allowZero)
+        {
+            errors.Add(path, "must be greater than zero");
+        }
+
+        return ms;
+    }
+
+    private static double Number(Dictionary<string, object?> map, string field, string path, Errors errors)
+    {
+        var text = map.TryGetValue(field, out var node) ? Scalar(node) : null;
+        if (text is null)
+        {
+            errors.Add($"{path}.{field}", "is required: a number");
+            return 0;
+        }
+
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
+        {
+            errors.Add($"{path}.{field}", $"must be a number (got '{text}')");
+            return 0;
+        }
+
+        return value;
+    }
+
+    private static void CheckFields(Dictionary<string, object?> map, string[] allowed, string path, Errors errors)
+    {
+        foreach (var key in map.Keys)
+        {
+            if (!allowed.Contains(key))
+            {
+                var at = path.Length == 0 ? key : $"{path}.{key}";
+                errors.Add(at, $"unknown field; allowed here: {string.Join(", ", allowed)}");
+            }
+        }
+    }
+
+    private static string? Scalar(object? node) => node as string;
+
+    [GeneratedRegex("^([0-9]{1,9})(ms|s|min|m|h|d)$")]
+    private static partial Regex DurationPattern();
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,32}$")]
+    private static partial Regex WindowName();
+
+    [GeneratedRegex("^[a-z0-9_]{1,32}$")]
+    private static partial Regex RuleName();
+
+    private static object? FromYaml(string text, Errors errors)
+    {
+        try
+        {
+            var stream = new YamlStream();
+            stream.Load(new StringReader(text));
+            if (stream.Documents.Count == 0)
+            {
+                errors.Add("(top)", "the file is empty");
+                return null;
+            }
+
+            return Convert(stream.Documents[0].RootNode);
+        }
+        catch (YamlException e)
+        {
+            errors.Add($"line {e.Start.Line}", "not valid YAML: " + e.Message);
+            return null;
+        }
+    }
+
+    // A document becomes a tree of string scalars, List<object?> sequences and Dictionary<string, object?> mappings.
+    private static object? Convert(YamlNode node) => node switch
+    {
+        YamlScalarNode s => s.Value ?? string.Empty,
+        YamlSequenceNode seq => seq.Children.Select(Convert).ToList(),
+        YamlMappingNode map => map.Children
+            .GroupBy(kv => (kv.Key as YamlScalarNode)?.Value ?? string.Empty)
+            .ToDictionary(g => g.Key, g => Convert(g.Last().Value)),
+        _ => null,
+    };
+
+    private static object? FromJson(string text, Errors errors)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(text, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            return Convert(doc.RootElement);
+        }
+        catch (JsonException e)
+        {
+            errors.Add($"line {(e.LineNumber ?? 0) + 1}", "not valid JSON: " + e.Message);
+            return null;
+        }
+    }
+
+    private static object? Convert(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Object => e.EnumerateObject().GroupBy(p => p.Name).ToDictionary(g => g.Key, g => Convert(g.Last().Value)),
+        JsonValueKind.Array => e.EnumerateArray().Select(Convert).ToList(),
+        JsonValueKind.String => e.GetString(),
+        JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => e.GetRawText(),
+        _ => null,
+    };
+
+    private sealed class Errors(string source)
+    {
+        public List<string> List { get; } = [];
+
+        public void Add(string path, string message) => List.Add($"{source}: {path}: {message}");
+    }
+}
