@@ -189,9 +189,9 @@ public sealed class TickJson
         return EventTime.TryParseIso(text, out ms);
     }
 
-    /// <summary>Parses a decimal number given as text ("NaN" and "Infinity" are refused).</summary>
+    /// <summary>Parses a decimal number given as text; "NaN" and "Infinity" parse, and callers refuse them as not finite.</summary>
     public static bool TryParseNumber(ReadOnlySpan<byte> text, out double value) =>
-        Utf8Parser.TryParse(text, out value, out var consumed, 'E') && consumed == text.Length;
+        Utf8Parser.TryParse(text, out value, out var consumed) && consumed == text.Length;
 
     private static bool TryReadTs(ref Utf8JsonReader reader, out long ms)
     {

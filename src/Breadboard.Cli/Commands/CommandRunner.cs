@@ -1,0 +1,74 @@
+using System.CommandLine;
+using Breadboard.Cli.Settings;
+using Breadboard.Core.Pipeline;
+
+namespace Breadboard.Cli.Commands;
+
+/// <summary>Shared plumbing of the commands: the --pipeline option and turning user errors into one line and exit code 2.</summary>
+internal static class CommandRunner
+{
+    public const int UserError = 2;
+
+    public static Option<string?> PipelineOption() => new("--pipeline")
+    {
+        Description = "Pipeline definition (YAML or JSON). Default: env BREADBOARD_PIPELINE, else the built-in default (the same as config/pipeline.yaml).",
+    };
+
+    /// <summary>Loads the pipeline the user named, or the built-in default.</summary>
+    public static PipelineDefinition LoadPipeline(string? path)
+    {
+        if (string.IsNullOrEmpty(path))
+        {
+            path = Environment.GetEnvironmentVariable("BREADBOARD_PIPELINE");
+        }
+
+        if (string.IsNullOrEmpty(path))
+        {
+            return PipelineDefinition.Default;
+        }
+
+        if (!File.Exists(path))
+        {
+            throw new SettingException($"--pipeline '{path}': file not found");
+        }
+
+        return PipelineLoader.Parse(File.ReadAllText(path), path);
+    }
+
+    /// <summary>Runs a command body, printing user errors as one line on stderr with exit code 2, never a stack trace.</summary>
+    public static async Task<int> RunAsync(Func<Task<int>> body)
+    {
+        try
+        {
+            return await body();
+        }
+        catch (SettingException e)
+        {
+            return Fail(e.Message);
+        }
+        catch (PipelineConfigException e)
+        {
+            foreach (var line in e.Errors)
+            {
+                await Console.Error.WriteLineAsync($"error: {line}");
+            }
+
+            return UserError;
+        }
+        catch (InvalidDataException e)
+        {
+            return Fail(e.Message);
+        }
+        catch (OperationCanceledException)
+        {
+            await Console.Error.WriteLineAsync("stopped");
+            return 130;
+        }
+    }
+
+    public static int Fail(string message)
+    {
+        Console.Error.WriteLine($"error: {message}");
+        return UserError;
+    }
+}

@@ -1,0 +1,225 @@
+using System.Threading.Channels;
+using Breadboard.Core.Engine;
+using Breadboard.Core.Model;
+using Breadboard.Core.Pipeline;
+using Breadboard.Core.Seams;
+using Breadboard.Core.Streaming;
+
+namespace Breadboard.Cli.Embedded;
+
+/// <summary>Settings of the in-process pipeline; the defaults suit a laptop.</summary>
+internal sealed record EmbeddedPipelineOptions
+{
+    public static EmbeddedPipelineOptions Default { get; } = new();
+
+    /// <summary>Ticks the feed may run ahead of the engine before it waits (backpressure).</summary>
+    public int TickBuffer { get; init; } = 65_536;
+
+    /// <summary>Store batches the engine may run ahead of the store before it waits.</summary>
+    public int BatchBuffer { get; init; } = 4;
+
+    /// <summary>Records per store batch.</summary>
+    public int BatchSize { get; init; } = 20_000;
+
+    /// <summary>Longest a tick waits in a batch before it is written.</summary>
+    public TimeSpan FlushInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Engine checkpoint file; null keeps no checkpoint.</summary>
+    public string? CheckpointPath { get; init; }
+
+    /// <summary>How often the checkpoint is renewed while running.</summary>
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>Live counters of a running pipeline, safe to read from another thread.</summary>
+internal sealed class PipelineStats
+{
+    private long _ticks, _bars, _alerts, _late, _duplicates, _stored, _watermark = long.MinValue;
+
+    public long Ticks => Volatile.Read(ref _ticks);
+
+    public long Bars => Volatile.Read(ref _bars);
+
+    public long Alerts => Volatile.Read(ref _alerts);
+
+    public long Late => Volatile.Read(ref _late);
+
+    public long Duplicates => Volatile.Read(ref _duplicates);
+
+    /// <summary>Batches written to the store.</summary>
+    public long StoreBatches => Volatile.Read(ref _stored);
+
+    public long Watermark => Volatile.Read(ref _watermark);
+
+    internal void From(WindowEngine engine)
+    {
+        Volatile.Write(ref _ticks, engine.Ticks);
+        Volatile.Write(ref _bars, engine.BarsEmitted);
+        Volatile.Write(ref _alerts, engine.AlertsEmitted);
+        Volatile.Write(ref _late, engine.Late);
+        Volatile.Write(ref _duplicates, engine.Duplicates);
+        Volatile.Write(ref _watermark, engine.Watermark);
+    }
+
+    internal void Stored() => Interlocked.Increment(ref _stored);
+}
+
+/// <summary>
+/// The embedded face: feed → bounded channel → engine → bounded channel → store and alert bus, in one process.
+/// Each stage waits when the next is full, so a slow store slows the feed instead of filling memory.
+/// </summary>
+/// <remarks>
+/// On stop (cancellation or the feed ending) the ticks already taken are processed and written before
+/// <see cref="RunAsync"/> returns; windows stay open and go into the checkpoint, so the next run continues them.
+/// A checkpoint is written only after the store has everything emitted before it.
+/// </remarks>
+internal sealed class EmbeddedPipeline(PipelineDefinition definition, IMarketStore store, IAlertBus alertBus, EmbeddedPipelineOptions? options = null)
+{
+    private readonly EmbeddedPipelineOptions _options = options ?? EmbeddedPipelineOptions.Default;
+
+    public PipelineStats Stats { get; } = new();
+
+    /// <summary>Set when the run started from a checkpoint.</summary>
+    public bool Restored { get; private set; }
+
+    /// <summary>Set when a checkpoint existed but could not be used (another pipeline definition, damage); the run starts fresh.</summary>
+    public string? CheckpointProblem { get; private set; }
+
+    public async Task RunAsync(IAsyncEnumerable<Tick> feed, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(feed);
+        var sink = new StoreSink(store, alertBus, _options.BatchSize);
+        var engine = LoadOrCreate(sink);
+        var ticks = Channel.CreateBounded<Tick>(new BoundedChannelOptions(_options.TickBuffer) { SingleReader = true, SingleWriter = true });
+        var batches = Channel.CreateBounded<Envelope>(new BoundedChannelOptions(_options.BatchBuffer) { SingleReader = true, SingleWriter = true });
+
+        var pump = PumpAsync(feed, ticks.Writer, cancellationToken);
+        var process = Task.Run(() => ProcessAsync(engine, sink, ticks.Reader, batches.Writer), CancellationToken.None);
+        var write = Task.Run(() => WriteAsync(sink, batches.Reader), CancellationToken.None);
+        await Task.WhenAll(pump, process, write);
+    }
+
+    private WindowEngine LoadOrCreate(StoreSink sink)
+    {
+        var path = _options.CheckpointPath;
+        if (path is not null && File.Exists(path))
+        {
+            try
+            {
+                using var stream = File.OpenRead(path);
+                var restored = WindowEngine.Restore(definition, sink, stream);
+                Restored = true;
+                return restored;
+            }
+            catch (InvalidDataException e)
+            {
+                CheckpointProblem = $"{path}: {e.Message}; starting without it";
+            }
+        }
+
+        return new WindowEngine(definition, sink);
+    }
+
+    private static async Task PumpAsync(IAsyncEnumerable<Tick> feed, ChannelWriter<Tick> writer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var tick in feed.WithCancellation(cancellationToken))
+            {
+                if (!writer.TryWrite(tick))
+                {
+                    await writer.WriteAsync(tick, cancellationToken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping is the normal way out of a live feed.
+        }
+        finally
+        {
+            writer.TryComplete();
+        }
+    }
+
+    private async Task ProcessAsync(WindowEngine engine, StoreSink sink, ChannelReader<Tick> ticks, ChannelWriter<Envelope> batches)
+    {
+        try
+        {
+            var flushDue = DateTime.UtcNow + _options.FlushInterval;
+            var checkpointDue = DateTime.UtcNow + _options.CheckpointInterval;
+            while (true)
+            {
+                while (ticks.TryRead(out var tick))
+                {
+                    if (engine.Process(in tick) != TickOutcome.Duplicate)
+                    {
+                        sink.Tick(in tick);
+                    }
+
+                    if (sink.IsFull)
+                    {
+                        break;
+                    }
+                }
+
+                Stats.From(engine);
+                var now = DateTime.UtcNow;
+                if (sink.IsFull || (now >= flushDue && sink.Pending > 0))
+                {
+                    var checkpoint = _options.CheckpointPath is not null && now >= checkpointDue;
+                    await batches.WriteAsync(new Envelope(sink.TakeBatch(engine), checkpoint ? Snapshot(engine) : null));
+                    flushDue = now + _options.FlushInterval;
+                    if (checkpoint)
+                    {
+                        checkpointDue = now + _options.CheckpointInterval;
+                    }
+                }
+
+                if (sink.IsFull)
+                {
+                    continue;
+                }
+
+                var wait = ticks.WaitToReadAsync().AsTask();
+                if (await Task.WhenAny(wait, Task.Delay(_options.FlushInterval)) == wait && !await wait)
+                {
+                    break; // the feed has ended and every tick is processed
+                }
+            }
+
+            // Final batch and checkpoint: open windows stay open, to be continued by the next run.
+            await batches.WriteAsync(new Envelope(sink.TakeBatch(engine), _options.CheckpointPath is null ? null : Snapshot(engine)));
+            Stats.From(engine);
+        }
+        finally
+        {
+            batches.TryComplete();
+        }
+    }
+
+    private async Task WriteAsync(StoreSink sink, ChannelReader<Envelope> batches)
+    {
+        await foreach (var envelope in batches.ReadAllAsync())
+        {
+            // Not cancellable: on stop, what was taken is written before the process exits.
+            await sink.WriteAsync(envelope.Batch, CancellationToken.None);
+            Stats.Stored();
+            if (envelope.Checkpoint is { } state && _options.CheckpointPath is { } path)
+            {
+                var temp = path + ".tmp";
+                await File.WriteAllBytesAsync(temp, state, CancellationToken.None);
+                File.Move(temp, path, overwrite: true);
+            }
+        }
+    }
+
+    private static byte[] Snapshot(WindowEngine engine)
+    {
+        using var stream = new MemoryStream();
+        engine.Save(stream);
+        return stream.ToArray();
+    }
+
+    private sealed record Envelope(StoreBatch Batch, byte[]? Checkpoint);
+}

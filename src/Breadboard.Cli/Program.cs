@@ -1,0 +1,26 @@
+using System.CommandLine;
+using Breadboard.Cli.Commands;
+using Breadboard.Cli.Settings;
+
+namespace Breadboard.Cli;
+
+/// <summary>The breadboard command line.</summary>
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        var root = new RootCommand("Breadboard: real-time market data. Ticks in; windowed bars and alerts out, stored and shown live.");
+        foreach (var seam in Seams.All)
+        {
+            root.Options.Add(seam.Option);
+        }
+
+        root.Subcommands.Add(UpCommand.Create());
+        root.Subcommands.Add(ReplayCommand.Create());
+        root.Subcommands.Add(ExportCommand.Create());
+        root.Subcommands.Add(ValidateConfigCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
+
+        return await root.Parse(args).InvokeAsync();
+    }
+}
