@@ -69,6 +69,11 @@ internal static class UpCommand
             var feed = new SyntheticFeed(feedOptions);
             var run = embedded.RunAsync(feed.RunLiveAsync(stop.Token), stop.Token);
             Console.WriteLine($"breadboard up: synthetic feed ({feedOptions.Symbols.Count} symbols, {feedOptions.RatePerSecond:N0} ticks/s) → local engine → {Seams.Store.Resolve(parse)}; Ctrl-C to stop");
+            if (embedded.Restored)
+            {
+                Console.WriteLine($"resumed from checkpoint {parse.GetValue(checkpoint)}: open windows continue");
+            }
+
             if (embedded.CheckpointProblem is { } problem)
             {
                 Console.WriteLine($"warning: {problem}");

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs every check and test of the repository on a fresh clone: installs what the tests need, builds with
+# warnings as errors, verifies formatting, runs all test projects, and smoke-runs the benchmark command.
+# Usage: scripts/test.sh            (CI calls exactly this through .ci/run)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "toolchain"
+command -v dotnet >/dev/null || { echo "dotnet (SDK 10) is required: https://dotnet.microsoft.com/download" >&2; exit 1; }
+dotnet --version
+
+step "restore and build (Release, warnings are errors)"
+dotnet build Breadboard.slnx -c Release --nologo -v quiet -clp:NoSummary
+
+step "format"
+dotnet format Breadboard.slnx --verify-no-changes --no-restore
+
+step "tests"
+log="$(mktemp)"
+set +e
+dotnet test --solution Breadboard.slnx -c Release --no-build 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+step "benchmark smoke run (not a timing check: it proves 'breadboard bench replay' works end to end)"
+bench_dir="$(mktemp -d)"
+(cd "$bench_dir" && "$root/breadboard" bench replay --ticks 20000 --symbols 5 --runs 1)
+rm -rf "$bench_dir"
+
+# One plain closing line for CI: totals over every test project.
+passed=$(grep -E '^\s+succeeded: [0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+failed=$(grep -E '^\s+failed: [0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+skipped=$(grep -E '^\s+skipped: [0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+rm -f "$log"
+echo
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+if [[ $status -ne 0 || $failed -ne 0 || $passed -eq 0 ]]; then
+  exit 1
+fi
