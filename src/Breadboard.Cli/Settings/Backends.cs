@@ -23,7 +23,7 @@ internal static class Backends
             await store.InitializeAsync(cancellationToken);
             return store;
         }
-        catch (Exception e) when (e is System.Data.Common.DbException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is System.Data.Common.DbException or IOException or UnauthorizedAccessException or InvalidOperationException)
         {
             if (store is not null)
             {

@@ -1,0 +1,557 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using Breadboard.Core.Model;
+using Breadboard.Core.Seams;
+using DuckDB.NET.Data;
+
+namespace Breadboard.DuckDb;
+
+/// <summary>The embedded <see cref="IMarketStore"/>: ticks, bars, alerts and counts in one DuckDB file inside the process.</summary>
+/// <remarks>
+/// <para>
+/// Writes go through one long-lived connection and a semaphore, so a second concurrent <see cref="WriteAsync"/> waits
+/// for the first transaction instead of interleaving with it. Every query opens its own connection to the same
+/// database (DuckDB.NET shares the open database between connections, so this costs microseconds, not a file open),
+/// which lets readers run while a batch is written; DuckDB's MVCC shows them the last committed batch, never part of one.
+/// </para>
+/// <para>
+/// DuckDB lets one process at a time open a file for writing: a second process fails in <see cref="Open"/>.
+/// DuckDB.NET executes statements synchronously, so the async methods block their thread while DuckDB works.
+/// </para>
+/// </remarks>
+public sealed class DuckDbStore : IMarketStore
+{
+    /// <summary>The path that opens a private in-memory database, gone when the store is disposed.</summary>
+    public const string InMemoryPath = ":memory:";
+
+    private const string UrlScheme = "duckdb://";
+    private const string UrlExamples = "duckdb://./data/breadboard.duckdb, duckdb:///var/lib/breadboard.duckdb or duckdb://:memory:";
+
+    // Checking the token on every row of a 100K-tick batch would cost more than the check is worth.
+    private const int RowsBetweenCancellationChecks = 8192;
+
+    private const string BarColumns =
+        "symbol, \"window\", epoch_ms(window_start) AS start_ms, epoch_ms(window_end) AS end_ms, open, high, low, close, volume, vwap, trades";
+
+    private const string AlertColumns =
+        "id, rule, symbol, \"window\", epoch_ms(window_start) AS start_ms, epoch_ms(window_end) AS end_ms, value, threshold, epoch_ms(ts) AS ts_ms";
+
+    // rowid breaks ties between ticks of the same ms in arrival order, so limits cut at a stable place.
+    private const string TickColumns = "symbol, epoch_ms(ts) AS ts_ms, price, volume, trade_id, exchange, asset_class, rowid AS seq";
+
+    private const string SymbolsSql =
+        """
+        WITH latest AS (
+            SELECT symbol, max(ts) AS last_ts, arg_max(price, (ts, rowid)) AS last_price,
+                   arg_max(asset_class, (ts, rowid)) AS asset_class
+            FROM ticks
+            GROUP BY symbol
+        )
+        SELECT l.symbol, l.asset_class, epoch_ms(l.last_ts), l.last_price, arg_min(t.price, (t.ts, t.rowid))
+        FROM latest l
+        JOIN ticks t ON t.symbol = l.symbol AND t.ts >= l.last_ts - INTERVAL 24 HOUR
+        GROUP BY l.symbol, l.asset_class, l.last_ts, l.last_price
+        ORDER BY l.symbol
+        """;
+
+    private static readonly long EpochTicks = DateTime.UnixEpoch.Ticks;
+
+    private readonly DuckDBConnection _writer;
+    private readonly string _connectionString;
+    private readonly bool _inMemory;
+
+    // Never disposed: a WriteAsync queued behind DisposeAsync must wake up and see the store disposed, and a
+    // SemaphoreSlim holds no unmanaged handle unless its AvailableWaitHandle is used.
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private volatile bool _initialized;
+    private volatile bool _disposed;
+
+    private DuckDbStore(DuckDBConnection writer, string connectionString, string dataSource, bool inMemory)
+    {
+        _writer = writer;
+        _connectionString = connectionString;
+        _inMemory = inMemory;
+        DataSource = dataSource;
+    }
+
+    /// <summary>The full path of the database file, or <see cref="InMemoryPath"/>.</summary>
+    public string DataSource { get; }
+
+    /// <summary>
+    /// Opens (or creates) the database at <paramref name="path"/>, creating its directory if missing;
+    /// <see cref="InMemoryPath"/> opens a private in-memory database. Call <see cref="InitializeAsync"/> next.
+    /// </summary>
+    public static DuckDbStore Open(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var inMemory = path == InMemoryPath;
+        var dataSource = inMemory ? InMemoryPath : Path.GetFullPath(path);
+        if (!inMemory)
+        {
+            var directory = Path.GetDirectoryName(dataSource);
+            if (!string.IsNullOrEmpty(directory))
+            {
+                Directory.CreateDirectory(directory);
+            }
+        }
+
+        var connectionString = new DuckDBConnectionStringBuilder { DataSource = dataSource }.ConnectionString;
+        var writer = new DuckDBConnection(connectionString);
+        try
+        {
+            writer.Open();
+        }
+        catch
+        {
+            writer.Dispose();
+            throw;
+        }
+
+        return new DuckDbStore(writer, connectionString, dataSource, inMemory);
+    }
+
+    /// <summary>
+    /// Reads a store URL into a path for <see cref="Open"/>: <c>duckdb://./data/breadboard.duckdb</c> (relative to
+    /// the working directory; so is any path not starting with /), <c>duckdb:///abs/path.duckdb</c> (absolute) or
+    /// <c>duckdb://:memory:</c>. On failure <paramref name="error"/> is a one-line message for the user.
+    /// </summary>
+    public static bool TryParseUrl(string? url, out string path, out string error)
+    {
+        path = "";
+        error = "";
+        if (string.IsNullOrWhiteSpace(url))
+        {
+            error = $"the store URL is empty; expected {UrlExamples}";
+            return false;
+        }
+
+        if (!url.StartsWith(UrlScheme, StringComparison.OrdinalIgnoreCase))
+        {
+            error = $"'{url}' is not a duckdb:// URL; expected {UrlExamples}";
+            return false;
+        }
+
+        var rest = url[UrlScheme.Length..];
+        if (rest == InMemoryPath)
+        {
+            path = InMemoryPath;
+            return true;
+        }
+
+        if (rest.Length == 0 || rest == "/")
+        {
+            error = $"'{url}' names no file; expected {UrlExamples}";
+            return false;
+        }
+
+        if (rest.IndexOfAny(['?', '#']) >= 0)
+        {
+            error = $"'{url}' has a query or fragment; a duckdb:// URL holds only a file path";
+            return false;
+        }
+
+        if (rest.EndsWith('/') || rest.EndsWith('\\'))
+        {
+            error = $"'{url}' names a directory; it must name the database file, e.g. {rest}breadboard.duckdb";
+            return false;
+        }
+
+        if (rest.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
+        {
+            error = $"'{url}' contains characters that cannot appear in a path";
+            return false;
+        }
+
+        // duckdb:///C:/data/breadboard.duckdb is the absolute Windows path C:/data/breadboard.duckdb.
+        if (rest.Length >= 4 && rest[0] == '/' && char.IsAsciiLetter(rest[1]) && rest[2] == ':' && rest[3] is '/' or '\\')
+        {
+            rest = rest[1..];
+        }
+
+        path = rest;
+        return true;
+    }
+
+    public async ValueTask InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            await DuckDbSchema.MigrateAsync(_writer, cancellationToken);
+            await DuckDbSchema.ExecuteAsync(_writer, DuckDbSchema.CreateStagingTables, cancellationToken);
+            _initialized = true;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>Writes the batch in one transaction and returns once DuckDB has committed it (WAL synced).</summary>
+    /// <remarks>A cancelled write rolls back entirely: none of the batch is stored.</remarks>
+    public async ValueTask WriteAsync(StoreBatch batch, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            ThrowIfNotReady();
+            if (batch.IsEmpty)
+            {
+                return;
+            }
+
+            await using var transaction = await _writer.BeginTransactionAsync(cancellationToken);
+            if (batch.Ticks.Count > 0)
+            {
+                AppendTicks(batch.Ticks, cancellationToken);
+            }
+
+            if (batch.Bars.Count > 0)
+            {
+                StageBars(batch.Bars, cancellationToken);
+                await DuckDbSchema.ExecuteAsync(_writer, DuckDbSchema.UpsertBars, cancellationToken);
+            }
+
+            if (batch.Alerts.Count > 0)
+            {
+                StageAlerts(batch.Alerts, cancellationToken);
+                await DuckDbSchema.ExecuteAsync(_writer, DuckDbSchema.UpsertAlerts, cancellationToken);
+            }
+
+            if (!batch.Counts.IsZero)
+            {
+                await using var command = _writer.CreateCommand();
+                command.CommandText =
+                    "UPDATE pipeline_counts SET rejects = rejects + $rejects, late = late + $late, duplicates = duplicates + $duplicates WHERE id = 1";
+                command.Parameters.Add(new DuckDBParameter("rejects", batch.Counts.Rejects));
+                command.Parameters.Add(new DuckDBParameter("late", batch.Counts.Late));
+                command.Parameters.Add(new DuckDBParameter("duplicates", batch.Counts.Duplicates));
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <remarks>With a limit, the latest rows are kept, still in ascending order.</remarks>
+    public async IAsyncEnumerable<Bar> QueryBarsAsync(BarQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var filter = new Filter();
+        filter.Add("symbol = $symbol", "symbol", query.Symbol);
+        filter.Add("\"window\" = $window", "window", query.Window);
+        filter.Add("window_start >= epoch_ms($from)", "from", query.From);
+        filter.Add("window_start < epoch_ms($to)", "to", query.To);
+
+        await using var connection = OpenReader();
+        await using var command = CreateOrderedQuery(connection, BarColumns, "bars", filter, query.Limit, "start_ms", "\"window\"", "symbol");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return new Bar(
+                reader.GetString(0),
+                reader.GetString(1),
+                reader.GetInt64(2),
+                reader.GetInt64(3),
+                reader.GetDouble(4),
+                reader.GetDouble(5),
+                reader.GetDouble(6),
+                reader.GetDouble(7),
+                reader.GetDouble(8),
+                reader.IsDBNull(9) ? null : reader.GetDouble(9),
+                reader.GetInt64(10));
+        }
+    }
+
+    /// <remarks>With a limit, the latest alerts are kept, still in ascending order of ts, then id.</remarks>
+    public async IAsyncEnumerable<Alert> QueryAlertsAsync(AlertQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var filter = new Filter();
+        filter.Add("symbol = $symbol", "symbol", query.Symbol);
+        filter.Add("rule = $rule", "rule", query.Rule);
+        filter.Add("ts >= epoch_ms($since)", "since", query.Since);
+        filter.Add("ts < epoch_ms($to)", "to", query.To);
+
+        await using var connection = OpenReader();
+        await using var command = CreateOrderedQuery(connection, AlertColumns, "alerts", filter, query.Limit, "ts_ms", "id");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return new Alert(
+                reader.GetString(0),
+                reader.GetString(1),
+                reader.GetString(2),
+                reader.GetString(3),
+                reader.GetInt64(4),
+                reader.GetInt64(5),
+                reader.GetDouble(6),
+                reader.GetDouble(7),
+                reader.GetInt64(8));
+        }
+    }
+
+    /// <remarks>Ticks of the same millisecond come in the order they were written; a limit keeps the latest.</remarks>
+    public async IAsyncEnumerable<Tick> QueryTicksAsync(TickQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var filter = new Filter();
+        filter.Add("symbol = $symbol", "symbol", query.Symbol);
+        filter.Add("ts >= epoch_ms($from)", "from", query.From);
+        filter.Add("ts < epoch_ms($to)", "to", query.To);
+
+        await using var connection = OpenReader();
+        await using var command = CreateOrderedQuery(connection, TickColumns, "ticks", filter, query.Limit, "ts_ms", "seq");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var symbol = reader.GetString(0);
+            var assetClassText = reader.GetString(6);
+            yield return new Tick(
+                symbol,
+                reader.GetInt64(1),
+                reader.GetDouble(2),
+                reader.GetDouble(3),
+                reader.IsDBNull(4) ? TradeId.None : TradeId.FromText(reader.GetString(4)),
+                reader.IsDBNull(5) ? null : reader.GetString(5),
+                AssetClasses.TryParse(assetClassText, out var assetClass) ? assetClass : AssetClasses.Infer(symbol));
+        }
+    }
+
+    public async IAsyncEnumerable<SymbolSummary> QuerySymbolsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var connection = OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = SymbolsSql;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var symbol = reader.GetString(0);
+            yield return new SymbolSummary(
+                symbol,
+                AssetClasses.TryParse(reader.GetString(1), out var assetClass) ? assetClass : AssetClasses.Infer(symbol),
+                reader.GetInt64(2),
+                reader.GetDouble(3),
+                reader.GetDouble(4));
+        }
+    }
+
+    public async ValueTask<PipelineCounts> ReadCountsAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT rejects, late, duplicates FROM pipeline_counts WHERE id = 1";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new PipelineCounts(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2))
+            : default;
+    }
+
+    /// <summary>Closes the writer connection after any batch in progress has committed or rolled back.</summary>
+    /// <remarks>Queries already running keep their own connections and finish; the database closes after the last one.</remarks>
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        await _writeLock.WaitAsync();
+        try
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            await _writer.DisposeAsync();
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private void ThrowIfNotReady()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_initialized)
+        {
+            throw new InvalidOperationException("the DuckDB store is not initialised; call InitializeAsync first");
+        }
+    }
+
+    private DuckDBConnection OpenReader()
+    {
+        ThrowIfNotReady();
+
+        // An in-memory database is reachable only through a connection that already has it; a file is shared by path.
+        var connection = _inMemory ? _writer.Duplicate() : new DuckDBConnection(_connectionString);
+        try
+        {
+            connection.Open();
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Builds <c>SELECT columns FROM table WHERE ... ORDER BY keys</c>; with a limit, the inner query takes the last
+    /// rows in descending order and the outer one puts them back in ascending order.
+    /// </summary>
+    private static DuckDBCommand CreateOrderedQuery(DuckDBConnection connection, string columns, string table, Filter filter, int? limit, params string[] orderKeys)
+    {
+        var ascending = string.Join(", ", orderKeys);
+        var sql = new StringBuilder();
+        if (limit is { } n)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(n, "query.Limit");
+            var descending = string.Join(" DESC, ", orderKeys) + " DESC";
+            sql.Append("SELECT * FROM (SELECT ").Append(columns).Append(" FROM ").Append(table).Append(filter.Where)
+                .Append(" ORDER BY ").Append(descending).Append(" LIMIT $limit) ORDER BY ").Append(ascending);
+        }
+        else
+        {
+            sql.Append("SELECT ").Append(columns).Append(" FROM ").Append(table).Append(filter.Where)
+                .Append(" ORDER BY ").Append(ascending);
+        }
+
+        var command = connection.CreateCommand();
+        command.CommandText = sql.ToString();
+        foreach (var parameter in filter.Parameters)
+        {
+            command.Parameters.Add(parameter);
+        }
+
+        if (limit is { } value)
+        {
+            command.Parameters.Add(new DuckDBParameter("limit", (long)value));
+        }
+
+        return command;
+    }
+
+    private void AppendTicks(List<Tick> ticks, CancellationToken cancellationToken)
+    {
+        using var appender = _writer.CreateAppender("ticks");
+        for (var i = 0; i < ticks.Count; i++)
+        {
+            if (i % RowsBetweenCancellationChecks == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            var tick = ticks[i];
+            appender.CreateRow()
+                .AppendValue(tick.Symbol)
+                .AppendValue(ToTimestamp(tick.Ts))
+                .AppendValue(tick.Price)
+                .AppendValue(tick.Volume)
+                .AppendValue(tick.TradeId.HasValue ? tick.TradeId.ToString() : null)
+                .AppendValue(tick.Exchange)
+                .AppendValue(AssetClasses.Name(tick.AssetClass))
+                .EndRow();
+        }
+    }
+
+    private void StageBars(List<Bar> bars, CancellationToken cancellationToken)
+    {
+        using var appender = _writer.CreateAppender("temp", "main", "bars_stage");
+        for (var i = 0; i < bars.Count; i++)
+        {
+            if (i % RowsBetweenCancellationChecks == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            var bar = bars[i];
+            appender.CreateRow()
+                .AppendValue((long)i)
+                .AppendValue(bar.Symbol)
+                .AppendValue(bar.Window)
+                .AppendValue(ToTimestamp(bar.WindowStart))
+                .AppendValue(ToTimestamp(bar.WindowEnd))
+                .AppendValue(bar.Open)
+                .AppendValue(bar.High)
+                .AppendValue(bar.Low)
+                .AppendValue(bar.Close)
+                .AppendValue(bar.Volume)
+                .AppendValue(bar.Vwap)
+                .AppendValue(bar.Trades)
+                .EndRow();
+        }
+    }
+
+    private void StageAlerts(List<Alert> alerts, CancellationToken cancellationToken)
+    {
+        using var appender = _writer.CreateAppender("temp", "main", "alerts_stage");
+        for (var i = 0; i < alerts.Count; i++)
+        {
+            if (i % RowsBetweenCancellationChecks == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            var alert = alerts[i];
+            appender.CreateRow()
+                .AppendValue((long)i)
+                .AppendValue(alert.Id)
+                .AppendValue(alert.Rule)
+                .AppendValue(alert.Symbol)
+                .AppendValue(alert.Window)
+                .AppendValue(ToTimestamp(alert.WindowStart))
+                .AppendValue(ToTimestamp(alert.WindowEnd))
+                .AppendValue(alert.Value)
+                .AppendValue(alert.Threshold)
+                .AppendValue(ToTimestamp(alert.Ts))
+                .EndRow();
+        }
+    }
+
+    // DuckDB.NET writes a DateTime's ticks as they are, whatever its Kind; Utc only documents the intent.
+    private static DateTime ToTimestamp(long epochMs) =>
+        new(EpochTicks + (epochMs * TimeSpan.TicksPerMillisecond), DateTimeKind.Utc);
+
+    /// <summary>A WHERE clause from fixed condition texts; every value travels as a parameter.</summary>
+    private sealed class Filter
+    {
+        private readonly StringBuilder _where = new();
+
+        public List<DuckDBParameter> Parameters { get; } = [];
+
+        public string Where => _where.ToString();
+
+        public void Add(string condition, string name, string? value)
+        {
+            if (value is not null)
+            {
+                Append(condition, new DuckDBParameter(name, value));
+            }
+        }
+
+        public void Add(string condition, string name, long? value)
+        {
+            if (value is { } v)
+            {
+                Append(condition, new DuckDBParameter(name, v));
+            }
+        }
+
+        private void Append(string condition, DuckDBParameter parameter)
+        {
+            _where.Append(_where.Length == 0 ? " WHERE " : " AND ").Append(condition);
+            Parameters.Add(parameter);
+        }
+    }
+}
