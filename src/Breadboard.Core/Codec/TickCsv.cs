@@ -154,15 +154,7 @@ public sealed class TickCsv
         var assetClass = AssetClasses.Infer(symbol);
         if (_assetClass >= 0 && Unquote(row[cells[_assetClass]]) is { IsEmpty: false } classCell)
         {
-            if (classCell.SequenceEqual("crypto"u8))
-            {
-                assetClass = AssetClass.Crypto;
-            }
-            else if (classCell.SequenceEqual("stock"u8))
-            {
-                assetClass = AssetClass.Stock;
-            }
-            else
+            if (!TickJson.TryParseAssetClass(classCell, out assetClass))
             {
                 error = "field 'asset_class' must be \"stock\" or \"crypto\"";
                 return false;

@@ -168,14 +168,19 @@ public sealed class TickJson
             return table.Intern(reader.ValueSpan);
         }
 
-        Span<char> chars = stackalloc char[SymbolTable.MaxLength * 2];
-        if (reader.ValueSpan.Length > chars.Length)
-        {
-            return null;
-        }
+        Span<byte> buffer = stackalloc byte[MaxEscapedLength];
+        var length = Unescape(ref reader, buffer);
+        return length < 0 ? null : table.Intern(buffer[..length]);
+    }
 
-        var length = reader.CopyString(chars);
-        return table.Intern(chars[..length]);
+    // \uXXXX takes six bytes for what may be one; anything longer is too long for a symbol or a number.
+    private const int MaxEscapedLength = SymbolTable.MaxLength * 4 * 6;
+
+    /// <summary>Unescapes the string token into <paramref name="buffer"/>; returns its length, or −1 when it does not fit.</summary>
+    private static int Unescape(ref Utf8JsonReader reader, scoped Span<byte> buffer)
+    {
+        var length = reader.HasValueSequence ? reader.ValueSequence.Length : reader.ValueSpan.Length;
+        return length > buffer.Length ? -1 : reader.CopyString(buffer);
     }
 
     /// <summary>Parses a ts given as text: ISO-8601 with a zone, or integer epoch milliseconds.</summary>
@@ -201,12 +206,19 @@ public sealed class TickJson
             return reader.TryGetInt64(out ms) && ms is >= EventTime.MinMs and <= EventTime.MaxMs;
         }
 
-        if (reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped)
+        if (reader.TokenType != JsonTokenType.String)
         {
             return false;
         }
 
-        return TryParseTs(reader.ValueSpan, out ms);
+        if (!reader.ValueIsEscaped)
+        {
+            return TryParseTs(reader.ValueSpan, out ms);
+        }
+
+        Span<byte> buffer = stackalloc byte[MaxEscapedLength];
+        var length = Unescape(ref reader, buffer);
+        return length >= 0 && TryParseTs(buffer[..length], out ms);
     }
 
     private static bool TryReadNumber(ref Utf8JsonReader reader, out double value)
@@ -217,12 +229,19 @@ public sealed class TickJson
             return reader.TryGetDouble(out value);
         }
 
-        if (reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped)
+        if (reader.TokenType != JsonTokenType.String)
         {
             return false;
         }
 
-        return TryParseNumber(reader.ValueSpan, out value);
+        if (!reader.ValueIsEscaped)
+        {
+            return TryParseNumber(reader.ValueSpan, out value);
+        }
+
+        Span<byte> buffer = stackalloc byte[MaxEscapedLength];
+        var length = Unescape(ref reader, buffer);
+        return length >= 0 && TryParseNumber(buffer[..length], out value);
     }
 
     private static bool TryReadTradeId(ref Utf8JsonReader reader, out TradeId id)
@@ -258,14 +277,23 @@ public sealed class TickJson
 
     private static bool TryReadAssetClass(ref Utf8JsonReader reader, out AssetClass assetClass)
     {
+        Span<byte> buffer = stackalloc byte[64];
         assetClass = AssetClass.Stock;
-        if (reader.ValueTextEquals("crypto"u8))
+        var length = Unescape(ref reader, buffer);
+        return length >= 0 && TryParseAssetClass(buffer[..length], out assetClass);
+    }
+
+    /// <summary>"stock" or "crypto", in any case.</summary>
+    public static bool TryParseAssetClass(ReadOnlySpan<byte> text, out AssetClass assetClass)
+    {
+        assetClass = AssetClass.Stock;
+        if (System.Text.Ascii.EqualsIgnoreCase(text, "crypto"u8))
         {
             assetClass = AssetClass.Crypto;
             return true;
         }
 
-        return reader.ValueTextEquals("stock"u8);
+        return System.Text.Ascii.EqualsIgnoreCase(text, "stock"u8);
     }
 
     private static string FirstSentence(string message)

@@ -65,6 +65,7 @@ public sealed class TickStreamReader : IDisposable
             if (format == TickFormat.Csv)
             {
                 // The header is needed again to know the columns.
+                _stream.Seek(0, SeekOrigin.Begin);
                 ReadHeader();
             }
 

@@ -150,8 +150,7 @@ public sealed partial class WindowEngine
                             PriceVolume = r.ReadDouble(),
                             Trades = r.ReadInt64(),
                         };
-                        state.Open[i].Add(s);
-                        engine.Arm(s);
+                        engine.Open(state.Open[i], state.Open[i].Count, s);
                     }
                 }
 

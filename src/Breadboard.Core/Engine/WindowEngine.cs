@@ -37,6 +37,7 @@ public sealed partial class WindowEngine
 
     private long _maxTs = long.MinValue;
     private long _watermark = long.MinValue;
+    private bool _finished;
 
     public WindowEngine(PipelineDefinition definition, IEngineOutput output)
     {
@@ -75,11 +76,17 @@ public sealed partial class WindowEngine
     public long AlertsEmitted { get; private set; }
 
     /// <summary>Windows currently open, across symbols.</summary>
-    public int OpenWindows => _timers.Count;
+    public int OpenWindows { get; private set; }
 
     /// <summary>Feeds one tick; emits, before returning, every window the advanced watermark closes.</summary>
+    /// <exception cref="InvalidOperationException">After <see cref="CloseAll"/>: closed windows must not be emitted twice.</exception>
     public TickOutcome Process(in Tick tick)
     {
+        if (_finished)
+        {
+            throw new InvalidOperationException("the engine has closed all windows (end of input) and takes no more ticks");
+        }
+
         Ticks++;
         var state = SymbolOf(tick.Symbol);
 
@@ -120,7 +127,11 @@ public sealed partial class WindowEngine
     }
 
     /// <summary>End of input: closes every open window, in the usual order.</summary>
-    public void CloseAll() => CloseUpTo(long.MaxValue);
+    public void CloseAll()
+    {
+        _finished = true;
+        CloseUpTo(long.MaxValue);
+    }
 
     private SymbolState SymbolOf(string symbol)
     {
@@ -203,8 +214,7 @@ public sealed partial class WindowEngine
         }
 
         var created = new WindowState { Owner = state, WindowIndex = w, Start = start, End = end };
-        open.Insert(at, created);
-        Arm(created);
+        Open(open, at, created);
         return created;
     }
 
@@ -251,8 +261,7 @@ public sealed partial class WindowEngine
 
             var created = new WindowState { Owner = state, WindowIndex = w, Start = from, End = to };
             created.Add(tick.Ts, tick.Price, tick.Volume);
-            open.Insert(at, created);
-            Arm(created);
+            Open(open, at, created);
             return true;
         }
 
@@ -263,6 +272,7 @@ public sealed partial class WindowEngine
             target.Merge(absorbed);
             absorbed.Closed = true; // its timer is now stale
             open.RemoveAt(i);
+            OpenWindows--;
         }
 
         target.Start = Math.Min(target.Start, from);
@@ -275,6 +285,13 @@ public sealed partial class WindowEngine
         }
 
         return true;
+    }
+
+    private void Open(List<WindowState> open, int at, WindowState window)
+    {
+        open.Insert(at, window);
+        OpenWindows++;
+        Arm(window);
     }
 
     private void Arm(WindowState window)
@@ -307,6 +324,7 @@ public sealed partial class WindowEngine
     private void Emit(WindowState window)
     {
         window.Closed = true;
+        OpenWindows--;
         var state = window.Owner;
         state.Open[window.WindowIndex].Remove(window);
 

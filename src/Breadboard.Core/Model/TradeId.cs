@@ -61,12 +61,13 @@ public readonly struct TradeId : IEquatable<TradeId>
         where T : unmanaged, IBinaryInteger<T>
     {
         number = 0;
-        // 18 digits always fit in a long; longer ids stay text.
-        if (digits.IsEmpty || digits.Length > 18 || (digits.Length > 1 && digits[0] == T.CreateTruncating('0')))
+        // Canonical means no sign and no leading zero, so that text and number convert both ways unchanged.
+        if (digits.IsEmpty || digits.Length > 19 || (digits.Length > 1 && digits[0] == T.CreateTruncating('0')))
         {
             return false;
         }
 
+        ulong value = 0;
         foreach (var c in digits)
         {
             var d = int.CreateTruncating(c) - '0';
@@ -75,9 +76,15 @@ public readonly struct TradeId : IEquatable<TradeId>
                 return false;
             }
 
-            number = (number * 10) + d;
+            value = (value * 10) + (uint)d; // 19 digits cannot overflow a ulong
         }
 
+        if (value > long.MaxValue)
+        {
+            return false;
+        }
+
+        number = (long)value;
         return true;
     }
 

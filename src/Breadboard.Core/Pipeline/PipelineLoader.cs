@@ -97,7 +97,7 @@ public static partial class PipelineLoader
         }
 
         sb.AppendLine(CultureInfo.InvariantCulture, $"aggregates: [{string.Join(", ", definition.Aggregates.Select(AggregateName))}]");
-        sb.AppendLine("rules:");
+        sb.AppendLine(definition.Rules.Count == 0 ? "rules: []" : "rules:");
         foreach (var r in definition.Rules)
         {
             sb.AppendLine(CultureInfo.InvariantCulture, $"  - name: {r.Name}");
