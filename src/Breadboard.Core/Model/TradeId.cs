@@ -10,14 +10,16 @@ namespace Breadboard.Core.Model;
 /// </remarks>
 public readonly struct TradeId : IEquatable<TradeId>
 {
+    // Marks a numeric id in _text, which keeps the struct at 16 bytes: the engine holds ten minutes of ids.
+    private static readonly string NumberTag = new('#', 1);
+
     private readonly string? _text;
     private readonly long _number;
-    private readonly bool _isNumber;
 
     private TradeId(long number)
     {
         _number = number;
-        _isNumber = true;
+        _text = NumberTag;
     }
 
     private TradeId(string text) => _text = text;
@@ -25,10 +27,10 @@ public readonly struct TradeId : IEquatable<TradeId>
     /// <summary>No trade id: such ticks are never treated as duplicates.</summary>
     public static TradeId None => default;
 
-    public bool HasValue => _isNumber || _text is not null;
+    public bool HasValue => _text is not null;
 
     /// <summary>True when the id is a canonical decimal held as a number.</summary>
-    public bool IsNumber => _isNumber;
+    public bool IsNumber => ReferenceEquals(_text, NumberTag);
 
     /// <summary>The numeric value; meaningful only when <see cref="IsNumber"/>.</summary>
     public long Number => _number;
@@ -89,13 +91,13 @@ public readonly struct TradeId : IEquatable<TradeId>
     }
 
     public bool Equals(TradeId other) =>
-        _isNumber == other._isNumber && _number == other._number && string.Equals(_text, other._text, StringComparison.Ordinal);
+        IsNumber ? other.IsNumber && _number == other._number : !other.IsNumber && string.Equals(_text, other._text, StringComparison.Ordinal);
 
     public override bool Equals(object? obj) => obj is TradeId other && Equals(other);
 
-    public override int GetHashCode() => _isNumber ? _number.GetHashCode() : (_text is null ? 0 : StringComparer.Ordinal.GetHashCode(_text));
+    public override int GetHashCode() => IsNumber ? _number.GetHashCode() : (_text is null ? 0 : StringComparer.Ordinal.GetHashCode(_text));
 
-    public override string? ToString() => _isNumber ? _number.ToString(CultureInfo.InvariantCulture) : _text;
+    public override string? ToString() => IsNumber ? _number.ToString(CultureInfo.InvariantCulture) : _text;
 
     public static bool operator ==(TradeId left, TradeId right) => left.Equals(right);
 
