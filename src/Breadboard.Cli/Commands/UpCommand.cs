@@ -83,7 +83,7 @@ internal static class UpCommand
             await run;
             await watching;
 
-            Console.WriteLine($"stopped: {Line(embedded.Stats, 0)}; store flushed{(parse.GetValue(noCheckpoint) ? "" : ", checkpoint saved")}");
+            Console.WriteLine($"stopped: {Line(embedded.Stats, null)}; store flushed{(parse.GetValue(noCheckpoint) ? "" : ", checkpoint saved")}");
             return 0;
         }));
         return command;
@@ -117,9 +117,9 @@ internal static class UpCommand
         }
     }
 
-    private static string Line(PipelineStats s, double ticksPerSecond) => string.Create(
+    private static string Line(PipelineStats s, double? ticksPerSecond) => string.Create(
         CultureInfo.InvariantCulture,
-        $"ticks {s.Ticks:N0} ({ticksPerSecond:N0}/s) | bars {s.Bars:N0} | alerts {s.Alerts:N0} | late {s.Late:N0} | duplicates {s.Duplicates:N0} | watermark {Watermark(s.Watermark)}");
+        $"ticks {s.Ticks:N0}{(ticksPerSecond is { } rate ? $" ({rate:N0}/s)" : "")} | bars {s.Bars:N0} | alerts {s.Alerts:N0} | late {s.Late:N0} | duplicates {s.Duplicates:N0} | watermark {Watermark(s.Watermark)}");
 
     private static string Watermark(long ms) => ms == long.MinValue ? "-" : EventTime.ToIso(ms);
 

@@ -105,18 +105,7 @@ public static class DuckDbBarsBaseline
         var bars = new List<Bar>();
         while (reader.Read())
         {
-            bars.Add(new Bar(
-                reader.GetString(0),
-                reader.GetString(1),
-                reader.GetInt64(2),
-                reader.GetInt64(3),
-                reader.GetDouble(4),
-                reader.GetDouble(5),
-                reader.GetDouble(6),
-                reader.GetDouble(7),
-                reader.GetDouble(8),
-                reader.IsDBNull(9) ? null : reader.GetDouble(9),
-                reader.GetInt64(10)));
+            bars.Add(DuckDbStore.ReadBar(reader));
         }
 
         return bars;
