@@ -82,7 +82,7 @@ internal sealed class ReplayRunner(ReplayOptions options)
         }
 
         using Stream input = gzip ? new GZipStream(file, CompressionMode.Decompress) : file;
-        using var reader = new TickStreamReader(input, format, resume?.InputPosition ?? 0, resume?.Line ?? 0);
+        using var reader = NameInputIn(() => new TickStreamReader(input, format, resume?.InputPosition ?? 0, resume?.Line ?? 0));
 
         using var barsFile = OpenOutput(options.BarsOut, resume?.BarsLength);
         using var alertsFile = OpenOutput(options.AlertsOut, resume?.AlertsLength);
@@ -118,7 +118,18 @@ internal sealed class ReplayRunner(ReplayOptions options)
 
         while (true)
         {
-            var status = reader.Read(out var tick);
+            ReadStatus status;
+            Tick tick;
+            try
+            {
+                status = reader.Read(out tick);
+            }
+            catch (InvalidDataException e)
+            {
+                // A CSV without a usable header: the one error that stops a replay, since no line can be read.
+                throw new InvalidDataException($"{options.Input}: {e.Message}", e);
+            }
+
             if (status == ReadStatus.End)
             {
                 break;
@@ -185,6 +196,18 @@ internal sealed class ReplayRunner(ReplayOptions options)
 
         Progress?.Invoke(totalBytes, totalBytes);
         return new ReplayResult(reader.Line, engine.Ticks, engine.BarsEmitted, engine.AlertsEmitted, engine.Late, engine.Duplicates, rejectCount, resume is not null, clock.Elapsed);
+    }
+
+    private T NameInputIn<T>(Func<T> open)
+    {
+        try
+        {
+            return open();
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{options.Input}: {e.Message}", e);
+        }
     }
 
     private static FileStream OpenOutput(string path, long? resumeLength)

@@ -60,6 +60,20 @@ public class SettingsErrorTests
     }
 
     [Fact]
+    public async Task Replay_CsvWithoutUsableHeader_ExitsWith2NamingTheFileAndTheMissingColumn()
+    {
+        using var dir = new TempDir();
+        var csv = dir.File("ticks.csv");
+        await File.WriteAllLinesAsync(csv, ["sym,ts,price,volume", "AAPL,2026-01-02T00:00:00Z,1,1"], TestContext.Current.CancellationToken);
+        var result = await CliProcess.RunAsync(dir.Path, ["replay", "--input", csv, "--bars-out", dir.File("b"), "--alerts-out", dir.File("a")]);
+
+        Assert.Equal(2, result.ExitCode);
+        var line = Assert.Single(result.ErrorLines);
+        Assert.Contains(csv, line, StringComparison.Ordinal);
+        Assert.Contains("'symbol'", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ValidateConfig_WithBadPipeline_NamesTheFileAndEveryBadField()
     {
         using var dir = new TempDir();
