@@ -16,6 +16,7 @@ public static class Program
         }
 
         root.Subcommands.Add(UpCommand.Create());
+        root.Subcommands.Add(ApiCommand.Create());
         root.Subcommands.Add(ReplayCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(ValidateConfigCommand.Create());

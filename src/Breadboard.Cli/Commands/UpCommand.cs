@@ -6,6 +6,7 @@ using Breadboard.Cli.Settings;
 using Breadboard.Core.Model;
 using Breadboard.Core.Streaming;
 using Breadboard.Feeds.Synthetic;
+using Breadboard.Web.Live;
 using Spectre.Console;
 
 namespace Breadboard.Cli.Commands;
@@ -20,11 +21,15 @@ internal static class UpCommand
         var rate = new Option<double>("--rate") { Description = "Synthetic ticks per second, across symbols.", DefaultValueFactory = _ => 200 };
         var seed = new Option<long>("--seed") { Description = "Seed of the synthetic feed.", DefaultValueFactory = _ => 42 };
         var duration = new Option<double?>("--duration") { Description = "Stop after this many seconds (default: run until Ctrl-C)." };
+        var feedOption = new Option<string>("--feed") { Description = "synthetic, or replay:FILE (NDJSON/CSV/.gz) played at --speed.", DefaultValueFactory = _ => "synthetic" };
+        var speed = new Option<double>("--speed") { Description = "With --feed replay:FILE, the multiple of event time to play at.", DefaultValueFactory = _ => 1 };
+        var urls = WebOptions();
+        var noWeb = new Option<bool>("--no-web") { Description = "Run without the web server (dashboard, API, live stream)." };
         var checkpoint = new Option<string>("--checkpoint") { Description = "Engine checkpoint file; open windows survive a restart through it.", DefaultValueFactory = _ => Path.Combine("data", "engine.checkpoint") };
         var noCheckpoint = new Option<bool>("--no-checkpoint") { Description = "Keep no checkpoint: every start begins with empty windows." };
         var command = new Command("up", "Run the embedded pipeline: synthetic feed → engine → store and alerts, with live progress. Ctrl-C stops cleanly.")
         {
-            pipeline, symbols, rate, seed, duration, checkpoint, noCheckpoint,
+            pipeline, feedOption, symbols, rate, seed, speed, duration, checkpoint, noCheckpoint, urls, noWeb,
         };
 
         command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(async () =>
@@ -48,12 +53,44 @@ internal static class UpCommand
                 feedOptions = feedOptions with { Symbols = names };
             }
 
+            var feedSetting = parse.GetValue(feedOption)!;
+            string? replayPath = null;
+            if (feedSetting.StartsWith("replay:", StringComparison.Ordinal))
+            {
+                replayPath = feedSetting["replay:".Length..];
+                if (!File.Exists(replayPath))
+                {
+                    throw new SettingException($"--feed '{feedSetting}': file not found");
+                }
+            }
+            else if (feedSetting != "synthetic")
+            {
+                throw new SettingException($"--feed '{feedSetting}': expected synthetic or replay:FILE");
+            }
+
+            if (parse.GetValue(speed) <= 0)
+            {
+                throw new SettingException("--speed must be greater than 0");
+            }
+
+            var webUrls = ResolveUrls(parse, urls);
             await using var store = await Backends.OpenStoreAsync(parse, cancellationToken);
             await using var alertBus = Backends.OpenAlertBus(parse);
+            var hub = parse.GetValue(noWeb) ? null : new LiveHub();
             var embedded = new EmbeddedPipeline(definition, store, alertBus, EmbeddedPipelineOptions.Default with
             {
                 CheckpointPath = parse.GetValue(noCheckpoint) ? null : parse.GetValue(checkpoint),
-            });
+            }, hub);
+
+            await using var web = hub is null ? null : Web.WebServer.Build(
+                new Web.WebOptions { Urls = webUrls, Pipeline = definition, StoreUrl = Seams.Store.Resolve(parse), BusUrl = Seams.Bus.Resolve(parse), ApiKey = ApiKey() },
+                store,
+                hub,
+                embedded.Stats);
+            if (web is not null)
+            {
+                await StartWebAsync(web, webUrls, cancellationToken);
+            }
 
             // Ctrl-C and --duration stop the feed; the pipeline then drains and flushes before returning.
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -62,13 +99,20 @@ internal static class UpCommand
                 stop.CancelAfter(TimeSpan.FromSeconds(seconds));
             }
 
-            var recent = new RecentAlerts();
+            var recent = new RecentAlerts(hub);
             var watch = (alertBus as MemoryAlertBus)?.SubscribeAsync(cancellationToken: stop.Token);
             var watching = watch is null ? Task.CompletedTask : recent.CollectAsync(watch);
 
-            var feed = new SyntheticFeed(feedOptions);
-            var run = embedded.RunAsync(feed.RunLiveAsync(stop.Token), stop.Token);
-            Console.WriteLine($"breadboard up: synthetic feed ({feedOptions.Symbols.Count} symbols, {feedOptions.RatePerSecond:N0} ticks/s) → local engine → {Seams.Store.Resolve(parse)}; Ctrl-C to stop");
+            var feed = replayPath is null
+                ? new SyntheticFeed(feedOptions).RunLiveAsync(stop.Token)
+                : ReplayFeed.ReadAsync(replayPath, parse.GetValue(speed), embedded.Stats, stop.Token);
+            var run = embedded.RunAsync(feed, stop.Token);
+            var source = replayPath is null ? $"synthetic feed ({feedOptions.Symbols.Count} symbols, {feedOptions.RatePerSecond:N0} ticks/s)" : $"replay of {replayPath} at {parse.GetValue(speed)}×";
+            Console.WriteLine($"breadboard up: {source} → local engine → {Seams.Store.Resolve(parse)}; Ctrl-C to stop");
+            if (web is not null)
+            {
+                Console.WriteLine($"dashboard: {DashboardUrl(webUrls)}");
+            }
             if (embedded.Restored)
             {
                 Console.WriteLine($"resumed from checkpoint {parse.GetValue(checkpoint)}: open windows continue");
@@ -81,13 +125,62 @@ internal static class UpCommand
 
             await ShowProgressAsync(embedded, recent, run);
             await run;
+            await stop.CancelAsync(); // a replay feed ends by itself: stop watching alerts too
             await watching;
+            if (web is not null)
+            {
+                await web.StopAsync(CancellationToken.None);
+            }
 
             Console.WriteLine($"stopped: {Line(embedded.Stats, null)}; store flushed{(parse.GetValue(noCheckpoint) ? "" : ", checkpoint saved")}");
             return 0;
         }));
         return command;
     }
+
+    /// <summary>--urls / BREADBOARD_URLS, loopback by default.</summary>
+    public static Option<string?> WebOptions() => new("--urls")
+    {
+        Description = $"Where the web server listens (default {Web.WebOptions.DefaultUrls}, env BREADBOARD_URLS); other interfaces only when named, e.g. http://0.0.0.0:8000.",
+    };
+
+    public static string ResolveUrls(ParseResult parse, Option<string?> option)
+    {
+        var value = parse.GetValue(option);
+        if (string.IsNullOrEmpty(value))
+        {
+            value = Environment.GetEnvironmentVariable("BREADBOARD_URLS");
+        }
+
+        value = string.IsNullOrEmpty(value) ? Web.WebOptions.DefaultUrls : value;
+        foreach (var url in value.Split(';', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            {
+                throw new SettingException($"--urls (env BREADBOARD_URLS) = '{value}': '{url}' is not an http:// or https:// URL");
+            }
+        }
+
+        return value;
+    }
+
+    /// <summary>The API key for mutating endpoints, from the environment only (never a flag: flags reach shell history and ps).</summary>
+    public static string? ApiKey() => Environment.GetEnvironmentVariable("BREADBOARD_API_KEY") is { Length: > 0 } key ? key : null;
+
+    /// <summary>Starts the web server; a port in use becomes a one-line error.</summary>
+    public static async Task StartWebAsync(Microsoft.AspNetCore.Builder.WebApplication web, string urls, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await web.StartAsync(cancellationToken);
+        }
+        catch (IOException e)
+        {
+            throw new SettingException($"--urls (env BREADBOARD_URLS) = '{urls}': cannot listen: {e.Message.Split('\n')[0]}");
+        }
+    }
+
+    private static string DashboardUrl(string urls) => urls.Split(';')[0].Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/') + "/";
 
     private static async Task ShowProgressAsync(EmbeddedPipeline embedded, RecentAlerts recent, Task run)
     {
@@ -160,8 +253,8 @@ internal static class UpCommand
         }
     }
 
-    /// <summary>The last few alerts, for the terminal.</summary>
-    private sealed class RecentAlerts
+    /// <summary>The last few alerts, for the terminal, each also passed to the live stream.</summary>
+    private sealed class RecentAlerts(LiveHub? hub)
     {
         private readonly Lock _gate = new();
         private readonly Queue<Alert> _alerts = new();
@@ -172,6 +265,8 @@ internal static class UpCommand
             {
                 await foreach (var alert in alerts)
                 {
+                    // In the embedded face the alert bus's broadcast is the dashboard's alert channel.
+                    hub?.OnAlert(alert);
                     lock (_gate)
                     {
                         _alerts.Enqueue(alert);

@@ -4,6 +4,7 @@ using Breadboard.Core.Model;
 using Breadboard.Core.Pipeline;
 using Breadboard.Core.Seams;
 using Breadboard.Core.Streaming;
+using Breadboard.Web.Live;
 
 namespace Breadboard.Cli.Embedded;
 
@@ -31,39 +32,6 @@ internal sealed record EmbeddedPipelineOptions
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(30);
 }
 
-/// <summary>Live counters of a running pipeline, safe to read from another thread.</summary>
-internal sealed class PipelineStats
-{
-    private long _ticks, _bars, _alerts, _late, _duplicates, _stored, _watermark = long.MinValue;
-
-    public long Ticks => Volatile.Read(ref _ticks);
-
-    public long Bars => Volatile.Read(ref _bars);
-
-    public long Alerts => Volatile.Read(ref _alerts);
-
-    public long Late => Volatile.Read(ref _late);
-
-    public long Duplicates => Volatile.Read(ref _duplicates);
-
-    /// <summary>Batches written to the store.</summary>
-    public long StoreBatches => Volatile.Read(ref _stored);
-
-    public long Watermark => Volatile.Read(ref _watermark);
-
-    internal void From(WindowEngine engine)
-    {
-        Volatile.Write(ref _ticks, engine.Ticks);
-        Volatile.Write(ref _bars, engine.BarsEmitted);
-        Volatile.Write(ref _alerts, engine.AlertsEmitted);
-        Volatile.Write(ref _late, engine.Late);
-        Volatile.Write(ref _duplicates, engine.Duplicates);
-        Volatile.Write(ref _watermark, engine.Watermark);
-    }
-
-    internal void Stored() => Interlocked.Increment(ref _stored);
-}
-
 /// <summary>
 /// The embedded face: feed → bounded channel → engine → bounded channel → store and alert bus, in one process.
 /// Each stage waits when the next is full, so a slow store slows the feed instead of filling memory.
@@ -73,8 +41,10 @@ internal sealed class PipelineStats
 /// <see cref="RunAsync"/> returns; windows stay open and go into the checkpoint, so the next run continues them.
 /// A checkpoint is written only after the store has everything emitted before it.
 /// </remarks>
-internal sealed class EmbeddedPipeline(PipelineDefinition definition, IMarketStore store, IAlertBus alertBus, EmbeddedPipelineOptions? options = null)
+internal sealed class EmbeddedPipeline(PipelineDefinition definition, IMarketStore store, IAlertBus alertBus, EmbeddedPipelineOptions? options = null, LiveHub? hub = null)
 {
+    private static readonly TimeSpan LiveInterval = TimeSpan.FromMilliseconds(100);
+
     private readonly EmbeddedPipelineOptions _options = options ?? EmbeddedPipelineOptions.Default;
 
     public PipelineStats Stats { get; } = new();
@@ -89,17 +59,25 @@ internal sealed class EmbeddedPipeline(PipelineDefinition definition, IMarketSto
     {
         ArgumentNullException.ThrowIfNull(feed);
         var sink = new StoreSink(store, alertBus, _options.BatchSize);
-        var engine = LoadOrCreate(sink);
+        var engine = LoadOrCreate(hub is null ? sink : new LiveOutput(sink, hub));
         var ticks = Channel.CreateBounded<Tick>(new BoundedChannelOptions(_options.TickBuffer) { SingleReader = true, SingleWriter = true });
         var batches = Channel.CreateBounded<Envelope>(new BoundedChannelOptions(_options.BatchBuffer) { SingleReader = true, SingleWriter = true });
 
-        var pump = PumpAsync(feed, ticks.Writer, cancellationToken);
-        var process = Task.Run(() => ProcessAsync(engine, sink, ticks.Reader, batches.Writer), CancellationToken.None);
-        var write = Task.Run(() => WriteAsync(sink, batches.Reader), CancellationToken.None);
-        await Task.WhenAll(pump, process, write);
+        Stats.Running = true;
+        try
+        {
+            var pump = PumpAsync(feed, ticks.Writer, cancellationToken);
+            var process = Task.Run(() => ProcessAsync(engine, sink, ticks.Reader, batches.Writer), CancellationToken.None);
+            var write = Task.Run(() => WriteAsync(sink, batches.Reader), CancellationToken.None);
+            await Task.WhenAll(pump, process, write);
+        }
+        finally
+        {
+            Stats.Running = false;
+        }
     }
 
-    private WindowEngine LoadOrCreate(StoreSink sink)
+    private WindowEngine LoadOrCreate(IEngineOutput sink)
     {
         var path = _options.CheckpointPath;
         if (path is not null && File.Exists(path))
@@ -148,6 +126,8 @@ internal sealed class EmbeddedPipeline(PipelineDefinition definition, IMarketSto
         {
             var flushDue = DateTime.UtcNow + _options.FlushInterval;
             var checkpointDue = DateTime.UtcNow + _options.CheckpointInterval;
+            var liveDue = DateTime.UtcNow + LiveInterval;
+            Task<bool>? waiting = null;
             while (true)
             {
                 while (ticks.TryRead(out var tick))
@@ -155,6 +135,7 @@ internal sealed class EmbeddedPipeline(PipelineDefinition definition, IMarketSto
                     if (engine.Process(in tick) != TickOutcome.Duplicate)
                     {
                         sink.Tick(in tick);
+                        hub?.OnTick(in tick);
                     }
 
                     if (sink.IsFull)
@@ -165,6 +146,12 @@ internal sealed class EmbeddedPipeline(PipelineDefinition definition, IMarketSto
 
                 Stats.From(engine);
                 var now = DateTime.UtcNow;
+                if (hub is not null && now >= liveDue)
+                {
+                    PublishOpenBars(engine, hub);
+                    liveDue = now + LiveInterval;
+                }
+
                 if (sink.IsFull || (now >= flushDue && sink.Pending > 0))
                 {
                     var checkpoint = _options.CheckpointPath is not null && now >= checkpointDue;
@@ -181,10 +168,16 @@ internal sealed class EmbeddedPipeline(PipelineDefinition definition, IMarketSto
                     continue;
                 }
 
-                var wait = ticks.WaitToReadAsync().AsTask();
-                if (await Task.WhenAny(wait, Task.Delay(_options.FlushInterval)) == wait && !await wait)
+                // One wait at a time: the channel has a single reader.
+                waiting ??= ticks.WaitToReadAsync().AsTask();
+                if (await Task.WhenAny(waiting, Task.Delay(hub is null ? _options.FlushInterval : LiveInterval)) == waiting)
                 {
-                    break; // the feed has ended and every tick is processed
+                    var more = await waiting;
+                    waiting = null;
+                    if (!more)
+                    {
+                        break; // the feed has ended and every tick is processed
+                    }
                 }
             }
 
@@ -214,6 +207,18 @@ internal sealed class EmbeddedPipeline(PipelineDefinition definition, IMarketSto
         }
     }
 
+    /// <summary>The bars so far of the charts the dashboard shows, so candles move between closes.</summary>
+    private static void PublishOpenBars(WindowEngine engine, LiveHub hub)
+    {
+        foreach (var (symbol, window) in hub.Subscriptions)
+        {
+            if (engine.PeekOpenBar(symbol, window) is { } bar)
+            {
+                hub.OnBar(bar, final: false);
+            }
+        }
+    }
+
     private static byte[] Snapshot(WindowEngine engine)
     {
         using var stream = new MemoryStream();
@@ -222,4 +227,18 @@ internal sealed class EmbeddedPipeline(PipelineDefinition definition, IMarketSto
     }
 
     private sealed record Envelope(StoreBatch Batch, byte[]? Checkpoint);
+
+    /// <summary>Sends closed bars to the live stream as well as to the store.</summary>
+    private sealed class LiveOutput(StoreSink sink, LiveHub hub) : IEngineOutput
+    {
+        public void OnBar(Bar bar)
+        {
+            sink.OnBar(bar);
+            hub.OnBar(bar, final: true);
+        }
+
+        public void OnAlert(Alert alert) => sink.OnAlert(alert); // alerts reach the stream through the alert bus
+
+        public void OnLate(in Tick tick, long watermark) => sink.OnLate(in tick, watermark);
+    }
 }

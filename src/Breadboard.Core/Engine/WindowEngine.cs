@@ -126,6 +126,21 @@ public sealed partial class WindowEngine
         return outcome;
     }
 
+    /// <summary>
+    /// The bar so far of the most recently started open window of <paramref name="window"/> for
+    /// <paramref name="symbol"/>, for live charts; null when none is open. Allocates the returned bar.
+    /// </summary>
+    public Bar? PeekOpenBar(string symbol, string window)
+    {
+        var w = Array.FindIndex(_windows, d => d.Name == window);
+        if (w < 0 || !_symbols.TryGetValue(symbol, out var state) || state.Open[w].Count == 0)
+        {
+            return null;
+        }
+
+        return ToBar(state.Open[w][^1]);
+    }
+
     /// <summary>End of input: closes every open window, in the usual order.</summary>
     public void CloseAll()
     {
@@ -328,19 +343,7 @@ public sealed partial class WindowEngine
         var state = window.Owner;
         state.Open[window.WindowIndex].Remove(window);
 
-        var def = _windows[window.WindowIndex];
-        var bar = new Bar(
-            state.Symbol,
-            def.Name,
-            window.Start,
-            window.End,
-            window.Open,
-            window.High,
-            window.Low,
-            window.Close,
-            window.Volume,
-            window.Volume == 0 ? null : window.PriceVolume / window.Volume,
-            window.Trades);
+        var bar = ToBar(window);
         BarsEmitted++;
         _output.OnBar(bar);
 
@@ -352,6 +355,19 @@ public sealed partial class WindowEngine
             }
         }
     }
+
+    private Bar ToBar(WindowState window) => new(
+        window.Owner.Symbol,
+        _windows[window.WindowIndex].Name,
+        window.Start,
+        window.End,
+        window.Open,
+        window.High,
+        window.Low,
+        window.Close,
+        window.Volume,
+        window.Volume == 0 ? null : window.PriceVolume / window.Volume,
+        window.Trades);
 
     private void Evaluate(int r, SymbolState state, Bar bar)
     {

@@ -1,0 +1,52 @@
+using Breadboard.Core.Engine;
+
+namespace Breadboard.Core.Streaming;
+
+/// <summary>Live counters of a running pipeline, written by the thread that drives the engine and safe to read from any other.</summary>
+public sealed class PipelineStats
+{
+    private long _ticks, _bars, _alerts, _late, _duplicates, _rejects, _stored, _watermark = long.MinValue;
+    private int _running;
+
+    public long Ticks => Volatile.Read(ref _ticks);
+
+    public long Bars => Volatile.Read(ref _bars);
+
+    public long Alerts => Volatile.Read(ref _alerts);
+
+    public long Late => Volatile.Read(ref _late);
+
+    public long Duplicates => Volatile.Read(ref _duplicates);
+
+    /// <summary>Input lines refused by the feed.</summary>
+    public long Rejects => Volatile.Read(ref _rejects);
+
+    /// <summary>Batches written to the store.</summary>
+    public long StoreBatches => Volatile.Read(ref _stored);
+
+    /// <summary>The engine's watermark in epoch ms; <see cref="long.MinValue"/> before the first tick.</summary>
+    public long Watermark => Volatile.Read(ref _watermark);
+
+    /// <summary>True while the pipeline runs.</summary>
+    public bool Running
+    {
+        get => Volatile.Read(ref _running) == 1;
+        set => Volatile.Write(ref _running, value ? 1 : 0);
+    }
+
+    /// <summary>Copies the engine's counters; called by the thread that drives the engine.</summary>
+    public void From(WindowEngine engine)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        Volatile.Write(ref _ticks, engine.Ticks);
+        Volatile.Write(ref _bars, engine.BarsEmitted);
+        Volatile.Write(ref _alerts, engine.AlertsEmitted);
+        Volatile.Write(ref _late, engine.Late);
+        Volatile.Write(ref _duplicates, engine.Duplicates);
+        Volatile.Write(ref _watermark, engine.Watermark);
+    }
+
+    public void Rejected() => Interlocked.Increment(ref _rejects);
+
+    public void Stored() => Interlocked.Increment(ref _stored);
+}

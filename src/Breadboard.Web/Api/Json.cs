@@ -1,0 +1,62 @@
+using System.Text.Json;
+using Breadboard.Core.Model;
+
+namespace Breadboard.Web.Api;
+
+/// <summary>The API's JSON shapes: the model's fields in snake_case with ISO-8601 UTC times, as replay writes them.</summary>
+internal static class Json
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    public static void WriteBar(Utf8JsonWriter writer, Bar bar) => JsonSerializer.Serialize(writer, BarJson.From(bar), Options);
+
+    public static void WriteAlert(Utf8JsonWriter writer, Alert alert) => JsonSerializer.Serialize(writer, AlertJson.From(alert), Options);
+
+    public static void WriteTime(Utf8JsonWriter writer, ReadOnlySpan<byte> name, long ms)
+    {
+        Span<byte> text = stackalloc byte[24];
+        EventTime.FormatIso(ms, text);
+        writer.WriteString(name, text);
+    }
+}
+
+public sealed record BarJson(string Symbol, string Window, string WindowStart, string WindowEnd, double Open, double High, double Low, double Close, double Volume, double? Vwap, long Trades)
+{
+    public static BarJson From(Bar b) => new(b.Symbol, b.Window, EventTime.ToIso(b.WindowStart), EventTime.ToIso(b.WindowEnd), b.Open, b.High, b.Low, b.Close, b.Volume, b.Vwap, b.Trades);
+}
+
+public sealed record AlertJson(string Id, string Rule, string Symbol, string Window, string WindowStart, string WindowEnd, double Value, double Threshold, string Ts)
+{
+    public static AlertJson From(Alert a) => new(a.Id, a.Rule, a.Symbol, a.Window, EventTime.ToIso(a.WindowStart), EventTime.ToIso(a.WindowEnd), a.Value, a.Threshold, EventTime.ToIso(a.Ts));
+}
+
+public sealed record TickJson(string Symbol, string Ts, double Price, double Volume, string? TradeId, string? Exchange, string AssetClass)
+{
+    public static TickJson From(Tick t) => new(t.Symbol, EventTime.ToIso(t.Ts), t.Price, t.Volume, t.TradeId.HasValue ? t.TradeId.ToString() : null, t.Exchange, AssetClasses.Name(t.AssetClass));
+}
+
+public sealed record SymbolJson(string Symbol, string AssetClass, double LastPrice, string LastTs, double ChangePercent);
+
+/// <summary>What <c>/api/pipeline</c> and the stream's pipeline messages report.</summary>
+public sealed record PipelineStatus(
+    bool Running,
+    long? Ticks,
+    double? TicksPerSecond,
+    long? Bars,
+    long? Alerts,
+    long Late,
+    long Duplicates,
+    long Rejects,
+    string? Watermark,
+    long? WatermarkLagMs,
+    BusStatus Bus,
+    IReadOnlyList<BackendStatus> Backends,
+    int StreamClients);
+
+public sealed record BusStatus(string Url, double? LagSeconds);
+
+public sealed record BackendStatus(string Name, string Url, string Status, string? Detail);

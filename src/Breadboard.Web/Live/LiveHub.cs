@@ -1,0 +1,282 @@
+using System.Buffers;
+using System.Collections.Immutable;
+using System.Text.Json;
+using System.Threading.Channels;
+using Breadboard.Core.Model;
+using Breadboard.Web.Api;
+
+namespace Breadboard.Web.Live;
+
+/// <summary>
+/// Fans the pipeline's output out to live clients: ticks coalesced per symbol every 100 ms, the subscribed
+/// chart's bars (so far and final), every alert, and pipeline status once a second.
+/// </summary>
+/// <remarks>
+/// The pipeline thread only updates a small map and tries to enqueue; it never waits for a client. Each client
+/// has a bounded queue; one that fills up is marked overflowed and its connection is closed (1013), so a slow
+/// browser costs the pipeline nothing. In the embedded face this broadcast is the alert channel to the dashboard.
+/// </remarks>
+public sealed class LiveHub
+{
+    /// <summary>Messages a client may have queued before it is dropped.</summary>
+    public const int ClientQueue = 512;
+
+    private readonly Lock _ticksGate = new();
+    private Dictionary<string, TickSummary> _pendingTicks = new(StringComparer.Ordinal);
+    private Dictionary<string, TickSummary> _spareTicks = new(StringComparer.Ordinal);
+    private ImmutableArray<LiveClient> _clients = [];
+    private ImmutableArray<(string Symbol, string Window)> _subscriptions = [];
+    private readonly Lock _clientsGate = new();
+
+    public int ClientCount => _clients.Length;
+
+    /// <summary>The (symbol, window) pairs some client charts, for which the pipeline should publish bars so far.</summary>
+    public ImmutableArray<(string Symbol, string Window)> Subscriptions => _subscriptions;
+
+    /// <summary>Messages dropped clients would have received; a measure of slow clients.</summary>
+    public long DroppedClients { get; private set; }
+
+    /// <summary>A tick the engine took. Called on the pipeline thread for every tick: it only updates the symbol's summary.</summary>
+    public void OnTick(in Tick tick)
+    {
+        lock (_ticksGate)
+        {
+            ref var summary = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_pendingTicks, tick.Symbol, out _);
+            summary.Price = tick.Price;
+            summary.Ts = tick.Ts;
+            summary.Volume += tick.Volume;
+        }
+    }
+
+    /// <summary>A closed bar: sent to the clients charting its symbol and window.</summary>
+    public void OnBar(Bar bar, bool final)
+    {
+        ArgumentNullException.ThrowIfNull(bar);
+        var clients = _clients;
+        byte[]? message = null;
+        foreach (var client in clients)
+        {
+            if (client.Charts(bar.Symbol, bar.Window))
+            {
+                message ??= Messages.Bar(bar, final);
+                client.Enqueue(message);
+            }
+        }
+    }
+
+    /// <summary>An alert: sent to every client.</summary>
+    public void OnAlert(Alert alert) => Broadcast(Messages.Alert(alert));
+
+    /// <summary>Sends the ticks summarised since the last call, one message for all symbols; the hub's timer calls it every 100 ms.</summary>
+    public void FlushTicks()
+    {
+        Dictionary<string, TickSummary> ticks;
+        lock (_ticksGate)
+        {
+            if (_pendingTicks.Count == 0)
+            {
+                return;
+            }
+
+            ticks = _pendingTicks;
+            _pendingTicks = _spareTicks;
+            _spareTicks = ticks;
+        }
+
+        if (_clients.Length > 0)
+        {
+            Broadcast(Messages.Ticks(ticks));
+        }
+
+        ticks.Clear();
+    }
+
+    public void Broadcast(byte[] message)
+    {
+        foreach (var client in _clients)
+        {
+            client.Enqueue(message);
+        }
+    }
+
+    public LiveClient Connect()
+    {
+        var client = new LiveClient(this);
+        lock (_clientsGate)
+        {
+            _clients = _clients.Add(client);
+        }
+
+        return client;
+    }
+
+    internal void Disconnect(LiveClient client)
+    {
+        lock (_clientsGate)
+        {
+            _clients = _clients.Remove(client);
+            if (client.Overflowed)
+            {
+                DroppedClients++;
+            }
+
+            RefreshSubscriptions();
+        }
+    }
+
+    internal void SubscriptionChanged()
+    {
+        lock (_clientsGate)
+        {
+            RefreshSubscriptions();
+        }
+    }
+
+    private void RefreshSubscriptions()
+    {
+        var set = new HashSet<(string, string)>();
+        foreach (var c in _clients)
+        {
+            if (c.Subscription is { } s)
+            {
+                set.Add(s);
+            }
+        }
+
+        _subscriptions = [.. set];
+    }
+
+    internal struct TickSummary
+    {
+        public double Price;
+        public long Ts;
+        public double Volume;
+    }
+}
+
+/// <summary>One connected browser: its queue of messages and the chart it subscribed to.</summary>
+public sealed class LiveClient : IDisposable
+{
+    private readonly LiveHub _hub;
+    private readonly Channel<byte[]> _queue = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(LiveHub.ClientQueue)
+    {
+        SingleReader = true,
+        FullMode = BoundedChannelFullMode.Wait, // TryWrite fails when full; nothing waits
+    });
+
+    private volatile Tuple<string, string>? _subscription;
+    private int _overflowed;
+    private int _disposed;
+
+    internal LiveClient(LiveHub hub) => _hub = hub;
+
+    public ChannelReader<byte[]> Messages => _queue.Reader;
+
+    /// <summary>Set once the queue overflowed; the connection is then closed and the client resynchronises over REST.</summary>
+    public bool Overflowed => Volatile.Read(ref _overflowed) == 1;
+
+    public (string Symbol, string Window)? Subscription => _subscription is { } s ? (s.Item1, s.Item2) : null;
+
+    public bool Charts(string symbol, string window) =>
+        _subscription is { } s && s.Item1 == symbol && s.Item2 == window;
+
+    public void Subscribe(string symbol, string window)
+    {
+        _subscription = Tuple.Create(symbol, window);
+        _hub.SubscriptionChanged();
+    }
+
+    public void Enqueue(byte[] message)
+    {
+        if (!_queue.Writer.TryWrite(message) && Interlocked.Exchange(ref _overflowed, 1) == 0)
+        {
+            _queue.Writer.TryComplete();
+        }
+    }
+
+    public void Dispose()
+    {
+        _queue.Writer.TryComplete();
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _hub.Disconnect(this);
+        }
+    }
+}
+
+/// <summary>The stream's JSON messages, serialised once and shared by every client.</summary>
+internal static class Messages
+{
+    private static readonly JsonWriterOptions Options = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static byte[] Bar(Bar bar, bool final) => Write(w =>
+    {
+        w.WriteString("type"u8, "bar"u8);
+        w.WriteBoolean("final"u8, final);
+        w.WritePropertyName("bar"u8);
+        Json.WriteBar(w, bar);
+    });
+
+    public static byte[] Alert(Alert alert) => Write(w =>
+    {
+        w.WriteString("type"u8, "alert"u8);
+        w.WritePropertyName("alert"u8);
+        Json.WriteAlert(w, alert);
+    });
+
+    public static byte[] Ticks(Dictionary<string, LiveHub.TickSummary> ticks) => Write(w =>
+    {
+        w.WriteString("type"u8, "ticks"u8);
+        w.WriteStartArray("items"u8);
+        foreach (var (symbol, t) in ticks)
+        {
+            w.WriteStartObject();
+            w.WriteString("symbol"u8, symbol);
+            w.WriteNumber("price"u8, t.Price);
+            Json.WriteTime(w, "ts"u8, t.Ts);
+            w.WriteNumber("volume"u8, t.Volume);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+    });
+
+    public static byte[] Hello(IEnumerable<string> windows, IEnumerable<string> rules) => Write(w =>
+    {
+        w.WriteString("type"u8, "hello"u8);
+        w.WriteStartArray("windows"u8);
+        foreach (var name in windows)
+        {
+            w.WriteStringValue(name);
+        }
+
+        w.WriteEndArray();
+        w.WriteStartArray("rules"u8);
+        foreach (var name in rules)
+        {
+            w.WriteStringValue(name);
+        }
+
+        w.WriteEndArray();
+    });
+
+    public static byte[] Pipeline(PipelineStatus status) => Write(w =>
+    {
+        w.WriteString("type"u8, "pipeline"u8);
+        w.WritePropertyName("stats"u8);
+        JsonSerializer.Serialize(w, status, Json.Options);
+    });
+
+    private static byte[] Write(Action<Utf8JsonWriter> body)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer, Options))
+        {
+            w.WriteStartObject();
+            body(w);
+            w.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+}

@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using Breadboard.Core.Seams;
+using Breadboard.Core.Streaming;
+using Breadboard.Web.Api;
+
+namespace Breadboard.Web.Live;
+
+/// <summary>Knows the state of the pipeline and its backends, for <c>/api/pipeline</c>, the stream, health and metrics.</summary>
+/// <remarks>
+/// Rates are sampled once a second and backends checked every few seconds by <see cref="LiveService"/>, so a
+/// request never waits on a backend; <see cref="CheckBackendsAsync"/> is the live check behind /health/ready.
+/// </remarks>
+public sealed class PipelineMonitor(IMarketStore store, WebOptions options, LiveHub hub, PipelineStats? stats = null)
+{
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private long _lastTicks;
+    private TimeSpan _lastSample;
+    private double _ticksPerSecond;
+    private IReadOnlyList<BackendStatus> _backends = [new("store", options.StoreUrl, "unknown", null)];
+    private PipelineCounts _storedCounts;
+
+    public PipelineStats? Stats => stats;
+
+    /// <summary>Updates the tick rate; called once a second.</summary>
+    public void Sample()
+    {
+        if (stats is null)
+        {
+            return;
+        }
+
+        var now = _clock.Elapsed;
+        var ticks = stats.Ticks;
+        var seconds = (now - _lastSample).TotalSeconds;
+        if (seconds > 0)
+        {
+            _ticksPerSecond = (ticks - _lastTicks) / seconds;
+        }
+
+        (_lastTicks, _lastSample) = (ticks, now);
+    }
+
+    /// <summary>Asks every backend whether it answers, within the timeout.</summary>
+    public async Task<IReadOnlyList<BackendStatus>> CheckBackendsAsync(CancellationToken cancellationToken = default)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(2));
+        BackendStatus storeStatus;
+        try
+        {
+            _storedCounts = await store.ReadCountsAsync(timeout.Token);
+            storeStatus = new BackendStatus("store", options.StoreUrl, "up", null);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            storeStatus = new BackendStatus("store", options.StoreUrl, "down", "no answer within 2 s");
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or IOException or InvalidOperationException or HttpRequestException)
+        {
+            storeStatus = new BackendStatus("store", options.StoreUrl, "down", e.Message.Split('\n')[0]);
+        }
+
+        _backends = [storeStatus];
+        return _backends;
+    }
+
+    public PipelineStatus Status()
+    {
+        var s = stats;
+        var watermark = s is null || s.Watermark == long.MinValue ? (long?)null : s.Watermark;
+        return new PipelineStatus(
+            Running: s?.Running ?? false,
+            Ticks: s?.Ticks,
+            TicksPerSecond: s is null ? null : Math.Round(_ticksPerSecond, 1),
+            Bars: s?.Bars,
+            Alerts: s?.Alerts,
+            Late: s?.Late ?? _storedCounts.Late,
+            Duplicates: s?.Duplicates ?? _storedCounts.Duplicates,
+            Rejects: s?.Rejects ?? _storedCounts.Rejects,
+            Watermark: watermark is { } w ? Core.Model.EventTime.ToIso(w) : null,
+            WatermarkLagMs: watermark is { } wm ? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - wm : null,
+            Bus: new BusStatus(options.BusUrl, null),
+            Backends: _backends,
+            StreamClients: hub.ClientCount);
+    }
+}

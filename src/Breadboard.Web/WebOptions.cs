@@ -1,0 +1,28 @@
+using Breadboard.Core.Pipeline;
+
+namespace Breadboard.Web;
+
+/// <summary>How the web server runs and what it reports about the backends it was given.</summary>
+public sealed record WebOptions
+{
+    /// <summary>Loopback only unless the user names another address.</summary>
+    public const string DefaultUrls = "http://127.0.0.1:8000";
+
+    public string Urls { get; init; } = DefaultUrls;
+
+    public required PipelineDefinition Pipeline { get; init; }
+
+    /// <summary>The store's URL as configured, shown on /api/pipeline (never with credentials).</summary>
+    public required string StoreUrl { get; init; }
+
+    public string BusUrl { get; init; } = "memory://";
+
+    /// <summary>The key mutating endpoints require in the X-Api-Key header; null disables them.</summary>
+    public string? ApiKey { get; init; }
+
+    /// <summary>Largest page of bars or alerts one request returns.</summary>
+    public int MaxLimit { get; init; } = 10_000;
+
+    /// <summary>Largest page of ticks one request returns.</summary>
+    public int MaxTickLimit { get; init; } = 5_000;
+}

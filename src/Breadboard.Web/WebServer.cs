@@ -1,0 +1,85 @@
+using System.Diagnostics.Metrics;
+using Breadboard.Core.Seams;
+using Breadboard.Core.Streaming;
+using Breadboard.Web.Api;
+using Breadboard.Web.Live;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+
+namespace Breadboard.Web;
+
+/// <summary>Builds the web server: REST API, live stream, dashboard, health, metrics and OpenAPI, over a store and an optional running pipeline.</summary>
+public static class WebServer
+{
+    /// <summary>Meter behind /metrics (Prometheus names: breadboard_ticks_total, …).</summary>
+    public const string MeterName = "Breadboard";
+
+    /// <param name="stats">The running pipeline's counters, or null when only the API runs.</param>
+    public static WebApplication Build(WebOptions options, IMarketStore store, LiveHub hub, PipelineStats? stats = null, Action<ILoggingBuilder>? logging = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            WebRootPath = Path.Combine(AppContext.BaseDirectory, "wwwroot"),
+        });
+        builder.WebHost.UseUrls(options.Urls);
+        builder.Logging.ClearProviders();
+        logging?.Invoke(builder.Logging);
+
+        var meter = new Meter(MeterName);
+        builder.Services.AddSingleton(meter); // disposed with the app
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(store);
+        builder.Services.AddSingleton(hub);
+        builder.Services.AddSingleton(new PipelineMonitor(store, options, hub, stats));
+        builder.Services.AddSingleton<ApiKeyFilter>();
+        builder.Services.AddHostedService<LiveService>();
+        builder.Services.AddProblemDetails();
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = Json.Options.PropertyNamingPolicy;
+            o.SerializerOptions.Encoder = Json.Options.Encoder;
+        });
+        builder.Services.AddOpenApi();
+        builder.Services.AddOpenTelemetry().WithMetrics(m => m
+            .AddMeter(MeterName)
+            .AddAspNetCoreInstrumentation()
+            .AddPrometheusExporter());
+
+        var app = builder.Build();
+        RegisterMetrics(meter, app.Services.GetRequiredService<PipelineMonitor>(), hub);
+
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
+        var webRoot = new PhysicalFileProvider(Path.Combine(AppContext.BaseDirectory, "wwwroot"));
+        app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = webRoot });
+        app.UseStaticFiles(new StaticFileOptions { FileProvider = webRoot });
+
+        BreadboardApi.Map(app);
+        app.Map("/api/stream", (HttpContext context) => StreamEndpoint.HandleAsync(context, hub, options)).ExcludeFromDescription();
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        return app;
+    }
+
+    private static void RegisterMetrics(Meter meter, PipelineMonitor monitor, LiveHub hub)
+    {
+        // The pipeline's counters, read when /metrics is scraped.
+        meter.CreateObservableCounter("breadboard.ticks", () => monitor.Stats?.Ticks ?? 0, description: "Ticks taken by the engine, duplicates and late ones included.");
+        meter.CreateObservableCounter("breadboard.bars", () => monitor.Stats?.Bars ?? 0, description: "Bars emitted.");
+        meter.CreateObservableCounter("breadboard.alerts", () => monitor.Stats?.Alerts ?? 0, description: "Alerts fired.");
+        meter.CreateObservableCounter("breadboard.late", () => monitor.Status().Late, description: "Ticks too late for every window.");
+        meter.CreateObservableCounter("breadboard.duplicates", () => monitor.Status().Duplicates, description: "Duplicate ticks dropped.");
+        meter.CreateObservableCounter("breadboard.rejects", () => monitor.Status().Rejects, description: "Input lines refused.");
+        meter.CreateObservableGauge("breadboard.watermark.lag", () => monitor.Status().WatermarkLagMs ?? 0, unit: "ms", description: "Wall clock minus the engine's watermark.");
+        meter.CreateObservableGauge("breadboard.stream.clients", () => hub.ClientCount, description: "Open live-stream connections.");
+    }
+}
