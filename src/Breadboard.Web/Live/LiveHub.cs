@@ -13,7 +13,7 @@ namespace Breadboard.Web.Live;
 /// </summary>
 /// <remarks>
 /// The pipeline thread only updates a small map and tries to enqueue; it never waits for a client. Each client
-/// has a bounded queue; one that fills up is marked overflowed and its connection is closed (1013), so a slow
+/// has a bounded queue; one that fills up is marked overflowed and its connection is aborted, so a slow
 /// browser costs the pipeline nothing. In the embedded face this broadcast is the alert channel to the dashboard.
 /// </remarks>
 public sealed class LiveHub
@@ -164,6 +164,7 @@ public sealed class LiveClient : IDisposable
         FullMode = BoundedChannelFullMode.Wait, // TryWrite fails when full; nothing waits
     });
 
+    private readonly CancellationTokenSource _overflow = new();
     private volatile Tuple<string, string>? _subscription;
     private int _overflowed;
     private int _disposed;
@@ -174,6 +175,9 @@ public sealed class LiveClient : IDisposable
 
     /// <summary>Set once the queue overflowed; the connection is then closed and the client resynchronises over REST.</summary>
     public bool Overflowed => Volatile.Read(ref _overflowed) == 1;
+
+    /// <summary>Cancelled when the queue overflows, so a send stuck on a client that stopped reading is abandoned.</summary>
+    public CancellationToken OverflowToken => _overflow.Token;
 
     public (string Symbol, string Window)? Subscription => _subscription is { } s ? (s.Item1, s.Item2) : null;
 
@@ -191,6 +195,7 @@ public sealed class LiveClient : IDisposable
         if (!_queue.Writer.TryWrite(message) && Interlocked.Exchange(ref _overflowed, 1) == 0)
         {
             _queue.Writer.TryComplete();
+            _overflow.Cancel();
         }
     }
 
@@ -200,6 +205,7 @@ public sealed class LiveClient : IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             _hub.Disconnect(this);
+            _overflow.Dispose();
         }
     }
 }

@@ -20,7 +20,7 @@ internal static class StreamEndpoint
         using var client = hub.Connect();
         client.Enqueue(Messages.Hello(options.Pipeline.Windows.Select(w => w.Name), options.Pipeline.Rules.Select(r => r.Name)));
 
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, client.OverflowToken);
         var receiving = ReceiveAsync(socket, client, options, stop.Token);
         try
         {
@@ -29,14 +29,10 @@ internal static class StreamEndpoint
                 await socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, stop.Token);
             }
 
-            if (client.Overflowed && socket.State == WebSocketState.Open)
-            {
-                await socket.CloseAsync((WebSocketCloseStatus)1013, "too slow: reconnect and reload", CancellationToken.None);
-            }
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException)
         {
-            // The browser went away.
+            // The browser went away, or stopped reading and overflowed its queue (then the socket is aborted).
         }
         finally
         {
