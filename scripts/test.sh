@@ -13,6 +13,14 @@ step "toolchain"
 command -v dotnet >/dev/null || { echo "dotnet (SDK 10) is required: https://dotnet.microsoft.com/download" >&2; exit 1; }
 dotnet --version
 
+step "browser for the end-to-end test (Debian's chromium; Playwright drives it)"
+if ! command -v chromium >/dev/null; then
+  if [[ $(id -u) -ne 0 ]]; then echo "chromium is missing; install it: sudo apt-get install -y chromium" >&2; exit 1; fi
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+chromium --version
+command -v npm >/dev/null || { echo "npm is required to build the dashboard assets (Node.js 20)" >&2; exit 1; }
+
 step "restore and build (Release, warnings are errors)"
 dotnet build Breadboard.slnx -c Release --nologo -v quiet -clp:NoSummary
 
