@@ -83,7 +83,9 @@ public class ApiTests(WebFixture web)
         foreach (var s in symbols.EnumerateArray())
         {
             Assert.True(s.GetProperty("last_price").GetDouble() > 0);
-            Assert.True(double.IsFinite(s.GetProperty("change_percent").GetDouble()));
+            var reference = s.GetProperty("reference_price").GetDouble();
+            var change = s.GetProperty("change_percent").GetDouble();
+            Assert.Equal((s.GetProperty("last_price").GetDouble() - reference) / reference * 100, change, 3);
             Assert.Equal(s.GetProperty("symbol").GetString() == "AAPL" ? "stock" : "crypto", s.GetProperty("asset_class").GetString());
         }
     }

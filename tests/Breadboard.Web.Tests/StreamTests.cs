@@ -55,8 +55,8 @@ public class StreamTests(WebFixture web)
 
         var hello = await ReceiveAsync(socket, "hello");
 
-        Assert.Equal(["1m", "5m", "session"], hello.GetProperty("windows").EnumerateArray().Select(w => w.GetString()));
-        Assert.Contains("price_drop", hello.GetProperty("rules").EnumerateArray().Select(w => w.GetString()));
+        Assert.Equal(["1m:tumbling", "5m:hopping", "session:session"], hello.GetProperty("windows").EnumerateArray().Select(w => $"{w.GetProperty("name").GetString()}:{w.GetProperty("type").GetString()}"));
+        Assert.Contains("volume_surge:volume_surge:1m", hello.GetProperty("rules").EnumerateArray().Select(r => $"{r.GetProperty("name").GetString()}:{r.GetProperty("type").GetString()}:{r.GetProperty("window").GetString()}"));
     }
 
     [Fact]

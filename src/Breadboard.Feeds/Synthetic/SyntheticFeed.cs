@@ -56,8 +56,8 @@ public sealed class SyntheticFeed
 
     /// <summary>
     /// Ticks paced to the wall clock at <see cref="SyntheticFeedOptions.RatePerSecond"/>, until cancelled: the
-    /// same ticks <see cref="Generate"/> makes with StartTime = the wall clock at the start, each released once the
-    /// clock reaches its timestamp.
+    /// same ticks <see cref="Generate"/> makes with StartTime = the wall clock at the start (trade ids offset by
+    /// that start in ms × 1000), each released once the clock reaches its timestamp.
     /// </summary>
     /// <remarks>
     /// <see cref="SyntheticFeedOptions.StartTime"/> is ignored. The pace follows a monotonic clock, so wall-clock
@@ -69,7 +69,10 @@ public sealed class SyntheticFeed
     {
         var startMs = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
         var startStamp = _timeProvider.GetTimestamp();
-        var market = new SyntheticMarket(_options, startMs);
+
+        // Ids start from the start time (× 1000), so a restarted feed never reuses the ids of an earlier run that
+        // a restored engine still remembers; offline runs count from 1 so files stay reproducible.
+        var market = new SyntheticMarket(_options, startMs, tradeIdBase: startMs * 1000);
         var next = market.Next();
         while (true)
         {

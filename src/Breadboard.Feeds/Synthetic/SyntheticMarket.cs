@@ -30,7 +30,8 @@ internal sealed class SyntheticMarket
     private readonly double _shockVolumeMultiplier;
     private double _clockMs;
 
-    public SyntheticMarket(SyntheticFeedOptions options, long startMs)
+    /// <param name="tradeIdBase">Trade ids count up from here + 1, per symbol.</param>
+    public SyntheticMarket(SyntheticFeedOptions options, long startMs, long tradeIdBase = 0)
     {
         _random = new Xoshiro256StarStar(unchecked((ulong)options.Seed));
         _startMs = startMs;
@@ -61,6 +62,7 @@ internal sealed class SyntheticMarket
                 Drift = -0.5 * sigma * sigma,
                 LogPrice = Math.Log(startPrice),
                 LastTs = startMs,
+                LastTradeId = tradeIdBase,
                 LogMedianSize = Math.Log(medianSize),
                 SizeScale = crypto ? PowersOfTen[SizeDecimals(medianSize)] : 1.0,
             };

@@ -31,7 +31,7 @@ internal static class BreadboardApi
     {
         await foreach (var s in store.QuerySymbolsAsync(cancellationToken))
         {
-            yield return new SymbolJson(s.Symbol, AssetClasses.Name(s.AssetClass), s.LastPrice, EventTime.ToIso(s.LastTs), Math.Round(s.ChangePercent, 4));
+            yield return new SymbolJson(s.Symbol, AssetClasses.Name(s.AssetClass), s.LastPrice, EventTime.ToIso(s.LastTs), s.FirstPrice24h, Math.Round(s.ChangePercent, 4));
         }
     }
 

@@ -39,7 +39,7 @@ public sealed record TickJson(string Symbol, string Ts, double Price, double Vol
     public static TickJson From(Tick t) => new(t.Symbol, EventTime.ToIso(t.Ts), t.Price, t.Volume, t.TradeId.HasValue ? t.TradeId.ToString() : null, t.Exchange, AssetClasses.Name(t.AssetClass));
 }
 
-public sealed record SymbolJson(string Symbol, string AssetClass, double LastPrice, string LastTs, double ChangePercent);
+public sealed record SymbolJson(string Symbol, string AssetClass, double LastPrice, string LastTs, double ReferencePrice, double ChangePercent);
 
 /// <summary>What <c>/api/pipeline</c> and the stream's pipeline messages report.</summary>
 public sealed record PipelineStatus(

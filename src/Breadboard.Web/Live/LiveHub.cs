@@ -3,6 +3,7 @@ using System.Collections.Immutable;
 using System.Text.Json;
 using System.Threading.Channels;
 using Breadboard.Core.Model;
+using Breadboard.Core.Pipeline;
 using Breadboard.Web.Api;
 
 namespace Breadboard.Web.Live;
@@ -247,20 +248,27 @@ internal static class Messages
         w.WriteEndArray();
     });
 
-    public static byte[] Hello(IEnumerable<string> windows, IEnumerable<string> rules) => Write(w =>
+    public static byte[] Hello(PipelineDefinition pipeline) => Write(w =>
     {
         w.WriteString("type"u8, "hello"u8);
         w.WriteStartArray("windows"u8);
-        foreach (var name in windows)
+        foreach (var window in pipeline.Windows)
         {
-            w.WriteStringValue(name);
+            w.WriteStartObject();
+            w.WriteString("name"u8, window.Name);
+            w.WriteString("type"u8, window.Kind.ToString().ToLowerInvariant());
+            w.WriteEndObject();
         }
 
         w.WriteEndArray();
         w.WriteStartArray("rules"u8);
-        foreach (var name in rules)
+        foreach (var rule in pipeline.Rules)
         {
-            w.WriteStringValue(name);
+            w.WriteStartObject();
+            w.WriteString("name"u8, rule.Name);
+            w.WriteString("type"u8, rule.Kind == RuleKind.PriceChange ? "price_change" : "volume_surge");
+            w.WriteString("window"u8, rule.Window);
+            w.WriteEndObject();
         }
 
         w.WriteEndArray();

@@ -18,7 +18,7 @@ internal static class StreamEndpoint
 
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         using var client = hub.Connect();
-        client.Enqueue(Messages.Hello(options.Pipeline.Windows.Select(w => w.Name), options.Pipeline.Rules.Select(r => r.Name)));
+        client.Enqueue(Messages.Hello(options.Pipeline));
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, client.OverflowToken);
         var receiving = ReceiveAsync(socket, client, options, stop.Token);

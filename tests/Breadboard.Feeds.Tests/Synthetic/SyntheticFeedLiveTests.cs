@@ -49,7 +49,11 @@ public class SyntheticFeedLiveTests
 
         Assert.NotEmpty(live);
         var shift = live[0].Ts - offline[0].Ts;
-        Assert.Equal(offline.Select(t => t with { Ts = t.Ts + shift }), live);
+        var idShift = live[0].TradeId.Number - offline[0].TradeId.Number;
+        // Ids count from the start time in ms × 1000, so a restart never reuses them.
+        Assert.Equal(0, idShift % 1000);
+        Assert.InRange(idShift / 1000, live[0].Ts - 1_000, live[0].Ts);
+        Assert.Equal(offline.Select(t => t with { Ts = t.Ts + shift, TradeId = TradeId.FromNumber(t.TradeId.Number + idShift) }), live);
     }
 
     [Fact]

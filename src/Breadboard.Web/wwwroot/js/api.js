@@ -1,0 +1,41 @@
+// REST calls of docs/API.md. Each returns parsed JSON, or the given fallback when the server answers with an
+// error or cannot be reached: the stream's reconnect reloads everything, so a failed load is retried anyway.
+
+async function getJson(path, fallback, signal) {
+  try {
+    const response = await fetch(path, { headers: { Accept: 'application/json' }, signal });
+    if (!response.ok) {
+      console.warn(`breadboard: GET ${path} answered ${response.status}`);
+      return fallback;
+    }
+    return await response.json();
+  } catch (error) {
+    if (error.name !== 'AbortError') console.warn(`breadboard: GET ${path} failed: ${error.message}`);
+    return fallback;
+  }
+}
+
+function query(params) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value != null) search.set(key, String(value));
+  }
+  return search.toString();
+}
+
+export function fetchSymbols(signal) {
+  return getJson('/api/symbols', [], signal);
+}
+
+/** Bars ascending by window_start, or null when they could not be loaded (so a reload can keep what it has). */
+export function fetchBars(symbol, window, limit, signal) {
+  return getJson(`/api/bars?${query({ symbol, window, limit })}`, null, signal);
+}
+
+export function fetchAlerts(limit, signal) {
+  return getJson(`/api/alerts?${query({ limit })}`, [], signal);
+}
+
+export function fetchPipeline(signal) {
+  return getJson('/api/pipeline', null, signal);
+}

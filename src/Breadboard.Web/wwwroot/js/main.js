@@ -1,0 +1,305 @@
+// Wires the panels to the REST API and the live stream (docs/API.md).
+//
+// Selecting a (symbol, window) subscribes first and loads the history second, holding the stream's bars for that
+// pair until the history is on the chart: a window that closes between the two requests is then never lost.
+// Every (re)connect reloads the REST state, because messages sent while disconnected are gone.
+
+import { fetchAlerts, fetchBars, fetchPipeline, fetchSymbols } from './api.js';
+import { AlertFeed } from './alerts.js';
+import { BarChart } from './chart.js';
+import { formatClock, formatPercent, formatPrice } from './format.js';
+import { PipelinePanel } from './pipeline.js';
+import { Stream } from './stream.js';
+import { SymbolList } from './symbols.js';
+
+const HISTORY_LIMIT = 500;
+const ALERT_LIMIT = 100;
+const DEFAULT_WINDOW = '1m';
+const MAX_BUFFERED_BARS = 5000;
+
+const $ = (selector) => document.querySelector(selector);
+
+const state = {
+  symbol: null,
+  window: DEFAULT_WINDOW,
+  windows: [], // names from the hello message
+  windowTypes: new Map(), // name → type, when the hello message gives objects
+  loadToken: 0,
+  loading: false,
+  buffered: [],
+  connection: { state: 'connecting', retryAt: 0 },
+};
+
+/** Stands in for the chart when the charting library did not load, so the rest of the page still works. */
+const noChart = { candleCount: 0, load() {}, clear() {}, apply() {} };
+
+let chart = noChart;
+let symbols;
+let alerts;
+let pipeline;
+let stream;
+
+function readHash() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  if (params.get('symbol')) state.symbol = params.get('symbol');
+  if (params.get('window')) state.window = params.get('window');
+}
+
+function writeHash() {
+  const params = new URLSearchParams({ symbol: state.symbol ?? '', window: state.window });
+  history.replaceState(null, '', `#${params}`);
+}
+
+function isSessionWindow(name) {
+  const type = state.windowTypes.get(name);
+  return type ? type === 'session' : /session/i.test(name);
+}
+
+// ---- chart selection ----------------------------------------------------------------------------------------
+
+function selectSymbol(symbol) {
+  if (!symbol || symbol === state.symbol) return;
+  state.symbol = symbol;
+  symbols.select(symbol);
+  onSelectionChanged();
+}
+
+function selectWindow(name) {
+  if (!name || name === state.window) return;
+  state.window = name;
+  renderWindowButtons();
+  onSelectionChanged();
+}
+
+function onSelectionChanged() {
+  writeHash();
+  renderInstrument();
+  chart.clear();
+  loadChart(true);
+}
+
+async function loadChart(subscribe) {
+  const { symbol, window: windowName } = state;
+  if (!symbol) return;
+  const token = ++state.loadToken;
+  state.loading = true;
+  state.buffered = [];
+  setChartState(chart.candleCount > 0 ? 'ready' : 'loading'); // a reload keeps showing what it has
+  if (subscribe) stream.subscribe(symbol, windowName);
+  const bars = await fetchBars(symbol, windowName, HISTORY_LIMIT);
+  if (token !== state.loadToken) return; // a newer selection or reload took over
+  // A failed reload keeps the candles on screen; only a first load with nothing to show starts empty.
+  if (Array.isArray(bars) || chart.candleCount === 0) {
+    chart.load(symbol, windowName, Array.isArray(bars) ? bars : [], isSessionWindow(windowName));
+  }
+  for (const { bar, final } of state.buffered) chart.apply(bar, final);
+  state.buffered = [];
+  state.loading = false;
+  setChartState(chart.candleCount > 0 ? 'ready' : 'empty');
+}
+
+function setChartState(value) {
+  const panel = $('.chart-panel');
+  panel.dataset.state = value;
+  const messages = {
+    loading: 'Loading bars…',
+    empty: `No ${state.window} bars for ${state.symbol} yet: the first candle appears when its window has trades.`,
+    'no-symbols': 'No symbols yet: the chart starts with the first trade.',
+  };
+  $('#chart-message').textContent = messages[value] ?? '';
+}
+
+function onBar(message) {
+  const { bar } = message;
+  if (!bar || bar.symbol !== state.symbol || bar.window !== state.window) return; // an old subscription's tail
+  const final = message.final === true;
+  if (state.loading) {
+    if (state.buffered.length < MAX_BUFFERED_BARS) state.buffered.push({ bar, final });
+    return;
+  }
+  chart.apply(bar, final);
+  if ($('.chart-panel').dataset.state === 'empty' && chart.candleCount > 0) setChartState('ready');
+}
+
+// ---- rendering ----------------------------------------------------------------------------------------------
+
+function renderWindowButtons() {
+  const group = $('#windows');
+  const buttons = state.windows.map((name) => {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'window-button';
+    button.dataset.testid = 'window-button';
+    button.dataset.window = name;
+    button.textContent = name;
+    button.setAttribute('aria-pressed', String(name === state.window));
+    return button;
+  });
+  group.replaceChildren(...buttons);
+}
+
+function renderInstrument() {
+  $('#instrument-symbol').textContent = state.symbol ?? '—';
+  const last = state.symbol ? symbols.lastPrice(state.symbol) : null;
+  const change = state.symbol ? symbols.changePercent(state.symbol) : null;
+  $('#instrument-price').textContent = state.symbol ? formatPrice(last) : '';
+  const changeElement = $('#instrument-change');
+  changeElement.textContent = state.symbol ? formatPercent(change) : '';
+  changeElement.className = `num instrument-change ${change > 0 ? 'up' : change < 0 ? 'down' : 'flat'}`;
+  document.title = state.symbol && last != null ? `${state.symbol} ${formatPrice(last)} · Breadboard` : 'Breadboard';
+}
+
+function renderConnection() {
+  const element = $('[data-testid="connection-status"]');
+  const { state: value, retryAt } = state.connection;
+  element.dataset.state = value;
+  let label = 'live';
+  if (value === 'connecting') label = 'connecting…';
+  if (value === 'reconnecting') {
+    const seconds = Math.max(0, Math.ceil((retryAt - Date.now()) / 1000));
+    label = retryAt && seconds > 0 ? `reconnecting in ${seconds} s` : 'reconnecting…';
+  }
+  const text = element.querySelector('.label');
+  if (text.textContent !== label) text.textContent = label;
+  element.title = value === 'open' ? 'Live stream connected' : 'Live stream disconnected; data shown may be stale';
+}
+
+// ---- REST state and stream ----------------------------------------------------------------------------------
+
+async function loadRestState() {
+  const [symbolList, alertList, stats] = await Promise.all([fetchSymbols(), fetchAlerts(ALERT_LIMIT), fetchPipeline()]);
+  if (Array.isArray(symbolList)) symbols.load(symbolList);
+  if (Array.isArray(alertList)) alerts.load(alertList);
+  if (stats) pipeline.update(stats);
+  selectFirstSymbolIfNone();
+  renderInstrument();
+}
+
+/** The first symbol (alphabetically) when none is chosen yet: on load, or when a fresh store sees its first trade. */
+function selectFirstSymbolIfNone() {
+  if (state.symbol) return;
+  const first = symbols.symbols().sort()[0];
+  if (first) selectSymbol(first);
+  else setChartState('no-symbols');
+}
+
+function onHello(message) {
+  const windows = Array.isArray(message.windows) ? message.windows : [];
+  state.windows = [];
+  state.windowTypes.clear();
+  for (const item of windows) {
+    const name = typeof item === 'string' ? item : item?.name;
+    if (!name) continue;
+    state.windows.push(name);
+    if (typeof item === 'object' && item.type) state.windowTypes.set(name, item.type);
+  }
+  alerts.ruleTypes.clear();
+  for (const rule of Array.isArray(message.rules) ? message.rules : []) {
+    if (rule && typeof rule === 'object' && rule.name && rule.type) alerts.ruleTypes.set(rule.name, rule.type);
+  }
+  if (state.windows.length && !state.windows.includes(state.window)) {
+    state.window = state.windows.includes(DEFAULT_WINDOW) ? DEFAULT_WINDOW : state.windows[0];
+    renderWindowButtons();
+    onSelectionChanged();
+    return;
+  }
+  renderWindowButtons();
+}
+
+function onMessage(message) {
+  switch (message.type) {
+    case 'hello':
+      onHello(message);
+      break;
+    case 'ticks':
+      if (Array.isArray(message.items)) {
+        symbols.applyTicks(message.items);
+        if (!state.symbol) selectFirstSymbolIfNone();
+        else if (message.items.some((t) => t?.symbol === state.symbol)) renderInstrument();
+      }
+      break;
+    case 'bar':
+      onBar(message);
+      break;
+    case 'alert':
+      alerts.push(message.alert);
+      break;
+    case 'pipeline':
+      pipeline.update(message.stats);
+      break;
+    default:
+      break; // newer servers may send more; ignoring them keeps old dashboards working
+  }
+}
+
+function onOpen(reconnect) {
+  // The stream has just (re)sent the subscription; history is reloaded so nothing closed while away is missing.
+  if (reconnect) loadRestState();
+  if (state.symbol) loadChart(false);
+}
+
+function onState(value, detail) {
+  state.connection = { state: value, retryAt: detail.retryAt ?? 0 };
+  renderConnection();
+}
+
+// ---- start --------------------------------------------------------------------------------------------------
+
+function createChart() {
+  const container = $('#chart');
+  if (!window.LightweightCharts) {
+    console.error('breadboard: /vendor/lightweight-charts.standalone.production.js did not load; build the project to fetch it');
+    $('.chart-panel').classList.add('no-chart');
+    return noChart;
+  }
+  return new BarChart(container, $('#legend'));
+}
+
+function start() {
+  readHash();
+  chart = createChart();
+  symbols = new SymbolList($('#symbol-list'), $('#symbol-count'), selectSymbol);
+  alerts = new AlertFeed($('#alert-list'), $('#alert-count'), $('#toasts'), (alert) => {
+    selectSymbol(alert.symbol);
+    if (state.windows.includes(alert.window)) selectWindow(alert.window);
+  });
+  pipeline = new PipelinePanel($('#pipeline'), $('[data-testid="pipeline-rate"]'));
+  stream = new Stream({ onMessage, onOpen, onState });
+
+  $('#windows').addEventListener('click', (event) => {
+    const button = event.target.closest('[data-window]');
+    if (button) selectWindow(button.dataset.window);
+  });
+  window.addEventListener('hashchange', () => {
+    const before = `${state.symbol}|${state.window}`;
+    readHash();
+    if (`${state.symbol}|${state.window}` === before) return;
+    symbols.select(state.symbol);
+    renderWindowButtons();
+    onSelectionChanged();
+  });
+
+  window.breadboard = {
+    candleCount: () => chart.candleCount,
+    selectedSymbol: () => state.symbol,
+    selectedWindow: () => state.window,
+  };
+
+  if (state.symbol) {
+    symbols.select(state.symbol);
+    onSelectionChanged();
+  }
+  loadRestState();
+  stream.start();
+  renderConnection();
+
+  const clock = $('#clock');
+  const tick = () => {
+    clock.textContent = `${formatClock(new Date())} UTC`;
+    if (state.connection.state === 'reconnecting') renderConnection();
+  };
+  tick();
+  setInterval(tick, 1000);
+}
+
+start();
