@@ -77,9 +77,13 @@ internal static class UpCommand
             await using var store = await Backends.OpenStoreAsync(parse, cancellationToken);
             await using var alertBus = Backends.OpenAlertBus(parse);
             var hub = parse.GetValue(noWeb) ? null : new LiveHub();
+            // A replayed file is input with an end: its windows close when it ends, and it keeps no checkpoint
+            // (started again, it plays from the top).
+            var keepCheckpoint = replayPath is null && !parse.GetValue(noCheckpoint);
             var embedded = new EmbeddedPipeline(definition, store, alertBus, EmbeddedPipelineOptions.Default with
             {
-                CheckpointPath = parse.GetValue(noCheckpoint) ? null : parse.GetValue(checkpoint),
+                CheckpointPath = keepCheckpoint ? parse.GetValue(checkpoint) : null,
+                CloseAtEndOfInput = replayPath is not null,
             }, hub);
 
             await using var web = hub is null ? null : Web.WebServer.Build(
@@ -125,14 +129,27 @@ internal static class UpCommand
 
             await ShowProgressAsync(embedded, recent, run);
             await run;
-            await stop.CancelAsync(); // a replay feed ends by itself: stop watching alerts too
+            if (replayPath is not null && web is not null && !stop.IsCancellationRequested)
+            {
+                Console.WriteLine($"replay finished: {Line(embedded.Stats, null)}; the dashboard stays up until Ctrl-C");
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Ctrl-C or --duration.
+                }
+            }
+
+            await stop.CancelAsync();
             await watching;
             if (web is not null)
             {
                 await web.StopAsync(CancellationToken.None);
             }
 
-            Console.WriteLine($"stopped: {Line(embedded.Stats, null)}; store flushed{(parse.GetValue(noCheckpoint) ? "" : ", checkpoint saved")}");
+            Console.WriteLine($"stopped: {Line(embedded.Stats, null)}; store flushed{(keepCheckpoint ? ", checkpoint saved" : "")}");
             return 0;
         }));
         return command;

@@ -28,6 +28,9 @@ internal sealed record EmbeddedPipelineOptions
     /// <summary>Engine checkpoint file; null keeps no checkpoint.</summary>
     public string? CheckpointPath { get; init; }
 
+    /// <summary>When the feed ends by itself (a file), close every window, as end of input does in replay.</summary>
+    public bool CloseAtEndOfInput { get; init; }
+
     /// <summary>How often the checkpoint is renewed while running.</summary>
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(30);
 }
@@ -46,6 +49,7 @@ internal sealed class EmbeddedPipeline(PipelineDefinition definition, IMarketSto
     private static readonly TimeSpan LiveInterval = TimeSpan.FromMilliseconds(100);
 
     private readonly EmbeddedPipelineOptions _options = options ?? EmbeddedPipelineOptions.Default;
+    private volatile bool _feedEnded;
 
     public PipelineStats Stats { get; } = new();
 
@@ -98,7 +102,7 @@ internal sealed class EmbeddedPipeline(PipelineDefinition definition, IMarketSto
         return new WindowEngine(definition, sink);
     }
 
-    private static async Task PumpAsync(IAsyncEnumerable<Tick> feed, ChannelWriter<Tick> writer, CancellationToken cancellationToken)
+    private async Task PumpAsync(IAsyncEnumerable<Tick> feed, ChannelWriter<Tick> writer, CancellationToken cancellationToken)
     {
         try
         {
@@ -109,6 +113,8 @@ internal sealed class EmbeddedPipeline(PipelineDefinition definition, IMarketSto
                     await writer.WriteAsync(tick, cancellationToken);
                 }
             }
+
+            _feedEnded = true;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -128,6 +134,7 @@ internal sealed class EmbeddedPipeline(PipelineDefinition definition, IMarketSto
             var checkpointDue = DateTime.UtcNow + _options.CheckpointInterval;
             var liveDue = DateTime.UtcNow + LiveInterval;
             Task<bool>? waiting = null;
+            long rejectsStored = 0;
             while (true)
             {
                 while (ticks.TryRead(out var tick))
@@ -152,8 +159,12 @@ internal sealed class EmbeddedPipeline(PipelineDefinition definition, IMarketSto
                     liveDue = now + LiveInterval;
                 }
 
-                if (sink.IsFull || (now >= flushDue && sink.Pending > 0))
+                if (sink.IsFull || (now >= flushDue && (sink.Pending > 0 || Stats.Rejects > rejectsStored)))
                 {
+                    // The feed counts its rejects on the stats; the store keeps the running total too.
+                    var rejects = Stats.Rejects;
+                    sink.Reject(rejects - rejectsStored);
+                    rejectsStored = rejects;
                     var checkpoint = _options.CheckpointPath is not null && now >= checkpointDue;
                     await batches.WriteAsync(new Envelope(sink.TakeBatch(engine), checkpoint ? Snapshot(engine) : null));
                     flushDue = now + _options.FlushInterval;
@@ -181,7 +192,14 @@ internal sealed class EmbeddedPipeline(PipelineDefinition definition, IMarketSto
                 }
             }
 
-            // Final batch and checkpoint: open windows stay open, to be continued by the next run.
+            // Final batch and checkpoint: open windows stay open, to be continued by the next run, unless the
+            // input itself ended.
+            if (_feedEnded && _options.CloseAtEndOfInput)
+            {
+                engine.CloseAll();
+            }
+
+            sink.Reject(Stats.Rejects - rejectsStored);
             await batches.WriteAsync(new Envelope(sink.TakeBatch(engine), _options.CheckpointPath is null ? null : Snapshot(engine)));
             Stats.From(engine);
         }

@@ -30,8 +30,8 @@ public sealed class StoreSink(IMarketStore? store, IAlertBus? alertBus, int batc
         }
     }
 
-    /// <summary>An input line that was refused.</summary>
-    public void Reject() => _rejects++;
+    /// <summary>Input lines that were refused.</summary>
+    public void Reject(long count = 1) => _rejects += count;
 
     public void OnBar(Bar bar)
     {

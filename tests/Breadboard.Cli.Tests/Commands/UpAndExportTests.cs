@@ -38,6 +38,27 @@ public class UpAndExportTests
     }
 
     [Fact]
+    public async Task Up_WithAReplayFeed_ClosesEveryWindowAtTheEndAndStoresTheCounts()
+    {
+        using var dir = new TempDir();
+        var golden = Path.Combine(AppContext.BaseDirectory, "Golden", "ticks.ndjson");
+        var result = await CliProcess.RunAsync(dir.Path, ["up", "--feed", $"replay:{golden}", "--speed", "1000000", "--no-web", "--store", $"duckdb://{dir.File("up.duckdb")}"]);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+
+        await using var db = DuckDbStore.Open(dir.File("up.duckdb"));
+        await db.InitializeAsync(TestContext.Current.CancellationToken);
+        var bars = 0;
+        await foreach (var _ in db.QueryBarsAsync(new BarQuery(), TestContext.Current.CancellationToken))
+        {
+            bars++;
+        }
+
+        var counts = await db.ReadCountsAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "Golden", "expected-bars.ndjson")).Length, bars);
+        Assert.Equal(new PipelineCounts(Rejects: 2, Late: 1, Duplicates: 2), counts);
+    }
+
+    [Fact]
     public async Task Export_AfterReplayIntoStore_GivesTheReplayedBarsAndAlerts()
     {
         using var dir = new TempDir();
