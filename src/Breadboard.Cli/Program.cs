@@ -17,6 +17,7 @@ public static class Program
 
         root.Subcommands.Add(UpCommand.Create());
         root.Subcommands.Add(ApiCommand.Create());
+        root.Subcommands.Add(IngestCommand.Create());
         root.Subcommands.Add(ReplayCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(ValidateConfigCommand.Create());

@@ -59,6 +59,14 @@ internal static class DuckDbSchema
         );
         INSERT INTO pipeline_counts VALUES (1, 0, 0, 0);
         """,
+        """
+        CREATE TABLE checkpoints (
+            key      VARCHAR   PRIMARY KEY,
+            position BIGINT    NOT NULL,
+            state    BLOB      NOT NULL,
+            updated  TIMESTAMP NOT NULL
+        );
+        """,
     ];
 
     public static int LatestVersion => Migrations.Length;

@@ -231,6 +231,16 @@ public sealed class DuckDbStore : IMarketStore
                 await command.ExecuteNonQueryAsync(cancellationToken);
             }
 
+            foreach (var checkpoint in batch.Checkpoints)
+            {
+                await using var command = _writer.CreateCommand();
+                command.CommandText = "INSERT OR REPLACE INTO checkpoints VALUES ($key, $position, $state, now()::TIMESTAMP)";
+                command.Parameters.Add(new DuckDBParameter("key", checkpoint.Key));
+                command.Parameters.Add(new DuckDBParameter("position", checkpoint.Position));
+                command.Parameters.Add(new DuckDBParameter("state", checkpoint.State));
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+
             await transaction.CommitAsync(cancellationToken);
         }
         finally
@@ -340,6 +350,25 @@ public sealed class DuckDbStore : IMarketStore
         return await reader.ReadAsync(cancellationToken)
             ? new PipelineCounts(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2))
             : default;
+    }
+
+    public async ValueTask<Checkpoint?> LoadCheckpointAsync(string key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        await using var connection = OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT position, state FROM checkpoints WHERE key = $key";
+        command.Parameters.Add(new DuckDBParameter("key", key));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        await using var state = reader.GetStream(1);
+        using var bytes = new MemoryStream();
+        await state.CopyToAsync(bytes, cancellationToken);
+        return new Checkpoint(key, reader.GetInt64(0), bytes.ToArray());
     }
 
     /// <summary>Closes the writer connection after any batch in progress has committed or rolled back.</summary>

@@ -16,7 +16,7 @@ internal static class ApiCommand
         command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(async () =>
         {
             var definition = CommandRunner.LoadPipeline(parse.GetValue(pipeline));
-            Backends.CheckOtherSeams(parse);
+            Backends.CheckOtherSeams(parse, busIsInProcess: false);
             var webUrls = UpCommand.ResolveUrls(parse, urls);
             await using var store = await Backends.OpenStoreAsync(parse, cancellationToken);
             await using var web = WebServer.Build(

@@ -34,7 +34,7 @@ internal static class ExportCommand
 
             var fromMs = ParseTime(parse.GetValue(from), "--from");
             var toMs = ParseTime(parse.GetValue(to), "--to");
-            Backends.CheckOtherSeams(parse);
+            Backends.CheckOtherSeams(parse, busIsInProcess: false);
             await using var store = await Backends.OpenStoreAsync(parse, cancellationToken);
             var recordFormat = parse.GetValue(format);
             long bars = 0, alerts = 0;

@@ -40,12 +40,47 @@ internal static class Backends
         return new MemoryAlertBus();
     }
 
-    /// <summary>Checks the seams this build does not open itself yet (bus, engine, scheduler) name known schemes.</summary>
-    public static void CheckOtherSeams(ParseResult parse)
+    /// <summary>
+    /// Checks the seams a command does not open itself name known schemes; a command that runs its own in-process
+    /// bus refuses a Kafka bus rather than silently ignoring it.
+    /// </summary>
+    public static void CheckOtherSeams(ParseResult parse, bool busIsInProcess = true)
     {
-        Seams.Bus.Resolve(parse);
+        var bus = Seams.Bus.Resolve(parse);
+        if (busIsInProcess && Seam.SchemeOf(bus) == "kafka")
+        {
+            throw new SettingException($"{Seams.Bus.Describe(bus)}: this command runs its own in-process bus; use 'breadboard ingest' to publish to Kafka");
+        }
+
         Seams.Engine.Resolve(parse);
         Seams.Scheduler.Resolve(parse);
+    }
+
+    /// <summary>The Kafka bus the seam names; anything else is a one-line error.</summary>
+    public static Breadboard.Kafka.KafkaBusOptions KafkaBus(ParseResult parse)
+    {
+        var url = Seams.Bus.Resolve(parse);
+        if (Seam.SchemeOf(url) != "kafka")
+        {
+            throw new SettingException($"{Seams.Bus.Describe(url)}: this command needs a Kafka bus: --bus kafka://host:port[,host:port…]");
+        }
+
+        return Breadboard.Kafka.KafkaBusOptions.TryParse(url, out var options, out var error)
+            ? options!
+            : throw new SettingException($"{Seams.Bus.Describe(url)}: {error}");
+    }
+
+    /// <summary>Makes sure the bus's topics exist (or, strict, that they do); an unreachable cluster is a one-line error.</summary>
+    public static async Task EnsureTopicsAsync(ParseResult parse, Breadboard.Kafka.KafkaBusOptions options, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Breadboard.Kafka.KafkaTopics.EnsureAsync(options, cancellationToken);
+        }
+        catch (Breadboard.Kafka.KafkaSetupException e)
+        {
+            throw new SettingException($"{Seams.Bus.Describe(Seams.Bus.Resolve(parse))}: {e.Message}");
+        }
     }
 
     private static string FirstLine(string message)

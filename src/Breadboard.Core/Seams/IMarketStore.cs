@@ -27,7 +27,19 @@ public interface IMarketStore : IAsyncDisposable
 
     /// <summary>The running totals of rejects, late ticks and duplicates.</summary>
     ValueTask<PipelineCounts> ReadCountsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The checkpoint last written under <paramref name="key"/> (in a batch), or null.</summary>
+    ValueTask<Checkpoint?> LoadCheckpointAsync(string key, CancellationToken cancellationToken = default);
 }
+
+/// <summary>
+/// Engine state and the input position it corresponds to, stored in the same transaction as the outputs it
+/// produced: after a crash the store holds either both or neither, which makes a bus consumer exactly-once.
+/// </summary>
+/// <param name="Key">What the position is in, e.g. <c>kafka:stock-prices:3</c>.</param>
+/// <param name="Position">The next input position to read (a Kafka offset).</param>
+/// <param name="State">The engine's checkpoint bytes.</param>
+public sealed record Checkpoint(string Key, long Position, byte[] State);
 
 /// <summary>One write to the store: everything the pipeline produced since the last batch.</summary>
 public sealed class StoreBatch
@@ -38,16 +50,20 @@ public sealed class StoreBatch
 
     public List<Alert> Alerts { get; } = [];
 
+    /// <summary>Checkpoints to replace, committed together with the rest of the batch.</summary>
+    public List<Checkpoint> Checkpoints { get; } = [];
+
     /// <summary>Increments to add to the stored totals.</summary>
     public PipelineCounts Counts { get; set; }
 
-    public bool IsEmpty => Ticks.Count == 0 && Bars.Count == 0 && Alerts.Count == 0 && Counts.IsZero;
+    public bool IsEmpty => Ticks.Count == 0 && Bars.Count == 0 && Alerts.Count == 0 && Checkpoints.Count == 0 && Counts.IsZero;
 
     public void Clear()
     {
         Ticks.Clear();
         Bars.Clear();
         Alerts.Clear();
+        Checkpoints.Clear();
         Counts = default;
     }
 }

@@ -1,0 +1,105 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Breadboard.Cli.Embedded;
+using Breadboard.Cli.Settings;
+using Breadboard.Core.Model;
+using Breadboard.Core.Streaming;
+using Breadboard.Feeds.Synthetic;
+using Breadboard.Kafka;
+
+namespace Breadboard.Cli.Commands;
+
+/// <summary><c>breadboard ingest</c>: a feed published to the Kafka bus (the seed's producer).</summary>
+internal static class IngestCommand
+{
+    public static Command Create()
+    {
+        var feedOption = new Option<string>("--feed") { Description = "synthetic, or replay:FILE (NDJSON/CSV/.gz).", DefaultValueFactory = _ => "synthetic" };
+        var speed = new Option<double?>("--speed") { Description = "With replay:FILE, the multiple of event time to publish at; default as fast as possible." };
+        var symbols = new Option<string?>("--symbols") { Description = "Comma-separated symbols for the synthetic feed." };
+        var rate = new Option<double>("--rate") { Description = "Synthetic ticks per second, across symbols.", DefaultValueFactory = _ => 200 };
+        var seed = new Option<long>("--seed") { Description = "Seed of the synthetic feed.", DefaultValueFactory = _ => 42 };
+        var duration = new Option<double?>("--duration") { Description = "Stop after this many seconds." };
+        var command = new Command("ingest", "Publish a feed to the Kafka bus: topics stock-prices and crypto-prices, keyed by symbol.")
+        {
+            feedOption, speed, symbols, rate, seed, duration,
+        };
+
+        command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(async () =>
+        {
+            var bus = Backends.KafkaBus(parse);
+            var feedSetting = parse.GetValue(feedOption)!;
+            var stats = new PipelineStats();
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            if (parse.GetValue(duration) is { } seconds)
+            {
+                stop.CancelAfter(TimeSpan.FromSeconds(seconds));
+            }
+
+            IAsyncEnumerable<Tick> feed;
+            if (feedSetting.StartsWith("replay:", StringComparison.Ordinal))
+            {
+                var path = feedSetting["replay:".Length..];
+                if (!File.Exists(path))
+                {
+                    throw new SettingException($"--feed '{feedSetting}': file not found");
+                }
+
+                feed = ReplayFeed.ReadAsync(path, parse.GetValue(speed), stats, stop.Token);
+            }
+            else if (feedSetting == "synthetic")
+            {
+                var options = SyntheticFeedOptions.Default with { RatePerSecond = parse.GetValue(rate), Seed = parse.GetValue(seed) };
+                if (parse.GetValue(symbols) is { } list)
+                {
+                    options = options with { Symbols = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) };
+                }
+
+                feed = new SyntheticFeed(options).RunLiveAsync(stop.Token);
+            }
+            else
+            {
+                throw new SettingException($"--feed '{feedSetting}': expected synthetic or replay:FILE");
+            }
+
+            await Backends.EnsureTopicsAsync(parse, bus, cancellationToken);
+            using var producer = new TickProducer(bus);
+            Console.WriteLine($"breadboard ingest: {feedSetting} → {bus.BootstrapServers} ({KafkaBusOptions.StockTopic}, {KafkaBusOptions.CryptoTopic})");
+
+            var clock = Stopwatch.StartNew();
+            var lastReport = TimeSpan.Zero;
+            try
+            {
+                await foreach (var tick in feed.WithCancellation(stop.Token))
+                {
+                    producer.Produce(in tick);
+                    if (clock.Elapsed - lastReport >= TimeSpan.FromSeconds(1))
+                    {
+                        lastReport = clock.Elapsed;
+                        Console.WriteLine(Progress(producer, stats, clock.Elapsed));
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                // Ctrl-C or --duration: flush what was produced.
+            }
+
+            var inFlight = producer.Flush(TimeSpan.FromSeconds(30));
+            Console.WriteLine($"done: {Progress(producer, stats, clock.Elapsed)}{(inFlight > 0 ? $"; {inFlight} still undelivered after 30 s" : "")}");
+            if (producer.Failed > 0 || inFlight > 0)
+            {
+                await Console.Error.WriteLineAsync($"error: {producer.Failed} ticks were not delivered ({producer.LastError}); {inFlight} undelivered");
+                return 1;
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+
+    private static string Progress(TickProducer producer, PipelineStats stats, TimeSpan elapsed) => string.Create(
+        CultureInfo.InvariantCulture,
+        $"produced {producer.Produced:N0} ({producer.Produced / Math.Max(elapsed.TotalSeconds, 0.001):N0}/s) | delivered {producer.Delivered:N0} | failed {producer.Failed:N0} | rejects {stats.Rejects:N0}");
+}

@@ -1,0 +1,108 @@
+using System.Buffers;
+using System.Text.Json;
+using Breadboard.Core.Codec;
+using Breadboard.Core.Model;
+
+namespace Breadboard.Kafka;
+
+/// <summary>The tick as a Kafka message value: its NDJSON form with a leading schema version, <c>{"v":1,"symbol":…}</c>.</summary>
+/// <remarks>
+/// Consumers refuse a version they do not know (to the dead-letter topic) instead of guessing at fields; version 1
+/// is the replay line format, so any tick file line with "v":1 added is a valid message.
+/// </remarks>
+public sealed class TickMessages : IDisposable
+{
+    public const int SchemaVersion = 1;
+
+    private readonly ArrayBufferWriter<byte> _buffer = new(256);
+    private readonly Utf8JsonWriter _writer;
+    private readonly TickJson _parser = new();
+
+    public TickMessages() => _writer = new Utf8JsonWriter(_buffer, new JsonWriterOptions { SkipValidation = true });
+
+    /// <summary>Serialises into a buffer reused by the next call: copy or hand it on before serialising again.</summary>
+    public ReadOnlySpan<byte> Serialize(in Tick tick)
+    {
+        _buffer.ResetWrittenCount();
+        _writer.Reset(_buffer);
+        _writer.WriteStartObject();
+        _writer.WriteNumber("v"u8, SchemaVersion);
+        _writer.WriteString("symbol"u8, tick.Symbol);
+        Span<byte> time = stackalloc byte[24];
+        EventTime.FormatIso(tick.Ts, time);
+        _writer.WriteString("ts"u8, time);
+        _writer.WriteNumber("price"u8, tick.Price);
+        _writer.WriteNumber("volume"u8, tick.Volume);
+        if (tick.TradeId.IsNumber)
+        {
+            _writer.WriteNumber("trade_id"u8, tick.TradeId.Number);
+        }
+        else if (tick.TradeId.HasValue)
+        {
+            _writer.WriteString("trade_id"u8, tick.TradeId.ToString());
+        }
+
+        if (tick.Exchange is not null)
+        {
+            _writer.WriteString("exchange"u8, tick.Exchange);
+        }
+
+        _writer.WriteString("asset_class"u8, AssetClasses.Name(tick.AssetClass));
+        _writer.WriteEndObject();
+        _writer.Flush();
+        return _buffer.WrittenSpan;
+    }
+
+    /// <summary>Parses a message value; on failure returns false with a one-line reason for the dead-letter headers.</summary>
+    public bool TryParse(ReadOnlySpan<byte> value, out Tick tick, out string? error)
+    {
+        tick = default;
+        if (!TryReadVersion(value, out var version))
+        {
+            // Malformed JSON reads better as the parser's own reason than as a missing version.
+            error = _parser.TryParse(value, out _, out var parseError) ? "no schema version: expected \"v\":1" : parseError;
+            return false;
+        }
+
+        if (version != SchemaVersion)
+        {
+            error = $"schema version {version} is not supported (this build reads {SchemaVersion})";
+            return false;
+        }
+
+        return _parser.TryParse(value, out tick, out error);
+    }
+
+    public void Dispose() => _writer.Dispose();
+
+    private static bool TryReadVersion(ReadOnlySpan<byte> value, out long version)
+    {
+        version = 0;
+        try
+        {
+            var reader = new Utf8JsonReader(value);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isVersion = reader.ValueTextEquals("v"u8);
+                reader.Read();
+                if (isVersion)
+                {
+                    return reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out version);
+                }
+
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+            // Malformed JSON: no version to read.
+        }
+
+        return false;
+    }
+}
