@@ -18,6 +18,7 @@ public static class Program
         root.Subcommands.Add(UpCommand.Create());
         root.Subcommands.Add(ApiCommand.Create());
         root.Subcommands.Add(IngestCommand.Create());
+        root.Subcommands.Add(ProcessCommand.Create());
         root.Subcommands.Add(ReplayCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(ValidateConfigCommand.Create());

@@ -52,6 +52,10 @@ public static class KafkaTopics
             var failed = e.Results.First(r => r.Error.Code is not (ErrorCode.NoError or ErrorCode.TopicAlreadyExists));
             throw new KafkaSetupException($"cannot create topic {failed.Topic}: {failed.Error.Reason}", e);
         }
+        catch (KafkaException e)
+        {
+            throw new KafkaSetupException($"cannot create topics {string.Join(", ", missing)}: {e.Error.Reason}; create them beforehand (add ?strict=true to only check)", e);
+        }
     }
 }
 

@@ -141,6 +141,26 @@ public sealed partial class WindowEngine
         return ToBar(state.Open[w][^1]);
     }
 
+    /// <summary>
+    /// Moves event time forward without a tick, as if one at <paramref name="ts"/> had arrived: the watermark
+    /// advances and the windows it passes close. For a source that has gone idle, so its windows do not wait for
+    /// the next trade forever; a no-op when <paramref name="ts"/> is not beyond the highest ts seen.
+    /// </summary>
+    public void AdvanceEventTime(long ts)
+    {
+        if (_finished || ts <= _maxTs)
+        {
+            return;
+        }
+
+        _maxTs = ts;
+        _watermark = ts - _outOfOrderness;
+        CloseUpTo(_watermark);
+    }
+
+    /// <summary>The highest event time seen (or advanced to); <see cref="long.MinValue"/> before the first tick.</summary>
+    public long MaxEventTime => _maxTs;
+
     /// <summary>End of input: closes every open window, in the usual order.</summary>
     public void CloseAll()
     {

@@ -46,7 +46,18 @@ public sealed class PipelineStats
         Volatile.Write(ref _watermark, engine.Watermark);
     }
 
-    public void Rejected() => Interlocked.Increment(ref _rejects);
+    /// <summary>Sets the counters directly, for a pipeline that runs several engines (one per partition).</summary>
+    public void Set(long ticks, long bars, long alerts, long late, long duplicates, long watermark)
+    {
+        Volatile.Write(ref _ticks, ticks);
+        Volatile.Write(ref _bars, bars);
+        Volatile.Write(ref _alerts, alerts);
+        Volatile.Write(ref _late, late);
+        Volatile.Write(ref _duplicates, duplicates);
+        Volatile.Write(ref _watermark, watermark);
+    }
+
+    public void Rejected(long count = 1) => Interlocked.Add(ref _rejects, count);
 
     public void Stored() => Interlocked.Increment(ref _stored);
 }

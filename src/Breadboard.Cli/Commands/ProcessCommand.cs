@@ -1,0 +1,80 @@
+using System.CommandLine;
+using System.Globalization;
+using Breadboard.Cli.Settings;
+using Breadboard.Core.Streaming;
+using Breadboard.Kafka;
+
+namespace Breadboard.Cli.Commands;
+
+/// <summary><c>breadboard process</c>: the consumer-group processor, Kafka ticks → engine → store and alerts, exactly once.</summary>
+internal static class ProcessCommand
+{
+    public static Command Create()
+    {
+        var pipeline = CommandRunner.PipelineOption();
+        var consumers = new Option<int>("--consumers") { Description = "Group members to run in this process (each takes its share of the partitions).", DefaultValueFactory = _ => 1 };
+        var duration = new Option<double?>("--duration") { Description = "Stop after this many seconds." };
+        var idle = new Option<double>("--idle-timeout") { Description = "Seconds after which a caught-up, quiet partition moves its event time on with the clock.", DefaultValueFactory = _ => 10 };
+        var command = new Command("process", "Consume ticks from Kafka as group stream-processor; write bars, alerts and ticks to the store exactly once.")
+        {
+            pipeline, consumers, duration, idle,
+        };
+
+        command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(async () =>
+        {
+            var definition = CommandRunner.LoadPipeline(parse.GetValue(pipeline));
+            var bus = Backends.KafkaBus(parse);
+            Seams.Engine.Resolve(parse);
+            Seams.Scheduler.Resolve(parse);
+            if (parse.GetValue(consumers) is < 1 or > 64)
+            {
+                throw new SettingException("--consumers must be from 1 to 64");
+            }
+
+            await Backends.EnsureTopicsAsync(parse, bus, cancellationToken);
+            await using var store = await Backends.OpenStoreAsync(parse, cancellationToken);
+            await using var alertBus = Backends.OpenAlertBus(parse);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            if (parse.GetValue(duration) is { } seconds)
+            {
+                stop.CancelAfter(TimeSpan.FromSeconds(seconds));
+            }
+
+            var options = ProcessorOptions.Default with { IdleTimeout = TimeSpan.FromSeconds(parse.GetValue(idle)) };
+            var stats = Enumerable.Range(0, parse.GetValue(consumers)).Select(_ => new PipelineStats()).ToList();
+            var processors = stats.Select(s => new TickProcessor(bus, definition, store, alertBus, s, options)).ToList();
+            try
+            {
+                Console.WriteLine($"breadboard process: {bus.BootstrapServers} group {options.GroupId} ×{processors.Count} → {Seams.Store.Resolve(parse)}; Ctrl-C to stop");
+                var runs = processors.Select(p => p.RunAsync(stop.Token)).ToList();
+                var all = Task.WhenAll(runs);
+                while (!all.IsCompleted)
+                {
+                    await Task.WhenAny(all, Task.Delay(1000, CancellationToken.None));
+                    Console.WriteLine(Progress(stats, processors));
+                }
+
+                await all;
+                Console.WriteLine($"stopped: {Progress(stats, processors)}; outputs written and checkpointed");
+            }
+            finally
+            {
+                foreach (var p in processors)
+                {
+                    p.Dispose();
+                }
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+
+    private static string Progress(List<PipelineStats> stats, List<TickProcessor> processors)
+    {
+        var lag = processors.SelectMany(p => p.Lag).ToList();
+        return string.Create(
+            CultureInfo.InvariantCulture,
+            $"consumed {stats.Sum(s => s.Ticks):N0} | bars {stats.Sum(s => s.Bars):N0} | alerts {stats.Sum(s => s.Alerts):N0} | late {stats.Sum(s => s.Late):N0} | duplicates {stats.Sum(s => s.Duplicates):N0} | dead letters {processors.Sum(p => p.DeadLetters):N0} | partitions {lag.Count} | max lag {(lag.Count == 0 ? 0 : lag.Max(l => l.LagMessages)):N0} msgs, {(lag.Count == 0 ? 0 : lag.Max(l => l.LagSeconds)):F1} s");
+    }
+}

@@ -1,0 +1,454 @@
+using System.Diagnostics;
+using System.Text;
+using Breadboard.Core.Engine;
+using Breadboard.Core.Model;
+using Breadboard.Core.Pipeline;
+using Breadboard.Core.Seams;
+using Breadboard.Core.Streaming;
+using Confluent.Kafka;
+
+namespace Breadboard.Kafka;
+
+/// <summary>Settings of a processor; the defaults suit the seed's 10K msg/s.</summary>
+public sealed record ProcessorOptions
+{
+    public static ProcessorOptions Default { get; } = new();
+
+    public string GroupId { get; init; } = KafkaBusOptions.ProcessorGroup;
+
+    /// <summary>Longest a consumed tick waits before its outputs are written and its offset checkpointed.</summary>
+    public TimeSpan FlushInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Ticks per write; a full batch is written at once.</summary>
+    public int BatchSize { get; init; } = 50_000;
+
+    /// <summary>
+    /// A partition that is caught up and has had no message for this long moves its event time on with the wall
+    /// clock, so its last windows close instead of waiting for the next trade.
+    /// </summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Also publish bars and alerts to the <c>bars</c> and <c>alerts</c> topics.</summary>
+    public bool PublishOutputs { get; init; } = true;
+}
+
+/// <summary>One partition's consumption, for lag reports.</summary>
+public sealed record PartitionLag(string Topic, int Partition, long Position, long HighWatermark, double LagSeconds)
+{
+    public long LagMessages => Math.Max(0, HighWatermark - Position);
+}
+
+/// <summary>
+/// The consumer-group processor: reads ticks from <c>stock-prices</c> and <c>crypto-prices</c> as a member of
+/// <c>stream-processor</c>, runs one engine per assigned partition, and writes bars, alerts, ticks and counts to
+/// the store and the alert bus, exactly once.
+/// </summary>
+/// <remarks>
+/// <para>Exactly-once without Kafka transactions: each partition's engine state and next offset are a
+/// <see cref="Checkpoint"/> committed in the same store transaction as the outputs they produced. On assignment a
+/// partition resumes from its checkpoint (or from the beginning when the store has none); outputs published before
+/// a crash are published again with the same keys (bar key, alert id), which the store upserts and the alert bus
+/// de-duplicates. Order of a write: Kafka output topics and dead letters (flushed), the alert bus, then the store
+/// transaction, then the advisory offset commit that lag monitors read.</para>
+/// <para>One engine per partition: a symbol lives on exactly one partition, so every window is fed by one
+/// partition and its watermark is that partition's. An idle partition therefore never holds back another's
+/// windows, and the output does not depend on how partitions are spread over processors.</para>
+/// <para>The consume loop runs on its own thread and blocks on the store between polls; rebalance callbacks run
+/// inside Consume on that thread, which is why writes there are synchronous.</para>
+/// </remarks>
+public sealed class TickProcessor : IDisposable
+{
+    private readonly KafkaBusOptions _bus;
+    private readonly PipelineDefinition _definition;
+    private readonly IMarketStore _store;
+    private readonly IAlertBus? _alertBus;
+    private readonly ProcessorOptions _options;
+    private readonly PipelineStats _stats;
+    private readonly Dictionary<TopicPartition, PartitionWork> _partitions = [];
+    private readonly TickMessages _messages = new();
+    private readonly IProducer<string, byte[]> _outputs;
+    private readonly Lock _lagGate = new();
+    private IReadOnlyList<PartitionLag> _lag = [];
+    private IConsumer<string?, byte[]>? _consumer;
+    private long _pendingTicks;
+    private long _consumed, _statsBars, _statsAlerts, _statsLate, _statsDuplicates;
+
+    public TickProcessor(KafkaBusOptions bus, PipelineDefinition definition, IMarketStore store, IAlertBus? alertBus, PipelineStats stats, ProcessorOptions? options = null)
+    {
+        _bus = bus;
+        _definition = definition;
+        _store = store;
+        _alertBus = alertBus;
+        _stats = stats;
+        _options = options ?? ProcessorOptions.Default;
+        _outputs = new ProducerBuilder<string, byte[]>(new ProducerConfig
+        {
+            BootstrapServers = bus.BootstrapServers,
+            EnableIdempotence = true,
+            Acks = Acks.All,
+            CompressionType = CompressionType.Lz4,
+            LingerMs = 5,
+        }).Build();
+    }
+
+    /// <summary>Per-partition position and lag, refreshed at every write.</summary>
+    public IReadOnlyList<PartitionLag> Lag
+    {
+        get
+        {
+            lock (_lagGate)
+            {
+                return _lag;
+            }
+        }
+    }
+
+    /// <summary>Messages sent to the dead-letter topic.</summary>
+    public long DeadLetters { get; private set; }
+
+    /// <summary>Runs until cancelled, then writes what it has, checkpoints and leaves the group.</summary>
+    public Task RunAsync(CancellationToken cancellationToken = default) =>
+        Task.Factory.StartNew(() => Run(cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private void Run(CancellationToken cancellationToken)
+    {
+        var config = new ConsumerConfig
+        {
+            BootstrapServers = _bus.BootstrapServers,
+            GroupId = _options.GroupId,
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
+            SessionTimeoutMs = 10_000,
+            HeartbeatIntervalMs = 1_000,
+            MaxPollIntervalMs = 300_000,
+            FetchMaxBytes = 64 * 1024 * 1024,
+        };
+        using var consumer = new ConsumerBuilder<string?, byte[]>(config)
+            .SetPartitionsAssignedHandler((c, assigned) => Assign(assigned))
+            .SetPartitionsRevokedHandler((c, revoked) => Revoke(revoked, flush: true))
+            .SetPartitionsLostHandler((c, lost) => Revoke(lost, flush: false))
+            .Build();
+        _consumer = consumer;
+        consumer.Subscribe(KafkaBusOptions.TickTopics);
+        _stats.Running = true;
+        var flushDue = Stopwatch.StartNew();
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                var result = consumer.Consume(TimeSpan.FromMilliseconds(100));
+                if (result is not null && !result.IsPartitionEOF && _partitions.TryGetValue(result.TopicPartition, out var work))
+                {
+                    Take(work, result);
+                }
+
+                if (_pendingTicks >= _options.BatchSize || flushDue.Elapsed >= _options.FlushInterval)
+                {
+                    AdvanceIdle();
+                    Write(_partitions.Values);
+                    flushDue.Restart();
+                }
+            }
+
+            Write(_partitions.Values);
+            consumer.Close(); // leaves the group; the revoke handler has nothing left to write
+        }
+        finally
+        {
+            _stats.Running = false;
+            _consumer = null;
+        }
+    }
+
+    private List<TopicPartitionOffset> Assign(List<TopicPartition> assigned)
+    {
+        var result = new List<TopicPartitionOffset>();
+        foreach (var tp in assigned)
+        {
+            var checkpoint = _store.LoadCheckpointAsync(Key(tp)).AsTask().GetAwaiter().GetResult();
+            var work = new PartitionWork(tp);
+            if (checkpoint is null)
+            {
+                // No checkpoint in this store: nothing of this partition is in it yet, so read it from the start.
+                work.Engine = new WindowEngine(_definition, work);
+                work.NextOffset = Offset.Beginning;
+            }
+            else
+            {
+                using var state = new MemoryStream(checkpoint.State);
+                work.Engine = WindowEngine.Restore(_definition, work, state);
+                work.NextOffset = checkpoint.Position;
+            }
+
+            work.SyncCounters();
+            _partitions[tp] = work;
+            result.Add(new TopicPartitionOffset(tp, work.NextOffset));
+        }
+
+        return result;
+    }
+
+    private void Revoke(List<TopicPartitionOffset> revoked, bool flush)
+    {
+        var leaving = revoked.Select(r => r.TopicPartition).Where(_partitions.ContainsKey).Select(tp => _partitions[tp]).ToList();
+        if (flush)
+        {
+            Write(leaving);
+        }
+
+        foreach (var work in leaving)
+        {
+            _pendingTicks -= work.Ticks.Count;
+            _partitions.Remove(work.Partition);
+        }
+    }
+
+    private void Take(PartitionWork work, ConsumeResult<string?, byte[]> result)
+    {
+        work.NextOffset = result.Offset.Value + 1;
+        work.LastMessage = Stopwatch.GetTimestamp();
+        work.LastMessageTime = result.Message.Timestamp.UnixTimestampMs;
+        _consumed++;
+        if (!_messages.TryParse(result.Message.Value, out var tick, out var error))
+        {
+            DeadLetter(result, error!);
+            work.Rejects++;
+            return;
+        }
+
+        if (work.Engine!.Process(in tick) != TickOutcome.Duplicate)
+        {
+            work.Ticks.Add(tick);
+            _pendingTicks++;
+        }
+
+        work.LastTickTs = work.Engine.MaxEventTime;
+        work.Dirty = true;
+    }
+
+    private void DeadLetter(ConsumeResult<string?, byte[]> result, string reason)
+    {
+        var headers = new Headers
+        {
+            { "reason", Encoding.UTF8.GetBytes(reason) },
+            { "source-topic", Encoding.UTF8.GetBytes(result.Topic) },
+            { "source-partition", Encoding.UTF8.GetBytes(result.Partition.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)) },
+            { "source-offset", Encoding.UTF8.GetBytes(result.Offset.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)) },
+        };
+        _outputs.Produce(KafkaBusOptions.DeadLetterTopic, new Message<string, byte[]> { Key = result.Message.Key ?? "", Value = result.Message.Value ?? [], Headers = headers });
+        DeadLetters++;
+    }
+
+    /// <summary>Closes the windows of partitions that are caught up and quiet, by moving their event time on with the clock.</summary>
+    private void AdvanceIdle()
+    {
+        if (_consumer is null)
+        {
+            return;
+        }
+
+        foreach (var work in _partitions.Values)
+        {
+            var quiet = Stopwatch.GetElapsedTime(work.LastMessage);
+            if (work.LastMessage == 0 || quiet < _options.IdleTimeout || work.Engine!.MaxEventTime == long.MinValue)
+            {
+                continue;
+            }
+
+            var high = _consumer.GetWatermarkOffsets(work.Partition).High;
+            if (high.Value >= 0 && work.NextOffset.Value >= 0 && high.Value <= work.NextOffset.Value)
+            {
+                work.Engine.AdvanceEventTime(work.LastTickTs + (long)quiet.TotalMilliseconds);
+                work.Dirty = true;
+            }
+        }
+    }
+
+    /// <summary>Makes the outputs of these partitions durable, then their checkpoints, then commits offsets.</summary>
+    private void Write(IEnumerable<PartitionWork> partitions)
+    {
+        var batch = new StoreBatch();
+        var offsets = new List<TopicPartitionOffset>();
+        long rejects = 0, late = 0, duplicates = 0;
+        foreach (var work in partitions)
+        {
+            if (!work.Dirty)
+            {
+                continue;
+            }
+
+            batch.Ticks.AddRange(work.Ticks);
+            batch.Bars.AddRange(work.Bars);
+            batch.Alerts.AddRange(work.Alerts);
+            rejects += work.Rejects;
+            late += work.Engine!.Late - work.LateSeen;
+            duplicates += work.Engine.Duplicates - work.DuplicatesSeen;
+            using var state = new MemoryStream();
+            work.Engine.Save(state);
+            batch.Checkpoints.Add(new Checkpoint(Key(work.Partition), work.NextOffset.Value, state.ToArray()));
+            offsets.Add(new TopicPartitionOffset(work.Partition, work.NextOffset));
+        }
+
+        if (batch.Checkpoints.Count == 0)
+        {
+            RefreshLag();
+            return;
+        }
+
+        batch.Counts = new PipelineCounts(rejects, late, duplicates);
+        PublishOutputs(batch);
+        foreach (var alert in batch.Alerts)
+        {
+            _alertBus?.PublishAsync(alert).AsTask().GetAwaiter().GetResult();
+        }
+
+        _store.WriteAsync(batch).AsTask().GetAwaiter().GetResult();
+
+        foreach (var work in partitions)
+        {
+            if (work.Dirty)
+            {
+                _pendingTicks -= work.Ticks.Count;
+                work.Clear();
+                work.SyncCounters();
+            }
+        }
+
+        UpdateStats(batch);
+        try
+        {
+            _consumer?.Commit(offsets);
+        }
+        catch (KafkaException)
+        {
+            // Advisory only (lag monitoring): the store's checkpoint is what resumption reads.
+        }
+
+        RefreshLag();
+    }
+
+    private void PublishOutputs(StoreBatch batch)
+    {
+        if (_options.PublishOutputs)
+        {
+            foreach (var bar in batch.Bars)
+            {
+                _outputs.Produce(KafkaBusOptions.BarsTopic, new Message<string, byte[]> { Key = $"{bar.Symbol}|{bar.Window}|{bar.WindowStart}", Value = OutputJson.Bar(bar) });
+            }
+
+            foreach (var alert in batch.Alerts)
+            {
+                _outputs.Produce(KafkaBusOptions.AlertsTopic, new Message<string, byte[]> { Key = alert.Id, Value = OutputJson.Alert(alert) });
+            }
+        }
+
+        // Dead letters and outputs are delivered before the checkpoint that moves past their input.
+        while (_outputs.Flush(TimeSpan.FromSeconds(30)) > 0)
+        {
+            // Kafka is unreachable: keep trying rather than checkpoint past outputs that were never delivered.
+        }
+    }
+
+    private void UpdateStats(StoreBatch batch)
+    {
+        _statsBars += batch.Bars.Count;
+        _statsAlerts += batch.Alerts.Count;
+        _statsLate += batch.Counts.Late;
+        _statsDuplicates += batch.Counts.Duplicates;
+        _stats.Rejected(batch.Counts.Rejects);
+
+        _stats.Set(_consumed, _statsBars, _statsAlerts, _statsLate, _statsDuplicates, _partitions.Count == 0 ? long.MinValue : _partitions.Values.Min(p => p.Engine!.Watermark));
+        _stats.Stored();
+    }
+
+    private void RefreshLag()
+    {
+        if (_consumer is null)
+        {
+            return;
+        }
+
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var lag = new List<PartitionLag>();
+        foreach (var work in _partitions.Values)
+        {
+            var high = _consumer.GetWatermarkOffsets(work.Partition).High.Value;
+            var position = work.NextOffset.Value < 0 ? 0 : work.NextOffset.Value;
+            var behind = high > position;
+            lag.Add(new PartitionLag(work.Partition.Topic, work.Partition.Partition.Value, position, Math.Max(high, position), behind && work.LastMessageTime > 0 ? Math.Max(0, (now - work.LastMessageTime) / 1000.0) : 0));
+        }
+
+        lock (_lagGate)
+        {
+            _lag = lag;
+        }
+    }
+
+    private static string Key(TopicPartition tp) => $"kafka:{tp.Topic}:{tp.Partition.Value}";
+
+    public void Dispose()
+    {
+        _outputs.Flush(TimeSpan.FromSeconds(10));
+        _outputs.Dispose();
+        _messages.Dispose();
+    }
+
+    /// <summary>One assigned partition: its engine, what it produced since the last write, and where it is.</summary>
+    private sealed class PartitionWork(TopicPartition partition) : IEngineOutput
+    {
+        public TopicPartition Partition { get; } = partition;
+
+        public WindowEngine? Engine { get; set; }
+
+        public Offset NextOffset { get; set; }
+
+        public List<Tick> Ticks { get; } = [];
+
+        public List<Bar> Bars { get; } = [];
+
+        public List<Alert> Alerts { get; } = [];
+
+        public long Rejects { get; set; }
+
+        public long LateSeen { get; private set; }
+
+        public long DuplicatesSeen { get; private set; }
+
+        /// <summary>Stopwatch timestamp of the last message; 0 before the first.</summary>
+        public long LastMessage { get; set; }
+
+        /// <summary>Kafka timestamp (ms) of the last message, for lag in seconds.</summary>
+        public long LastMessageTime { get; set; }
+
+        /// <summary>The highest event time when the last message arrived: an idle partition advances from there.</summary>
+        public long LastTickTs { get; set; }
+
+        public bool Dirty { get; set; }
+
+        public void OnBar(Bar bar) => Bars.Add(bar);
+
+        public void OnAlert(Alert alert) => Alerts.Add(alert);
+
+        public void OnLate(in Tick tick, long watermark)
+        {
+            // Counted by the engine; the tick itself is stored with the others.
+        }
+
+        public void SyncCounters()
+        {
+            LateSeen = Engine!.Late;
+            DuplicatesSeen = Engine.Duplicates;
+        }
+
+        public void Clear()
+        {
+            Ticks.Clear();
+            Bars.Clear();
+            Alerts.Clear();
+            Rejects = 0;
+            Dirty = false;
+        }
+    }
+}
