@@ -28,6 +28,13 @@ public sealed record ProcessorOptions
     /// </summary>
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Treat the topics as bounded input: once every assigned partition is caught up and has been quiet for
+    /// <see cref="IdleTimeout"/>, close every window (end of input), write, and stop — for backfills and for
+    /// comparing with <c>replay</c>.
+    /// </summary>
+    public bool DrainWhenIdle { get; init; }
+
     /// <summary>Also publish bars and alerts to the <c>bars</c> and <c>alerts</c> topics.</summary>
     public bool PublishOutputs { get; init; } = true;
 }
@@ -106,6 +113,9 @@ public sealed class TickProcessor : IDisposable
     /// <summary>Messages sent to the dead-letter topic.</summary>
     public long DeadLetters { get; private set; }
 
+    /// <summary>Set when the processor stopped because <see cref="ProcessorOptions.DrainWhenIdle"/> found all input consumed.</summary>
+    public bool Drained { get; private set; }
+
     /// <summary>Runs until cancelled, then writes what it has, checkpoints and leaves the group.</summary>
     public Task RunAsync(CancellationToken cancellationToken = default) =>
         Task.Factory.StartNew(() => Run(cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -146,6 +156,19 @@ public sealed class TickProcessor : IDisposable
 
                 if (_pendingTicks >= _options.BatchSize || flushDue.Elapsed >= _options.FlushInterval)
                 {
+                    if (_options.DrainWhenIdle && AllCaughtUpAndQuiet())
+                    {
+                        foreach (var partition in _partitions.Values)
+                        {
+                            partition.Engine!.CloseAll();
+                            partition.Dirty = true;
+                        }
+
+                        Write(_partitions.Values);
+                        Drained = true;
+                        break;
+                    }
+
                     AdvanceIdle();
                     Write(_partitions.Values);
                     flushDue.Restart();
@@ -183,6 +206,7 @@ public sealed class TickProcessor : IDisposable
             }
 
             work.SyncCounters();
+            work.LastMessage = Stopwatch.GetTimestamp(); // quiet since it was assigned
             _partitions[tp] = work;
             result.Add(new TopicPartitionOffset(tp, work.NextOffset));
         }
@@ -244,26 +268,33 @@ public sealed class TickProcessor : IDisposable
     /// <summary>Closes the windows of partitions that are caught up and quiet, by moving their event time on with the clock.</summary>
     private void AdvanceIdle()
     {
-        if (_consumer is null)
-        {
-            return;
-        }
-
         foreach (var work in _partitions.Values)
         {
             var quiet = Stopwatch.GetElapsedTime(work.LastMessage);
-            if (work.LastMessage == 0 || quiet < _options.IdleTimeout || work.Engine!.MaxEventTime == long.MinValue)
-            {
-                continue;
-            }
-
-            var high = _consumer.GetWatermarkOffsets(work.Partition).High;
-            if (high.Value >= 0 && work.NextOffset.Value >= 0 && high.Value <= work.NextOffset.Value)
+            if (quiet >= _options.IdleTimeout && work.Engine!.MaxEventTime != long.MinValue && CaughtUp(work))
             {
                 work.Engine.AdvanceEventTime(work.LastTickTs + (long)quiet.TotalMilliseconds);
                 work.Dirty = true;
             }
         }
+    }
+
+    /// <summary>True when there are partitions and every one is caught up and has been quiet for the idle timeout.</summary>
+    private bool AllCaughtUpAndQuiet() =>
+        _partitions.Count > 0 && _partitions.Values.All(w => Stopwatch.GetElapsedTime(w.LastMessage) >= _options.IdleTimeout && CaughtUp(w));
+
+    /// <summary>Whether this partition's next offset has reached its high watermark.</summary>
+    private bool CaughtUp(PartitionWork work)
+    {
+        var high = _consumer!.GetWatermarkOffsets(work.Partition).High;
+        if (high == Offset.Unset)
+        {
+            // Nothing fetched yet (an empty partition, say): ask the broker.
+            high = _consumer.QueryWatermarkOffsets(work.Partition, TimeSpan.FromSeconds(5)).High;
+        }
+
+        var next = work.NextOffset.Value >= 0 ? work.NextOffset.Value : _consumer.Position(work.Partition).Value;
+        return high.Value == 0 || (next >= 0 && next >= high.Value);
     }
 
     /// <summary>Makes the outputs of these partitions durable, then their checkpoints, then commits offsets.</summary>
@@ -416,7 +447,7 @@ public sealed class TickProcessor : IDisposable
 
         public long DuplicatesSeen { get; private set; }
 
-        /// <summary>Stopwatch timestamp of the last message; 0 before the first.</summary>
+        /// <summary>Stopwatch timestamp of the last message, or of the assignment before the first.</summary>
         public long LastMessage { get; set; }
 
         /// <summary>Kafka timestamp (ms) of the last message, for lag in seconds.</summary>
