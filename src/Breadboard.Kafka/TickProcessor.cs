@@ -35,6 +35,9 @@ public sealed record ProcessorOptions
     /// </summary>
     public bool DrainWhenIdle { get; init; }
 
+    /// <summary>How long the group waits for a member that stopped answering (a killed process) before its partitions move.</summary>
+    public TimeSpan SessionTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Also publish bars and alerts to the <c>bars</c> and <c>alerts</c> topics.</summary>
     public bool PublishOutputs { get; init; } = true;
 }
@@ -130,8 +133,8 @@ public sealed class TickProcessor : IDisposable
             EnableAutoOffsetStore = false,
             AutoOffsetReset = AutoOffsetReset.Earliest,
             PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
-            SessionTimeoutMs = 10_000,
-            HeartbeatIntervalMs = 1_000,
+            SessionTimeoutMs = (int)_options.SessionTimeout.TotalMilliseconds,
+            HeartbeatIntervalMs = (int)Math.Max(100, _options.SessionTimeout.TotalMilliseconds / 3),
             MaxPollIntervalMs = 300_000,
             FetchMaxBytes = 64 * 1024 * 1024,
         };

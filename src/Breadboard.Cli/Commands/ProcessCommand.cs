@@ -15,10 +15,11 @@ internal static class ProcessCommand
         var consumers = new Option<int>("--consumers") { Description = "Group members to run in this process (each takes its share of the partitions).", DefaultValueFactory = _ => 1 };
         var duration = new Option<double?>("--duration") { Description = "Stop after this many seconds." };
         var idle = new Option<double>("--idle-timeout") { Description = "Seconds after which a caught-up, quiet partition moves its event time on with the clock.", DefaultValueFactory = _ => 10 };
+        var session = new Option<double>("--session-timeout") { Description = "Seconds the group waits for a silent member before moving its partitions.", DefaultValueFactory = _ => 10 };
         var drain = new Option<bool>("--drain") { Description = "Bounded input: once every partition is caught up and quiet for the idle timeout, close every window and exit (backfills, comparing with replay)." };
         var command = new Command("process", "Consume ticks from Kafka as group stream-processor; write bars, alerts and ticks to the store exactly once.")
         {
-            pipeline, consumers, duration, idle, drain,
+            pipeline, consumers, duration, idle, drain, session,
         };
 
         command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(async () =>
@@ -41,7 +42,7 @@ internal static class ProcessCommand
                 stop.CancelAfter(TimeSpan.FromSeconds(seconds));
             }
 
-            var options = ProcessorOptions.Default with { IdleTimeout = TimeSpan.FromSeconds(parse.GetValue(idle)), DrainWhenIdle = parse.GetValue(drain) };
+            var options = ProcessorOptions.Default with { IdleTimeout = TimeSpan.FromSeconds(parse.GetValue(idle)), DrainWhenIdle = parse.GetValue(drain), SessionTimeout = TimeSpan.FromSeconds(parse.GetValue(session)) };
             var stats = Enumerable.Range(0, parse.GetValue(consumers)).Select(_ => new PipelineStats()).ToList();
             var processors = stats.Select(s => new TickProcessor(bus, definition, store, alertBus, s, options)).ToList();
             try

@@ -1,0 +1,226 @@
+using System.Diagnostics;
+using System.Text;
+using Breadboard.Core.Model;
+using Breadboard.Core.Seams;
+using Breadboard.DuckDb;
+using Breadboard.Feeds;
+using Breadboard.Feeds.Synthetic;
+using Breadboard.TestKit.Kafka;
+using Confluent.Kafka;
+
+namespace Breadboard.Cli.Tests.Kafka;
+
+/// <summary>
+/// ingest → Kafka (librdkafka's mock cluster, in its own process) → process → DuckDB, with the real CLI in
+/// separate processes, as in production but for the broker.
+/// </summary>
+public class KafkaPipelineTests
+{
+    private static readonly string[] Topics = ["stock-prices", "crypto-prices", "bars", "alerts", "ticks-dlq"];
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static async Task<KafkaMockProcess> StartKafkaAsync()
+    {
+        var kafka = await KafkaMockProcess.StartAsync(cancellationToken: Ct);
+        foreach (var topic in Topics)
+        {
+            await kafka.CreateTopicAsync(topic, topic == "ticks-dlq" ? 1 : 6, Ct);
+        }
+
+        return kafka;
+    }
+
+    [Fact]
+    public async Task IngestAndProcess_OrderedFile_GiveExactlyTheBarsAndAlertsOfReplay()
+    {
+        using var dir = new TempDir();
+        var input = WriteTicks(dir, 60_000, disorder: false);
+        await using var kafka = await StartKafkaAsync();
+        var bus = $"kafka://{kafka.BootstrapServers}";
+
+        await Run(dir, "replay", "-q", "--input", input, "--bars-out", dir.File("replay-bars.ndjson"), "--alerts-out", dir.File("replay-alerts.ndjson"));
+        await Run(dir, "ingest", "--bus", bus, "--feed", $"replay:{input}");
+        await Run(dir, "process", "--bus", bus, "--store", Store(dir, "p"), "--drain", "--idle-timeout", "1", "--session-timeout", "3");
+        await Run(dir, "export", "--store", Store(dir, "p"), "--bars-out", dir.File("p-bars.ndjson"), "--alerts-out", dir.File("p-alerts.ndjson"));
+
+        Assert.Equal(Sorted(dir.File("replay-bars.ndjson")), Sorted(dir.File("p-bars.ndjson")));
+        Assert.Equal(Sorted(dir.File("replay-alerts.ndjson")), Sorted(dir.File("p-alerts.ndjson")));
+        Assert.NotEmpty(Sorted(dir.File("p-alerts.ndjson")));
+    }
+
+    [Fact]
+    public async Task Process_KilledThreeTimesAndRestarted_EndsExactlyAsAnUninterruptedRunAndAsTwoConsumers()
+    {
+        using var dir = new TempDir();
+        var input = WriteTicks(dir, 240_000, disorder: true);
+        await using var kafka = await StartKafkaAsync();
+        var bus = $"kafka://{kafka.BootstrapServers}";
+        await Run(dir, "ingest", "--bus", bus, "--feed", $"replay:{input}");
+
+        // The reference: one uninterrupted processor in its own consumer group... the group is fixed, so each
+        // run below uses its own store, and a store without checkpoints reads every partition from the start.
+        await Run(dir, "process", "--bus", bus, "--store", Store(dir, "whole"), "--drain", "--idle-timeout", "1", "--session-timeout", "3");
+
+        var random = new Random(2026);
+        var partial = 0;
+        for (var kill = 0; kill < 3; kill++)
+        {
+            var info = CliProcess.StartInfo(dir.Path, null, "process", "--bus", bus, "--store", Store(dir, "killed"), "--session-timeout", "3", "--idle-timeout", "60");
+            using var process = Process.Start(info)!;
+            var consuming = new TaskCompletionSource();
+            process.OutputDataReceived += (_, e) =>
+            {
+                if (e.Data?.StartsWith("consumed ", StringComparison.Ordinal) == true && !e.Data.StartsWith("consumed 0 ", StringComparison.Ordinal))
+                {
+                    consuming.TrySetResult();
+                }
+            };
+            process.BeginOutputReadLine();
+            await consuming.Task.WaitAsync(TimeSpan.FromSeconds(60), Ct);
+            await Task.Delay(random.Next(0, 700), Ct);
+            process.Kill(entireProcessTree: true); // SIGKILL, mid-batch or mid-write
+            await process.WaitForExitAsync(Ct);
+
+            var stored = await CountTicks(dir.File("killed.duckdb"));
+            if (stored is > 0 and < 240_000)
+            {
+                partial++;
+            }
+        }
+
+        Assert.True(partial > 0, "no kill landed mid-stream; the input is too small for this machine");
+        await Run(dir, "process", "--bus", bus, "--store", Store(dir, "killed"), "--drain", "--idle-timeout", "1", "--session-timeout", "3");
+        await Run(dir, "process", "--bus", bus, "--store", Store(dir, "pair"), "--consumers", "2", "--drain", "--idle-timeout", "1", "--session-timeout", "3");
+
+        foreach (var name in new[] { "whole", "killed", "pair" })
+        {
+            await Run(dir, "export", "--store", Store(dir, name), "--bars-out", dir.File($"{name}-bars.ndjson"), "--alerts-out", dir.File($"{name}-alerts.ndjson"));
+        }
+
+        var bars = Sorted(dir.File("whole-bars.ndjson"));
+        Assert.NotEmpty(bars);
+        Assert.Equal(bars, Sorted(dir.File("killed-bars.ndjson")));
+        Assert.Equal(bars, Sorted(dir.File("pair-bars.ndjson")));
+        Assert.Equal(Sorted(dir.File("whole-alerts.ndjson")), Sorted(dir.File("killed-alerts.ndjson")));
+        Assert.Equal(Sorted(dir.File("whole-alerts.ndjson")), Sorted(dir.File("pair-alerts.ndjson")));
+
+        // Ticks and counts too: nothing lost, nothing stored twice across the kills.
+        var whole = await Counts(dir.File("whole.duckdb"));
+        Assert.Equal(whole, await Counts(dir.File("killed.duckdb")));
+        Assert.True(whole.Late > 0 && whole.Duplicates > 0, $"the input should exercise late and duplicate ticks: {whole}");
+        Assert.Equal(await CountTicks(dir.File("whole.duckdb")), await CountTicks(dir.File("killed.duckdb")));
+    }
+
+    [Fact]
+    public async Task Process_MalformedMessages_GoToTheDeadLetterTopicWithTheReason()
+    {
+        using var dir = new TempDir();
+        await using var kafka = await StartKafkaAsync();
+        var malformed = new[] { "not json", """{"symbol":"AAPL","ts":1767312000000,"price":1,"volume":1}""", """{"v":2,"symbol":"AAPL","ts":1767312000000,"price":1,"volume":1}""", """{"v":1,"symbol":"AAPL","ts":1767312000000,"price":-1,"volume":1}""" };
+        using (var producer = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = kafka.BootstrapServers }).Build())
+        {
+            foreach (var value in malformed)
+            {
+                await producer.ProduceAsync("stock-prices", new Message<string, string> { Key = "AAPL", Value = value }, Ct);
+            }
+
+            await producer.ProduceAsync("stock-prices", new Message<string, string> { Key = "AAPL", Value = """{"v":1,"symbol":"AAPL","ts":1767312000000,"price":190,"volume":5}""" }, Ct);
+        }
+
+        await Run(dir, "process", "--bus", $"kafka://{kafka.BootstrapServers}", "--store", Store(dir, "dlq"), "--drain", "--idle-timeout", "1", "--session-timeout", "3");
+
+        using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig { BootstrapServers = kafka.BootstrapServers, GroupId = "dlq-reader", AutoOffsetReset = AutoOffsetReset.Earliest }).Build();
+        consumer.Assign(new TopicPartitionOffset("ticks-dlq", 0, Offset.Beginning));
+        var dead = new List<ConsumeResult<string, string>>();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (dead.Count < malformed.Length && DateTime.UtcNow < deadline)
+        {
+            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { } r)
+            {
+                dead.Add(r);
+            }
+        }
+
+        Assert.Equal(malformed, dead.Select(d => d.Message.Value));
+        Assert.All(dead, d => Assert.False(string.IsNullOrEmpty(Encoding.UTF8.GetString(d.Message.Headers.GetLastBytes("reason")))));
+        Assert.Contains("schema version 2", Encoding.UTF8.GetString(dead[2].Message.Headers.GetLastBytes("reason")), StringComparison.Ordinal);
+        Assert.Equal("stock-prices", Encoding.UTF8.GetString(dead[0].Message.Headers.GetLastBytes("source-topic")));
+        Assert.Equal(malformed.Length, (await Counts(dir.File("dlq.duckdb"))).Rejects);
+        Assert.Equal(1, await CountTicks(dir.File("dlq.duckdb")));
+    }
+
+    [Fact]
+    public async Task Ingest_WithABrokerDownAndUp_DeliversEveryTick()
+    {
+        using var dir = new TempDir();
+        var input = WriteTicks(dir, 50_000, disorder: false);
+        await using var kafka = await StartKafkaAsync();
+        var bus = $"kafka://{kafka.BootstrapServers}";
+
+        var ingest = CliProcess.RunAsync(dir.Path, ["ingest", "--bus", bus, "--feed", $"replay:{input}", "--speed", "2000"]);
+        await Task.Delay(1_500, Ct);
+        await kafka.BrokerDownAsync(1, Ct);
+        await Task.Delay(2_000, Ct);
+        await kafka.BrokerUpAsync(1, Ct);
+        var result = await ingest;
+        Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr);
+        Assert.Contains("delivered 50,000 | failed 0", result.Stdout, StringComparison.Ordinal);
+
+        await Run(dir, "process", "--bus", bus, "--store", Store(dir, "after"), "--drain", "--idle-timeout", "1", "--session-timeout", "3");
+        Assert.Equal(50_000, await CountTicks(dir.File("after.duckdb")));
+    }
+
+    private static async Task Run(TempDir dir, params string[] args)
+    {
+        var result = await CliProcess.RunAsync(dir.Path, args, timeoutSeconds: 180);
+        Assert.True(result.ExitCode == 0, $"breadboard {string.Join(' ', args)} exited {result.ExitCode}: {result.Stderr}\n{result.Stdout}");
+    }
+
+    private static string Store(TempDir dir, string name) => $"duckdb://{dir.File(name + ".duckdb")}";
+
+    private static string[] Sorted(string path) => [.. File.ReadAllLines(path).Order(StringComparer.Ordinal)];
+
+    private static async Task<long> CountTicks(string path)
+    {
+        await using var store = DuckDbStore.Open(path);
+        await store.InitializeAsync(Ct);
+        long count = 0;
+        await foreach (var _ in store.QueryTicksAsync(new TickQuery(Limit: int.MaxValue), Ct))
+        {
+            count++;
+        }
+
+        return count;
+    }
+
+    private static async Task<PipelineCounts> Counts(string path)
+    {
+        await using var store = DuckDbStore.Open(path);
+        await store.InitializeAsync(Ct);
+        return await store.ReadCountsAsync(Ct);
+    }
+
+    /// <summary>Synthetic ticks; with disorder, some delayed (late or out of order) and some delivered twice.</summary>
+    private static string WriteTicks(TempDir dir, int count, bool disorder)
+    {
+        var options = SyntheticFeedOptions.ForBenchmark(12) with { RatePerSecond = 120, Seed = 9 };
+        var ticks = new SyntheticFeed(options).Generate(count).ToList();
+        var output = new List<Tick>(count + (count / 100));
+        var random = new Random(17);
+        foreach (var tick in ticks)
+        {
+            var roll = disorder ? random.Next(1000) : 999;
+            output.Add(roll < 5 ? tick with { Ts = tick.Ts - random.Next(1_000, 400_000) } : tick);
+            if (roll is >= 5 and < 10)
+            {
+                output.Add(tick);
+            }
+        }
+
+        var path = dir.File("ticks.ndjson");
+        using var file = File.Create(path);
+        TickFileWriter.WriteNdjson(file, output);
+        return path;
+    }
+}
