@@ -1,0 +1,124 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Breadboard.Cli.Settings;
+using Breadboard.Core.Pipeline;
+using Breadboard.Core.Streaming;
+using Breadboard.DuckDb;
+using Breadboard.Feeds.Synthetic;
+using Breadboard.Kafka;
+
+namespace Breadboard.Cli.Commands;
+
+/// <summary>
+/// <c>breadboard bench kafka</c>: sustained ingest → Kafka → process → DuckDB in one process, at a target rate or
+/// as fast as it goes; reports ticks/s produced and processed and the worst consumer lag.
+/// </summary>
+internal static class KafkaBench
+{
+    public static Command Create()
+    {
+        var rate = new Option<double>("--rate") { Description = "Target ticks/s; 0 produces as fast as possible.", DefaultValueFactory = _ => 0 };
+        var seconds = new Option<int>("--seconds") { Description = "Measured seconds.", DefaultValueFactory = _ => 60 };
+        var symbols = new Option<int>("--symbols") { Description = "Synthetic symbols.", DefaultValueFactory = _ => 50 };
+        var command = new Command("kafka", "Sustained ingest → Kafka → process → store: ticks/s and max consumer lag (needs --bus kafka://…).") { rate, seconds, symbols };
+        command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(() => RunAsync(Backends.KafkaBus(parse), parse.GetValue(rate), parse.GetValue(seconds), parse.GetValue(symbols), cancellationToken)));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(KafkaBusOptions bus, double rate, int seconds, int symbolCount, CancellationToken cancellationToken)
+    {
+        var dir = Directory.CreateTempSubdirectory("breadboard-bench-kafka-");
+        try
+        {
+            await KafkaTopics.EnsureAsync(bus, cancellationToken);
+            await using var store = DuckDbStore.Open(Path.Combine(dir.FullName, "bench.duckdb"));
+            await store.InitializeAsync(cancellationToken);
+            var stats = new PipelineStats();
+            using var processor = new TickProcessor(bus, PipelineDefinition.Default, store, null, stats, ProcessorOptions.Default with { GroupId = $"bench-{Guid.NewGuid():N}" });
+            using var producer = new TickProcessorBenchProducer(bus);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var processing = processor.RunAsync(stop.Token);
+
+            // Event times follow the wall clock, so lag in seconds means what it says.
+            var feed = new SyntheticFeed(SyntheticFeedOptions.ForBenchmark(symbolCount) with { StartTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), RatePerSecond = rate > 0 ? rate : 100_000 });
+            var producing = Task.Factory.StartNew(() => producer.Run(feed, rate, stop.Token), stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+            Console.WriteLine($"bench kafka: {(rate > 0 ? $"{rate:N0} ticks/s" : "as fast as possible")}, {symbolCount} symbols, {seconds} s, {bus.BootstrapServers}; {Environment.ProcessorCount} cores");
+            var clock = Stopwatch.StartNew();
+            double maxLagSeconds = 0;
+            long maxLagMessages = 0;
+            long lastProduced = 0, lastProcessed = 0;
+            for (var s = 1; s <= seconds; s++)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(s) - clock.Elapsed, cancellationToken);
+                var lag = processor.Lag;
+                var lagSeconds = lag.Count == 0 ? 0 : lag.Max(l => l.LagSeconds);
+                var lagMessages = lag.Sum(l => l.LagMessages);
+                if (s > 3)
+                {
+                    maxLagSeconds = Math.Max(maxLagSeconds, lagSeconds);
+                    maxLagMessages = Math.Max(maxLagMessages, lagMessages);
+                }
+
+                var produced = producer.Produced;
+                var processed = stats.Ticks;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {s,3} s: produced {produced - lastProduced,9:N0}/s, processed {processed - lastProcessed,9:N0}/s, lag {lagMessages,9:N0} msgs {lagSeconds,5:F2} s"));
+                (lastProduced, lastProcessed) = (produced, processed);
+            }
+
+            var elapsed = clock.Elapsed.TotalSeconds;
+            var totalProduced = producer.Produced;
+            var totalProcessed = stats.Ticks;
+            await stop.CancelAsync();
+            await producing;
+            await processing;
+            Console.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"sustained: produced {totalProduced / elapsed:N0} ticks/s, processed {totalProcessed / elapsed:N0} ticks/s over {elapsed:F0} s; max consumer lag after warm-up {maxLagSeconds:F2} s ({maxLagMessages:N0} messages); delivery failures {producer.Failed}"));
+            return 0;
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>Produces the feed's ticks at a rate (or flat out) until stopped.</summary>
+    private sealed class TickProcessorBenchProducer(KafkaBusOptions bus) : IDisposable
+    {
+        private readonly TickProducer _producer = new(bus);
+
+        public long Produced => _producer.Produced;
+
+        public long Failed => _producer.Failed;
+
+        public void Run(SyntheticFeed feed, double rate, CancellationToken cancellationToken)
+        {
+            var clock = Stopwatch.StartNew();
+            long n = 0;
+            foreach (var tick in feed.Generate(long.MaxValue))
+            {
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    break;
+                }
+
+                // Stamped now, so the consumer's lag in seconds is real.
+                _producer.Produce(tick with { Ts = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() });
+                if (rate > 0 && ++n % 100 == 0)
+                {
+                    var due = TimeSpan.FromSeconds(n / rate);
+                    if (due > clock.Elapsed)
+                    {
+                        Thread.Sleep(due - clock.Elapsed);
+                    }
+                }
+            }
+
+            _producer.Flush(TimeSpan.FromSeconds(10));
+        }
+
+        public void Dispose() => _producer.Dispose();
+    }
+}
