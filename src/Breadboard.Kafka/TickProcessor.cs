@@ -17,10 +17,10 @@ public sealed record ProcessorOptions
     public string GroupId { get; init; } = KafkaBusOptions.ProcessorGroup;
 
     /// <summary>Longest a consumed tick waits before its outputs are written and its offset checkpointed.</summary>
-    public TimeSpan FlushInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+    public TimeSpan FlushInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Ticks per write; a full batch is written at once.</summary>
-    public int BatchSize { get; init; } = 50_000;
+    public int BatchSize { get; init; } = 200_000;
 
     /// <summary>
     /// A partition that is caught up and has had no message for this long moves its event time on with the wall
@@ -206,6 +206,7 @@ public sealed class TickProcessor : IDisposable
                 using var state = new MemoryStream(checkpoint.State);
                 work.Engine = WindowEngine.Restore(_definition, work, state);
                 work.NextOffset = checkpoint.Position;
+                RestoreTradeIds(work.Engine);
             }
 
             work.SyncCounters();
@@ -215,6 +216,31 @@ public sealed class TickProcessor : IDisposable
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Gives a restored engine back the trade ids of its dedup horizon, read from the ticks in the store. A
+    /// checkpoint leaves them out because they grow with horizon × rate; every tick the engine took is stored in
+    /// the same transaction as the checkpoint, so the store has exactly the ids the engine remembered.
+    /// </summary>
+    private void RestoreTradeIds(WindowEngine engine)
+    {
+        var from = engine.TradeIdHorizonStart;
+        foreach (var symbol in engine.Symbols.ToList())
+        {
+            var ticks = _store.QueryTicksAsync(new TickQuery(symbol, from == long.MinValue ? null : from, null, int.MaxValue)).GetAsyncEnumerator();
+            try
+            {
+                while (ticks.MoveNextAsync().AsTask().GetAwaiter().GetResult())
+                {
+                    engine.RememberTradeId(symbol, ticks.Current.TradeId, ticks.Current.Ts);
+                }
+            }
+            finally
+            {
+                ticks.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+        }
     }
 
     private void Revoke(List<TopicPartitionOffset> revoked, bool flush)
@@ -320,7 +346,7 @@ public sealed class TickProcessor : IDisposable
             late += work.Engine!.Late - work.LateSeen;
             duplicates += work.Engine.Duplicates - work.DuplicatesSeen;
             using var state = new MemoryStream();
-            work.Engine.Save(state);
+            work.Engine.Save(state, includeTradeIds: false); // the ticks themselves are in the batch: see RestoreTradeIds
             batch.Checkpoints.Add(new Checkpoint(Key(work.Partition), work.NextOffset.Value, state.ToArray()));
             offsets.Add(new TopicPartitionOffset(work.Partition, work.NextOffset));
         }

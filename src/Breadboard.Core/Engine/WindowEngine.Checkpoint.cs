@@ -13,7 +13,12 @@ public sealed partial class WindowEngine
     /// Writes the engine's state. Restoring it with <see cref="Restore"/> and feeding the remaining input gives
     /// exactly the output an uninterrupted engine would have given after this point.
     /// </summary>
-    public void Save(Stream stream)
+    /// <param name="includeTradeIds">
+    /// False leaves out the remembered trade ids, which grow with the dedup horizon × the tick rate; the caller
+    /// then keeps them elsewhere (every accepted tick is in the store) and hands them back through
+    /// <see cref="RememberTradeId"/> after restoring.
+    /// </param>
+    public void Save(Stream stream, bool includeTradeIds = true)
     {
         ArgumentNullException.ThrowIfNull(stream);
         using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
@@ -36,11 +41,14 @@ public sealed partial class WindowEngine
             var state = _symbols[symbol];
             w.Write(symbol);
 
-            w.Write(state.SeenOrder.Count);
-            foreach (var (id, ts) in state.SeenOrder)
+            w.Write(includeTradeIds ? state.SeenOrder.Count : 0);
+            if (includeTradeIds)
             {
-                WriteTradeId(w, id);
-                w.Write(ts);
+                foreach (var (id, ts) in state.SeenOrder)
+                {
+                    WriteTradeId(w, id);
+                    w.Write(ts);
+                }
             }
 
             for (var i = 0; i < _windows.Length; i++)
@@ -178,6 +186,29 @@ public sealed partial class WindowEngine
         }
 
         return engine;
+    }
+
+    /// <summary>The symbols the engine has state for, e.g. to reload their trade ids after a restore.</summary>
+    public IReadOnlyCollection<string> Symbols => _symbols.Keys;
+
+    /// <summary>Ticks older than this cannot make a later tick a duplicate; <see cref="long.MinValue"/> before the first tick.</summary>
+    public long TradeIdHorizonStart => _maxTs == long.MinValue ? long.MinValue : _maxTs - _dedupHorizon;
+
+    /// <summary>
+    /// Remembers that a tick with this trade id was taken at <paramref name="ts"/>, as <see cref="Process"/> would
+    /// have: for restoring from a checkpoint saved without trade ids. Give ids in the order their ticks arrived.
+    /// </summary>
+    public void RememberTradeId(string symbol, TradeId id, long ts)
+    {
+        ArgumentNullException.ThrowIfNull(symbol);
+        if (!id.HasValue)
+        {
+            return;
+        }
+
+        var state = SymbolOf(symbol);
+        state.Seen[id] = ts;
+        state.SeenOrder.Enqueue((id, ts));
     }
 
     private static void WriteTradeId(BinaryWriter w, TradeId id)
