@@ -83,8 +83,11 @@ public sealed class TickProcessor : IDisposable
     private long _pendingTicks;
     private long _consumed, _statsBars, _statsAlerts, _statsLate, _statsDuplicates;
 
-    public TickProcessor(KafkaBusOptions bus, PipelineDefinition definition, IMarketStore store, IAlertBus? alertBus, PipelineStats stats, ProcessorOptions? options = null)
+    private readonly ILiveObserver? _observer;
+
+    public TickProcessor(KafkaBusOptions bus, PipelineDefinition definition, IMarketStore store, IAlertBus? alertBus, PipelineStats stats, ProcessorOptions? options = null, ILiveObserver? observer = null)
     {
+        _observer = observer;
         _bus = bus;
         _definition = definition;
         _store = store;
@@ -194,7 +197,7 @@ public sealed class TickProcessor : IDisposable
         foreach (var tp in assigned)
         {
             var checkpoint = _store.LoadCheckpointAsync(Key(tp)).AsTask().GetAwaiter().GetResult();
-            var work = new PartitionWork(tp);
+            var work = new PartitionWork(tp, _observer);
             if (checkpoint is null)
             {
                 // No checkpoint in this store: nothing of this partition is in it yet, so read it from the start.
@@ -275,6 +278,7 @@ public sealed class TickProcessor : IDisposable
         {
             work.Ticks.Add(tick);
             _pendingTicks++;
+            _observer?.OnTick(in tick);
         }
 
         work.LastTickTs = work.Engine.MaxEventTime;
@@ -419,7 +423,7 @@ public sealed class TickProcessor : IDisposable
         _statsDuplicates += batch.Counts.Duplicates;
         _stats.Rejected(batch.Counts.Rejects);
 
-        _stats.Set(_consumed, _statsBars, _statsAlerts, _statsLate, _statsDuplicates, _partitions.Count == 0 ? long.MinValue : _partitions.Values.Min(p => p.Engine!.Watermark));
+        _stats.Set(_consumed, _statsBars, _statsAlerts, _statsLate, _statsDuplicates, _partitions.Values.Select(p => p.Engine!.Watermark).Where(w => w != long.MinValue).DefaultIfEmpty(long.MinValue).Min());
         _stats.Stored();
     }
 
@@ -456,7 +460,7 @@ public sealed class TickProcessor : IDisposable
     }
 
     /// <summary>One assigned partition: its engine, what it produced since the last write, and where it is.</summary>
-    private sealed class PartitionWork(TopicPartition partition) : IEngineOutput
+    private sealed class PartitionWork(TopicPartition partition, ILiveObserver? observer) : IEngineOutput
     {
         public TopicPartition Partition { get; } = partition;
 
@@ -487,7 +491,11 @@ public sealed class TickProcessor : IDisposable
 
         public bool Dirty { get; set; }
 
-        public void OnBar(Bar bar) => Bars.Add(bar);
+        public void OnBar(Bar bar)
+        {
+            Bars.Add(bar);
+            observer?.OnClosedBar(bar);
+        }
 
         public void OnAlert(Alert alert) => Alerts.Add(alert);
 

@@ -17,6 +17,9 @@ public sealed record WebOptions
 
     public string BusUrl { get; init; } = "memory://";
 
+    /// <summary>Per-partition consumer lag of the bus, when it has partitions (Kafka); null for the in-process bus.</summary>
+    public Func<IReadOnlyList<Api.BusPartitionLag>>? BusLag { get; init; }
+
     /// <summary>The key mutating endpoints require in the X-Api-Key header; null disables them.</summary>
     public string? ApiKey { get; init; }
 

@@ -81,5 +81,10 @@ public static class WebServer
         meter.CreateObservableCounter("breadboard.rejects", () => monitor.Status().Rejects, description: "Input lines refused.");
         meter.CreateObservableGauge("breadboard.watermark.lag", () => monitor.Status().WatermarkLagMs ?? 0, unit: "ms", description: "Wall clock minus the engine's watermark.");
         meter.CreateObservableGauge("breadboard.stream.clients", () => hub.ClientCount, description: "Open live-stream connections.");
+        meter.CreateObservableGauge("breadboard.bus.lag", () => monitor.Status().Bus.LagSeconds ?? 0, unit: "s", description: "Worst partition's consumer lag (Kafka bus).");
+        meter.CreateObservableGauge(
+            "breadboard.bus.partition.lag",
+            () => monitor.Status().Bus.Partitions?.Select(p => new Measurement<long>(p.LagMessages, new KeyValuePair<string, object?>("topic", p.Topic), new KeyValuePair<string, object?>("partition", p.Partition))) ?? [],
+            description: "Messages behind the end of each partition (Kafka bus).");
     }
 }

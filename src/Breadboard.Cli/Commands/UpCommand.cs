@@ -6,6 +6,7 @@ using Breadboard.Cli.Settings;
 using Breadboard.Core.Model;
 using Breadboard.Core.Streaming;
 using Breadboard.Feeds.Synthetic;
+using Breadboard.Kafka;
 using Breadboard.Web.Live;
 using Spectre.Console;
 
@@ -35,7 +36,8 @@ internal static class UpCommand
         command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(async () =>
         {
             var definition = CommandRunner.LoadPipeline(parse.GetValue(pipeline));
-            Backends.CheckOtherSeams(parse);
+            Backends.CheckOtherSeams(parse, busIsInProcess: false);
+            var kafka = Seam.SchemeOf(Seams.Bus.Resolve(parse)) == "kafka" ? Backends.KafkaBus(parse) : null;
             if (parse.GetValue(rate) is <= 0 or > 1_000_000)
             {
                 throw new SettingException("--rate must be between 0 and 1000000 ticks per second");
@@ -78,19 +80,41 @@ internal static class UpCommand
             await using var alertBus = Backends.OpenAlertBus(parse);
             var hub = parse.GetValue(noWeb) ? null : new LiveHub();
             // A replayed file is input with an end: its windows close when it ends, and it keeps no checkpoint
-            // (started again, it plays from the top).
-            var keepCheckpoint = replayPath is null && !parse.GetValue(noCheckpoint);
-            var embedded = new EmbeddedPipeline(definition, store, alertBus, EmbeddedPipelineOptions.Default with
+            // (started again, it plays from the top). Through Kafka, the processor checkpoints in the store.
+            var keepCheckpoint = kafka is null && replayPath is null && !parse.GetValue(noCheckpoint);
+            EmbeddedPipeline? embedded = null;
+            TickProcessor? processor = null;
+            PipelineStats stats;
+            if (kafka is null)
             {
-                CheckpointPath = keepCheckpoint ? parse.GetValue(checkpoint) : null,
-                CloseAtEndOfInput = replayPath is not null,
-            }, hub);
+                embedded = new EmbeddedPipeline(definition, store, alertBus, EmbeddedPipelineOptions.Default with
+                {
+                    CheckpointPath = keepCheckpoint ? parse.GetValue(checkpoint) : null,
+                    CloseAtEndOfInput = replayPath is not null,
+                }, hub);
+                stats = embedded.Stats;
+            }
+            else
+            {
+                await Backends.EnsureTopicsAsync(parse, kafka, cancellationToken);
+                stats = new PipelineStats();
+                processor = new TickProcessor(kafka, definition, store, alertBus, stats, ProcessorOptions.Default with { DrainWhenIdle = replayPath is not null, IdleTimeout = TimeSpan.FromSeconds(2) }, hub);
+            }
 
+            using var disposeProcessor = processor;
             await using var web = hub is null ? null : Web.WebServer.Build(
-                new Web.WebOptions { Urls = webUrls, Pipeline = definition, StoreUrl = Seams.Store.Resolve(parse), BusUrl = Seams.Bus.Resolve(parse), ApiKey = ApiKey() },
+                new Web.WebOptions
+                {
+                    Urls = webUrls,
+                    Pipeline = definition,
+                    StoreUrl = Seams.Store.Resolve(parse),
+                    BusUrl = Seams.Bus.Resolve(parse),
+                    ApiKey = ApiKey(),
+                    BusLag = processor is null ? null : () => [.. processor.Lag.Select(l => new Web.Api.BusPartitionLag(l.Topic, l.Partition, l.LagMessages, l.LagSeconds))],
+                },
                 store,
                 hub,
-                embedded.Stats);
+                stats);
             if (web is not null)
             {
                 await StartWebAsync(web, webUrls, cancellationToken);
@@ -109,29 +133,31 @@ internal static class UpCommand
 
             var feed = replayPath is null
                 ? new SyntheticFeed(feedOptions).RunLiveAsync(stop.Token)
-                : ReplayFeed.ReadAsync(replayPath, parse.GetValue(speed), embedded.Stats, stop.Token);
-            var run = embedded.RunAsync(feed, stop.Token);
+                : ReplayFeed.ReadAsync(replayPath, parse.GetValue(speed), stats, stop.Token);
+            var run = embedded is not null ? embedded.RunAsync(feed, stop.Token) : RunThroughKafkaAsync(feed, kafka!, processor!, stop.Token);
             var source = replayPath is null ? $"synthetic feed ({feedOptions.Symbols.Count} symbols, {feedOptions.RatePerSecond:N0} ticks/s)" : $"replay of {replayPath} at {parse.GetValue(speed)}×";
-            Console.WriteLine($"breadboard up: {source} → local engine → {Seams.Store.Resolve(parse)}; Ctrl-C to stop");
+            var path = kafka is null ? "local engine" : $"Kafka {kafka.BootstrapServers} → processor (group {ProcessorOptions.Default.GroupId})";
+            Console.WriteLine($"breadboard up: {source} → {path} → {Seams.Store.Resolve(parse)}; Ctrl-C to stop");
             if (web is not null)
             {
                 Console.WriteLine($"dashboard: {DashboardUrl(webUrls)}");
             }
-            if (embedded.Restored)
+
+            if (embedded?.Restored == true)
             {
                 Console.WriteLine($"resumed from checkpoint {parse.GetValue(checkpoint)}: open windows continue");
             }
 
-            if (embedded.CheckpointProblem is { } problem)
+            if (embedded?.CheckpointProblem is { } problem)
             {
                 Console.WriteLine($"warning: {problem}");
             }
 
-            await ShowProgressAsync(embedded, recent, run);
+            await ShowProgressAsync(stats, recent, run);
             await run;
             if (replayPath is not null && web is not null && !stop.IsCancellationRequested)
             {
-                Console.WriteLine($"replay finished: {Line(embedded.Stats, null)}; the dashboard stays up until Ctrl-C");
+                Console.WriteLine($"replay finished: {Line(stats, null)}; the dashboard stays up until Ctrl-C");
                 try
                 {
                     await Task.Delay(Timeout.Infinite, stop.Token);
@@ -149,7 +175,7 @@ internal static class UpCommand
                 await web.StopAsync(CancellationToken.None);
             }
 
-            Console.WriteLine($"stopped: {Line(embedded.Stats, null)}; store flushed{(keepCheckpoint ? ", checkpoint saved" : "")}");
+            Console.WriteLine($"stopped: {Line(stats, null)}; store flushed{(keepCheckpoint ? ", checkpoint saved" : "")}");
             return 0;
         }));
         return command;
@@ -199,17 +225,41 @@ internal static class UpCommand
 
     private static string DashboardUrl(string urls) => urls.Split(';')[0].Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/') + "/";
 
-    private static async Task ShowProgressAsync(EmbeddedPipeline embedded, RecentAlerts recent, Task run)
+    /// <summary>The feed published to Kafka while the processor consumes it in the same process, for local trials.</summary>
+    private static async Task RunThroughKafkaAsync(IAsyncEnumerable<Tick> feed, KafkaBusOptions kafka, TickProcessor processor, CancellationToken cancellationToken)
+    {
+        var processing = processor.RunAsync(cancellationToken);
+        using (var producer = new TickProducer(kafka))
+        {
+            try
+            {
+                await foreach (var tick in feed.WithCancellation(cancellationToken))
+                {
+                    producer.Produce(in tick);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Ctrl-C or --duration.
+            }
+
+            producer.Flush(TimeSpan.FromSeconds(30));
+        }
+
+        await processing;
+    }
+
+    private static async Task ShowProgressAsync(PipelineStats stats, RecentAlerts recent, Task run)
     {
         var rate = new RateMeter();
         if (!Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive)
         {
-            await AnsiConsole.Live(Render(embedded.Stats, 0, recent)).StartAsync(async ctx =>
+            await AnsiConsole.Live(Render(stats, 0, recent)).StartAsync(async ctx =>
             {
                 while (!run.IsCompleted)
                 {
                     await Task.WhenAny(run, Task.Delay(500));
-                    ctx.UpdateTarget(Render(embedded.Stats, rate.Next(embedded.Stats.Ticks), recent));
+                    ctx.UpdateTarget(Render(stats, rate.Next(stats.Ticks), recent));
                 }
             });
             return;
@@ -222,7 +272,7 @@ internal static class UpCommand
             await Task.WhenAny(run, Task.Delay(clock.Elapsed < TimeSpan.FromSeconds(10) ? 1000 : 5000));
             if (!run.IsCompleted)
             {
-                Console.WriteLine(Line(embedded.Stats, rate.Next(embedded.Stats.Ticks)));
+                Console.WriteLine(Line(stats, rate.Next(stats.Ticks)));
             }
         }
     }

@@ -57,6 +57,9 @@ public sealed record PipelineStatus(
     IReadOnlyList<BackendStatus> Backends,
     int StreamClients);
 
-public sealed record BusStatus(string Url, double? LagSeconds);
+/// <summary>The bus and, for Kafka, the processor's lag: the worst partition's and each partition's.</summary>
+public sealed record BusStatus(string Url, double? LagSeconds, long? LagMessages = null, IReadOnlyList<BusPartitionLag>? Partitions = null);
+
+public sealed record BusPartitionLag(string Topic, int Partition, long LagMessages, double LagSeconds);
 
 public sealed record BackendStatus(string Name, string Url, string Status, string? Detail);

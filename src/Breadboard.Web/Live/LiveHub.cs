@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Breadboard.Core.Model;
 using Breadboard.Core.Pipeline;
+using Breadboard.Core.Streaming;
 using Breadboard.Web.Api;
 
 namespace Breadboard.Web.Live;
@@ -17,7 +18,7 @@ namespace Breadboard.Web.Live;
 /// has a bounded queue; one that fills up is marked overflowed and its connection is aborted, so a slow
 /// browser costs the pipeline nothing. In the embedded face this broadcast is the alert channel to the dashboard.
 /// </remarks>
-public sealed class LiveHub
+public sealed class LiveHub : ILiveObserver
 {
     /// <summary>Messages a client may have queued before it is dropped.</summary>
     public const int ClientQueue = 512;
@@ -49,7 +50,9 @@ public sealed class LiveHub
         }
     }
 
-    /// <summary>A closed bar: sent to the clients charting its symbol and window.</summary>
+    public void OnClosedBar(Bar bar) => OnBar(bar, final: true);
+
+    /// <summary>A bar, closed or so far: sent to the clients charting its symbol and window.</summary>
     public void OnBar(Bar bar, bool final)
     {
         ArgumentNullException.ThrowIfNull(bar);

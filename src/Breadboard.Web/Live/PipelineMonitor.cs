@@ -64,6 +64,21 @@ public sealed class PipelineMonitor(IMarketStore store, WebOptions options, Live
         return _backends;
     }
 
+    private BusStatus Bus()
+    {
+        if (options.BusLag is null)
+        {
+            return new BusStatus(options.BusUrl, null);
+        }
+
+        var partitions = options.BusLag();
+        return new BusStatus(
+            options.BusUrl,
+            partitions.Count == 0 ? 0 : partitions.Max(p => p.LagSeconds),
+            partitions.Sum(p => p.LagMessages),
+            partitions);
+    }
+
     public PipelineStatus Status()
     {
         var s = stats;
@@ -79,7 +94,7 @@ public sealed class PipelineMonitor(IMarketStore store, WebOptions options, Live
             Rejects: s?.Rejects ?? _storedCounts.Rejects,
             Watermark: watermark is { } w ? Core.Model.EventTime.ToIso(w) : null,
             WatermarkLagMs: watermark is { } wm ? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - wm : null,
-            Bus: new BusStatus(options.BusUrl, null),
+            Bus: Bus(),
             Backends: _backends,
             StreamClients: hub.ClientCount);
     }

@@ -113,6 +113,36 @@ public class KafkaPipelineTests
     }
 
     [Fact]
+    public async Task Up_WithAKafkaBus_RunsIngestAndProcessTogether()
+    {
+        using var dir = new TempDir();
+        var golden = Path.Combine(AppContext.BaseDirectory, "Golden", "ticks.ndjson");
+        await using var kafka = await StartKafkaAsync();
+
+        await Run(dir, "up", "--bus", $"kafka://{kafka.BootstrapServers}", "--feed", $"replay:{golden}", "--speed", "1000000", "--no-web", "--store", Store(dir, "up"));
+        await Run(dir, "export", "--store", Store(dir, "up"), "--bars-out", dir.File("bars.ndjson"), "--alerts-out", dir.File("alerts.ndjson"));
+
+        Assert.Equal(Sorted(Path.Combine(AppContext.BaseDirectory, "Golden", "expected-bars.ndjson")), Sorted(dir.File("bars.ndjson")));
+        Assert.Equal(Sorted(Path.Combine(AppContext.BaseDirectory, "Golden", "expected-alerts.ndjson")), Sorted(dir.File("alerts.ndjson")));
+    }
+
+    [Fact]
+    public async Task Lag_AfterIngestWithoutProcessing_ReportsEveryMessageBehind()
+    {
+        using var dir = new TempDir();
+        var input = WriteTicks(dir, 5_000, disorder: false);
+        await using var kafka = await StartKafkaAsync();
+        var bus = $"kafka://{kafka.BootstrapServers}";
+        await Run(dir, "ingest", "--bus", bus, "--feed", $"replay:{input}");
+
+        var lag = await CliProcess.RunAsync(dir.Path, ["lag", "--bus", bus]);
+
+        Assert.True(lag.ExitCode == 0, lag.Stderr);
+        Assert.Contains("max lag: 5,000 messages in all", lag.Stdout, StringComparison.Ordinal);
+        Assert.Equal(12, lag.Stdout.Split('\n').Count(l => l.StartsWith("stock-prices", StringComparison.Ordinal) || l.StartsWith("crypto-prices", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task Process_MalformedMessages_GoToTheDeadLetterTopicWithTheReason()
     {
         using var dir = new TempDir();
