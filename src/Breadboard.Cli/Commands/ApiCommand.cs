@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Breadboard.Cli.Settings;
+using Breadboard.Kafka;
 using Breadboard.Web;
+using Breadboard.Web.Api;
 using Breadboard.Web.Live;
 
 namespace Breadboard.Cli.Commands;
@@ -18,9 +20,13 @@ internal static class ApiCommand
             var definition = CommandRunner.LoadPipeline(parse.GetValue(pipeline));
             Backends.CheckOtherSeams(parse, busIsInProcess: false);
             var webUrls = UpCommand.ResolveUrls(parse, urls);
+            var kafka = Seam.SchemeOf(Seams.Bus.Resolve(parse)) == "kafka" ? Backends.KafkaBus(parse) : null;
             await using var store = await Backends.OpenStoreAsync(parse, cancellationToken);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var lag = kafka is null ? null : new GroupLagWatcher(kafka);
+            var watching = lag?.RunAsync(stop.Token) ?? Task.CompletedTask;
             await using var web = WebServer.Build(
-                new WebOptions { Urls = webUrls, Pipeline = definition, StoreUrl = Seams.Store.Resolve(parse), BusUrl = Seams.Bus.Resolve(parse), ApiKey = UpCommand.ApiKey() },
+                new WebOptions { Urls = webUrls, Pipeline = definition, StoreUrl = Seams.Store.Resolve(parse), BusUrl = Seams.Bus.Resolve(parse), ApiKey = UpCommand.ApiKey(), BusLag = lag is null ? null : () => lag.Latest },
                 store,
                 new LiveHub());
             await UpCommand.StartWebAsync(web, webUrls, cancellationToken);
@@ -34,9 +40,45 @@ internal static class ApiCommand
                 // Ctrl-C.
             }
 
+            await stop.CancelAsync();
+            await watching;
             await web.StopAsync(CancellationToken.None);
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// The processor group's lag read from outside the group every few seconds, for an API process that does not
+    /// run the processors itself (the production layout).
+    /// </summary>
+    private sealed class GroupLagWatcher(KafkaBusOptions bus)
+    {
+        public IReadOnlyList<BusPartitionLag> Latest { get; private set; } = [];
+
+        public async Task RunAsync(CancellationToken cancellationToken)
+        {
+            try
+            {
+                while (true)
+                {
+                    try
+                    {
+                        var lag = await Task.Run(() => GroupLag.Read(bus, KafkaBusOptions.ProcessorGroup, TimeSpan.FromSeconds(5)), cancellationToken);
+                        Latest = [.. lag.Select(l => new BusPartitionLag(l.Topic, l.Partition, l.LagMessages, l.LagSeconds))];
+                    }
+                    catch (Confluent.Kafka.KafkaException)
+                    {
+                        // Kafka unreachable for now: keep the last reading.
+                    }
+
+                    await Task.Delay(TimeSpan.FromSeconds(5), cancellationToken);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Shutting down.
+            }
+        }
     }
 }
