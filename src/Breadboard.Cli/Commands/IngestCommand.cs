@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Globalization;
 using Breadboard.Cli.Embedded;
 using Breadboard.Cli.Settings;
-using Breadboard.Core.Model;
 using Breadboard.Core.Streaming;
 using Breadboard.Feeds.Synthetic;
 using Breadboard.Kafka;
@@ -37,31 +36,10 @@ internal static class IngestCommand
                 stop.CancelAfter(TimeSpan.FromSeconds(seconds));
             }
 
-            IAsyncEnumerable<Tick> feed;
-            if (feedSetting.StartsWith("replay:", StringComparison.Ordinal))
-            {
-                var path = feedSetting["replay:".Length..];
-                if (!File.Exists(path))
-                {
-                    throw new SettingException($"--feed '{feedSetting}': file not found");
-                }
-
-                feed = ReplayFeed.ReadAsync(path, parse.GetValue(speed), stats, stop.Token);
-            }
-            else if (feedSetting == "synthetic")
-            {
-                var options = SyntheticFeedOptions.Default with { RatePerSecond = parse.GetValue(rate), Seed = parse.GetValue(seed) };
-                if (parse.GetValue(symbols) is { } list)
-                {
-                    options = options with { Symbols = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) };
-                }
-
-                feed = new SyntheticFeed(options).RunLiveAsync(stop.Token);
-            }
-            else
-            {
-                throw new SettingException($"--feed '{feedSetting}': expected synthetic or replay:FILE");
-            }
+            var replayPath = FeedSettings.ReplayPath(feedSetting);
+            var feed = replayPath is not null
+                ? ReplayFeed.ReadAsync(replayPath, parse.GetValue(speed), stats, stop.Token)
+                : new SyntheticFeed(FeedSettings.Synthetic(parse.GetValue(rate), parse.GetValue(seed), parse.GetValue(symbols))).RunLiveAsync(stop.Token);
 
             await Backends.EnsureTopicsAsync(parse, bus, cancellationToken);
             using var producer = new TickProducer(bus);

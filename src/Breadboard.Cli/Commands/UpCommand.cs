@@ -38,37 +38,9 @@ internal static class UpCommand
             var definition = CommandRunner.LoadPipeline(parse.GetValue(pipeline));
             Backends.CheckOtherSeams(parse, busIsInProcess: false);
             var kafka = Seam.SchemeOf(Seams.Bus.Resolve(parse)) == "kafka" ? Backends.KafkaBus(parse) : null;
-            if (parse.GetValue(rate) is <= 0 or > 1_000_000)
-            {
-                throw new SettingException("--rate must be between 0 and 1000000 ticks per second");
-            }
-
-            var feedOptions = SyntheticFeedOptions.Default with { RatePerSecond = parse.GetValue(rate), Seed = parse.GetValue(seed) };
-            if (parse.GetValue(symbols) is { } list)
-            {
-                var names = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-                if (names.Length == 0)
-                {
-                    throw new SettingException("--symbols names no symbol");
-                }
-
-                feedOptions = feedOptions with { Symbols = names };
-            }
-
+            var feedOptions = FeedSettings.Synthetic(parse.GetValue(rate), parse.GetValue(seed), parse.GetValue(symbols));
             var feedSetting = parse.GetValue(feedOption)!;
-            string? replayPath = null;
-            if (feedSetting.StartsWith("replay:", StringComparison.Ordinal))
-            {
-                replayPath = feedSetting["replay:".Length..];
-                if (!File.Exists(replayPath))
-                {
-                    throw new SettingException($"--feed '{feedSetting}': file not found");
-                }
-            }
-            else if (feedSetting != "synthetic")
-            {
-                throw new SettingException($"--feed '{feedSetting}': expected synthetic or replay:FILE");
-            }
+            var replayPath = FeedSettings.ReplayPath(feedSetting);
 
             if (parse.GetValue(speed) <= 0)
             {
