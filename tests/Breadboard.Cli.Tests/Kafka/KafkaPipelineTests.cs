@@ -56,11 +56,10 @@ public class KafkaPipelineTests
         var input = WriteTicks(dir, 240_000, disorder: true);
         await using var kafka = await StartKafkaAsync();
         var bus = $"kafka://{kafka.BootstrapServers}";
-        await Run(dir, "ingest", "--bus", bus, "--feed", $"replay:{input}");
 
-        // The reference: one uninterrupted processor in its own consumer group... the group is fixed, so each
-        // run below uses its own store, and a store without checkpoints reads every partition from the start.
-        await Run(dir, "process", "--bus", bus, "--store", Store(dir, "whole"), "--drain", "--idle-timeout", "1", "--session-timeout", "3");
+        // Ticks keep arriving for ~15 s (2,000 s of event time at 130×) while the processor is killed and
+        // restarted, so every kill lands mid-stream whatever the machine's speed.
+        var ingest = CliProcess.RunAsync(dir.Path, ["ingest", "--bus", bus, "--feed", $"replay:{input}", "--speed", "130"], timeoutSeconds: 180);
 
         var random = new Random(2026);
         var partial = 0;
@@ -88,6 +87,13 @@ public class KafkaPipelineTests
                 partial++;
             }
         }
+
+        var ingested = await ingest;
+        Assert.True(ingested.ExitCode == 0, ingested.Stderr);
+
+        // The reference: one uninterrupted processor. Each run uses its own store, and a store without
+        // checkpoints reads every partition from the start.
+        await Run(dir, "process", "--bus", bus, "--store", Store(dir, "whole"), "--drain", "--idle-timeout", "1", "--session-timeout", "3");
 
         Assert.True(partial > 0, "no kill landed mid-stream; the input is too small for this machine");
         await Run(dir, "process", "--bus", bus, "--store", Store(dir, "killed"), "--drain", "--idle-timeout", "1", "--session-timeout", "3");
