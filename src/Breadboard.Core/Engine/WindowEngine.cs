@@ -116,13 +116,7 @@ public sealed partial class WindowEngine
             outcome = TickOutcome.Late;
         }
 
-        if (tick.Ts > _maxTs)
-        {
-            _maxTs = tick.Ts;
-            _watermark = tick.Ts - _outOfOrderness;
-            CloseUpTo(_watermark);
-        }
-
+        AdvanceTo(tick.Ts);
         return outcome;
     }
 
@@ -148,14 +142,21 @@ public sealed partial class WindowEngine
     /// </summary>
     public void AdvanceEventTime(long ts)
     {
-        if (_finished || ts <= _maxTs)
+        if (!_finished)
         {
-            return;
+            AdvanceTo(ts);
         }
+    }
 
-        _maxTs = ts;
-        _watermark = ts - _outOfOrderness;
-        CloseUpTo(_watermark);
+    /// <summary>Raises the highest event time seen to <paramref name="ts"/>, moving the watermark and closing what it passes.</summary>
+    private void AdvanceTo(long ts)
+    {
+        if (ts > _maxTs)
+        {
+            _maxTs = ts;
+            _watermark = ts - _outOfOrderness;
+            CloseUpTo(_watermark);
+        }
     }
 
     /// <summary>The highest event time seen (or advanced to); <see cref="long.MinValue"/> before the first tick.</summary>
