@@ -27,27 +27,7 @@ public sealed class TickMessages : IDisposable
         _writer.Reset(_buffer);
         _writer.WriteStartObject();
         _writer.WriteNumber("v"u8, SchemaVersion);
-        _writer.WriteString("symbol"u8, tick.Symbol);
-        Span<byte> time = stackalloc byte[24];
-        EventTime.FormatIso(tick.Ts, time);
-        _writer.WriteString("ts"u8, time);
-        _writer.WriteNumber("price"u8, tick.Price);
-        _writer.WriteNumber("volume"u8, tick.Volume);
-        if (tick.TradeId.IsNumber)
-        {
-            _writer.WriteNumber("trade_id"u8, tick.TradeId.Number);
-        }
-        else if (tick.TradeId.HasValue)
-        {
-            _writer.WriteString("trade_id"u8, tick.TradeId.ToString());
-        }
-
-        if (tick.Exchange is not null)
-        {
-            _writer.WriteString("exchange"u8, tick.Exchange);
-        }
-
-        _writer.WriteString("asset_class"u8, AssetClasses.Name(tick.AssetClass));
+        TickJson.WriteFields(_writer, in tick);
         _writer.WriteEndObject();
         _writer.Flush();
         return _buffer.WrittenSpan;

@@ -147,21 +147,7 @@ public sealed class RecordWriter : IDisposable
     public void Write(in Tick tick, long? watermark = null)
     {
         _json.WriteStartObject();
-        _json.WriteString("symbol"u8, tick.Symbol);
-        Time("ts"u8, tick.Ts);
-        _json.WriteNumber("price"u8, tick.Price);
-        _json.WriteNumber("volume"u8, tick.Volume);
-        if (tick.TradeId.HasValue)
-        {
-            _json.WriteString("trade_id"u8, tick.TradeId.ToString());
-        }
-
-        if (tick.Exchange is not null)
-        {
-            _json.WriteString("exchange"u8, tick.Exchange);
-        }
-
-        _json.WriteString("asset_class"u8, AssetClasses.Name(tick.AssetClass));
+        TickJson.WriteFields(_json, in tick);
         if (watermark is { } w)
         {
             Time("watermark"u8, w);
@@ -218,12 +204,7 @@ public sealed class RecordWriter : IDisposable
         _ => throw new ArgumentOutOfRangeException(nameof(aggregate)),
     };
 
-    private void Time(ReadOnlySpan<byte> name, long ms)
-    {
-        Span<byte> text = stackalloc byte[24];
-        EventTime.FormatIso(ms, text);
-        _json.WriteString(name, text);
-    }
+    private void Time(ReadOnlySpan<byte> name, long ms) => TickJson.WriteTime(_json, name, ms);
 
     private void EndJson()
     {

@@ -4,7 +4,7 @@ using Breadboard.Core.Model;
 
 namespace Breadboard.Core.Codec;
 
-/// <summary>Parses one tick from a JSON object, the form ticks take in NDJSON files and on the Kafka bus.</summary>
+/// <summary>A tick as a JSON object, the form ticks take in NDJSON files and on the Kafka bus: parsing, and the shared field writer.</summary>
 /// <remarks>
 /// Accepted: <c>{"symbol":"BTC-USD","ts":"2026-01-02T14:30:00.123Z","price":43125.5,"volume":0.25,
 /// "trade_id":"9","exchange":"coinbase","asset_class":"crypto"}</c>. ts may be ISO-8601 with a zone or integer
@@ -181,6 +181,36 @@ public sealed class TickJson
     {
         var length = reader.HasValueSequence ? reader.ValueSequence.Length : reader.ValueSpan.Length;
         return length > buffer.Length ? -1 : reader.CopyString(buffer);
+    }
+
+    /// <summary>Writes a tick's fields (not the braces) in the tick line's form; trade_id as a string, as in files.</summary>
+    public static void WriteFields(Utf8JsonWriter writer, in Tick tick)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteString("symbol"u8, tick.Symbol);
+        WriteTime(writer, "ts"u8, tick.Ts);
+        writer.WriteNumber("price"u8, tick.Price);
+        writer.WriteNumber("volume"u8, tick.Volume);
+        if (tick.TradeId.HasValue)
+        {
+            writer.WriteString("trade_id"u8, tick.TradeId.ToString());
+        }
+
+        if (tick.Exchange is not null)
+        {
+            writer.WriteString("exchange"u8, tick.Exchange);
+        }
+
+        writer.WriteString("asset_class"u8, AssetClasses.Name(tick.AssetClass));
+    }
+
+    /// <summary>Writes an event time as an ISO-8601 string property without allocating.</summary>
+    public static void WriteTime(Utf8JsonWriter writer, ReadOnlySpan<byte> name, long ms)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        Span<byte> text = stackalloc byte[24];
+        EventTime.FormatIso(ms, text);
+        writer.WriteString(name, text);
     }
 
     /// <summary>Parses a ts given as text: ISO-8601 with a zone, or integer epoch milliseconds.</summary>

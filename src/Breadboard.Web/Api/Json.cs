@@ -15,13 +15,6 @@ internal static class Json
     public static void WriteBar(Utf8JsonWriter writer, Bar bar) => JsonSerializer.Serialize(writer, BarJson.From(bar), Options);
 
     public static void WriteAlert(Utf8JsonWriter writer, Alert alert) => JsonSerializer.Serialize(writer, AlertJson.From(alert), Options);
-
-    public static void WriteTime(Utf8JsonWriter writer, ReadOnlySpan<byte> name, long ms)
-    {
-        Span<byte> text = stackalloc byte[24];
-        EventTime.FormatIso(ms, text);
-        writer.WriteString(name, text);
-    }
 }
 
 public sealed record BarJson(string Symbol, string Window, string WindowStart, string WindowEnd, double Open, double High, double Low, double Close, double Volume, double? Vwap, long Trades)

@@ -243,7 +243,7 @@ internal static class Messages
             w.WriteStartObject();
             w.WriteString("symbol"u8, symbol);
             w.WriteNumber("price"u8, t.Price);
-            Json.WriteTime(w, "ts"u8, t.Ts);
+            Core.Codec.TickJson.WriteTime(w, "ts"u8, t.Ts);
             w.WriteNumber("volume"u8, t.Volume);
             w.WriteEndObject();
         }
