@@ -65,7 +65,7 @@ internal static class ApiCommand
                     try
                     {
                         var lag = await Task.Run(() => GroupLag.Read(bus, KafkaBusOptions.ProcessorGroup, TimeSpan.FromSeconds(5)), cancellationToken);
-                        Latest = [.. lag.Select(l => new BusPartitionLag(l.Topic, l.Partition, l.LagMessages, l.LagSeconds))];
+                        Latest = Backends.ToBusLag(lag);
                     }
                     catch (Confluent.Kafka.KafkaException)
                     {

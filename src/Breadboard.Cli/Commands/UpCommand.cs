@@ -82,7 +82,7 @@ internal static class UpCommand
                     StoreUrl = Seams.Store.Resolve(parse),
                     BusUrl = Seams.Bus.Resolve(parse),
                     ApiKey = ApiKey(),
-                    BusLag = processor is null ? null : () => [.. processor.Lag.Select(l => new Web.Api.BusPartitionLag(l.Topic, l.Partition, l.LagMessages, l.LagSeconds))],
+                    BusLag = processor is null ? null : () => Backends.ToBusLag(processor.Lag),
                 },
                 store,
                 hub,

@@ -70,6 +70,10 @@ internal static class Backends
             : throw new SettingException($"{Seams.Bus.Describe(url)}: {error}");
     }
 
+    /// <summary>A processor group's lag as the web API reports it.</summary>
+    public static IReadOnlyList<Breadboard.Web.Api.BusPartitionLag> ToBusLag(IEnumerable<Breadboard.Kafka.PartitionLag> lag) =>
+        [.. lag.Select(l => new Breadboard.Web.Api.BusPartitionLag(l.Topic, l.Partition, l.LagMessages, l.LagSeconds))];
+
     /// <summary>Makes sure the bus's topics exist (or, strict, that they do); an unreachable cluster is a one-line error.</summary>
     public static async Task EnsureTopicsAsync(ParseResult parse, Breadboard.Kafka.KafkaBusOptions options, CancellationToken cancellationToken)
     {
