@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Breadboard.Core.Codec;
 using Breadboard.Core.Engine;
 using Breadboard.Core.Model;
 using Breadboard.Core.Pipeline;
@@ -363,9 +364,14 @@ public sealed class TickProcessor : IDisposable
 
         batch.Counts = new PipelineCounts(rejects, late, duplicates);
         PublishOutputs(batch);
-        foreach (var alert in batch.Alerts)
+        if (_alertBus is not null)
         {
-            _alertBus?.PublishAsync(alert).AsTask().GetAwaiter().GetResult();
+            foreach (var alert in batch.Alerts)
+            {
+                _alertBus.PublishAsync(alert).AsTask().GetAwaiter().GetResult();
+            }
+
+            _alertBus.FlushAsync().AsTask().GetAwaiter().GetResult();
         }
 
         _store.WriteAsync(batch).AsTask().GetAwaiter().GetResult();
@@ -399,12 +405,12 @@ public sealed class TickProcessor : IDisposable
         {
             foreach (var bar in batch.Bars)
             {
-                _outputs.Produce(KafkaBusOptions.BarsTopic, new Message<string, byte[]> { Key = $"{bar.Symbol}|{bar.Window}|{bar.WindowStart}", Value = OutputJson.Bar(bar) });
+                _outputs.Produce(KafkaBusOptions.BarsTopic, new Message<string, byte[]> { Key = $"{bar.Symbol}|{bar.Window}|{bar.WindowStart}", Value = RecordJson.Bar(bar) });
             }
 
             foreach (var alert in batch.Alerts)
             {
-                _outputs.Produce(KafkaBusOptions.AlertsTopic, new Message<string, byte[]> { Key = alert.Id, Value = OutputJson.Alert(alert) });
+                _outputs.Produce(KafkaBusOptions.AlertsTopic, new Message<string, byte[]> { Key = alert.Id, Value = RecordJson.Alert(alert) });
             }
         }
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Breadboard.Cli.Settings;
 using Breadboard.Core.Pipeline;
+using Microsoft.Extensions.Logging;
 
 namespace Breadboard.Cli.Commands;
 
@@ -65,6 +66,19 @@ internal static class CommandRunner
             return 130;
         }
     }
+
+    /// <summary>One-line log records on stderr (stdout carries the commands' own output).</summary>
+    private static readonly Lazy<ILoggerFactory> Logging = new(() => LoggerFactory.Create(builder => builder
+        .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
+        .AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        })
+        .AddFilter("NATS", LogLevel.Warning)
+        .SetMinimumLevel(LogLevel.Information)));
+
+    public static ILogger Logger(string category) => Logging.Value.CreateLogger(category);
 
     public static int Fail(string message)
     {

@@ -35,7 +35,7 @@ internal static class ProcessCommand
 
             await Backends.EnsureTopicsAsync(parse, bus, cancellationToken);
             await using var store = await Backends.OpenStoreAsync(parse, cancellationToken);
-            await using var alertBus = Backends.OpenAlertBus(parse);
+            await using var alertBus = await Backends.OpenAlertBusAsync(parse, cancellationToken);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             if (parse.GetValue(duration) is { } seconds)
             {

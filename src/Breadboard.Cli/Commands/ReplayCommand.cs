@@ -53,7 +53,7 @@ internal static class ReplayCommand
 
             // Replay is offline: it writes to a store or alert bus only when one is configured explicitly.
             await using var store = Seams.Store.IsExplicit(parse) ? await Backends.OpenStoreAsync(parse, cancellationToken) : null;
-            await using var alertBus = Seams.Alerts.IsExplicit(parse) ? Backends.OpenAlertBus(parse) : null;
+            await using var alertBus = Seams.Alerts.IsExplicit(parse) ? await Backends.OpenAlertBusAsync(parse, cancellationToken) : null;
 
             var options = new ReplayOptions
             {

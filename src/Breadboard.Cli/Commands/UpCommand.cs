@@ -49,7 +49,7 @@ internal static class UpCommand
 
             var webUrls = ResolveUrls(parse, urls);
             await using var store = await Backends.OpenStoreAsync(parse, cancellationToken);
-            await using var alertBus = Backends.OpenAlertBus(parse);
+            await using var alertBus = await Backends.OpenAlertBusAsync(parse, cancellationToken);
             var hub = parse.GetValue(noWeb) ? null : new LiveHub();
             // A replayed file is input with an end: its windows close when it ends, and it keeps no checkpoint
             // (started again, it plays from the top). Through Kafka, the processor checkpoints in the store.
@@ -100,7 +100,14 @@ internal static class UpCommand
             }
 
             var recent = new RecentAlerts(hub);
-            var watch = (alertBus as MemoryAlertBus)?.SubscribeAsync(cancellationToken: stop.Token);
+            // The dashboard and the terminal read alerts from the bus: the broadcast embedded, the durable
+            // 'dashboard' consumer on NATS.
+            var watch = alertBus switch
+            {
+                MemoryAlertBus memory => memory.SubscribeAsync(cancellationToken: stop.Token),
+                Nats.NatsAlertBus nats => Nats.AlertConsumers.DashboardAsync(nats.JetStream, stop.Token),
+                _ => null,
+            };
             var watching = watch is null ? Task.CompletedTask : recent.CollectAsync(watch);
 
             var feed = replayPath is null

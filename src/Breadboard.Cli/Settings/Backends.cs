@@ -34,10 +34,37 @@ internal static class Backends
         }
     }
 
-    public static IAlertBus OpenAlertBus(ParseResult parse)
+    /// <summary>The alert bus the seam names: in-process broadcast, or NATS JetStream (connected, streams ensured).</summary>
+    public static async Task<IAlertBus> OpenAlertBusAsync(ParseResult parse, CancellationToken cancellationToken)
     {
-        Seams.Alerts.Resolve(parse);
-        return new MemoryAlertBus();
+        var url = Seams.Alerts.Resolve(parse);
+        if (Seam.SchemeOf(url) != "nats")
+        {
+            return new MemoryAlertBus();
+        }
+
+        try
+        {
+            return await Breadboard.Nats.NatsAlertBus.ConnectAsync(NatsAlerts(parse), Commands.CommandRunner.Logger("alerts"), cancellationToken);
+        }
+        catch (Breadboard.Nats.NatsSetupException e)
+        {
+            throw new SettingException($"{Seams.Alerts.Describe(url)}: {e.Message}");
+        }
+    }
+
+    /// <summary>The NATS alert bus the seam names; anything else is a one-line error.</summary>
+    public static Breadboard.Nats.NatsAlertOptions NatsAlerts(ParseResult parse)
+    {
+        var url = Seams.Alerts.Resolve(parse);
+        if (Seam.SchemeOf(url) != "nats")
+        {
+            throw new SettingException($"{Seams.Alerts.Describe(url)}: this command needs a NATS alert bus: --alerts nats://host:4222");
+        }
+
+        return Breadboard.Nats.NatsAlertOptions.TryParse(url, out var options, out var error)
+            ? options!
+            : throw new SettingException($"{Seams.Alerts.Describe(url)}: {error}");
     }
 
     /// <summary>

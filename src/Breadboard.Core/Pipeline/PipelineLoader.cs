@@ -346,22 +346,12 @@ public static partial class PipelineLoader
     private static long Duration(object? node, string path, Errors errors, bool allowZero)
     {
         var text = Scalar(node);
-        var match = text is null ? null : DurationPattern().Match(text.Trim());
-        if (match is null || !match.Success)
+        if (!DurationText.TryParse(text, out var ms))
         {
             errors.Add(path, $"must be a duration like 60s, 5m, 500ms or 1h (got '{text ?? "a list or mapping"}')");
             return 0;
         }
 
-        var value = long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
-        var ms = match.Groups[2].Value switch
-        {
-            "ms" => value,
-            "s" => value * 1_000,
-            "m" or "min" => value * 60_000,
-            "h" => value * 3_600_000,
-            _ => value * 86_400_000,
-        };
         if (ms == 0 && !allowZero)
         {
             errors.Add(path, "must be greater than zero");
@@ -401,9 +391,6 @@ public static partial class PipelineLoader
     }
 
     private static string? Scalar(object? node) => node as string;
-
-    [GeneratedRegex("^([0-9]{1,9})(ms|s|min|m|h|d)$")]
-    private static partial Regex DurationPattern();
 
     [GeneratedRegex("^[A-Za-z0-9_-]{1,32}$")]
     private static partial Regex WindowName();

@@ -52,6 +52,9 @@ public sealed class MemoryAlertBus : IAlertBus
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>Nothing to wait for: publishing hands the alert to every subscriber at once.</summary>
+    public ValueTask FlushAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
     public ValueTask DisposeAsync()
     {
         lock (_gate)

@@ -76,6 +76,8 @@ public sealed class StoreSink(IMarketStore? store, IAlertBus? alertBus, int batc
             {
                 await alertBus.PublishAsync(alert, cancellationToken);
             }
+
+            await alertBus.FlushAsync(cancellationToken);
         }
     }
 

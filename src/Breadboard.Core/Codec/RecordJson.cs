@@ -1,0 +1,101 @@
+using System.Text.Json;
+using Breadboard.Core.Model;
+
+namespace Breadboard.Core.Codec;
+
+/// <summary>
+/// Single bars and alerts as JSON message bodies (Kafka's <c>bars</c> / <c>alerts</c> topics, NATS alert
+/// messages): replay's NDJSON line without the newline, and the parser that reads an alert back.
+/// </summary>
+public static class RecordJson
+{
+    public static byte[] Bar(Bar bar) => Write(w => w.Write(bar));
+
+    public static byte[] Alert(Alert alert) => Write(w => w.Write(alert));
+
+    /// <summary>Reads an alert written by <see cref="Alert(Model.Alert)"/>; on failure a one-line reason.</summary>
+    public static bool TryParseAlert(ReadOnlySpan<byte> utf8, out Alert? alert, out string? error)
+    {
+        alert = null;
+        try
+        {
+            using var document = JsonDocument.Parse(utf8.ToArray());
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                error = "an alert must be a JSON object";
+                return false;
+            }
+
+            if (!TryString(root, "id", out var id, out error) || !TryString(root, "rule", out var rule, out error) ||
+                !TryString(root, "symbol", out var symbol, out error) || !TryString(root, "window", out var window, out error) ||
+                !TryTime(root, "window_start", out var windowStart, out error) || !TryTime(root, "window_end", out var windowEnd, out error) ||
+                !TryNumber(root, "value", out var value, out error) || !TryNumber(root, "threshold", out var threshold, out error) ||
+                !TryTime(root, "ts", out var ts, out error))
+            {
+                return false;
+            }
+
+            alert = new Alert(id, rule, symbol, window, windowStart, windowEnd, value, threshold, ts);
+            return true;
+        }
+        catch (JsonException e)
+        {
+            error = $"not JSON: {e.Message.Split('.')[0]}";
+            return false;
+        }
+    }
+
+    private static bool TryString(JsonElement root, string name, out string value, out string? error)
+    {
+        value = "";
+        error = null;
+        if (!root.TryGetProperty(name, out var element) || element.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(element.GetString()))
+        {
+            error = $"\"{name}\" must be a non-empty string";
+            return false;
+        }
+
+        value = element.GetString()!;
+        return true;
+    }
+
+    private static bool TryNumber(JsonElement root, string name, out double value, out string? error)
+    {
+        value = 0;
+        error = null;
+        if (!root.TryGetProperty(name, out var element) || element.ValueKind != JsonValueKind.Number || !element.TryGetDouble(out value))
+        {
+            error = $"\"{name}\" must be a number";
+            return false;
+        }
+
+        return true;
+    }
+
+    private static bool TryTime(JsonElement root, string name, out long ms, out string? error)
+    {
+        ms = 0;
+        error = null;
+        if (root.TryGetProperty(name, out var element) &&
+            ((element.ValueKind == JsonValueKind.String && EventTime.TryParseIso(element.GetString().AsSpan(), out ms)) ||
+             (element.ValueKind == JsonValueKind.Number && element.TryGetInt64(out ms))))
+        {
+            return true;
+        }
+
+        error = $"\"{name}\" must be an ISO-8601 UTC time or epoch milliseconds";
+        return false;
+    }
+
+    private static byte[] Write(Action<RecordWriter> write)
+    {
+        using var stream = new MemoryStream(256);
+        using (var writer = new RecordWriter(stream))
+        {
+            write(writer);
+        }
+
+        return stream.ToArray().AsSpan().TrimEnd((byte)'\n').ToArray();
+    }
+}

@@ -1,0 +1,97 @@
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using NATS.Net;
+
+namespace Breadboard.Nats;
+
+/// <summary>Connects to NATS and makes sure the ALERTS and ALERTS_DEAD streams exist with the configured limits.</summary>
+public static class AlertStreams
+{
+    /// <summary>A connection named after the role, with credentials from the environment (never from the URL).</summary>
+    public static NatsConnection Connect(NatsAlertOptions options, string role)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var user = Environment.GetEnvironmentVariable("BREADBOARD_NATS_USER");
+        var token = Environment.GetEnvironmentVariable("BREADBOARD_NATS_TOKEN");
+        return new NatsConnection(NatsOpts.Default with
+        {
+            Url = options.Servers,
+            Name = $"breadboard-{role}",
+            AuthOpts = NatsAuthOpts.Default with
+            {
+                Username = string.IsNullOrEmpty(user) ? null : user,
+                Password = Environment.GetEnvironmentVariable("BREADBOARD_NATS_PASSWORD"),
+                Token = string.IsNullOrEmpty(token) ? null : token,
+            },
+            // Keep reconnecting for as long as the process runs: alerts wait in the bus's buffer meanwhile.
+            MaxReconnectRetry = -1,
+            ReconnectWaitMin = TimeSpan.FromMilliseconds(200),
+            ReconnectWaitMax = TimeSpan.FromSeconds(5),
+        });
+    }
+
+    /// <summary>Creates or updates both streams; an unreachable server or a refused configuration throws <see cref="NatsSetupException"/>.</summary>
+    public static async Task<INatsJSContext> EnsureAsync(NatsConnection connection, NatsAlertOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(options);
+        var js = connection.CreateJetStreamContext();
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(10));
+            await connection.ConnectAsync();
+            await js.CreateOrUpdateStreamAsync(
+                new StreamConfig(NatsAlertOptions.StreamName, [NatsAlertOptions.AlertSubjects])
+                {
+                    Description = "Every alert Breadboard's rules fired, one subject per rule; message id = alert id.",
+                    Storage = StreamConfigStorage.File,
+                    Retention = StreamConfigRetention.Limits,
+                    MaxAge = options.MaxAge,
+                    MaxMsgs = options.MaxMessages,
+                    DuplicateWindow = options.DuplicateWindow,
+                    NumReplicas = options.Replicas,
+                },
+                timeout.Token);
+            await js.CreateOrUpdateStreamAsync(
+                new StreamConfig(NatsAlertOptions.DeadStreamName, [NatsAlertOptions.DeadSubjects])
+                {
+                    Description = "Notifications a channel gave up on, with the last error in the headers.",
+                    Storage = StreamConfigStorage.File,
+                    MaxAge = options.MaxAge,
+                    NumReplicas = options.Replicas,
+                },
+                timeout.Token);
+            return js;
+        }
+        catch (Exception e) when (e is NatsException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            throw new NatsSetupException($"NATS {options.Servers}: {FirstLine(e.Message)}", e);
+        }
+    }
+
+    internal static string FirstLine(string message)
+    {
+        var end = message.IndexOf('\n', StringComparison.Ordinal);
+        return end < 0 ? message : message[..end];
+    }
+}
+
+/// <summary>NATS could not be reached or refused the stream or consumer setup; the message is one line.</summary>
+public sealed class NatsSetupException : Exception
+{
+    public NatsSetupException()
+    {
+    }
+
+    public NatsSetupException(string message)
+        : base(message)
+    {
+    }
+
+    public NatsSetupException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

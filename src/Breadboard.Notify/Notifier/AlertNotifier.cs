@@ -1,0 +1,401 @@
+using System.Threading.Channels;
+using Breadboard.Core.Model;
+using Breadboard.Notify.Policy;
+using Microsoft.Extensions.Logging;
+
+namespace Breadboard.Notify.Notifier;
+
+/// <summary>
+/// One channel's notifier: reads alerts from its transport, shapes them with the channel's <see cref="NoisePolicy"/>,
+/// delivers each notification with retries and backoff, dead-letters it after the last attempt, and acknowledges
+/// each alert only once it is dealt with (notified, suppressed by policy, or dead-lettered).
+/// </summary>
+/// <remarks>
+/// <para>Exactly once per channel, as far as the receiver is concerned: an alert is acknowledged only after its
+/// notification was accepted and the channel's repeat state (the last notified event time per rule and symbol)
+/// was saved. A notifier that crashes before the acknowledgement gets the alert again and finds it within the
+/// repeat interval of the saved state, so it is not sent twice; one that crashes before the save sends it again
+/// (the only window), with the same notification id for receivers that de-duplicate.</para>
+/// <para>Alerts held for a pending group or a retry are kept from redelivery with keep-alives. On stop, held
+/// alerts are left unacknowledged: a durable transport delivers them again to the next run.</para>
+/// </remarks>
+public sealed partial class AlertNotifier
+{
+    private readonly INotificationChannel _channel;
+    private readonly INotifierTransport _transport;
+    private readonly ISilenceStore? _silences;
+    private readonly NotifierOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Dictionary<string, List<IAlertDelivery>> _held = [];
+    private IReadOnlyList<Silence> _activeSilences = [];
+    private DateTimeOffset _silencesReadAt = DateTimeOffset.MinValue;
+    private DateTimeOffset _keptAliveAt;
+    private long _received, _notifications, _notifiedAlerts, _suppressed, _deadLetters, _malformed, _failedAttempts;
+
+    public AlertNotifier(INotificationChannel channel, INotifierTransport transport, ISilenceStore? silences, NotifierOptions? options, TimeProvider time, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(logger);
+        _channel = channel;
+        _transport = transport;
+        _silences = silences;
+        _options = options ?? NotifierOptions.Default;
+        _time = time;
+        _logger = logger;
+        _keptAliveAt = time.GetUtcNow();
+    }
+
+    public string Channel => _channel.Name;
+
+    /// <summary>Alert messages read, redeliveries included.</summary>
+    public long Received => Interlocked.Read(ref _received);
+
+    /// <summary>Notifications the channel accepted.</summary>
+    public long Notifications => Interlocked.Read(ref _notifications);
+
+    /// <summary>Alerts carried by those notifications.</summary>
+    public long NotifiedAlerts => Interlocked.Read(ref _notifiedAlerts);
+
+    /// <summary>Alerts the policy held back: silenced or within the repeat interval.</summary>
+    public long Suppressed => Interlocked.Read(ref _suppressed);
+
+    /// <summary>Notifications and malformed messages sent to the dead letters.</summary>
+    public long DeadLetters => Interlocked.Read(ref _deadLetters);
+
+    public long Malformed => Interlocked.Read(ref _malformed);
+
+    /// <summary>Delivery attempts that failed (retried or dead-lettered).</summary>
+    public long FailedAttempts => Interlocked.Read(ref _failedAttempts);
+
+    /// <summary>Runs until cancelled or the transport's stream ends.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken = default)
+    {
+        var policy = new NoisePolicy(_channel.Name, _options.Policy, _time);
+        foreach (var (key, ts) in await _transport.LoadStateAsync(cancellationToken))
+        {
+            if (NoisePolicy.TryParseStateKey(key, out var rule, out var symbol))
+            {
+                policy.Remember(rule, symbol, ts);
+            }
+        }
+
+        var inbox = System.Threading.Channels.Channel.CreateBounded<IAlertDelivery>(new BoundedChannelOptions(10_000) { SingleReader = true, SingleWriter = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var reading = ReadIntoAsync(inbox.Writer, stop.Token);
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                var waitToRead = inbox.Reader.WaitToReadAsync(cancellationToken).AsTask();
+                if (!waitToRead.IsCompleted)
+                {
+                    await Task.WhenAny(waitToRead, Task.Delay(NextWake(policy), _time, cancellationToken));
+                }
+
+                if (waitToRead.IsCompletedSuccessfully && !waitToRead.Result)
+                {
+                    break; // the transport's stream ended
+                }
+
+                await RefreshSilencesAsync(cancellationToken);
+                while (inbox.Reader.TryRead(out var delivery))
+                {
+                    await OfferAsync(policy, delivery, cancellationToken);
+                }
+
+                foreach (var notification in policy.TakeDue())
+                {
+                    await DeliverAsync(notification, cancellationToken);
+                }
+
+                await KeepAliveAsync(force: false, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping: held alerts stay unacknowledged and come back to the next run.
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await reading;
+        }
+    }
+
+    private async Task ReadIntoAsync(ChannelWriter<IAlertDelivery> inbox, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        try
+        {
+            await foreach (var delivery in _transport.ReadAsync(cancellationToken))
+            {
+                await inbox.WriteAsync(delivery, cancellationToken);
+            }
+
+            inbox.TryComplete();
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            inbox.TryComplete();
+        }
+        catch (Exception e)
+        {
+            inbox.TryComplete(e);
+        }
+    }
+
+    private TimeSpan NextWake(NoisePolicy policy)
+    {
+        var wake = _options.KeepAliveEvery < _options.SilenceRefresh ? _options.KeepAliveEvery : _options.SilenceRefresh;
+        if (policy.NextDue is { } due)
+        {
+            var untilDue = due - _time.GetUtcNow();
+            if (untilDue < wake)
+            {
+                wake = untilDue;
+            }
+        }
+
+        return wake < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wake;
+    }
+
+    private async Task OfferAsync(NoisePolicy policy, IAlertDelivery delivery, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _received);
+        if (delivery.Alert is not { } alert)
+        {
+            Interlocked.Increment(ref _malformed);
+            LogMalformed(_logger, _channel.Name, delivery.Problem ?? "unreadable");
+            await DeadLetterAsync(new DeadLetter(_channel.Name, null, delivery.Data, delivery.Problem ?? "unreadable", delivery.DeliveryCount), cancellationToken);
+            await AckAsync(delivery, cancellationToken);
+            return;
+        }
+
+        if (_held.TryGetValue(alert.Id, out var copies))
+        {
+            // Redelivered while its notification is still pending: acknowledged together with it.
+            copies.Add(delivery);
+            return;
+        }
+
+        var decision = policy.Offer(alert, _activeSilences);
+        switch (decision.Outcome)
+        {
+            case PolicyOutcome.Accepted:
+                _held[alert.Id] = [delivery];
+                break;
+            case PolicyOutcome.Duplicate:
+                // Already notified or dead-lettered by this run: the earlier acknowledgement was lost.
+                await AckAsync(delivery, cancellationToken);
+                break;
+            default:
+                Interlocked.Increment(ref _suppressed);
+                await AckAsync(delivery, cancellationToken);
+                break;
+        }
+    }
+
+    private async Task DeliverAsync(Notification notification, CancellationToken cancellationToken)
+    {
+        var deliveries = notification.Alerts.SelectMany(a => _held.TryGetValue(a.Id, out var d) ? d : []).ToList();
+        // Deliveries the bus already made of these alerts (a crash, or an expired ack wait) count as attempts.
+        var attempts = deliveries.Count == 0 ? 0 : deliveries.Max(d => d.DeliveryCount) - 1;
+        var backoff = _options.InitialBackoff;
+        string? lastError = null;
+        while (attempts < _options.MaxDeliveries)
+        {
+            attempts++;
+            try
+            {
+                await _channel.SendAsync(notification, cancellationToken);
+                lastError = null;
+                break;
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                Interlocked.Increment(ref _failedAttempts);
+                lastError = OneLine(e.Message);
+                if (attempts >= _options.MaxDeliveries)
+                {
+                    break;
+                }
+
+                LogRetrying(_logger, _channel.Name, attempts, _options.MaxDeliveries, lastError, backoff.TotalSeconds);
+                await WaitKeepingAliveAsync(backoff, cancellationToken);
+                backoff = backoff * 2 < _options.MaxBackoff ? backoff * 2 : _options.MaxBackoff;
+            }
+        }
+
+        if (lastError is null && attempts <= _options.MaxDeliveries && attempts > 0)
+        {
+            Interlocked.Increment(ref _notifications);
+            Interlocked.Add(ref _notifiedAlerts, notification.Alerts.Count);
+            var symbols = Symbols(notification);
+            LogNotified(_logger, _channel.Name, notification.Alerts[0].Rule, symbols, notification.Alerts.Count, notification.Reminder);
+            await SaveStateAsync(notification, cancellationToken);
+        }
+        else
+        {
+            var error = lastError ?? $"delivered {attempts} times by the bus without success";
+            Interlocked.Increment(ref _deadLetters);
+            var symbols = Symbols(notification);
+            LogDeadLetter(_logger, _channel.Name, symbols, attempts, error);
+            await DeadLetterAsync(new DeadLetter(_channel.Name, notification, ReadOnlyMemory<byte>.Empty, error, attempts), cancellationToken);
+        }
+
+        foreach (var alert in notification.Alerts)
+        {
+            if (_held.Remove(alert.Id, out var copies))
+            {
+                foreach (var delivery in copies)
+                {
+                    await AckAsync(delivery, cancellationToken);
+                }
+            }
+        }
+    }
+
+    private async Task SaveStateAsync(Notification notification, CancellationToken cancellationToken)
+    {
+        var changes = new Dictionary<string, long>();
+        foreach (var alert in notification.Alerts)
+        {
+            var key = NoisePolicy.StateKey(alert.Rule, alert.Symbol);
+            changes[key] = changes.TryGetValue(key, out var ts) ? Math.Max(ts, alert.Ts) : alert.Ts;
+        }
+
+        try
+        {
+            await _transport.SaveStateAsync(changes, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The acknowledgements follow; if this process dies before the state reaches the bus, a restart sends
+            // the notification again — the documented window, never a loss.
+            LogStateNotSaved(_logger, _channel.Name, OneLine(e.Message));
+        }
+    }
+
+    /// <summary>A dead letter must be durable before its alerts are acknowledged, so it is retried until it is.</summary>
+    private async Task DeadLetterAsync(DeadLetter letter, CancellationToken cancellationToken)
+    {
+        var backoff = TimeSpan.FromMilliseconds(200);
+        while (true)
+        {
+            try
+            {
+                await _transport.DeadLetterAsync(letter, cancellationToken);
+                return;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogDeadLetterFailed(_logger, _channel.Name, OneLine(e.Message));
+                await WaitKeepingAliveAsync(backoff, cancellationToken);
+                backoff = backoff * 2 < TimeSpan.FromSeconds(5) ? backoff * 2 : TimeSpan.FromSeconds(5);
+            }
+        }
+    }
+
+    private async Task AckAsync(IAlertDelivery delivery, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await delivery.AckAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The bus will deliver it again; the policy then recognises it (duplicate or repeat) and acknowledges it.
+            LogAckFailed(_logger, _channel.Name, OneLine(e.Message));
+        }
+    }
+
+    private async Task WaitKeepingAliveAsync(TimeSpan wait, CancellationToken cancellationToken)
+    {
+        var until = _time.GetUtcNow() + wait;
+        while (_time.GetUtcNow() < until)
+        {
+            var step = until - _time.GetUtcNow();
+            await Task.Delay(step < _options.KeepAliveEvery ? step : _options.KeepAliveEvery, _time, cancellationToken);
+            await KeepAliveAsync(force: false, cancellationToken);
+        }
+    }
+
+    private async Task KeepAliveAsync(bool force, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        if (!force && now - _keptAliveAt < _options.KeepAliveEvery)
+        {
+            return;
+        }
+
+        _keptAliveAt = now;
+        foreach (var delivery in _held.Values.SelectMany(d => d))
+        {
+            try
+            {
+                await delivery.KeepAliveAsync(cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogAckFailed(_logger, _channel.Name, OneLine(e.Message));
+                return;
+            }
+        }
+    }
+
+    private async Task RefreshSilencesAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        if (_silences is null || now - _silencesReadAt < _options.SilenceRefresh)
+        {
+            return;
+        }
+
+        try
+        {
+            _activeSilences = await _silences.ListAsync(includeExpired: false, cancellationToken);
+            _silencesReadAt = now;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Keep the silences last read: better than notifying through a silence the store could not confirm.
+            LogSilencesNotRead(_logger, _channel.Name, OneLine(e.Message));
+            _silencesReadAt = now;
+        }
+    }
+
+    private static string Symbols(Notification notification) => string.Join(',', notification.Alerts.Select(a => a.Symbol).Distinct());
+
+    private static string OneLine(string message)
+    {
+        var end = message.IndexOf('\n', StringComparison.Ordinal);
+        return end < 0 ? message : message[..end];
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Channel}: notified {Rule} {Symbols} ({Count} alerts, reminder {Reminder})")]
+    private static partial void LogNotified(ILogger logger, string channel, string rule, string symbols, int count, bool reminder);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Channel}: attempt {Attempt}/{Max} failed: {Error}; retrying in {Seconds} s")]
+    private static partial void LogRetrying(ILogger logger, string channel, int attempt, int max, string error, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Channel}: gave up on {Symbols} after {Attempts} attempts, sent to the dead letters: {Error}")]
+    private static partial void LogDeadLetter(ILogger logger, string channel, string symbols, int attempts, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Channel}: malformed alert message sent to the dead letters: {Error}")]
+    private static partial void LogMalformed(ILogger logger, string channel, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Channel}: could not store a dead letter, retrying: {Error}")]
+    private static partial void LogDeadLetterFailed(ILogger logger, string channel, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Channel}: acknowledgement failed (the alert will come back and be recognised): {Error}")]
+    private static partial void LogAckFailed(ILogger logger, string channel, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Channel}: repeat state not saved: {Error}")]
+    private static partial void LogStateNotSaved(ILogger logger, string channel, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Channel}: silences not read, keeping the last ones: {Error}")]
+    private static partial void LogSilencesNotRead(ILogger logger, string channel, string error);
+}

@@ -1,0 +1,25 @@
+using Breadboard.Notify.Policy;
+
+namespace Breadboard.Notify.Notifier;
+
+/// <summary>How a channel's notifier retries and shapes notifications.</summary>
+public sealed record NotifierOptions
+{
+    public static NotifierOptions Default { get; } = new();
+
+    /// <summary>Delivery attempts of one notification before it goes to the dead letters (a redelivery by the bus counts too).</summary>
+    public int MaxDeliveries { get; init; } = 5;
+
+    /// <summary>Wait after the first failed attempt; it doubles after each further one, up to <see cref="MaxBackoff"/>.</summary>
+    public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How often silences are read again from their store.</summary>
+    public TimeSpan SilenceRefresh { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often messages held for a pending group or a retry are kept from redelivery; well inside the bus's ack wait.</summary>
+    public TimeSpan KeepAliveEvery { get; init; } = TimeSpan.FromSeconds(10);
+
+    public NoisePolicyOptions Policy { get; init; } = NoisePolicyOptions.Default;
+}
