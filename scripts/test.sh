@@ -13,12 +13,22 @@ step "toolchain"
 command -v dotnet >/dev/null || { echo "dotnet (SDK 10) is required: https://dotnet.microsoft.com/download" >&2; exit 1; }
 dotnet --version
 
+# Debian packages the tests start as real servers or drive; a missing one is installed, or the run fails.
+need_package() { # need_package COMMAND PACKAGE
+  if ! command -v "$1" >/dev/null && [[ ! -x /usr/sbin/$1 ]]; then
+    if [[ $(id -u) -ne 0 ]]; then echo "$1 is missing; install it: sudo apt-get install -y $2" >&2; exit 1; fi
+    if [[ -z ${apt_updated:-} ]]; then apt-get update -qq; apt_updated=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+  fi
+}
+
 step "browser for the end-to-end test (Debian's chromium; Playwright drives it)"
-if ! command -v chromium >/dev/null; then
-  if [[ $(id -u) -ne 0 ]]; then echo "chromium is missing; install it: sudo apt-get install -y chromium" >&2; exit 1; fi
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-fi
+need_package chromium chromium
 chromium --version
+
+step "nats-server for the alert bus tests (JetStream, started by the tests on free ports)"
+need_package nats-server nats-server
+PATH="$PATH:/usr/sbin" nats-server --version
 command -v npm >/dev/null || { echo "npm is required to build the dashboard assets (Node.js 20)" >&2; exit 1; }
 
 step "restore and build (Release, warnings are errors)"

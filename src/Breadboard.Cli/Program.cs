@@ -21,6 +21,8 @@ public static class Program
         root.Subcommands.Add(ProcessCommand.Create());
         root.Subcommands.Add(LagCommand.Create());
         root.Subcommands.Add(AlertsCommand.Create());
+        root.Subcommands.Add(NotifyCommand.Create());
+        root.Subcommands.Add(SilencesCommand.Create());
         root.Subcommands.Add(ReplayCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(ValidateConfigCommand.Create());

@@ -56,7 +56,15 @@ public static class AlertConsumers
         ArgumentNullException.ThrowIfNull(start);
         try
         {
-            return (await js.GetConsumerAsync(NatsAlertOptions.StreamName, channel, cancellationToken), true);
+            var existing = await js.GetConsumerAsync(NatsAlertOptions.StreamName, channel, cancellationToken);
+            if (existing.Info.Config.AckWait == ackWait)
+            {
+                return (existing, true);
+            }
+
+            // The ack wait may change between runs; where the consumer reads from may not (it keeps its position).
+            var config = existing.Info.Config with { AckWait = ackWait };
+            return (await js.CreateOrUpdateConsumerAsync(NatsAlertOptions.StreamName, config, cancellationToken), true);
         }
         catch (NatsJSApiException e) when (e.Error.Code == 404)
         {

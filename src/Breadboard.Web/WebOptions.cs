@@ -23,6 +23,9 @@ public sealed record WebOptions
     /// <summary>The key mutating endpoints require in the X-Api-Key header; null disables them.</summary>
     public string? ApiKey { get; init; }
 
+    /// <summary>Where notification silences live (a file embedded, NATS key-value in production); null hides the silences API.</summary>
+    public Breadboard.Notify.Policy.ISilenceStore? Silences { get; init; }
+
     /// <summary>Largest page of bars or alerts one request returns.</summary>
     public int MaxLimit { get; init; } = 10_000;
 

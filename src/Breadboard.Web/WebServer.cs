@@ -40,6 +40,7 @@ public static class WebServer
         builder.Services.AddSingleton(hub);
         builder.Services.AddSingleton(new PipelineMonitor(store, options, hub, stats));
         builder.Services.AddSingleton<ApiKeyFilter>();
+        builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddHostedService<LiveService>();
         builder.Services.AddProblemDetails();
         builder.Services.ConfigureHttpJsonOptions(o =>
@@ -64,6 +65,7 @@ public static class WebServer
         app.UseStaticFiles(new StaticFileOptions { FileProvider = webRoot });
 
         BreadboardApi.Map(app);
+        SilencesApi.Map(app);
         app.Map("/api/stream", (HttpContext context) => StreamEndpoint.HandleAsync(context, hub, options)).ExcludeFromDescription();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapPrometheusScrapingEndpoint("/metrics");

@@ -25,10 +25,25 @@ internal static class ApiCommand
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var lag = kafka is null ? null : new GroupLagWatcher(kafka);
             var watching = lag?.RunAsync(stop.Token) ?? Task.CompletedTask;
+
+            // With NATS, the API server is the 'dashboard' channel: it pushes the stream's alerts to browsers.
+            var nats = Seam.SchemeOf(Seams.Alerts.Resolve(parse)) == "nats" ? await Notifications.ConnectAsync(parse, "api", cancellationToken) : default;
+            await using var natsConnection = nats.Connection;
+            var hub = new LiveHub();
+            var dashboard = nats.Js is null ? Task.CompletedTask : FeedDashboardAsync(nats.Js, hub, stop.Token);
             await using var web = WebServer.Build(
-                new WebOptions { Urls = webUrls, Pipeline = definition, StoreUrl = Seams.Store.Resolve(parse), BusUrl = Seams.Bus.Resolve(parse), ApiKey = UpCommand.ApiKey(), BusLag = lag is null ? null : () => lag.Latest },
+                new WebOptions
+                {
+                    Urls = webUrls,
+                    Pipeline = definition,
+                    StoreUrl = Seams.Store.Resolve(parse),
+                    BusUrl = Seams.Bus.Resolve(parse),
+                    ApiKey = UpCommand.ApiKey(),
+                    BusLag = lag is null ? null : () => lag.Latest,
+                    Silences = Notifications.Silences(parse, nats.Js),
+                },
                 store,
-                new LiveHub());
+                hub);
             await UpCommand.StartWebAsync(web, webUrls, cancellationToken);
             Console.WriteLine($"breadboard api: serving {Seams.Store.Resolve(parse)} at {webUrls}; Ctrl-C to stop");
             try
@@ -42,10 +57,26 @@ internal static class ApiCommand
 
             await stop.CancelAsync();
             await watching;
+            await dashboard;
             await web.StopAsync(CancellationToken.None);
             return 0;
         }));
         return command;
+    }
+
+    private static async Task FeedDashboardAsync(NATS.Client.JetStream.INatsJSContext js, LiveHub hub, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var alert in Nats.AlertConsumers.DashboardAsync(js, cancellationToken))
+            {
+                hub.OnAlert(alert);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
     }
 
     /// <summary>

@@ -50,6 +50,8 @@ internal static class UpCommand
             var webUrls = ResolveUrls(parse, urls);
             await using var store = await Backends.OpenStoreAsync(parse, cancellationToken);
             await using var alertBus = await Backends.OpenAlertBusAsync(parse, cancellationToken);
+            var silences = Notifications.Silences(parse, (alertBus as Nats.NatsAlertBus)?.JetStream);
+            var notifiers = Notifications.ForUp(alertBus, silences);
             var hub = parse.GetValue(noWeb) ? null : new LiveHub();
             // A replayed file is input with an end: its windows close when it ends, and it keeps no checkpoint
             // (started again, it plays from the top). Through Kafka, the processor checkpoints in the store.
@@ -83,6 +85,7 @@ internal static class UpCommand
                     BusUrl = Seams.Bus.Resolve(parse),
                     ApiKey = ApiKey(),
                     BusLag = processor is null ? null : () => Backends.ToBusLag(processor.Lag),
+                    Silences = silences,
                 },
                 store,
                 hub,
@@ -97,6 +100,14 @@ internal static class UpCommand
             if (parse.GetValue(duration) is { } seconds)
             {
                 stop.CancelAfter(TimeSpan.FromSeconds(seconds));
+            }
+
+            // Notifiers outlive the feed: they stop after the pipeline's last alerts are out.
+            using var stopNotifiers = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var notifying = notifiers.Select(n => n.Notifier.RunAsync(stopNotifiers.Token)).ToList();
+            if (notifiers.Count > 0)
+            {
+                Console.WriteLine($"notifications: {string.Join(", ", notifiers.Select(n => n.Notifier.Channel))}");
             }
 
             var recent = new RecentAlerts(hub);
@@ -149,6 +160,13 @@ internal static class UpCommand
 
             await stop.CancelAsync();
             await watching;
+            await stopNotifiers.CancelAsync();
+            await Task.WhenAll(notifying);
+            foreach (var (_, channel) in notifiers)
+            {
+                await channel.DisposeAsync();
+            }
+
             if (web is not null)
             {
                 await web.StopAsync(CancellationToken.None);

@@ -1,6 +1,4 @@
 using System.Text;
-using System.Text.Json;
-using Breadboard.Core.Codec;
 
 namespace Breadboard.Notify.Channels;
 
@@ -60,7 +58,7 @@ public sealed class WebhookChannel : INotificationChannel
     public Task SendAsync(Notification notification, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(notification);
-        var body = Body(notification);
+        var body = notification.ToJson();
 
         // Signed per attempt: a retry gets a fresh timestamp, so it is not refused as stale.
         var signature = WebhookSignature.Sign(_options.Secret, _time.GetUtcNow(), body);
@@ -86,27 +84,5 @@ public sealed class WebhookChannel : INotificationChannel
         }
 
         return ValueTask.CompletedTask;
-    }
-
-    private static byte[] Body(Notification notification)
-    {
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer))
-        {
-            w.WriteStartObject();
-            w.WriteString("id", notification.Id);
-            w.WriteString("channel", notification.Channel);
-            w.WriteBoolean("reminder", notification.Reminder);
-            w.WriteStartArray("alerts");
-            foreach (var alert in notification.Alerts)
-            {
-                w.WriteRawValue(RecordJson.Alert(alert));
-            }
-
-            w.WriteEndArray();
-            w.WriteEndObject();
-        }
-
-        return buffer.ToArray();
     }
 }

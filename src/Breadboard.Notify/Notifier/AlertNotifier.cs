@@ -116,12 +116,38 @@ public sealed partial class AlertNotifier
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // Stopping: held alerts stay unacknowledged and come back to the next run.
+            // Stopping: held alerts stay unacknowledged and come back to the next run, unless asked otherwise.
         }
         finally
         {
             await stop.CancelAsync();
             await reading;
+        }
+
+        if (_options.DeliverPendingOnStop)
+        {
+            await DeliverPendingAsync(policy, inbox.Reader);
+        }
+    }
+
+    private async Task DeliverPendingAsync(NoisePolicy policy, ChannelReader<IAlertDelivery> inbox)
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            while (inbox.TryRead(out var delivery))
+            {
+                await OfferAsync(policy, delivery, deadline.Token);
+            }
+
+            foreach (var notification in policy.TakeAll())
+            {
+                await DeliverAsync(notification, deadline.Token, maxAttempts: 1);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            LogPendingDropped(_logger, _channel.Name, _held.Count);
         }
     }
 
@@ -198,14 +224,15 @@ public sealed partial class AlertNotifier
         }
     }
 
-    private async Task DeliverAsync(Notification notification, CancellationToken cancellationToken)
+    private async Task DeliverAsync(Notification notification, CancellationToken cancellationToken, int? maxAttempts = null)
     {
+        var max = maxAttempts ?? _options.MaxDeliveries;
         var deliveries = notification.Alerts.SelectMany(a => _held.TryGetValue(a.Id, out var d) ? d : []).ToList();
         // Deliveries the bus already made of these alerts (a crash, or an expired ack wait) count as attempts.
         var attempts = deliveries.Count == 0 ? 0 : deliveries.Max(d => d.DeliveryCount) - 1;
         var backoff = _options.InitialBackoff;
         string? lastError = null;
-        while (attempts < _options.MaxDeliveries)
+        while (attempts < max)
         {
             attempts++;
             try
@@ -218,18 +245,18 @@ public sealed partial class AlertNotifier
             {
                 Interlocked.Increment(ref _failedAttempts);
                 lastError = OneLine(e.Message);
-                if (attempts >= _options.MaxDeliveries)
+                if (attempts >= max)
                 {
                     break;
                 }
 
-                LogRetrying(_logger, _channel.Name, attempts, _options.MaxDeliveries, lastError, backoff.TotalSeconds);
+                LogRetrying(_logger, _channel.Name, attempts, max, lastError, backoff.TotalSeconds);
                 await WaitKeepingAliveAsync(backoff, cancellationToken);
                 backoff = backoff * 2 < _options.MaxBackoff ? backoff * 2 : _options.MaxBackoff;
             }
         }
 
-        if (lastError is null && attempts <= _options.MaxDeliveries && attempts > 0)
+        if (lastError is null && attempts <= max && attempts > 0)
         {
             Interlocked.Increment(ref _notifications);
             Interlocked.Add(ref _notifiedAlerts, notification.Alerts.Count);
@@ -395,6 +422,9 @@ public sealed partial class AlertNotifier
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Channel}: repeat state not saved: {Error}")]
     private static partial void LogStateNotSaved(ILogger logger, string channel, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Channel}: stopped with {Count} alerts not notified (the deadline passed)")]
+    private static partial void LogPendingDropped(ILogger logger, string channel, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Channel}: silences not read, keeping the last ones: {Error}")]
     private static partial void LogSilencesNotRead(ILogger logger, string channel, string error);

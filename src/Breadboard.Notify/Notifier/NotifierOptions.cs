@@ -22,4 +22,10 @@ public sealed record NotifierOptions
     public TimeSpan KeepAliveEvery { get; init; } = TimeSpan.FromSeconds(10);
 
     public NoisePolicyOptions Policy { get; init; } = NoisePolicyOptions.Default;
+
+    /// <summary>
+    /// On stop, offer what was read and deliver every pending group (one try each, within 10 s) instead of leaving
+    /// it to the next run: for transports that do not deliver again (the embedded in-process bus).
+    /// </summary>
+    public bool DeliverPendingOnStop { get; init; }
 }

@@ -2,6 +2,8 @@ using System.Text.Json;
 using Breadboard.Core.Model;
 using Breadboard.Notify.Channels;
 
+using Breadboard.TestKit.Http;
+
 namespace Breadboard.Notify.Tests.Channels;
 
 public class SlackChannelTests

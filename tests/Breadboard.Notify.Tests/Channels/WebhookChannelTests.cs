@@ -6,6 +6,8 @@ using Breadboard.Core.Codec;
 using Breadboard.Core.Model;
 using Breadboard.Notify.Channels;
 
+using Breadboard.TestKit.Http;
+
 namespace Breadboard.Notify.Tests.Channels;
 
 public class WebhookChannelTests
