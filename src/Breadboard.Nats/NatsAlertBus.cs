@@ -31,11 +31,15 @@ public sealed partial class NatsAlertBus : IAlertBus
     private readonly ILogger _logger;
     private readonly Channel<(long Seq, Alert Alert)> _buffer;
     private readonly SemaphoreSlim _slots = new(MaxInFlight, MaxInFlight);
-    private readonly SortedSet<long> _outstanding = [];
+    // Sequence numbers are handed out in order and complete in any order: every sequence below _doneBelow is
+    // complete, and _doneAhead holds the completed ones above it (few: at most the publishes in flight).
+    private readonly HashSet<long> _doneAhead = [];
+    private long _doneBelow = 1;
+    private long _completed;
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _pump;
-    private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource? _progress;
     private long _nextSeq;
     private long _published, _duplicates, _retries;
     private long _lastFailureLog;
@@ -68,7 +72,7 @@ public sealed partial class NatsAlertBus : IAlertBus
         {
             lock (_gate)
             {
-                return _outstanding.Count;
+                return (int)(_nextSeq - _completed);
             }
         }
     }
@@ -97,7 +101,6 @@ public sealed partial class NatsAlertBus : IAlertBus
         lock (_gate)
         {
             seq = ++_nextSeq;
-            _outstanding.Add(seq);
         }
 
         try
@@ -124,11 +127,13 @@ public sealed partial class NatsAlertBus : IAlertBus
             Task progress;
             lock (_gate)
             {
-                if (_outstanding.Count == 0 || _outstanding.Min > upTo)
+                if (_doneBelow > upTo)
                 {
                     return;
                 }
 
+                // Completions signal only while someone waits, so publishing allocates nothing for it.
+                _progress ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 progress = _progress.Task;
             }
 
@@ -219,15 +224,28 @@ public sealed partial class NatsAlertBus : IAlertBus
 
     private void Complete(long seq)
     {
-        TaskCompletionSource done;
+        TaskCompletionSource? waiting;
         lock (_gate)
         {
-            _outstanding.Remove(seq);
-            done = _progress;
-            _progress = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _completed++;
+            if (seq == _doneBelow)
+            {
+                _doneBelow++;
+                while (_doneAhead.Remove(_doneBelow))
+                {
+                    _doneBelow++;
+                }
+            }
+            else
+            {
+                _doneAhead.Add(seq);
+            }
+
+            waiting = _progress;
+            _progress = null;
         }
 
-        done.TrySetResult();
+        waiting?.TrySetResult();
     }
 
     /// <summary>At most one line every 5 s while NATS is failing, so an outage doesn't flood the log.</summary>

@@ -127,16 +127,29 @@ public sealed class NatsNotifierTransport(INatsJSContext js, string channel, Sta
         return result;
     }
 
+    public async ValueTask<long?> NotifiedUpToAsync(string key, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var store = await StateAsync(cancellationToken);
+        var entry = await store.TryGetEntryAsync<byte[]>(StateKey(key), cancellationToken: cancellationToken);
+        return entry.Success && entry.Value.Value is { } value &&
+            long.TryParse(Encoding.UTF8.GetString(value), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var ts)
+            ? ts
+            : null;
+    }
+
     public async ValueTask SaveStateAsync(IReadOnlyDictionary<string, long> changes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(changes);
         var store = await StateAsync(cancellationToken);
         foreach (var (key, ts) in changes)
         {
-            // KV keys allow only a few characters; symbols and rules may hold others.
-            await store.PutAsync(Convert.ToHexStringLower(Encoding.UTF8.GetBytes(key)), Encoding.UTF8.GetBytes(ts.ToString(CultureInfo.InvariantCulture)), cancellationToken: cancellationToken);
+            await store.PutAsync(StateKey(key), Encoding.UTF8.GetBytes(ts.ToString(CultureInfo.InvariantCulture)), cancellationToken: cancellationToken);
         }
     }
+
+    /// <summary>KV keys allow only a few characters; symbols and rules may hold others.</summary>
+    private static string StateKey(string key) => Convert.ToHexStringLower(Encoding.UTF8.GetBytes(key));
 
     private async ValueTask<INatsKVStore> StateAsync(CancellationToken cancellationToken)
     {

@@ -88,14 +88,22 @@ public static class RecordJson
         return false;
     }
 
+    /// <summary>One writer per thread, reused: a record writer's buffer is sized for files, too big to make per message.</summary>
+    [ThreadStatic]
+    private static (MemoryStream Stream, RecordWriter Writer)? t_writer;
+
     private static byte[] Write(Action<RecordWriter> write)
     {
-        using var stream = new MemoryStream(256);
-        using (var writer = new RecordWriter(stream))
+        if (t_writer is not { } cached)
         {
-            write(writer);
+            var stream = new MemoryStream(256);
+            cached = (stream, new RecordWriter(stream));
+            t_writer = cached;
         }
 
-        return stream.ToArray().AsSpan().TrimEnd((byte)'\n').ToArray();
+        cached.Stream.SetLength(0);
+        write(cached.Writer);
+        cached.Writer.Flush();
+        return cached.Stream.GetBuffer().AsSpan(0, (int)cached.Stream.Length).TrimEnd((byte)'\n').ToArray();
     }
 }

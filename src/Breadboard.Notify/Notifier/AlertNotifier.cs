@@ -207,6 +207,13 @@ public sealed partial class AlertNotifier
             return;
         }
 
+        if (delivery.DeliveryCount > 1 && await AlreadyNotifiedAsync(alert, cancellationToken))
+        {
+            // Redelivered after a crash or a lost acknowledgement, and the saved state shows it went out.
+            await AckAsync(delivery, cancellationToken);
+            return;
+        }
+
         var decision = policy.Offer(alert, _activeSilences);
         switch (decision.Outcome)
         {
@@ -221,6 +228,20 @@ public sealed partial class AlertNotifier
                 Interlocked.Increment(ref _suppressed);
                 await AckAsync(delivery, cancellationToken);
                 break;
+        }
+    }
+
+    /// <summary>Whether the saved state already covers this alert's event time; when the state cannot be read, the policy decides.</summary>
+    private async Task<bool> AlreadyNotifiedAsync(Alert alert, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _transport.NotifiedUpToAsync(NoisePolicy.StateKey(alert.Rule, alert.Symbol), cancellationToken) >= alert.Ts;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogStateNotSaved(_logger, _channel.Name, OneLine(e.Message));
+            return false;
         }
     }
 

@@ -36,6 +36,9 @@ public interface INotifierTransport
     /// <summary>The last notified event time per (rule, symbol) key, as saved by <see cref="SaveStateAsync"/>.</summary>
     ValueTask<IReadOnlyDictionary<string, long>> LoadStateAsync(CancellationToken cancellationToken);
 
+    /// <summary>The saved last notified event time of one (rule, symbol) key, or null: asked for each redelivered alert.</summary>
+    ValueTask<long?> NotifiedUpToAsync(string key, CancellationToken cancellationToken);
+
     /// <summary>Saves the last notified event time of these keys; called after a delivery and before its acknowledgements.</summary>
     ValueTask SaveStateAsync(IReadOnlyDictionary<string, long> changes, CancellationToken cancellationToken);
 }

@@ -33,6 +33,9 @@ public sealed partial class MemoryNotifierTransport(MemoryAlertBus bus, ILogger 
     public ValueTask<IReadOnlyDictionary<string, long>> LoadStateAsync(CancellationToken cancellationToken) =>
         ValueTask.FromResult<IReadOnlyDictionary<string, long>>(new Dictionary<string, long>(_state));
 
+    public ValueTask<long?> NotifiedUpToAsync(string key, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(_state.TryGetValue(key, out var ts) ? ts : (long?)null);
+
     public ValueTask SaveStateAsync(IReadOnlyDictionary<string, long> changes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(changes);
