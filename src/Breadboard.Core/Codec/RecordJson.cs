@@ -90,15 +90,15 @@ public static class RecordJson
 
     /// <summary>One writer per thread, reused: a record writer's buffer is sized for files, too big to make per message.</summary>
     [ThreadStatic]
-    private static (MemoryStream Stream, RecordWriter Writer)? t_writer;
+    private static (MemoryStream Stream, RecordWriter Writer)? _threadWriter;
 
     private static byte[] Write(Action<RecordWriter> write)
     {
-        if (t_writer is not { } cached)
+        if (_threadWriter is not { } cached)
         {
             var stream = new MemoryStream(256);
             cached = (stream, new RecordWriter(stream));
-            t_writer = cached;
+            _threadWriter = cached;
         }
 
         cached.Stream.SetLength(0);
