@@ -86,12 +86,12 @@ public static class AlertConsumers
 
     /// <summary>
     /// The <c>dashboard</c> channel: alerts for the live dashboard, each acknowledged once handed on. A new
-    /// dashboard consumer starts with new alerts (history is in the store); malformed messages are acknowledged
-    /// and skipped (the notifiers dead-letter them).
+    /// dashboard consumer starts at <paramref name="since"/> (the server's start: history is in the store);
+    /// malformed messages are acknowledged and skipped (the notifiers dead-letter them).
     /// </summary>
-    public static async IAsyncEnumerable<Alert> DashboardAsync(INatsJSContext js, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public static async IAsyncEnumerable<Alert> DashboardAsync(INatsJSContext js, DateTimeOffset since, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var (consumer, _) = await EnsureAsync(js, "dashboard", StartFrom.NewOnly, TimeSpan.FromSeconds(30), cancellationToken);
+        var (consumer, _) = await EnsureAsync(js, "dashboard", StartFrom.Time(since), TimeSpan.FromSeconds(30), cancellationToken);
         await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: cancellationToken))
         {
             var ok = RecordJson.TryParseAlert(msg.Data ?? [], out var alert, out _);

@@ -30,7 +30,7 @@ internal static class ApiCommand
             var nats = Seam.SchemeOf(Seams.Alerts.Resolve(parse)) == "nats" ? await Notifications.ConnectAsync(parse, "api", cancellationToken) : default;
             await using var natsConnection = nats.Connection;
             var hub = new LiveHub();
-            var dashboard = nats.Js is null ? Task.CompletedTask : FeedDashboardAsync(nats.Js, hub, stop.Token);
+            var dashboard = nats.Js is null ? Task.CompletedTask : FeedDashboardAsync(nats.Js, hub, DateTimeOffset.UtcNow, stop.Token);
             await using var web = WebServer.Build(
                 new WebOptions
                 {
@@ -64,11 +64,11 @@ internal static class ApiCommand
         return command;
     }
 
-    private static async Task FeedDashboardAsync(NATS.Client.JetStream.INatsJSContext js, LiveHub hub, CancellationToken cancellationToken)
+    private static async Task FeedDashboardAsync(NATS.Client.JetStream.INatsJSContext js, LiveHub hub, DateTimeOffset since, CancellationToken cancellationToken)
     {
         try
         {
-            await foreach (var alert in Nats.AlertConsumers.DashboardAsync(js, cancellationToken))
+            await foreach (var alert in Nats.AlertConsumers.DashboardAsync(js, since, cancellationToken))
             {
                 hub.OnAlert(alert);
             }

@@ -49,9 +49,11 @@ internal static class UpCommand
 
             var webUrls = ResolveUrls(parse, urls);
             await using var store = await Backends.OpenStoreAsync(parse, cancellationToken);
+            // New consumers of the alert stream (dashboard, channels) start here: nothing this run fires is missed.
+            var started = DateTimeOffset.UtcNow;
             await using var alertBus = await Backends.OpenAlertBusAsync(parse, cancellationToken);
             var silences = Notifications.Silences(parse, (alertBus as Nats.NatsAlertBus)?.JetStream);
-            var notifiers = Notifications.ForUp(alertBus, silences);
+            var notifiers = Notifications.ForUp(alertBus, silences, started);
             var hub = parse.GetValue(noWeb) ? null : new LiveHub();
             // A replayed file is input with an end: its windows close when it ends, and it keeps no checkpoint
             // (started again, it plays from the top). Through Kafka, the processor checkpoints in the store.
@@ -116,7 +118,7 @@ internal static class UpCommand
             var watch = alertBus switch
             {
                 MemoryAlertBus memory => memory.SubscribeAsync(cancellationToken: stop.Token),
-                Nats.NatsAlertBus nats => Nats.AlertConsumers.DashboardAsync(nats.JetStream, stop.Token),
+                Nats.NatsAlertBus nats => Nats.AlertConsumers.DashboardAsync(nats.JetStream, started, stop.Token),
                 _ => null,
             };
             var watching = watch is null ? Task.CompletedTask : recent.CollectAsync(watch);

@@ -67,8 +67,8 @@ internal static class Notifications
         }
     }
 
-    /// <summary>The notifiers of <c>up</c>: one per configured channel, reading the bus <c>up</c> publishes to.</summary>
-    public static List<(AlertNotifier Notifier, INotificationChannel Channel)> ForUp(IAlertBus bus, ISilenceStore silences)
+    /// <summary>The notifiers of <c>up</c>: one per configured channel, reading the bus <c>up</c> publishes to; a new NATS channel starts at <paramref name="started"/>.</summary>
+    public static List<(AlertNotifier Notifier, INotificationChannel Channel)> ForUp(IAlertBus bus, ISilenceStore silences, DateTimeOffset started)
     {
         var result = new List<(AlertNotifier, INotificationChannel)>();
         foreach (var name in ConfiguredChannels())
@@ -77,7 +77,7 @@ internal static class Notifications
             var logger = Commands.CommandRunner.Logger("notify");
             INotifierTransport transport = bus switch
             {
-                NatsAlertBus nats => new NatsNotifierTransport(nats.JetStream, name, StartFrom.NewOnly, NotifyAckWait),
+                NatsAlertBus nats => new NatsNotifierTransport(nats.JetStream, name, StartFrom.Time(started), NotifyAckWait),
                 MemoryAlertBus memory => new MemoryNotifierTransport(memory, logger),
                 _ => throw new SettingException($"alerts: no notifier transport for {bus.GetType().Name}"),
             };

@@ -14,6 +14,21 @@ public sealed class NatsAlertsTests
 {
     private static string Golden(string name) => Path.Combine(AppContext.BaseDirectory, "Golden", name);
 
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task<List<string>> StreamOf(NatsServerProcess server, CancellationToken ct)
+    {
+        using var dir = new TempDir();
+        var read = await CliProcess.RunAsync(dir.Path, ["alerts", "replay", "--since", "2000-01-01", "--out", dir.File("stream.ndjson"), "--alerts", server.Url]);
+        Assert.Equal(0, read.ExitCode);
+        return [.. File.ReadAllLines(dir.File("stream.ndjson")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetString()!)];
+    }
+
     [Fact]
     public async Task Replay_WithNatsAlerts_PublishesEachAlertOnce_EvenWhenRunTwice_AndAlertsReplayReadsThemBack()
     {
@@ -142,6 +157,102 @@ public sealed class NatsAlertsTests
         var bad = await CliProcess.RunAsync(dir.Path, ["silences", "create", "--duration", "2h", "--alerts", server.Url]);
         Assert.Equal(2, bad.ExitCode);
         Assert.Equal("error: silence: give at least one of rule, symbol, channel", bad.ErrorLines.Single());
+    }
+
+    [Fact]
+    public async Task Up_WithNatsAlerts_PublishesEachAlertOnce_AndTheDashboardShowsThemLive()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = await NatsServerProcess.StartAsync(ct);
+        using var dir = new TempDir();
+        var url = $"http://127.0.0.1:{FreePort()}";
+        // 7 minutes of event time at 30×: the alerts fire about 14 s in, after the browser-side client connected.
+        using var up = Process.Start(CliProcess.StartInfo(dir.Path, null, "up", "--feed", $"replay:{Golden("ticks.ndjson")}", "--speed", "30", "--duration", "30", "--urls", url, "--store", $"duckdb://{dir.File("up.duckdb")}", "--alerts", server.Url))!;
+        var stderr = up.StandardError.ReadToEndAsync(ct);
+        _ = up.StandardOutput.ReadToEndAsync(ct);
+
+        var clock = Stopwatch.StartNew();
+        System.Net.WebSockets.ClientWebSocket socket;
+        while (true)
+        {
+            // A client socket is spent by a failed connect: a new one per attempt.
+            socket = new System.Net.WebSockets.ClientWebSocket();
+            try
+            {
+                await socket.ConnectAsync(new Uri(url.Replace("http", "ws", StringComparison.Ordinal) + "/api/stream"), ct);
+                break;
+            }
+            catch (System.Net.WebSockets.WebSocketException) when (clock.Elapsed < TimeSpan.FromSeconds(20) && !up.HasExited)
+            {
+                socket.Dispose();
+                await Task.Delay(100, ct);
+            }
+        }
+
+        using var connected = socket;
+
+        var expected = File.ReadAllLines(Golden("expected-alerts.ndjson")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetString()!).Order().ToList();
+        var live = new List<string>();
+        var buffer = new byte[1 << 16];
+        using (var reading = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        {
+            reading.CancelAfter(TimeSpan.FromSeconds(40));
+            while (live.Count < expected.Count)
+            {
+                using var message = new MemoryStream();
+                System.Net.WebSockets.WebSocketReceiveResult result;
+                do
+                {
+                    result = await socket.ReceiveAsync(buffer, reading.Token);
+                    message.Write(buffer, 0, result.Count);
+                }
+                while (!result.EndOfMessage);
+
+                using var json = JsonDocument.Parse(message.ToArray());
+                if (json.RootElement.GetProperty("type").GetString() == "alert")
+                {
+                    live.Add(json.RootElement.GetProperty("alert").GetProperty("id").GetString()!);
+                }
+            }
+        }
+
+        await up.WaitForExitAsync(ct);
+        Assert.True(up.ExitCode == 0, await stderr);
+        Assert.Equal(expected, live.Order());
+        var stream = await StreamOf(server, ct);
+        Assert.Equal(expected, stream.Order());
+    }
+
+    [Fact]
+    public async Task Up_EmbeddedWithAWebhookConfigured_SendsOneSignedNotificationForTheOverlappingWindowsOfOneCrash()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var dir = new TempDir();
+        var bodies = new ConcurrentQueue<JsonDocument>();
+        await using var receiver = await HttpReceiver.StartAsync(
+            request =>
+            {
+                request.Headers.TryGetValue(WebhookSignature.Header, out var signature);
+                if (WebhookSignature.Verify("embedded-secret", signature, request.Body, DateTimeOffset.UtcNow) != SignatureCheck.Valid)
+                {
+                    return Task.FromResult((401, "bad signature"));
+                }
+
+                bodies.Enqueue(JsonDocument.Parse(request.Body));
+                return Task.FromResult((200, "ok"));
+            },
+            ct);
+        var environment = new Dictionary<string, string> { ["BREADBOARD_WEBHOOK_URL"] = receiver.Url + "hook", ["BREADBOARD_WEBHOOK_SECRET"] = "embedded-secret" };
+
+        var result = await CliProcess.RunAsync(dir.Path, ["up", "--feed", $"replay:{Golden("ticks.ndjson")}", "--speed", "1000000", "--no-web", "--store", $"duckdb://{dir.File("up.duckdb")}"], environment);
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains("notifications: webhook", result.Stdout, StringComparison.Ordinal);
+        // Four overlapping 5m windows of one ETH-USD drop: one notification, for the first of them.
+        var only = Assert.Single(bodies);
+        var alerts = only.RootElement.GetProperty("alerts");
+        Assert.Equal("price_drop:ETH-USD:5m:1767347820000", Assert.Single(alerts.EnumerateArray()).GetProperty("id").GetString());
+        Assert.False(only.RootElement.GetProperty("reminder").GetBoolean());
     }
 
     [Fact]
