@@ -1,4 +1,5 @@
 using System.Globalization;
+using Breadboard.Core.Seams;
 
 namespace Breadboard.Kafka;
 
@@ -43,45 +44,14 @@ public sealed record KafkaBusOptions
     {
         ArgumentNullException.ThrowIfNull(url);
         options = null;
-        error = "";
-        if (!url.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase))
+        if (!ServerListUrl.TryParse(url, Scheme, "broker", out var servers, out var pairs, out error))
         {
-            error = "expected kafka://host:port[,host:port…]";
             return false;
-        }
-
-        var rest = url[Scheme.Length..];
-        var query = "";
-        var q = rest.IndexOf('?', StringComparison.Ordinal);
-        if (q >= 0)
-        {
-            query = rest[(q + 1)..];
-            rest = rest[..q];
-        }
-
-        var servers = rest.TrimEnd('/').Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (servers.Length == 0)
-        {
-            error = "names no broker; expected kafka://host:port[,host:port…]";
-            return false;
-        }
-
-        foreach (var server in servers)
-        {
-            var colon = server.LastIndexOf(':');
-            if (colon <= 0 || !int.TryParse(server[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
-            {
-                error = $"'{server}' is not host:port";
-                return false;
-            }
         }
 
         var result = new KafkaBusOptions { BootstrapServers = string.Join(',', servers) };
-        foreach (var pair in query.Split('&', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var (key, value) in pairs)
         {
-            var eq = pair.IndexOf('=', StringComparison.Ordinal);
-            var key = eq < 0 ? pair : pair[..eq];
-            var value = eq < 0 ? "" : pair[(eq + 1)..];
             switch (key)
             {
                 case "partitions" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var p) && p is >= 1 and <= 10_000:
@@ -94,7 +64,7 @@ public sealed record KafkaBusOptions
                     result = result with { Strict = strict };
                     break;
                 default:
-                    error = $"bad option '{pair}'; allowed: partitions=1..10000, replication=1..32, strict=true|false";
+                    error = $"bad option '{key}={value}'; allowed: partitions=1..10000, replication=1..32, strict=true|false";
                     return false;
             }
         }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Breadboard.Core.Pipeline;
+using Breadboard.Core.Seams;
 
 namespace Breadboard.Nats;
 
@@ -47,51 +48,20 @@ public sealed record NatsAlertOptions
     {
         ArgumentNullException.ThrowIfNull(url);
         options = null;
-        error = "";
-        if (!url.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase))
+        if (url.Contains('@', StringComparison.Ordinal))
         {
-            error = "expected nats://host:port[,host:port…]";
+            error = "credentials do not belong in the URL; set BREADBOARD_NATS_USER/BREADBOARD_NATS_PASSWORD or BREADBOARD_NATS_TOKEN";
             return false;
         }
 
-        var rest = url[Scheme.Length..];
-        var query = "";
-        var q = rest.IndexOf('?', StringComparison.Ordinal);
-        if (q >= 0)
+        if (!ServerListUrl.TryParse(url, Scheme, "server", out var servers, out var pairs, out error))
         {
-            query = rest[(q + 1)..];
-            rest = rest[..q];
-        }
-
-        var servers = rest.TrimEnd('/').Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (servers.Length == 0)
-        {
-            error = "names no server; expected nats://host:port[,host:port…]";
             return false;
-        }
-
-        foreach (var server in servers)
-        {
-            if (server.Contains('@', StringComparison.Ordinal))
-            {
-                error = "credentials do not belong in the URL; set BREADBOARD_NATS_USER/BREADBOARD_NATS_PASSWORD or BREADBOARD_NATS_TOKEN";
-                return false;
-            }
-
-            var colon = server.LastIndexOf(':');
-            if (colon <= 0 || !int.TryParse(server[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
-            {
-                error = $"'{server}' is not host:port";
-                return false;
-            }
         }
 
         var result = new NatsAlertOptions { Servers = string.Join(',', servers.Select(s => Scheme + s)) };
-        foreach (var pair in query.Split('&', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var (key, value) in pairs)
         {
-            var eq = pair.IndexOf('=', StringComparison.Ordinal);
-            var key = eq < 0 ? pair : pair[..eq];
-            var value = eq < 0 ? "" : pair[(eq + 1)..];
             switch (key)
             {
                 case "max_age" when DurationText.TryParse(value, out var ms) && ms > 0:
@@ -110,7 +80,7 @@ public sealed record NatsAlertOptions
                     result = result with { BufferCapacity = b };
                     break;
                 default:
-                    error = $"bad option '{pair}'; allowed: max_age=DURATION (like 7d), max_msgs=N, duplicate_window=DURATION (like 2m), replicas=1..5, buffer=N";
+                    error = $"bad option '{key}={value}'; allowed: max_age=DURATION (like 7d), max_msgs=N, duplicate_window=DURATION (like 2m), replicas=1..5, buffer=N";
                     return false;
             }
         }
