@@ -71,6 +71,13 @@ public static class AlertStreams
         }
     }
 
+    /// <summary>Throws unless JetStream answers with the ALERTS stream's state: a health check.</summary>
+    public static async Task CheckAsync(INatsJSContext js, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(js);
+        await js.GetStreamAsync(NatsAlertOptions.StreamName, cancellationToken: cancellationToken);
+    }
+
     internal static string FirstLine(string message)
     {
         var end = message.IndexOf('\n', StringComparison.Ordinal);

@@ -56,6 +56,9 @@ public sealed partial class NatsAlertBus : IAlertBus
     /// <summary>The JetStream context of the bus's connection, for the dashboard's consumer in the same process.</summary>
     public INatsJSContext JetStream => _js;
 
+    /// <summary>Throws unless JetStream answers for the ALERTS stream: the bus's health check.</summary>
+    public Task CheckAsync(CancellationToken cancellationToken) => AlertStreams.CheckAsync(_js, cancellationToken);
+
     /// <summary>Alerts the server acknowledged as new.</summary>
     public long Published => Interlocked.Read(ref _published);
 

@@ -23,6 +23,12 @@ public sealed record WebOptions
     /// <summary>The key mutating endpoints require in the X-Api-Key header; null disables them.</summary>
     public string? ApiKey { get; init; }
 
+    /// <summary>The alert bus setting, shown with its status.</summary>
+    public string AlertsUrl { get; init; } = "memory://";
+
+    /// <summary>Asks a server alert bus (NATS) whether it answers, throwing when it does not; null for the in-process bus.</summary>
+    public Func<CancellationToken, Task>? AlertsCheck { get; init; }
+
     /// <summary>Where notification silences live (a file embedded, NATS key-value in production); null hides the silences API.</summary>
     public Breadboard.Notify.Policy.ISilenceStore? Silences { get; init; }
 

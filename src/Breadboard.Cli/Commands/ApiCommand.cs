@@ -41,6 +41,8 @@ internal static class ApiCommand
                     ApiKey = UpCommand.ApiKey(),
                     BusLag = lag is null ? null : () => lag.Latest,
                     Silences = Notifications.Silences(parse, nats.Js),
+                    AlertsUrl = Seams.Alerts.Resolve(parse),
+                    AlertsCheck = nats.Js is { } js ? ct => Nats.AlertStreams.CheckAsync(js, ct) : null,
                 },
                 store,
                 hub);

@@ -88,6 +88,8 @@ internal static class UpCommand
                     ApiKey = ApiKey(),
                     BusLag = processor is null ? null : () => Backends.ToBusLag(processor.Lag),
                     Silences = silences,
+                    AlertsUrl = Seams.Alerts.Resolve(parse),
+                    AlertsCheck = alertBus is Nats.NatsAlertBus natsBus ? natsBus.CheckAsync : null,
                 },
                 store,
                 hub,

@@ -40,6 +40,25 @@ public sealed class PipelineMonitor(IMarketStore store, WebOptions options, Live
         (_lastTicks, _lastSample) = (ticks, now);
     }
 
+    private async Task<BackendStatus> CheckAlertsAsync(Func<CancellationToken, Task> check, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(2));
+        try
+        {
+            await check(timeout.Token);
+            return new BackendStatus("alerts", options.AlertsUrl, "up", null);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new BackendStatus("alerts", options.AlertsUrl, "down", "no answer within 2 s");
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return new BackendStatus("alerts", options.AlertsUrl, "down", e.Message.Split('\n')[0]);
+        }
+    }
+
     /// <summary>Asks every backend whether it answers, within the timeout.</summary>
     public async Task<IReadOnlyList<BackendStatus>> CheckBackendsAsync(CancellationToken cancellationToken = default)
     {
@@ -60,7 +79,7 @@ public sealed class PipelineMonitor(IMarketStore store, WebOptions options, Live
             storeStatus = new BackendStatus("store", options.StoreUrl, "down", e.Message.Split('\n')[0]);
         }
 
-        _backends = [storeStatus];
+        _backends = options.AlertsCheck is null ? [storeStatus] : [storeStatus, await CheckAlertsAsync(options.AlertsCheck, cancellationToken)];
         return _backends;
     }
 

@@ -190,6 +190,13 @@ public sealed class NatsAlertsTests
         }
 
         using var connected = socket;
+        using (var http = new HttpClient { BaseAddress = new Uri(url) })
+        {
+            using var ready = JsonDocument.Parse(await http.GetStringAsync(new Uri("/health/ready", UriKind.Relative), ct));
+            var alertsBackend = ready.RootElement.GetProperty("backends").EnumerateArray().Single(b => b.GetProperty("name").GetString() == "alerts");
+            Assert.Equal("up", alertsBackend.GetProperty("status").GetString());
+            Assert.Equal(server.Url, alertsBackend.GetProperty("url").GetString());
+        }
 
         var expected = File.ReadAllLines(Golden("expected-alerts.ndjson")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetString()!).Order().ToList();
         var live = new List<string>();
