@@ -29,6 +29,9 @@ chromium --version
 step "nats-server for the alert bus tests (JetStream, started by the tests on free ports)"
 need_package nats-server nats-server
 PATH="$PATH:/usr/sbin" nats-server --version
+
+step "clickhouse-server for the ClickHouse store tests (Debian's 18.16; the tests start it on free ports)"
+need_package clickhouse-server clickhouse-server
 command -v npm >/dev/null || { echo "npm is required to build the dashboard assets (Node.js 20)" >&2; exit 1; }
 
 step "restore and build (Release, warnings are errors)"
