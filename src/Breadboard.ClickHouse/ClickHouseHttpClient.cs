@@ -51,6 +51,9 @@ public sealed class ClickHouseHttpClient : IDisposable
         _retry = BuildRetry(_opts);
     }
 
+    /// <summary>The same server and credentials on another database, sharing this client's connections.</summary>
+    public ClickHouseHttpClient WithDatabase(string database) => new(_baseUrl, database, _user, _password, _http, _opts);
+
     /// <summary>The server's URL (without credentials).</summary>
     public Uri BaseUrl => _baseUrl;
 

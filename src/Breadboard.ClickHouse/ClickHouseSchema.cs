@@ -1,0 +1,149 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Breadboard.ClickHouse;
+
+/// <summary>
+/// The store's tables and the numbered migrations that create them, for one server or for a replicated cluster
+/// (the seed's one shard with three replicas): the same code writes both, so production DDL is never hand-kept.
+/// </summary>
+/// <remarks>
+/// <para>Times are <c>Int64</c> epoch milliseconds: 18.16 has no <c>DateTime64</c>, and an integer keeps every
+/// millisecond on old and new servers alike. Partitions come from <c>toDateTime(intDiv(ts, 1000))</c>.</para>
+/// <para>Every table is a ReplacingMergeTree keyed by what makes a row the same row, so a batch written twice (a
+/// retry, a replay after a crash) collapses to one; readers use <c>FINAL</c>. Rows that can be re-emitted with new
+/// values (bars, counts, checkpoints) carry a <c>version</c>, and the highest version wins. Ticks collapse on
+/// (symbol, ts, trade_id, price, volume): two identical trades without a trade id in the same millisecond are
+/// stored once.</para>
+/// <para>With a cluster, each table is a <c>ReplicatedReplacingMergeTree</c> named <c>&lt;table&gt;_local</c>
+/// (paths from the <c>{shard}</c> and <c>{replica}</c> macros) behind a <c>Distributed</c> table with the plain
+/// name, all created <c>ON CLUSTER</c>; readers and writers use the plain names in both layouts.</para>
+/// </remarks>
+public static partial class ClickHouseSchema
+{
+    /// <summary>One migration: its number (from 1), a name for the migrations table, and its tables.</summary>
+    private sealed record Migration(int Version, string Name, IReadOnlyList<Table> Tables);
+
+    /// <summary>A table as columns, engine arguments and keys; the engine is chosen by the layout.</summary>
+    private sealed record Table(string Name, string Columns, string? VersionColumn, string OrderBy, string? PartitionBy, string ShardKey);
+
+    /// <summary>Append, never edit: a migration that ran on a server must keep meaning the same.</summary>
+    private static readonly Migration[] Migrations =
+    [
+        new(1, "ticks, bars, alerts, counts, checkpoints",
+        [
+            new("ticks", "symbol String, ts Int64, price Float64, volume Float64, trade_id String, exchange String, asset_class String", null,
+                "(symbol, ts, trade_id, price, volume)", "toYYYYMMDD(toDateTime(intDiv(ts, 1000)))", "cityHash64(symbol)"),
+            new("bars", "symbol String, `window` String, window_start Int64, window_end Int64, open Float64, high Float64, low Float64, close Float64, volume Float64, vwap Nullable(Float64), trades Int64, version UInt64", "version",
+                "(symbol, `window`, window_start)", "toYYYYMM(toDateTime(intDiv(window_start, 1000)))", "cityHash64(symbol)"),
+            new("alerts", "id String, rule String, symbol String, `window` String, window_start Int64, window_end Int64, value Float64, threshold Float64, ts Int64, version UInt64", "version",
+                "id", "toYYYYMM(toDateTime(intDiv(ts, 1000)))", "cityHash64(id)"),
+            new("pipeline_counts", "source String, rejects Int64, late Int64, duplicates Int64, version UInt64", "version", "source", null, "cityHash64(source)"),
+            new("checkpoints", "key String, position Int64, state String, version UInt64", "version", "key", null, "cityHash64(key)"),
+        ]),
+        new(2, "batch runs",
+        [
+            new("batch_runs", "run_id String, job String, started Int64, ended Nullable(Int64), status String, rows Int64, error String, version UInt64", "version",
+                "(job, run_id)", null, "cityHash64(run_id)"),
+        ]),
+    ];
+
+    public static int LatestVersion => Migrations.Length;
+
+    /// <summary>The statements that take an empty server to the latest schema, in order: what <c>store migrate --print</c> shows.</summary>
+    public static IReadOnlyList<string> Statements(string database, string? cluster = null)
+    {
+        var statements = new List<string> { CreateDatabase(database, cluster) };
+        statements.AddRange(TableStatements(MigrationsTable, database, cluster));
+        foreach (var migration in Migrations)
+        {
+            foreach (var table in migration.Tables)
+            {
+                statements.AddRange(TableStatements(table, database, cluster));
+            }
+        }
+
+        return statements;
+    }
+
+    /// <summary>
+    /// Brings the server's schema to the latest version; returns the migrations applied. Harmless when run again
+    /// or by two processes at once: every statement is <c>IF NOT EXISTS</c>, and a migration is recorded after its
+    /// tables exist (in a ReplacingMergeTree, so a double record collapses).
+    /// </summary>
+    public static async Task<IReadOnlyList<int>> MigrateAsync(ClickHouseHttpClient client, string? cluster = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var database = client.Database;
+        using (var server = client.WithDatabase("system"))
+        {
+            // Requests name their database, so the one being created is asked for through one that exists.
+            await server.ExecuteAsync(CreateDatabase(database, cluster), cancellationToken);
+        }
+
+        foreach (var statement in TableStatements(MigrationsTable, database, cluster))
+        {
+            await client.ExecuteAsync(statement, cancellationToken);
+        }
+
+        var applied = (await client.QueryAsync($"SELECT version FROM {Quote(database)}.schema_migrations FINAL", row => row.GetProperty("version").GetInt32(), cancellationToken)).ToHashSet();
+        var done = new List<int>();
+        foreach (var migration in Migrations.Where(m => !applied.Contains(m.Version)))
+        {
+            foreach (var table in migration.Tables)
+            {
+                foreach (var statement in TableStatements(table, database, cluster))
+                {
+                    await client.ExecuteAsync(statement, cancellationToken);
+                }
+            }
+
+            var row = string.Create(CultureInfo.InvariantCulture, $"INSERT INTO {Quote(database)}.schema_migrations (version, name, applied_at) VALUES ({migration.Version}, '{migration.Name.Replace("'", "\\'", StringComparison.Ordinal)}', now())");
+            await client.ExecuteAsync(row, cancellationToken);
+            done.Add(migration.Version);
+        }
+
+        return done;
+    }
+
+    /// <summary>The migrations recorded on the server.</summary>
+    public static async Task<IReadOnlyList<int>> AppliedAsync(ClickHouseHttpClient client, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        return await client.QueryAsync($"SELECT version FROM {Quote(client.Database)}.schema_migrations FINAL ORDER BY version", row => row.GetProperty("version").GetInt32(), cancellationToken);
+    }
+
+    private static readonly Table MigrationsTable = new("schema_migrations", "version UInt32, name String, applied_at DateTime", null, "version", null, "version");
+
+    private static string CreateDatabase(string database, string? cluster) => $"CREATE DATABASE IF NOT EXISTS {Quote(database)}{OnCluster(cluster)}";
+
+    private static IEnumerable<string> TableStatements(Table table, string database, string? cluster)
+    {
+        var db = Quote(database);
+        var partition = table.PartitionBy is null ? "" : $" PARTITION BY {table.PartitionBy}";
+        if (cluster is null)
+        {
+            yield return $"CREATE TABLE IF NOT EXISTS {db}.{table.Name} ({table.Columns}) ENGINE = ReplacingMergeTree({table.VersionColumn}){partition} ORDER BY {table.OrderBy}";
+            yield break;
+        }
+
+        // The replica path names the table, not the database's current name, so a rename never orphans replicas.
+        var replicated = $"ReplicatedReplacingMergeTree('/clickhouse/tables/{{shard}}/{database}/{table.Name}', '{{replica}}'{(table.VersionColumn is null ? "" : ", " + table.VersionColumn)})";
+        yield return $"CREATE TABLE IF NOT EXISTS {db}.{table.Name}_local{OnCluster(cluster)} ({table.Columns}) ENGINE = {replicated}{partition} ORDER BY {table.OrderBy}";
+        yield return $"CREATE TABLE IF NOT EXISTS {db}.{table.Name}{OnCluster(cluster)} AS {db}.{table.Name}_local ENGINE = Distributed({Quote(cluster)}, {db}, {table.Name}_local, {table.ShardKey})";
+    }
+
+    private static string OnCluster(string? cluster) => cluster is null ? "" : $" ON CLUSTER {Quote(cluster)}";
+
+    /// <summary>Database and cluster names are identifiers we put in SQL: only plain ones are accepted.</summary>
+    public static string Quote(string identifier)
+    {
+        ArgumentNullException.ThrowIfNull(identifier);
+        return Identifier().IsMatch(identifier)
+            ? identifier
+            : throw new ArgumentException($"'{identifier}' is not a plain identifier (letters, digits, '_'; not starting with a digit)", nameof(identifier));
+    }
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+    private static partial Regex Identifier();
+}

@@ -1,0 +1,99 @@
+namespace Breadboard.ClickHouse.Tests;
+
+public sealed class ClickHouseSchemaTests(ClickHouseServerFixture fixture) : IClassFixture<ClickHouseServerFixture>
+{
+    private static readonly string[] Tables = ["alerts", "bars", "batch_runs", "checkpoints", "pipeline_counts", "schema_migrations", "ticks"];
+
+    [Fact]
+    public async Task Migrate_OnAnEmptyServer_CreatesEveryTable_AndRunAgainChangesNothing()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var database = $"migrate_{Guid.NewGuid():N}";
+        using var client = new ClickHouseHttpClient(fixture.Url, database, null, null);
+
+        Assert.Equal(Enumerable.Range(1, ClickHouseSchema.LatestVersion), await ClickHouseSchema.MigrateAsync(client, cancellationToken: ct));
+        Assert.Empty(await ClickHouseSchema.MigrateAsync(client, cancellationToken: ct));
+        Assert.Empty(await ClickHouseSchema.MigrateAsync(client, cancellationToken: ct));
+
+        Assert.Equal(Enumerable.Range(1, ClickHouseSchema.LatestVersion), await ClickHouseSchema.AppliedAsync(client, ct));
+        var engines = await client.QueryAsync(
+            $"SELECT name, engine FROM system.tables WHERE database = '{database}' ORDER BY name",
+            row => (Name: row.GetProperty("name").GetString()!, Engine: row.GetProperty("engine").GetString()!),
+            ct);
+        Assert.Equal(Tables, engines.Select(e => e.Name));
+        Assert.All(engines, e => Assert.Equal("ReplacingMergeTree", e.Engine));
+    }
+
+    [Fact]
+    public async Task Migrate_TwoAtOnce_BothSucceedAndEachMigrationIsRecordedOnce()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var database = $"race_{Guid.NewGuid():N}";
+        using var a = new ClickHouseHttpClient(fixture.Url, database, null, null);
+        using var b = new ClickHouseHttpClient(fixture.Url, database, null, null);
+
+        await Task.WhenAll(ClickHouseSchema.MigrateAsync(a, cancellationToken: ct), ClickHouseSchema.MigrateAsync(b, cancellationToken: ct));
+
+        Assert.Equal(Enumerable.Range(1, ClickHouseSchema.LatestVersion), await ClickHouseSchema.AppliedAsync(a, ct));
+    }
+
+    [Fact]
+    public async Task Bars_WrittenTwiceWithANewerVersion_ReadWithFinal_GiveOneRowWithTheNewestValues()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var database = $"bars_{Guid.NewGuid():N}";
+        using var client = new ClickHouseHttpClient(fixture.Url, database, null, null);
+        await ClickHouseSchema.MigrateAsync(client, cancellationToken: ct);
+        const string columns = "symbol, `window`, window_start, window_end, open, high, low, close, volume, vwap, trades, version";
+        foreach (var (close, version) in new[] { (101.5, 1), (102.25, 2), (101.5, 1) })
+        {
+            await client.InsertAsync("bars", columns, async (stream, token) =>
+            {
+                var row = System.Text.Encoding.UTF8.GetBytes(
+                    $$"""{"symbol":"BTC-USD","window":"1m","window_start":1767225600000,"window_end":1767225660000,"open":100,"high":103,"low":99,"close":{{close.ToString(System.Globalization.CultureInfo.InvariantCulture)}},"volume":2,"vwap":null,"trades":4,"version":{{version}}}""" + "\n");
+                await stream.WriteAsync(row, token);
+            }, ct);
+        }
+
+        var bars = await client.QueryAsync("SELECT close, window_start FROM bars FINAL", row => (Close: row.GetProperty("close").GetDouble(), Start: row.GetProperty("window_start").GetInt64()), ct);
+
+        Assert.Equal((102.25, 1_767_225_600_000L), Assert.Single(bars));
+    }
+
+    [Fact]
+    public void Statements_ForACluster_AreReplicatedLocalTablesBehindDistributedOnes_OnCluster()
+    {
+        var statements = ClickHouseSchema.Statements("breadboard", "breadboard_cluster");
+
+        Assert.Equal("CREATE DATABASE IF NOT EXISTS breadboard ON CLUSTER breadboard_cluster", statements[0]);
+        foreach (var table in Tables)
+        {
+            var local = Assert.Single(statements, s => s.StartsWith($"CREATE TABLE IF NOT EXISTS breadboard.{table}_local ON CLUSTER breadboard_cluster (", StringComparison.Ordinal));
+            Assert.Contains($"ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{{shard}}/breadboard/{table}', '{{replica}}'", local, StringComparison.Ordinal);
+            var distributed = Assert.Single(statements, s => s.StartsWith($"CREATE TABLE IF NOT EXISTS breadboard.{table} ON CLUSTER", StringComparison.Ordinal));
+            Assert.Contains($"AS breadboard.{table}_local ENGINE = Distributed(breadboard_cluster, breadboard, {table}_local, ", distributed, StringComparison.Ordinal);
+        }
+
+        var bars = Assert.Single(statements, s => s.Contains("bars_local", StringComparison.Ordinal) && s.Contains("Replicated", StringComparison.Ordinal));
+        Assert.Contains("'{replica}', version)", bars, StringComparison.Ordinal);
+        Assert.Contains("ORDER BY (symbol, `window`, window_start)", bars, StringComparison.Ordinal);
+        Assert.Contains("PARTITION BY toYYYYMM(toDateTime(intDiv(window_start, 1000)))", bars, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Statements_ForOneServer_MatchWhatMigrateCreates()
+    {
+        var statements = ClickHouseSchema.Statements("market");
+
+        Assert.Equal(1 + Tables.Length, statements.Count);
+        Assert.DoesNotContain(statements, s => s.Contains("ON CLUSTER", StringComparison.Ordinal) || s.Contains("Distributed", StringComparison.Ordinal));
+        Assert.Contains("CREATE TABLE IF NOT EXISTS market.ticks (symbol String, ts Int64, price Float64, volume Float64, trade_id String, exchange String, asset_class String) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMMDD(toDateTime(intDiv(ts, 1000))) ORDER BY (symbol, ts, trade_id, price, volume)", statements);
+    }
+
+    [Theory]
+    [InlineData("bad-name")]
+    [InlineData("x; DROP TABLE y")]
+    [InlineData("1abc")]
+    public void Statements_WithANameThatIsNotAPlainIdentifier_AreRefused(string name) =>
+        Assert.Throws<ArgumentException>(() => ClickHouseSchema.Statements(name));
+}
