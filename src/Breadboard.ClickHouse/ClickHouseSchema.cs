@@ -32,7 +32,7 @@ public static partial class ClickHouseSchema
     [
         new(1, "ticks, bars, alerts, counts, checkpoints",
         [
-            new("ticks", "symbol String, ts Int64, price Float64, volume Float64, trade_id String, exchange String, asset_class String", null,
+            new("ticks", "symbol String, ts Int64, price Float64, volume Float64, trade_id String, exchange String, asset_class String, seq UInt64", null,
                 "(symbol, ts, trade_id, price, volume)", "toYYYYMMDD(toDateTime(intDiv(ts, 1000)))", "cityHash64(symbol)"),
             new("bars", "symbol String, `window` String, window_start Int64, window_end Int64, open Float64, high Float64, low Float64, close Float64, volume Float64, vwap Nullable(Float64), trades Int64, version UInt64", "version",
                 "(symbol, `window`, window_start)", "toYYYYMM(toDateTime(intDiv(window_start, 1000)))", "cityHash64(symbol)"),

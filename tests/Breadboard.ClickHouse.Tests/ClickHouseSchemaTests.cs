@@ -87,7 +87,7 @@ public sealed class ClickHouseSchemaTests(ClickHouseServerFixture fixture) : ICl
 
         Assert.Equal(1 + Tables.Length, statements.Count);
         Assert.DoesNotContain(statements, s => s.Contains("ON CLUSTER", StringComparison.Ordinal) || s.Contains("Distributed", StringComparison.Ordinal));
-        Assert.Contains("CREATE TABLE IF NOT EXISTS market.ticks (symbol String, ts Int64, price Float64, volume Float64, trade_id String, exchange String, asset_class String) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMMDD(toDateTime(intDiv(ts, 1000))) ORDER BY (symbol, ts, trade_id, price, volume)", statements);
+        Assert.Contains("CREATE TABLE IF NOT EXISTS market.ticks (symbol String, ts Int64, price Float64, volume Float64, trade_id String, exchange String, asset_class String, seq UInt64) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMMDD(toDateTime(intDiv(ts, 1000))) ORDER BY (symbol, ts, trade_id, price, volume)", statements);
     }
 
     [Theory]

@@ -11,6 +11,11 @@ internal static class Backends
     public static async Task<IMarketStore> OpenStoreAsync(ParseResult parse, CancellationToken cancellationToken)
     {
         var url = Seams.Store.Resolve(parse);
+        if (Seam.SchemeOf(url) == "clickhouse")
+        {
+            return await OpenClickHouseAsync(url, cancellationToken);
+        }
+
         if (!DuckDbStore.TryParseUrl(url, out var path, out var error))
         {
             throw new SettingException($"{Seams.Store.Describe(url)}: {error}");
@@ -31,6 +36,30 @@ internal static class Backends
             }
 
             throw new SettingException($"{Seams.Store.Describe(url)}: cannot open the database: {FirstLine(e.Message)}");
+        }
+    }
+
+    private static async Task<IMarketStore> OpenClickHouseAsync(string url, CancellationToken cancellationToken)
+    {
+        Breadboard.ClickHouse.ClickHouseStore store;
+        try
+        {
+            store = Breadboard.ClickHouse.ClickHouseStore.Open(url, Environment.GetEnvironmentVariable("BREADBOARD_CLICKHOUSE_PASSWORD"));
+        }
+        catch (ArgumentException e)
+        {
+            throw new SettingException($"{Seams.Store.Describe(url)}: {e.Message.Split(" (Parameter", 2)[0]}");
+        }
+
+        try
+        {
+            await store.InitializeAsync(cancellationToken);
+            return store;
+        }
+        catch (Exception e) when (e is Breadboard.ClickHouse.ClickHouseException or Breadboard.ClickHouse.ClickHouseUnavailableException)
+        {
+            await store.DisposeAsync();
+            throw new SettingException($"{Seams.Store.Describe(url)}: {FirstLine(e.Message)}");
         }
     }
 

@@ -9,7 +9,7 @@ namespace Breadboard.Cli.Settings;
 internal sealed class Seams
 {
     public static readonly Seam Bus = new("--bus", "BREADBOARD_BUS", "memory://", "The tick bus between feed and engine.", ["memory://", "kafka://"]);
-    public static readonly Seam Store = new("--store", "BREADBOARD_STORE", "duckdb://./data/breadboard.duckdb", "Where ticks, bars and alerts are stored.", ["duckdb://"]);
+    public static readonly Seam Store = new("--store", "BREADBOARD_STORE", "duckdb://./data/breadboard.duckdb", "Where ticks, bars and alerts are stored.", ["duckdb://", "clickhouse://"]);
     public static readonly Seam Alerts = new("--alerts", "BREADBOARD_ALERTS", "memory://", "Where alerts are published.", ["memory://", "nats://"]);
     public static readonly Seam Engine = new("--engine", "BREADBOARD_ENGINE", "local", "Which engine runs the pipeline.", ["local"]);
     public static readonly Seam Scheduler = new("--scheduler", "BREADBOARD_SCHEDULER", "local", "Which scheduler runs batch jobs.", ["local"]);

@@ -1,0 +1,465 @@
+using System.Buffers;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Breadboard.Core.Model;
+using Breadboard.Core.Seams;
+
+namespace Breadboard.ClickHouse;
+
+/// <summary>
+/// The production store (<c>clickhouse://host:8123/db[?user=NAME&amp;cluster=NAME&amp;secure=true]</c>): ticks,
+/// bars, alerts, counts and checkpoints in the tables of <see cref="ClickHouseSchema"/>, over our own HTTP client.
+/// </summary>
+/// <remarks>
+/// <para>ClickHouse has no transactions. A batch goes in as one insert per table, outputs first and checkpoints
+/// last: a checkpoint is only ever stored after everything it covers. Every table collapses repeated rows
+/// (ReplacingMergeTree, read with <c>FINAL</c>), so a retried insert or input processed again after a crash
+/// leaves the same rows. Counts are stored per batch under the batch's id: a retry replaces them, but input
+/// processed again after a crash between a batch's counts and its checkpoint counts again (the one window).</para>
+/// <para>The password comes from <c>BREADBOARD_CLICKHOUSE_PASSWORD</c>, never from the URL.</para>
+/// </remarks>
+public sealed class ClickHouseStore : IMarketStore
+{
+    public const string Scheme = "clickhouse://";
+
+    private static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
+
+    private readonly ClickHouseHttpClient _client;
+    private readonly string? _cluster;
+    private long _lastVersion;
+
+    private ClickHouseStore(ClickHouseHttpClient client, string? cluster)
+    {
+        _client = client;
+        _cluster = cluster;
+    }
+
+    /// <summary>Where the store lives, for messages (no credentials).</summary>
+    public string Location => $"{_client.BaseUrl}{_client.Database}";
+
+    /// <summary>Opens a store from its URL (nothing is sent until <see cref="InitializeAsync"/>); a bad URL throws <see cref="ArgumentException"/> with a one-line reason.</summary>
+    public static ClickHouseStore Open(string url, string? password = null, HttpClient? http = null, ClickHouseClientOpts? opts = null)
+    {
+        if (!TryParseUrl(url, out var baseUrl, out var database, out var user, out var cluster, out var error))
+        {
+            throw new ArgumentException(error, nameof(url));
+        }
+
+        return new ClickHouseStore(new ClickHouseHttpClient(baseUrl!, database!, user, password, http, opts), cluster);
+    }
+
+    /// <summary>Reads <c>clickhouse://host:port/database[?user=…&amp;cluster=…&amp;secure=true]</c>.</summary>
+    public static bool TryParseUrl(string url, out Uri? baseUrl, out string? database, out string? user, out string? cluster, out string error)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        (baseUrl, database, user, cluster, error) = (null, null, null, null, "");
+        const string expected = "expected clickhouse://host:port/database[?user=NAME&cluster=NAME&secure=true]";
+        if (!url.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase) || url.Contains('@', StringComparison.Ordinal))
+        {
+            error = url.Contains('@', StringComparison.Ordinal) ? "credentials do not belong in the URL; set user=NAME and BREADBOARD_CLICKHOUSE_PASSWORD" : expected;
+            return false;
+        }
+
+        var rest = url[Scheme.Length..];
+        var query = "";
+        var q = rest.IndexOf('?', StringComparison.Ordinal);
+        if (q >= 0)
+        {
+            (rest, query) = (rest[..q], rest[(q + 1)..]);
+        }
+
+        var slash = rest.IndexOf('/', StringComparison.Ordinal);
+        var hostPort = slash < 0 ? rest : rest[..slash];
+        var db = slash < 0 ? "" : rest[(slash + 1)..].TrimEnd('/');
+        var colon = hostPort.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(hostPort[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+        {
+            error = $"'{hostPort}' is not host:port; {expected}";
+            return false;
+        }
+
+        if (db.Length == 0)
+        {
+            error = $"names no database; {expected}";
+            return false;
+        }
+
+        try
+        {
+            ClickHouseSchema.Quote(db);
+        }
+        catch (ArgumentException e)
+        {
+            error = $"database {e.Message}";
+            return false;
+        }
+
+        var secure = false;
+        foreach (var pair in query.Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            var (key, value) = eq < 0 ? (pair, "") : (pair[..eq], Uri.UnescapeDataString(pair[(eq + 1)..]));
+            switch (key)
+            {
+                case "user" when value.Length > 0:
+                    user = value;
+                    break;
+                case "cluster" when value.Length > 0:
+                    try
+                    {
+                        cluster = ClickHouseSchema.Quote(value);
+                    }
+                    catch (ArgumentException e)
+                    {
+                        error = $"cluster {e.Message}";
+                        return false;
+                    }
+
+                    break;
+                case "secure" when bool.TryParse(value, out var s):
+                    secure = s;
+                    break;
+                default:
+                    error = $"bad option '{pair}'; allowed: user=NAME, cluster=NAME, secure=true|false";
+                    return false;
+            }
+        }
+
+        baseUrl = new Uri($"{(secure ? "https" : "http")}://{hostPort}/");
+        database = db;
+        return true;
+    }
+
+    /// <summary>Creates or migrates the schema (<see cref="ClickHouseSchema.MigrateAsync"/>).</summary>
+    public async ValueTask InitializeAsync(CancellationToken cancellationToken = default) =>
+        await ClickHouseSchema.MigrateAsync(_client, _cluster, cancellationToken);
+
+    public async ValueTask WriteAsync(StoreBatch batch, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.IsEmpty)
+        {
+            return;
+        }
+
+        // One version per batch: every row it re-emits replaces what an earlier batch wrote under the same key.
+        var version = NextVersion();
+        if (batch.Ticks.Count > 0)
+        {
+            await InsertAsync("ticks", "symbol, ts, price, volume, trade_id, exchange, asset_class, seq", batch.Ticks, (w, tick, i) =>
+            {
+                w.WriteString("symbol"u8, tick.Symbol);
+                w.WriteNumber("ts"u8, tick.Ts);
+                w.WriteNumber("price"u8, tick.Price);
+                w.WriteNumber("volume"u8, tick.Volume);
+                w.WriteString("trade_id"u8, tick.TradeId.HasValue ? tick.TradeId.ToString() : "");
+                w.WriteString("exchange"u8, tick.Exchange ?? "");
+                w.WriteString("asset_class"u8, AssetClasses.Name(tick.AssetClass));
+                w.WriteNumber("seq"u8, (version * 1_000_000UL) + (ulong)i);
+            }, cancellationToken);
+        }
+
+        if (batch.Bars.Count > 0)
+        {
+            await InsertAsync("bars", "symbol, `window`, window_start, window_end, open, high, low, close, volume, vwap, trades, version", batch.Bars, (w, bar, _) =>
+            {
+                w.WriteString("symbol"u8, bar.Symbol);
+                w.WriteString("window"u8, bar.Window);
+                w.WriteNumber("window_start"u8, bar.WindowStart);
+                w.WriteNumber("window_end"u8, bar.WindowEnd);
+                w.WriteNumber("open"u8, bar.Open);
+                w.WriteNumber("high"u8, bar.High);
+                w.WriteNumber("low"u8, bar.Low);
+                w.WriteNumber("close"u8, bar.Close);
+                w.WriteNumber("volume"u8, bar.Volume);
+                if (bar.Vwap is { } vwap)
+                {
+                    w.WriteNumber("vwap"u8, vwap);
+                }
+                else
+                {
+                    w.WriteNull("vwap"u8);
+                }
+
+                w.WriteNumber("trades"u8, bar.Trades);
+                w.WriteNumber("version"u8, version);
+            }, cancellationToken);
+        }
+
+        if (batch.Alerts.Count > 0)
+        {
+            await InsertAsync("alerts", "id, rule, symbol, `window`, window_start, window_end, value, threshold, ts, version", batch.Alerts, (w, alert, _) =>
+            {
+                w.WriteString("id"u8, alert.Id);
+                w.WriteString("rule"u8, alert.Rule);
+                w.WriteString("symbol"u8, alert.Symbol);
+                w.WriteString("window"u8, alert.Window);
+                w.WriteNumber("window_start"u8, alert.WindowStart);
+                w.WriteNumber("window_end"u8, alert.WindowEnd);
+                w.WriteNumber("value"u8, alert.Value);
+                w.WriteNumber("threshold"u8, alert.Threshold);
+                w.WriteNumber("ts"u8, alert.Ts);
+                w.WriteNumber("version"u8, version);
+            }, cancellationToken);
+        }
+
+        if (!batch.Counts.IsZero)
+        {
+            var source = $"batch:{version}";
+            await InsertAsync("pipeline_counts", "source, rejects, late, duplicates, version", [batch.Counts], (w, counts, _) =>
+            {
+                w.WriteString("source"u8, source);
+                w.WriteNumber("rejects"u8, counts.Rejects);
+                w.WriteNumber("late"u8, counts.Late);
+                w.WriteNumber("duplicates"u8, counts.Duplicates);
+                w.WriteNumber("version"u8, version);
+            }, cancellationToken);
+        }
+
+        // Last: a checkpoint stored means everything before it in the batch is stored.
+        if (batch.Checkpoints.Count > 0)
+        {
+            await InsertAsync("checkpoints", "key, position, state, version", batch.Checkpoints, (w, checkpoint, _) =>
+            {
+                w.WriteString("key"u8, checkpoint.Key);
+                w.WriteNumber("position"u8, checkpoint.Position);
+                w.WriteString("state"u8, Convert.ToBase64String(checkpoint.State));
+                w.WriteNumber("version"u8, version);
+            }, cancellationToken);
+        }
+    }
+
+    /// <remarks>With a limit, the latest bars, still in ascending order.</remarks>
+    public async IAsyncEnumerable<Bar> QueryBarsAsync(BarQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var where = new Where()
+            .Add("symbol", "=", query.Symbol).Add("`window`", "=", query.Window)
+            .Add("window_start", ">=", query.From).Add("window_start", "<", query.To);
+        var sql = Ordered("symbol, `window`, window_start, window_end, open, high, low, close, volume, vwap, trades", "bars", where, query.Limit, "window_start", "`window`", "symbol");
+        foreach (var bar in await _client.QueryAsync(sql, ReadBar, cancellationToken))
+        {
+            yield return bar;
+        }
+    }
+
+    /// <remarks>With a limit, the latest alerts, still in ascending order of ts, then id.</remarks>
+    public async IAsyncEnumerable<Alert> QueryAlertsAsync(AlertQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var where = new Where()
+            .Add("symbol", "=", query.Symbol).Add("rule", "=", query.Rule)
+            .Add("ts", ">=", query.Since).Add("ts", "<", query.To);
+        var sql = Ordered("id, rule, symbol, `window`, window_start, window_end, value, threshold, ts", "alerts", where, query.Limit, "ts", "id");
+        foreach (var alert in await _client.QueryAsync(sql, ReadAlert, cancellationToken))
+        {
+            yield return alert;
+        }
+    }
+
+    /// <remarks>Ticks of the same millisecond come in the order they were written; a limit keeps the latest.</remarks>
+    public async IAsyncEnumerable<Tick> QueryTicksAsync(TickQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var where = new Where().Add("symbol", "=", query.Symbol).Add("ts", ">=", query.From).Add("ts", "<", query.To);
+        var sql = Ordered("symbol, ts, price, volume, trade_id, exchange, asset_class, seq", "ticks", where, query.Limit, "ts", "seq");
+        foreach (var tick in await _client.QueryAsync(sql, ReadTick, cancellationToken))
+        {
+            yield return tick;
+        }
+    }
+
+    public async IAsyncEnumerable<SymbolSummary> QuerySymbolsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        // The same figures as DuckDB's: the last trade (the latest written among equal times) and the first trade
+        // of the 24 h of event time up to it.
+        const string sql =
+            """
+            SELECT t.symbol AS symbol, argMax(t.asset_class, (t.ts, t.seq)) AS asset_class, max(t.ts) AS last_ts,
+                   argMax(t.price, (t.ts, t.seq)) AS last_price,
+                   argMinIf(t.price, (t.ts, t.seq), t.ts >= l.latest - 86400000) AS first_price
+            FROM (SELECT symbol, ts, price, asset_class, seq FROM ticks FINAL) AS t
+            ANY INNER JOIN (SELECT symbol, max(ts) AS latest FROM ticks FINAL GROUP BY symbol) AS l USING symbol
+            GROUP BY t.symbol
+            ORDER BY t.symbol
+            """;
+        var rows = await _client.QueryAsync(sql, row =>
+        {
+            var symbol = row.GetProperty("symbol").GetString()!;
+            return new SymbolSummary(
+                symbol,
+                AssetClasses.TryParse(row.GetProperty("asset_class").GetString(), out var assetClass) ? assetClass : AssetClasses.Infer(symbol),
+                row.GetProperty("last_ts").GetInt64(),
+                row.GetProperty("last_price").GetDouble(),
+                row.GetProperty("first_price").GetDouble());
+        }, cancellationToken);
+        foreach (var row in rows)
+        {
+            yield return row;
+        }
+    }
+
+    public async ValueTask<PipelineCounts> ReadCountsAsync(CancellationToken cancellationToken = default)
+    {
+        var rows = await _client.QueryAsync(
+            "SELECT sum(rejects) AS rejects, sum(late) AS late, sum(duplicates) AS duplicates FROM pipeline_counts FINAL",
+            row => new PipelineCounts(row.GetProperty("rejects").GetInt64(), row.GetProperty("late").GetInt64(), row.GetProperty("duplicates").GetInt64()),
+            cancellationToken);
+        return rows.Count == 0 ? default : rows[0];
+    }
+
+    public async ValueTask<Checkpoint?> LoadCheckpointAsync(string key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var rows = await _client.QueryAsync(
+            $"SELECT position, state FROM checkpoints FINAL WHERE key = {Literal(key)}",
+            row => new Checkpoint(key, row.GetProperty("position").GetInt64(), Convert.FromBase64String(row.GetProperty("state").GetString()!)),
+            cancellationToken);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _client.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>A ClickHouse string literal: backslash and quote escaped (18.16 has no query parameters).</summary>
+    internal static string Literal(string value)
+    {
+        var sb = new StringBuilder(value.Length + 2).Append('\'');
+        foreach (var c in value)
+        {
+            if (c is '\\' or '\'')
+            {
+                sb.Append('\\');
+            }
+
+            sb.Append(c);
+        }
+
+        return sb.Append('\'').ToString();
+    }
+
+    /// <summary>Versions grow with the clock (so a later process's rows win) and never repeat within one.</summary>
+    private ulong NextVersion()
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        while (true)
+        {
+            var last = Interlocked.Read(ref _lastVersion);
+            var next = Math.Max(now, last + 1);
+            if (Interlocked.CompareExchange(ref _lastVersion, next, last) == last)
+            {
+                return (ulong)next;
+            }
+        }
+    }
+
+    private Task InsertAsync<T>(string table, string columns, IReadOnlyList<T> rows, Action<Utf8JsonWriter, T, int> write, CancellationToken cancellationToken) =>
+        _client.InsertAsync(table, columns, async (stream, token) =>
+        {
+            var buffer = new ArrayBufferWriter<byte>(1 << 16);
+            using var writer = new Utf8JsonWriter(buffer, JsonOptions);
+            for (var i = 0; i < rows.Count; i++)
+            {
+                writer.WriteStartObject();
+                write(writer, rows[i], i);
+                writer.WriteEndObject();
+                writer.Flush();
+                buffer.Write("\n"u8);
+                writer.Reset(buffer);
+                if (buffer.WrittenCount >= 1 << 16)
+                {
+                    await stream.WriteAsync(buffer.WrittenMemory, token);
+                    buffer.ResetWrittenCount();
+                    writer.Reset(buffer);
+                }
+            }
+
+            await stream.WriteAsync(buffer.WrittenMemory, token);
+        }, cancellationToken);
+
+    private static string Ordered(string columns, string table, Where where, int? limit, params string[] orderKeys)
+    {
+        var ascending = string.Join(", ", orderKeys);
+        if (limit is not { } n)
+        {
+            return $"SELECT {columns} FROM {table} FINAL{where} ORDER BY {ascending}";
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(n, "query.Limit");
+        var descending = string.Join(" DESC, ", orderKeys) + " DESC";
+        return string.Create(CultureInfo.InvariantCulture, $"SELECT * FROM (SELECT {columns} FROM {table} FINAL{where} ORDER BY {descending} LIMIT {n}) ORDER BY {ascending}");
+    }
+
+    private static Bar ReadBar(JsonElement row) => new(
+        row.GetProperty("symbol").GetString()!,
+        row.GetProperty("window").GetString()!,
+        row.GetProperty("window_start").GetInt64(),
+        row.GetProperty("window_end").GetInt64(),
+        row.GetProperty("open").GetDouble(),
+        row.GetProperty("high").GetDouble(),
+        row.GetProperty("low").GetDouble(),
+        row.GetProperty("close").GetDouble(),
+        row.GetProperty("volume").GetDouble(),
+        row.GetProperty("vwap").ValueKind == JsonValueKind.Null ? null : row.GetProperty("vwap").GetDouble(),
+        row.GetProperty("trades").GetInt64());
+
+    private static Alert ReadAlert(JsonElement row) => new(
+        row.GetProperty("id").GetString()!,
+        row.GetProperty("rule").GetString()!,
+        row.GetProperty("symbol").GetString()!,
+        row.GetProperty("window").GetString()!,
+        row.GetProperty("window_start").GetInt64(),
+        row.GetProperty("window_end").GetInt64(),
+        row.GetProperty("value").GetDouble(),
+        row.GetProperty("threshold").GetDouble(),
+        row.GetProperty("ts").GetInt64());
+
+    private static Tick ReadTick(JsonElement row)
+    {
+        var symbol = row.GetProperty("symbol").GetString()!;
+        var tradeId = row.GetProperty("trade_id").GetString();
+        var exchange = row.GetProperty("exchange").GetString();
+        return new Tick(
+            symbol,
+            row.GetProperty("ts").GetInt64(),
+            row.GetProperty("price").GetDouble(),
+            row.GetProperty("volume").GetDouble(),
+            string.IsNullOrEmpty(tradeId) ? TradeId.None : TradeId.FromText(tradeId),
+            string.IsNullOrEmpty(exchange) ? null : exchange,
+            AssetClasses.TryParse(row.GetProperty("asset_class").GetString(), out var assetClass) ? assetClass : AssetClasses.Infer(symbol));
+    }
+
+    /// <summary>A WHERE clause of the filters that are set, with values as literals.</summary>
+    private sealed class Where
+    {
+        private readonly List<string> _conditions = [];
+
+        public Where Add(string column, string op, string? value)
+        {
+            if (value is not null)
+            {
+                _conditions.Add($"{column} {op} {Literal(value)}");
+            }
+
+            return this;
+        }
+
+        public Where Add(string column, string op, long? value)
+        {
+            if (value is { } v)
+            {
+                _conditions.Add(string.Create(CultureInfo.InvariantCulture, $"{column} {op} {v}"));
+            }
+
+            return this;
+        }
+
+        public override string ToString() => _conditions.Count == 0 ? "" : " WHERE " + string.Join(" AND ", _conditions);
+    }
+}

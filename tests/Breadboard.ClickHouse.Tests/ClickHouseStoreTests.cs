@@ -1,0 +1,116 @@
+using Breadboard.Core.Model;
+using Breadboard.Core.Seams;
+
+namespace Breadboard.ClickHouse.Tests;
+
+/// <summary>The store seam on a real ClickHouse 18.16: what is written is what the API's queries read, once.</summary>
+public sealed class ClickHouseStoreTests(ClickHouseServerFixture fixture) : IClassFixture<ClickHouseServerFixture>
+{
+    private const long T0 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+
+    private async Task<ClickHouseStore> OpenAsync(CancellationToken ct)
+    {
+        var store = ClickHouseStore.Open($"clickhouse://127.0.0.1:{fixture.Server.HttpPort}/store_{Guid.NewGuid():N}");
+        await store.InitializeAsync(ct);
+        return store;
+    }
+
+    private static StoreBatch Batch()
+    {
+        var batch = new StoreBatch();
+        batch.Ticks.Add(new Tick("BTC-USD", T0, 100, 1, TradeId.FromNumber(1), "coinbase", AssetClass.Crypto));
+        batch.Ticks.Add(new Tick("BTC-USD", T0 + 10, 101.5, 0.5, TradeId.FromText("a-2"), "coinbase", AssetClass.Crypto));
+        batch.Ticks.Add(new Tick("BTC-USD", T0 + 10, 99.25, 2, TradeId.FromNumber(3), null, AssetClass.Crypto));
+        batch.Ticks.Add(new Tick("O'REILLY\\X", T0 + 5, 50, 10, TradeId.None, null, AssetClass.Stock));
+        batch.Bars.Add(new Bar("BTC-USD", "1m", T0, T0 + 60_000, 100, 101.5, 99.25, 99.25, 3.5, 99.9, 3));
+        batch.Bars.Add(new Bar("BTC-USD", "5m", T0, T0 + 300_000, 100, 101.5, 99.25, 99.25, 3.5, null, 3));
+        batch.Alerts.Add(new Alert(Alert.MakeId("price_drop", "BTC-USD", "5m", T0), "price_drop", "BTC-USD", "5m", T0, T0 + 300_000, -5.5, -5, T0 + 300_000));
+        batch.Checkpoints.Add(new Checkpoint("kafka:stock-prices:3", 42, [0, 1, 2, 255, 128]));
+        batch.Counts = new PipelineCounts(2, 1, 3);
+        return batch;
+    }
+
+    [Fact]
+    public async Task Write_ThenQuery_ReadsBackEveryRow()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var store = await OpenAsync(ct);
+        var batch = Batch();
+
+        await store.WriteAsync(batch, ct);
+
+        Assert.Equal(batch.Bars.OrderBy(b => b.WindowStart).ThenBy(b => b.Window), await store.QueryBarsAsync(new BarQuery("BTC-USD"), ct).ToListAsync(ct));
+        Assert.Equal(batch.Alerts, await store.QueryAlertsAsync(new AlertQuery(), ct).ToListAsync(ct));
+        var ticks = await store.QueryTicksAsync(new TickQuery("BTC-USD"), ct).ToListAsync(ct);
+        Assert.Equal(batch.Ticks.Where(t => t.Symbol == "BTC-USD"), ticks); // same-millisecond ticks in written order
+        Assert.Equal([batch.Ticks[3]], await store.QueryTicksAsync(new TickQuery("O'REILLY\\X"), ct).ToListAsync(ct));
+        Assert.Equal(new PipelineCounts(2, 1, 3), await store.ReadCountsAsync(ct));
+        var checkpoint = await store.LoadCheckpointAsync("kafka:stock-prices:3", ct);
+        Assert.Equal(42, checkpoint!.Position);
+        Assert.Equal(new byte[] { 0, 1, 2, 255, 128 }, checkpoint.State);
+        Assert.Null(await store.LoadCheckpointAsync("kafka:stock-prices:4", ct));
+    }
+
+    [Fact]
+    public async Task Write_SameBatchTwice_LeavesNoDuplicates_AndANewerBarReplacesTheOlder()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var store = await OpenAsync(ct);
+        await store.WriteAsync(Batch(), ct);
+        var again = Batch();
+        again.Counts = default; // a replay of the same input: its outputs again, counted once
+        await store.WriteAsync(again, ct);
+        var update = new StoreBatch();
+        update.Bars.Add(new Bar("BTC-USD", "1m", T0, T0 + 60_000, 100, 102, 99.25, 101, 4.5, 100.1, 4));
+        update.Checkpoints.Add(new Checkpoint("kafka:stock-prices:3", 50, [9]));
+        await store.WriteAsync(update, ct);
+
+        Assert.Equal(4, (await store.QueryTicksAsync(new TickQuery(), ct).ToListAsync(ct)).Count);
+        Assert.Single(await store.QueryAlertsAsync(new AlertQuery(), ct).ToListAsync(ct));
+        var oneMinute = Assert.Single(await store.QueryBarsAsync(new BarQuery("BTC-USD", "1m"), ct).ToListAsync(ct));
+        Assert.Equal(101, oneMinute.Close);
+        Assert.Equal(50, (await store.LoadCheckpointAsync("kafka:stock-prices:3", ct))!.Position);
+        Assert.Equal(new PipelineCounts(2, 1, 3), await store.ReadCountsAsync(ct));
+    }
+
+    [Fact]
+    public async Task Queries_FilterAndLimitLikeTheOtherStore()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var store = await OpenAsync(ct);
+        var batch = new StoreBatch();
+        for (var i = 0; i < 30; i++)
+        {
+            batch.Bars.Add(new Bar("ETH-USD", "1m", T0 + (i * 60_000L), T0 + ((i + 1) * 60_000L), 10 + i, 11 + i, 9 + i, 10.5 + i, 1, 10 + i, 2));
+            batch.Ticks.Add(new Tick("ETH-USD", T0 + (i * 1_000L), 10 + i, 1, TradeId.FromNumber(i), "kraken", AssetClass.Crypto));
+        }
+
+        batch.Ticks.Add(new Tick("ETH-USD", T0 + 100_000_000, 42, 1, TradeId.FromNumber(99), "kraken", AssetClass.Crypto)); // > 24 h later
+        await store.WriteAsync(batch, ct);
+
+        var latest = await store.QueryBarsAsync(new BarQuery("ETH-USD", "1m", Limit: 5), ct).ToListAsync(ct);
+        Assert.Equal(batch.Bars.TakeLast(5), latest);
+        var range = await store.QueryBarsAsync(new BarQuery("ETH-USD", "1m", T0 + 60_000, T0 + 180_000), ct).ToListAsync(ct);
+        Assert.Equal(batch.Bars.Skip(1).Take(2), range);
+        Assert.Empty(await store.QueryBarsAsync(new BarQuery("ETH-USD", "5m"), ct).ToListAsync(ct));
+
+        var symbol = Assert.Single(await store.QuerySymbolsAsync(ct).ToListAsync(ct));
+        Assert.Equal(new SymbolSummary("ETH-USD", AssetClass.Crypto, T0 + 100_000_000, 42, 42), symbol);
+    }
+
+    [Fact]
+    public void TryParseUrl_ReadsServerDatabaseUserAndCluster_AndRefusesCredentials()
+    {
+        Assert.True(ClickHouseStore.TryParseUrl("clickhouse://ch.internal:8443/market?user=writer&cluster=breadboard&secure=true", out var url, out var db, out var user, out var cluster, out var error), error);
+        Assert.Equal(new Uri("https://ch.internal:8443/"), url);
+        Assert.Equal(("market", "writer", "breadboard"), (db, user, cluster));
+
+        Assert.False(ClickHouseStore.TryParseUrl("clickhouse://writer:secret@ch:8123/market", out _, out _, out _, out _, out error));
+        Assert.DoesNotContain("secret", error, StringComparison.Ordinal);
+        Assert.False(ClickHouseStore.TryParseUrl("clickhouse://ch:8123/", out _, out _, out _, out _, out error));
+        Assert.Contains("names no database", error, StringComparison.Ordinal);
+        Assert.False(ClickHouseStore.TryParseUrl("clickhouse://ch:8123/bad-name", out _, out _, out _, out _, out error));
+        Assert.False(ClickHouseStore.TryParseUrl("clickhouse://ch:8123/db?timeout=3", out _, out _, out _, out _, out error));
+        Assert.Contains("bad option 'timeout=3'", error, StringComparison.Ordinal);
+    }
+}
