@@ -1,8 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using System.Xml.Linq;
 
 namespace Breadboard.TestKit.ClickHouse;
@@ -15,7 +11,7 @@ namespace Breadboard.TestKit.ClickHouse;
 /// <c>/etc/clickhouse-server/{config,users}.xml</c> that are copied and edited here (<c>apt-get install -y clickhouse-server</c>).
 /// A missing binary is an error, never a skipped test. Besides <c>default</c> (no password) the server has a user
 /// <see cref="User"/> with <see cref="Password"/>, for tests of credentials.</remarks>
-public sealed class ClickHouseServerProcess : IAsyncDisposable
+public sealed class ClickHouseServerProcess : ServerProcess
 {
     /// <summary>A user the fixture adds to users.xml, with <see cref="Password"/>.</summary>
     public const string User = "breadboard";
@@ -24,19 +20,14 @@ public sealed class ClickHouseServerProcess : IAsyncDisposable
     public const string Password = "breadboard-test-password";
 
     private const string ConfigDirectory = "/etc/clickhouse-server";
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
-    private static readonly string[] Binaries = ["/usr/sbin/clickhouse-server", "/usr/bin/clickhouse-server", "/usr/local/bin/clickhouse-server"];
 
-    private readonly string _binary;
-    private readonly StringBuilder _output = new();
-    private Process? _process;
+    private readonly HttpClient _ping = new() { Timeout = TimeSpan.FromSeconds(2) };
 
     private ClickHouseServerProcess(string binary, int httpPort, int tcpPort, string directory)
+        : base(binary, directory)
     {
-        _binary = binary;
         HttpPort = httpPort;
         TcpPort = tcpPort;
-        WorkDirectory = directory;
     }
 
     public int HttpPort { get; }
@@ -44,32 +35,18 @@ public sealed class ClickHouseServerProcess : IAsyncDisposable
     /// <summary>The native-protocol port (unused by Breadboard, but it must not clash with anything).</summary>
     public int TcpPort { get; }
 
-    /// <summary>The temporary directory with config.xml, users.xml, data/ and log/; kept across restarts.</summary>
-    public string WorkDirectory { get; }
-
     /// <summary><c>http://127.0.0.1:PORT</c>.</summary>
     public string Url => string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{HttpPort}");
 
     /// <summary>What the server printed and logged so far (for failure messages).</summary>
-    public string Output
-    {
-        get
-        {
-            string printed;
-            lock (_output)
-            {
-                printed = _output.ToString();
-            }
+    public override string Output => base.Output + ReadLog("clickhouse-server.err.log") + ReadLog("clickhouse-server.log");
 
-            return printed + ReadLog("clickhouse-server.err.log") + ReadLog("clickhouse-server.log");
-        }
-    }
+    protected override IEnumerable<string> Arguments => ["--config-file=" + Path.Combine(WorkDirectory, "config.xml")];
 
     /// <summary>Starts a server and waits until <c>/ping</c> answers.</summary>
     public static async Task<ClickHouseServerProcess> StartAsync(CancellationToken cancellationToken = default)
     {
-        var binary = Binaries.FirstOrDefault(File.Exists)
-            ?? throw new FileNotFoundException("clickhouse-server is not installed (/usr/sbin/clickhouse-server): apt-get install -y clickhouse-server");
+        var binary = FindBinary(["/usr/sbin/clickhouse-server", "/usr/bin/clickhouse-server", "/usr/local/bin/clickhouse-server"], "clickhouse-server");
         var directory = Directory.CreateTempSubdirectory("breadboard-clickhouse-").FullName;
         var server = new ClickHouseServerProcess(binary, FreePort(), FreePort(), directory);
         try
@@ -82,35 +59,6 @@ public sealed class ClickHouseServerProcess : IAsyncDisposable
         {
             await server.DisposeAsync();
             throw;
-        }
-    }
-
-    /// <summary>Kills the server with SIGKILL: no shutdown, whatever reached the disk is what survives.</summary>
-    public async Task KillAsync()
-    {
-        if (_process is { HasExited: false } process)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-        }
-
-        _process?.Dispose();
-        _process = null;
-    }
-
-    /// <summary>Starts the server again on the same ports and data directory.</summary>
-    public Task RestartAsync(CancellationToken cancellationToken = default) => StartProcessAsync(cancellationToken);
-
-    public async ValueTask DisposeAsync()
-    {
-        await KillAsync();
-        try
-        {
-            Directory.Delete(WorkDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A file still held open: temp space is reclaimed eventually.
         }
     }
 
@@ -158,59 +106,22 @@ public sealed class ClickHouseServerProcess : IAsyncDisposable
         }
     }
 
-    private async Task StartProcessAsync(CancellationToken cancellationToken)
+    protected override void ReleaseResources() => _ping.Dispose();
+
+    /// <summary>Ready once <c>/ping</c> answers "Ok.".</summary>
+    protected override async Task<bool> IsReadyAsync(CancellationToken cancellationToken)
     {
-        var info = new ProcessStartInfo(_binary)
+        try
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = WorkDirectory,
-        };
-        info.ArgumentList.Add("--config-file=" + Path.Combine(WorkDirectory, "config.xml"));
-
-        var process = new Process { StartInfo = info };
-        process.OutputDataReceived += (_, e) => Append(e.Data);
-        process.ErrorDataReceived += (_, e) => Append(e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        _process = process;
-
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var ping = new Uri(Url + "/ping");
-        var clock = Stopwatch.StartNew();
-        while (true)
+            return (await _ping.GetStringAsync(new Uri(Url + "/ping"), cancellationToken)).StartsWith("Ok.", StringComparison.Ordinal);
+        }
+        catch (HttpRequestException)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"clickhouse-server exited with {process.ExitCode}: {Output}");
-            }
-
-            try
-            {
-                var answer = await http.GetStringAsync(ping, cancellationToken);
-                if (answer.StartsWith("Ok.", StringComparison.Ordinal))
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                // The 2 s request timeout: still starting.
-            }
-
-            if (clock.Elapsed > StartTimeout)
-            {
-                throw new TimeoutException($"clickhouse-server did not answer {ping} within {StartTimeout.TotalSeconds} s: {Output}");
-            }
-
-            await Task.Delay(50, cancellationToken);
+            return false; // not listening yet
+        }
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false; // the 2 s request timeout: still starting
         }
     }
 
@@ -225,23 +136,5 @@ public sealed class ClickHouseServerProcess : IAsyncDisposable
         {
             return "";
         }
-    }
-
-    private void Append(string? line)
-    {
-        if (line is not null)
-        {
-            lock (_output)
-            {
-                _output.AppendLine(line);
-            }
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
