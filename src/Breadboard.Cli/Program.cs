@@ -23,6 +23,7 @@ public static class Program
         root.Subcommands.Add(AlertsCommand.Create());
         root.Subcommands.Add(NotifyCommand.Create());
         root.Subcommands.Add(SilencesCommand.Create());
+        root.Subcommands.Add(StoreCommand.Create());
         root.Subcommands.Add(ReplayCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(ValidateConfigCommand.Create());

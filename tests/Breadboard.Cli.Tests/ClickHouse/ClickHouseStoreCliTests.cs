@@ -29,6 +29,27 @@ public sealed class ClickHouseStoreCliTests
     }
 
     [Fact]
+    public async Task StoreMigrate_RunTwice_AppliesEveryMigrationOnceThenNothing_AndPrintsClusterDdl()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = await ClickHouseServerProcess.StartAsync(ct);
+        using var dir = new TempDir();
+        var store = $"clickhouse://127.0.0.1:{server.HttpPort}/migrated";
+
+        var first = await CliProcess.RunAsync(dir.Path, ["store", "migrate", "--store", store]);
+        var second = await CliProcess.RunAsync(dir.Path, ["store", "migrate", "--store", store]);
+
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        Assert.Equal("store migrate: applied 1, 2 to migrated; now at version 2", first.Stdout.Trim());
+        Assert.Equal("store migrate: migrated is at schema version 2; nothing to do", second.Stdout.Trim());
+
+        var print = await CliProcess.RunAsync(dir.Path, ["store", "migrate", "--print", "--cluster", "breadboard", "--store", store]);
+        Assert.Equal(0, print.ExitCode);
+        Assert.StartsWith("CREATE DATABASE IF NOT EXISTS migrated ON CLUSTER breadboard;", print.Stdout, StringComparison.Ordinal);
+        Assert.Contains("ENGINE = Distributed(breadboard, migrated, bars_local, cityHash64(symbol));", print.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Store_Unreachable_OneLineErrorExit2()
     {
         var ct = TestContext.Current.CancellationToken;
