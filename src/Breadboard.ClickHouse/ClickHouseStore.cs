@@ -45,7 +45,7 @@ public sealed class ClickHouseStore : IMarketStore
     {
         if (!TryParseUrl(url, out var baseUrl, out var database, out var user, out var cluster, out var error))
         {
-            throw new ArgumentException(error, nameof(url));
+            throw new ArgumentException(error);
         }
 
         return new ClickHouseStore(new ClickHouseHttpClient(baseUrl!, database!, user, password, http, opts), cluster);

@@ -44,17 +44,17 @@ public sealed class NatsSilenceStore(INatsJSContext js, TimeProvider time) : ISi
         ArgumentNullException.ThrowIfNull(silence);
         if (silence.Validate() is { } error)
         {
-            throw new ArgumentException(error, nameof(silence));
+            throw new ArgumentException(error);
         }
 
         if (!IsKey(silence.Id))
         {
-            throw new ArgumentException($"silence: id '{silence.Id}' may hold only letters, digits, '-' and '_'", nameof(silence));
+            throw new ArgumentException($"silence: id '{silence.Id}' may hold only letters, digits, '-' and '_'");
         }
 
         var store = await StoreAsync(cancellationToken);
         var created = await store.TryCreateAsync(silence.Id, SilenceJson.Serialize(silence), cancellationToken: cancellationToken);
-        return created.Success ? silence : throw new ArgumentException($"silence: id {silence.Id} already exists", nameof(silence));
+        return created.Success ? silence : throw new ArgumentException($"silence: id {silence.Id} already exists");
     }
 
     public async ValueTask<bool> ExpireAsync(string id, CancellationToken cancellationToken = default)

@@ -103,7 +103,7 @@ internal static class SilencesCommand
         }
         catch (ArgumentException e)
         {
-            throw new SettingException(e.Message.Split(" (Parameter", 2)[0]);
+            throw new SettingException(e.Message);
         }
         finally
         {

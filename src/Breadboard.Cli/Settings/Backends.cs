@@ -48,7 +48,7 @@ internal static class Backends
         }
         catch (ArgumentException e)
         {
-            throw new SettingException($"{Seams.Store.Describe(url)}: {e.Message.Split(" (Parameter", 2)[0]}");
+            throw new SettingException($"{Seams.Store.Describe(url)}: {e.Message}");
         }
 
         try

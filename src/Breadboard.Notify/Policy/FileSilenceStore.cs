@@ -47,7 +47,7 @@ public sealed class FileSilenceStore : ISilenceStore, IDisposable
         ArgumentNullException.ThrowIfNull(silence);
         if (silence.Validate() is { } error)
         {
-            throw new ArgumentException(error, nameof(silence));
+            throw new ArgumentException(error);
         }
 
         await _lock.WaitAsync(cancellationToken);
@@ -56,7 +56,7 @@ public sealed class FileSilenceStore : ISilenceStore, IDisposable
             var all = await ReadAsync(cancellationToken);
             if (all.Exists(s => s.Id == silence.Id))
             {
-                throw new ArgumentException($"silence: id {silence.Id} already exists", nameof(silence));
+                throw new ArgumentException($"silence: id {silence.Id} already exists");
             }
 
             all.Add(silence);

@@ -6,7 +6,7 @@ public interface ISilenceStore
     /// <summary>Active and pending silences; with <paramref name="includeExpired"/> also the ended ones still kept.</summary>
     ValueTask<IReadOnlyList<Silence>> ListAsync(bool includeExpired, CancellationToken cancellationToken = default);
 
-    /// <summary>Stores a new silence. Throws <see cref="ArgumentException"/> with the one-line reason when it is invalid or its id is taken.</summary>
+    /// <summary>Stores a new silence. Throws <see cref="ArgumentException"/> whose message is the one-line reason alone (for the API and CLI to show) when it is invalid or its id is taken.</summary>
     ValueTask<Silence> CreateAsync(Silence silence, CancellationToken cancellationToken = default);
 
     /// <summary>Ends the silence now if it has not ended yet; false when the id is unknown.</summary>

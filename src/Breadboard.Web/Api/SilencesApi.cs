@@ -55,7 +55,7 @@ internal static class SilencesApi
         }
         catch (ArgumentException e)
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["silence"] = [e.Message.Split(" (Parameter", 2)[0]] });
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["silence"] = [e.Message] });
         }
     }
 
