@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
+using Breadboard.TestKit;
 using Microsoft.Playwright;
 
 namespace Breadboard.Cli.Tests.Browser;
@@ -22,7 +21,7 @@ public class DashboardBrowserTests
         using var dir = new TempDir();
         var feed = dir.File("crash.ndjson");
         WriteCrash(feed);
-        var port = FreePort();
+        var port = ServerProcess.FreePort();
         var url = $"http://127.0.0.1:{port}/";
 
         var info = CliProcess.StartInfo(dir.Path, null,
@@ -115,13 +114,6 @@ public class DashboardBrowserTests
     private static string Line(string symbol, long ts, double price, double volume, int id) => string.Create(
         CultureInfo.InvariantCulture,
         $$"""{"symbol":"{{symbol}}","ts":{{ts}},"price":{{Math.Round(price, 4)}},"volume":{{volume}},"trade_id":"{{id}}"}""");
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static async Task WaitForServer(string url, Process server, System.Text.StringBuilder output)
     {

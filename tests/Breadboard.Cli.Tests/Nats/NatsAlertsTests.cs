@@ -4,6 +4,7 @@ using System.Text.Json;
 using Breadboard.Core.Model;
 using Breadboard.Nats;
 using Breadboard.Notify.Channels;
+using Breadboard.TestKit;
 using Breadboard.TestKit.Http;
 using Breadboard.TestKit.Nats;
 
@@ -13,13 +14,6 @@ namespace Breadboard.Cli.Tests.Nats;
 public sealed class NatsAlertsTests
 {
     private static string Golden(string name) => Path.Combine(AppContext.BaseDirectory, "Golden", name);
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static async Task<List<string>> StreamOf(NatsServerProcess server, CancellationToken ct)
     {
@@ -165,7 +159,7 @@ public sealed class NatsAlertsTests
         var ct = TestContext.Current.CancellationToken;
         await using var server = await NatsServerProcess.StartAsync(ct);
         using var dir = new TempDir();
-        var url = $"http://127.0.0.1:{FreePort()}";
+        var url = $"http://127.0.0.1:{ServerProcess.FreePort()}";
         // 7 minutes of event time at 30×: the alerts fire about 14 s in, after the browser-side client connected.
         using var up = Process.Start(CliProcess.StartInfo(dir.Path, null, "up", "--feed", $"replay:{Golden("ticks.ndjson")}", "--speed", "30", "--duration", "30", "--urls", url, "--store", $"duckdb://{dir.File("up.duckdb")}", "--alerts", server.Url))!;
         var stderr = up.StandardError.ReadToEndAsync(ct);

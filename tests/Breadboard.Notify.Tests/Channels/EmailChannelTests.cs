@@ -1,6 +1,8 @@
 using Breadboard.Core.Model;
 using Breadboard.Notify.Channels;
 
+using Breadboard.TestKit;
+
 namespace Breadboard.Notify.Tests.Channels;
 
 public class EmailChannelTests
@@ -126,7 +128,7 @@ public class EmailChannelTests
     [Fact]
     public async Task Send_ToClosedPort_ThrowsUnreachable()
     {
-        var port = SmtpTestServer.FreePort();
+        var port = ServerProcess.FreePort();
         await using var channel = new EmailChannel(Options(port));
 
         var e = await Assert.ThrowsAsync<NotificationException>(

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Breadboard.Core.Model;
 using Breadboard.Notify.Channels;
-
+using Breadboard.TestKit;
 using Breadboard.TestKit.Http;
 
 namespace Breadboard.Notify.Tests.Channels;
@@ -89,7 +89,7 @@ public class SlackChannelTests
     [Fact]
     public async Task Send_ToClosedPort_ThrowsCannotReach()
     {
-        var port = SmtpTestServer.FreePort();
+        var port = ServerProcess.FreePort();
         await using var channel = new SlackChannel(new SlackOptions { WebhookUrl = new Uri($"http://127.0.0.1:{port}/{SecretPath}") });
 
         var e = await Assert.ThrowsAsync<NotificationException>(

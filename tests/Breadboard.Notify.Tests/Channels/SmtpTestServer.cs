@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Breadboard.TestKit;
 using MimeKit;
 using SmtpServer;
 using SmtpServer.Authentication;
@@ -37,7 +38,7 @@ internal sealed class SmtpTestServer : IAsyncDisposable
     public static async Task<SmtpTestServer> StartAsync(
         (string User, string Password)? login = null, string? refuse = null, X509Certificate2? certificate = null, CancellationToken cancellationToken = default)
     {
-        var server = new SmtpTestServer(FreePort());
+        var server = new SmtpTestServer(ServerProcess.FreePort());
         var options = new SmtpServerOptionsBuilder()
             .ServerName("localhost")
             .Endpoint(e =>
@@ -80,13 +81,6 @@ internal sealed class SmtpTestServer : IAsyncDisposable
         request.CertificateExtensions.Add(names.Build());
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
         return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-    }
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()

@@ -5,7 +5,7 @@ using System.Text.Json;
 using Breadboard.Core.Codec;
 using Breadboard.Core.Model;
 using Breadboard.Notify.Channels;
-
+using Breadboard.TestKit;
 using Breadboard.TestKit.Http;
 
 namespace Breadboard.Notify.Tests.Channels;
@@ -142,7 +142,7 @@ public class WebhookChannelTests
     [Fact]
     public async Task Send_ToClosedPort_ThrowsCannotReach()
     {
-        var port = SmtpTestServer.FreePort();
+        var port = ServerProcess.FreePort();
         await using var channel = new WebhookChannel(new WebhookOptions { Url = new Uri($"http://127.0.0.1:{port}/hook"), Secret = Secret });
 
         var e = await Assert.ThrowsAsync<NotificationException>(
