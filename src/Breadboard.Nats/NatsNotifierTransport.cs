@@ -111,9 +111,7 @@ public sealed class NatsNotifierTransport(INatsJSContext js, string channel, Sta
         {
             await foreach (var key in store.GetKeysAsync(cancellationToken: cancellationToken))
             {
-                var entry = await store.TryGetEntryAsync<byte[]>(key, cancellationToken: cancellationToken);
-                if (entry.Success && entry.Value.Value is { } value &&
-                    long.TryParse(Encoding.UTF8.GetString(value), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var ts))
+                if (await ReadTsAsync(store, key, cancellationToken) is { } ts)
                 {
                     result[Encoding.UTF8.GetString(Convert.FromHexString(key))] = ts;
                 }
@@ -130,12 +128,7 @@ public sealed class NatsNotifierTransport(INatsJSContext js, string channel, Sta
     public async ValueTask<long?> NotifiedUpToAsync(string key, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var store = await StateAsync(cancellationToken);
-        var entry = await store.TryGetEntryAsync<byte[]>(StateKey(key), cancellationToken: cancellationToken);
-        return entry.Success && entry.Value.Value is { } value &&
-            long.TryParse(Encoding.UTF8.GetString(value), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var ts)
-            ? ts
-            : null;
+        return await ReadTsAsync(await StateAsync(cancellationToken), StateKey(key), cancellationToken);
     }
 
     public async ValueTask SaveStateAsync(IReadOnlyDictionary<string, long> changes, CancellationToken cancellationToken)
@@ -146,6 +139,16 @@ public sealed class NatsNotifierTransport(INatsJSContext js, string channel, Sta
         {
             await store.PutAsync(StateKey(key), Encoding.UTF8.GetBytes(ts.ToString(CultureInfo.InvariantCulture)), cancellationToken: cancellationToken);
         }
+    }
+
+    /// <summary>A saved event time (decimal text), or null when the key is missing or unreadable.</summary>
+    private static async Task<long?> ReadTsAsync(INatsKVStore store, string kvKey, CancellationToken cancellationToken)
+    {
+        var entry = await store.TryGetEntryAsync<byte[]>(kvKey, cancellationToken: cancellationToken);
+        return entry.Success && entry.Value.Value is { } value &&
+            long.TryParse(Encoding.UTF8.GetString(value), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var ts)
+            ? ts
+            : null;
     }
 
     /// <summary>KV keys allow only a few characters; symbols and rules may hold others.</summary>

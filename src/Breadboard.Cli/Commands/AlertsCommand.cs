@@ -16,7 +16,6 @@ internal static class AlertsCommand
         var replay = new Command("replay", "Print the alerts stored on the ALERTS stream since a time (needs --alerts nats://…).") { since, subject, output };
         replay.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(async () =>
         {
-            var options = Backends.NatsAlerts(parse);
             if (!EventTime.TryParse(parse.GetValue(since)!, out var sinceMs))
             {
                 throw new SettingException($"--since '{parse.GetValue(since)}': expected an ISO-8601 UTC time, a date (yyyy-MM-dd) or epoch milliseconds");
@@ -28,16 +27,8 @@ internal static class AlertsCommand
                 throw new SettingException($"--subject '{filter}': must be an alert subject, alerts.<rule> or alerts.*");
             }
 
-            await using var connection = AlertStreams.Connect(options, "alerts-replay");
-            NATS.Client.JetStream.INatsJSContext js;
-            try
-            {
-                js = await AlertStreams.EnsureAsync(connection, options, cancellationToken);
-            }
-            catch (NatsSetupException e)
-            {
-                throw new SettingException($"{Seams.Alerts.Describe(Seams.Alerts.Resolve(parse))}: {e.Message}");
-            }
+            var (connection, js) = await Notifications.ConnectAsync(parse, "alerts-replay", cancellationToken);
+            await using var _ = connection;
 
             var path = parse.GetValue(output);
             await using var stream = path is null ? Console.OpenStandardOutput() : File.Create(path);
