@@ -233,46 +233,37 @@ public sealed class ClickHouseStore : IMarketStore
     }
 
     /// <remarks>With a limit, the latest bars, still in ascending order.</remarks>
-    public async IAsyncEnumerable<Bar> QueryBarsAsync(BarQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<Bar> QueryBarsAsync(BarQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
         var where = new Where()
             .Add("symbol", "=", query.Symbol).Add("`window`", "=", query.Window)
             .Add("window_start", ">=", query.From).Add("window_start", "<", query.To);
         var sql = Ordered("symbol, `window`, window_start, window_end, open, high, low, close, volume, vwap, trades", "bars", where, query.Limit, "window_start", "`window`", "symbol");
-        foreach (var bar in await _client.QueryAsync(sql, ReadBar, cancellationToken))
-        {
-            yield return bar;
-        }
+        return RowsAsync(sql, ReadBar, cancellationToken);
     }
 
     /// <remarks>With a limit, the latest alerts, still in ascending order of ts, then id.</remarks>
-    public async IAsyncEnumerable<Alert> QueryAlertsAsync(AlertQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<Alert> QueryAlertsAsync(AlertQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
         var where = new Where()
             .Add("symbol", "=", query.Symbol).Add("rule", "=", query.Rule)
             .Add("ts", ">=", query.Since).Add("ts", "<", query.To);
         var sql = Ordered("id, rule, symbol, `window`, window_start, window_end, value, threshold, ts", "alerts", where, query.Limit, "ts", "id");
-        foreach (var alert in await _client.QueryAsync(sql, ReadAlert, cancellationToken))
-        {
-            yield return alert;
-        }
+        return RowsAsync(sql, ReadAlert, cancellationToken);
     }
 
     /// <remarks>Ticks of the same millisecond come in the order they were written; a limit keeps the latest.</remarks>
-    public async IAsyncEnumerable<Tick> QueryTicksAsync(TickQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<Tick> QueryTicksAsync(TickQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
         var where = new Where().Add("symbol", "=", query.Symbol).Add("ts", ">=", query.From).Add("ts", "<", query.To);
         var sql = Ordered("symbol, ts, price, volume, trade_id, exchange, asset_class, seq", "ticks", where, query.Limit, "ts", "seq");
-        foreach (var tick in await _client.QueryAsync(sql, ReadTick, cancellationToken))
-        {
-            yield return tick;
-        }
+        return RowsAsync(sql, ReadTick, cancellationToken);
     }
 
-    public async IAsyncEnumerable<SymbolSummary> QuerySymbolsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<SymbolSummary> QuerySymbolsAsync(CancellationToken cancellationToken = default)
     {
         // The same figures as DuckDB's: the last trade (the latest written among equal times) and the first trade
         // of the 24 h of event time up to it.
@@ -286,7 +277,7 @@ public sealed class ClickHouseStore : IMarketStore
             GROUP BY t.symbol
             ORDER BY t.symbol
             """;
-        var rows = await _client.QueryAsync(sql, row =>
+        return RowsAsync(sql, row =>
         {
             var symbol = row.GetProperty("symbol").GetString()!;
             return new SymbolSummary(
@@ -296,10 +287,6 @@ public sealed class ClickHouseStore : IMarketStore
                 row.GetProperty("last_price").GetDouble(),
                 row.GetProperty("first_price").GetDouble());
         }, cancellationToken);
-        foreach (var row in rows)
-        {
-            yield return row;
-        }
     }
 
     public async ValueTask<PipelineCounts> ReadCountsAsync(CancellationToken cancellationToken = default)
@@ -325,6 +312,15 @@ public sealed class ClickHouseStore : IMarketStore
     {
         _client.Dispose();
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>A query's rows, mapped; ClickHouse answers a query in one response, read to its end.</summary>
+    private async IAsyncEnumerable<T> RowsAsync<T>(string sql, Func<JsonElement, T> map, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        foreach (var row in await _client.QueryAsync(sql, map, cancellationToken))
+        {
+            yield return row;
+        }
     }
 
     /// <summary>A ClickHouse string literal: backslash and quote escaped (18.16 has no query parameters).</summary>
