@@ -21,8 +21,12 @@ namespace Breadboard.ClickHouse;
 /// </remarks>
 public static partial class ClickHouseSchema
 {
-    /// <summary>One migration: its number (from 1), a name for the migrations table, and its tables.</summary>
-    private sealed record Migration(int Version, string Name, IReadOnlyList<Table> Tables);
+    /// <summary>One migration: its number (from 1), a name for the migrations table, the tables it creates and
+    /// the columns it adds to existing ones.</summary>
+    private sealed record Migration(int Version, string Name, IReadOnlyList<Table> Tables, IReadOnlyList<Column>? Columns = null);
+
+    /// <summary>A column added to a table (18.16 has no <c>ADD COLUMN IF NOT EXISTS</c>: the migration checks first).</summary>
+    private sealed record Column(string Table, string Name, string Definition);
 
     /// <summary>A table as columns, engine arguments and keys; the engine is chosen by the layout.</summary>
     private sealed record Table(string Name, string Columns, string? VersionColumn, string OrderBy, string? PartitionBy, string ShardKey);
@@ -46,6 +50,18 @@ public static partial class ClickHouseSchema
             new("batch_runs", "run_id String, job String, started Int64, ended Nullable(Int64), status String, rows Int64, error String, version UInt64", "version",
                 "(job, run_id)", null, "cityHash64(run_id)"),
         ]),
+        new(3, "counts with checkpoints, tick origins", [],
+        [
+            // A batch's counts go into the checkpoints' own insert, so they are stored exactly when its checkpoints are.
+            new("checkpoints", "rejects", "Int64 DEFAULT 0"),
+            new("checkpoints", "late", "Int64 DEFAULT 0"),
+            new("checkpoints", "duplicates", "Int64 DEFAULT 0"),
+
+            // The input position of a tick (a Kafka partition's checkpoint key and offset), so a restore can leave
+            // out ticks written after its checkpoint by a write that crashed before the checkpoint went in.
+            new("ticks", "source", "String DEFAULT ''"),
+            new("ticks", "position", "Int64 DEFAULT -1"),
+        ]),
     ];
 
     public static int LatestVersion => Migrations.Length;
@@ -60,6 +76,11 @@ public static partial class ClickHouseSchema
             foreach (var table in migration.Tables)
             {
                 statements.AddRange(TableStatements(table, database, cluster));
+            }
+
+            foreach (var column in migration.Columns ?? [])
+            {
+                statements.AddRange(ColumnStatements(column, database, cluster));
             }
         }
 
@@ -98,6 +119,11 @@ public static partial class ClickHouseSchema
                 }
             }
 
+            foreach (var column in migration.Columns ?? [])
+            {
+                await AddColumnAsync(client, column, cluster, cancellationToken);
+            }
+
             var row = string.Create(CultureInfo.InvariantCulture, $"INSERT INTO {Quote(database)}.schema_migrations (version, name, applied_at) VALUES ({migration.Version}, '{migration.Name.Replace("'", "\\'", StringComparison.Ordinal)}', now())");
             await client.ExecuteAsync(row, cancellationToken);
             done.Add(migration.Version);
@@ -132,6 +158,47 @@ public static partial class ClickHouseSchema
         yield return $"CREATE TABLE IF NOT EXISTS {db}.{table.Name}_local{OnCluster(cluster)} ({table.Columns}) ENGINE = {replicated}{partition} ORDER BY {table.OrderBy}";
         yield return $"CREATE TABLE IF NOT EXISTS {db}.{table.Name}{OnCluster(cluster)} AS {db}.{table.Name}_local ENGINE = Distributed({Quote(cluster)}, {db}, {table.Name}_local, {table.ShardKey})";
     }
+
+    private static IEnumerable<string> ColumnStatements(Column column, string database, string? cluster)
+    {
+        var db = Quote(database);
+        if (cluster is not null)
+        {
+            yield return $"ALTER TABLE {db}.{column.Table}_local{OnCluster(cluster)} ADD COLUMN {column.Name} {column.Definition}";
+        }
+
+        yield return $"ALTER TABLE {db}.{column.Table}{OnCluster(cluster)} ADD COLUMN {column.Name} {column.Definition}";
+    }
+
+    /// <summary>Adds a column unless this server's table has it; a concurrent migration adding it first is fine too.</summary>
+    private static async Task AddColumnAsync(ClickHouseHttpClient client, Column column, string? cluster, CancellationToken cancellationToken)
+    {
+        var statements = ColumnStatements(column, client.Database, cluster).ToList();
+        string[] tables = cluster is null ? [column.Table] : [column.Table + "_local", column.Table];
+        for (var i = 0; i < tables.Length; i++)
+        {
+            var present = await client.QueryAsync(
+                $"SELECT count() AS n FROM system.columns WHERE database = '{client.Database}' AND table = '{tables[i]}' AND name = '{column.Name}'",
+                row => row.GetProperty("n").GetInt64(),
+                cancellationToken);
+            if (present[0] > 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                await client.ExecuteAsync(statements[i], cancellationToken);
+            }
+            catch (ClickHouseException e) when (e.Code == DuplicateColumn)
+            {
+                // Another process's migration added it in the meantime.
+            }
+        }
+    }
+
+    /// <summary>ILLEGAL_COLUMN: "Cannot add column …: column with this name already exists".</summary>
+    private const int DuplicateColumn = 44;
 
     private static string OnCluster(string? cluster) => cluster is null ? "" : $" ON CLUSTER {Quote(cluster)}";
 

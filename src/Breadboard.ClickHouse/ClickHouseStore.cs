@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -6,136 +7,75 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Breadboard.Core.Model;
 using Breadboard.Core.Seams;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Breadboard.ClickHouse;
 
 /// <summary>
-/// The production store (<c>clickhouse://host:8123/db[?user=NAME&amp;cluster=NAME&amp;secure=true]</c>): ticks,
-/// bars, alerts, counts and checkpoints in the tables of <see cref="ClickHouseSchema"/>, over our own HTTP client.
+/// The production store (<see cref="ClickHouseUrl"/>): ticks, bars, alerts, counts and checkpoints in the tables of
+/// <see cref="ClickHouseSchema"/>, over our own HTTP client.
 /// </summary>
 /// <remarks>
 /// <para>ClickHouse has no transactions. A batch goes in as one insert per table, outputs first and checkpoints
 /// last: a checkpoint is only ever stored after everything it covers. Every table collapses repeated rows
 /// (ReplacingMergeTree, read with <c>FINAL</c>), so a retried insert or input processed again after a crash
-/// leaves the same rows. Counts are stored per batch under the batch's id: a retry replaces them, but input
-/// processed again after a crash between a batch's counts and its checkpoint counts again (the one window).</para>
-/// <para>The password comes from <c>BREADBOARD_CLICKHOUSE_PASSWORD</c>, never from the URL.</para>
+/// leaves the same rows. A batch's counts ride in its checkpoints' insert (one block, so all or nothing): input
+/// processed again after a crash is not counted twice. Batches without checkpoints store counts on their own.</para>
+/// <para>While the server is unreachable a write keeps retrying (for <see cref="ClickHouseUrl.RetryFor"/>, or until
+/// cancelled), so callers that advance their input position only after a write returns lose nothing, and wait
+/// instead of piling up batches: that is the backpressure.</para>
+/// <para>The password comes from <c>BREADBOARD_CLICKHOUSE_PASSWORD</c>, never from the URL. Checkpoint keys starting
+/// with <c>counts:</c> are the store's own.</para>
 /// </remarks>
-public sealed class ClickHouseStore : IMarketStore
+public sealed partial class ClickHouseStore : IMarketStore
 {
-    public const string Scheme = "clickhouse://";
+    public const string Scheme = ClickHouseUrl.Scheme;
+
+    /// <summary>The prefix of the checkpoints table's rows that hold a batch's counts.</summary>
+    private const string CountsKeyPrefix = "counts:";
+
+    /// <summary>Pause between rounds of the client's retries while the server stays unreachable.</summary>
+    private static readonly TimeSpan OutagePause = TimeSpan.FromSeconds(1);
 
     private static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
 
     private readonly ClickHouseHttpClient _client;
-    private readonly string? _cluster;
+    private readonly ClickHouseUrl _url;
+    private readonly ILogger _logger;
+    private readonly ClickHouseInsertOpts _insertOpts;
+    /// <summary>This store instance's name in counts rows: versions come from the clock, so two processes can
+    /// write in the same millisecond, and their counts must not replace each other's.</summary>
+    private readonly string _writer = Guid.NewGuid().ToString("N")[..16];
     private long _lastVersion;
 
-    private ClickHouseStore(ClickHouseHttpClient client, string? cluster)
+    private ClickHouseStore(ClickHouseHttpClient client, ClickHouseUrl url, ILogger logger)
     {
         _client = client;
-        _cluster = cluster;
+        _url = url;
+        _logger = logger;
+
+        // A Distributed table acknowledges an insert once it is queued locally; sync makes the ack mean the shard has it.
+        _insertOpts = url.Cluster is null ? ClickHouseInsertOpts.Default : new ClickHouseInsertOpts { Settings = [new("insert_distributed_sync", "1")] };
     }
 
     /// <summary>Where the store lives, for messages (no credentials).</summary>
     public string Location => $"{_client.BaseUrl}{_client.Database}";
 
     /// <summary>Opens a store from its URL (nothing is sent until <see cref="InitializeAsync"/>); a bad URL throws <see cref="ArgumentException"/> with a one-line reason.</summary>
-    public static ClickHouseStore Open(string url, string? password = null, HttpClient? http = null, ClickHouseClientOpts? opts = null)
+    public static ClickHouseStore Open(string url, string? password = null, HttpClient? http = null, ClickHouseClientOpts? opts = null, ILogger? logger = null)
     {
-        if (!TryParseUrl(url, out var baseUrl, out var database, out var user, out var cluster, out var error))
+        if (!ClickHouseUrl.TryParse(url, out var parsed, out var error))
         {
             throw new ArgumentException(error);
         }
 
-        return new ClickHouseStore(new ClickHouseHttpClient(baseUrl!, database!, user, password, http, opts), cluster);
-    }
-
-    /// <summary>Reads <c>clickhouse://host:port/database[?user=…&amp;cluster=…&amp;secure=true]</c>.</summary>
-    public static bool TryParseUrl(string url, out Uri? baseUrl, out string? database, out string? user, out string? cluster, out string error)
-    {
-        ArgumentNullException.ThrowIfNull(url);
-        (baseUrl, database, user, cluster, error) = (null, null, null, null, "");
-        const string expected = "expected clickhouse://host:port/database[?user=NAME&cluster=NAME&secure=true]";
-        if (!url.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase) || url.Contains('@', StringComparison.Ordinal))
-        {
-            error = url.Contains('@', StringComparison.Ordinal) ? "credentials do not belong in the URL; set user=NAME and BREADBOARD_CLICKHOUSE_PASSWORD" : expected;
-            return false;
-        }
-
-        var rest = url[Scheme.Length..];
-        var query = "";
-        var q = rest.IndexOf('?', StringComparison.Ordinal);
-        if (q >= 0)
-        {
-            (rest, query) = (rest[..q], rest[(q + 1)..]);
-        }
-
-        var slash = rest.IndexOf('/', StringComparison.Ordinal);
-        var hostPort = slash < 0 ? rest : rest[..slash];
-        var db = slash < 0 ? "" : rest[(slash + 1)..].TrimEnd('/');
-        var colon = hostPort.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(hostPort[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
-        {
-            error = $"'{hostPort}' is not host:port; {expected}";
-            return false;
-        }
-
-        if (db.Length == 0)
-        {
-            error = $"names no database; {expected}";
-            return false;
-        }
-
-        try
-        {
-            ClickHouseSchema.Quote(db);
-        }
-        catch (ArgumentException e)
-        {
-            error = $"database {e.Message}";
-            return false;
-        }
-
-        var secure = false;
-        foreach (var pair in query.Split('&', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var eq = pair.IndexOf('=', StringComparison.Ordinal);
-            var (key, value) = eq < 0 ? (pair, "") : (pair[..eq], Uri.UnescapeDataString(pair[(eq + 1)..]));
-            switch (key)
-            {
-                case "user" when value.Length > 0:
-                    user = value;
-                    break;
-                case "cluster" when value.Length > 0:
-                    try
-                    {
-                        cluster = ClickHouseSchema.Quote(value);
-                    }
-                    catch (ArgumentException e)
-                    {
-                        error = $"cluster {e.Message}";
-                        return false;
-                    }
-
-                    break;
-                case "secure" when bool.TryParse(value, out var s):
-                    secure = s;
-                    break;
-                default:
-                    error = $"bad option '{pair}'; allowed: user=NAME, cluster=NAME, secure=true|false";
-                    return false;
-            }
-        }
-
-        baseUrl = new Uri($"{(secure ? "https" : "http")}://{hostPort}/");
-        database = db;
-        return true;
+        return new ClickHouseStore(new ClickHouseHttpClient(parsed!.BaseUrl, parsed.Database, parsed.User, password, http, opts), parsed, logger ?? NullLogger.Instance);
     }
 
     /// <summary>Creates or migrates the schema (<see cref="ClickHouseSchema.MigrateAsync"/>).</summary>
     public async ValueTask InitializeAsync(CancellationToken cancellationToken = default) =>
-        await ClickHouseSchema.MigrateAsync(_client, _cluster, cancellationToken);
+        await ClickHouseSchema.MigrateAsync(_client, _url.Cluster, cancellationToken);
 
     public async ValueTask WriteAsync(StoreBatch batch, CancellationToken cancellationToken = default)
     {
@@ -149,7 +89,8 @@ public sealed class ClickHouseStore : IMarketStore
         var version = NextVersion();
         if (batch.Ticks.Count > 0)
         {
-            await InsertAsync("ticks", "symbol, ts, price, volume, trade_id, exchange, asset_class, seq", batch.Ticks, (w, tick, i) =>
+            var origins = batch.TickOrigins.Count == batch.Ticks.Count ? batch.TickOrigins : null;
+            await InsertAsync("ticks", "symbol, ts, price, volume, trade_id, exchange, asset_class, seq, source, position", batch.Ticks, (w, tick, i) =>
             {
                 w.WriteString("symbol"u8, tick.Symbol);
                 w.WriteNumber("ts"u8, tick.Ts);
@@ -159,7 +100,9 @@ public sealed class ClickHouseStore : IMarketStore
                 w.WriteString("exchange"u8, tick.Exchange ?? "");
                 w.WriteString("asset_class"u8, AssetClasses.Name(tick.AssetClass));
                 w.WriteNumber("seq"u8, (version * 1_000_000UL) + (ulong)i);
-            }, cancellationToken);
+                w.WriteString("source"u8, origins is null ? "" : origins[i].Source);
+                w.WriteNumber("position"u8, origins is null ? -1 : origins[i].Position);
+            }, version, cancellationToken);
         }
 
         if (batch.Bars.Count > 0)
@@ -186,7 +129,7 @@ public sealed class ClickHouseStore : IMarketStore
 
                 w.WriteNumber("trades"u8, bar.Trades);
                 w.WriteNumber("version"u8, version);
-            }, cancellationToken);
+            }, version, cancellationToken);
         }
 
         if (batch.Alerts.Count > 0)
@@ -203,33 +146,46 @@ public sealed class ClickHouseStore : IMarketStore
                 w.WriteNumber("threshold"u8, alert.Threshold);
                 w.WriteNumber("ts"u8, alert.Ts);
                 w.WriteNumber("version"u8, version);
-            }, cancellationToken);
+            }, version, cancellationToken);
+        }
+
+        if (batch.Checkpoints.Count == 0)
+        {
+            if (!batch.Counts.IsZero)
+            {
+                var source = string.Create(CultureInfo.InvariantCulture, $"batch:{_writer}:{version}");
+                await InsertAsync("pipeline_counts", "source, rejects, late, duplicates, version", [batch.Counts], (w, counts, _) =>
+                {
+                    w.WriteString("source"u8, source);
+                    WriteCounts(w, counts);
+                    w.WriteNumber("version"u8, version);
+                }, version, cancellationToken);
+            }
+
+            return;
+        }
+
+        // Last: a checkpoint stored means everything before it in the batch is stored. The counts go in the same
+        // insert, a row of their own under a key of this batch.
+        List<Checkpoint> rows = [.. batch.Checkpoints];
+        if (rows.Find(c => c.Key.StartsWith(CountsKeyPrefix, StringComparison.Ordinal)) is { } reserved)
+        {
+            throw new ArgumentException($"checkpoint key '{reserved.Key}': keys starting with '{CountsKeyPrefix}' are the store's own", nameof(batch));
         }
 
         if (!batch.Counts.IsZero)
         {
-            var source = $"batch:{version}";
-            await InsertAsync("pipeline_counts", "source, rejects, late, duplicates, version", [batch.Counts], (w, counts, _) =>
-            {
-                w.WriteString("source"u8, source);
-                w.WriteNumber("rejects"u8, counts.Rejects);
-                w.WriteNumber("late"u8, counts.Late);
-                w.WriteNumber("duplicates"u8, counts.Duplicates);
-                w.WriteNumber("version"u8, version);
-            }, cancellationToken);
+            rows.Add(new Checkpoint(string.Create(CultureInfo.InvariantCulture, $"{CountsKeyPrefix}{_writer}:{version}"), 0, []));
         }
 
-        // Last: a checkpoint stored means everything before it in the batch is stored.
-        if (batch.Checkpoints.Count > 0)
+        await InsertAsync("checkpoints", "key, position, state, version, rejects, late, duplicates", rows, (w, checkpoint, i) =>
         {
-            await InsertAsync("checkpoints", "key, position, state, version", batch.Checkpoints, (w, checkpoint, _) =>
-            {
-                w.WriteString("key"u8, checkpoint.Key);
-                w.WriteNumber("position"u8, checkpoint.Position);
-                w.WriteString("state"u8, Convert.ToBase64String(checkpoint.State));
-                w.WriteNumber("version"u8, version);
-            }, cancellationToken);
-        }
+            w.WriteString("key"u8, checkpoint.Key);
+            w.WriteNumber("position"u8, checkpoint.Position);
+            w.WriteString("state"u8, Convert.ToBase64String(checkpoint.State));
+            w.WriteNumber("version"u8, version);
+            WriteCounts(w, i == batch.Checkpoints.Count ? batch.Counts : default);
+        }, version, cancellationToken);
     }
 
     /// <remarks>With a limit, the latest bars, still in ascending order.</remarks>
@@ -259,6 +215,11 @@ public sealed class ClickHouseStore : IMarketStore
     {
         ArgumentNullException.ThrowIfNull(query);
         var where = new Where().Add("symbol", "=", query.Symbol).Add("ts", ">=", query.From).Add("ts", "<", query.To);
+        if (query.Before is { } before)
+        {
+            where.Add(string.Create(CultureInfo.InvariantCulture, $"NOT (source = {Literal(before.Source)} AND position >= {before.Position})"));
+        }
+
         var sql = Ordered("symbol, ts, price, volume, trade_id, exchange, asset_class, seq", "ticks", where, query.Limit, "ts", "seq");
         return RowsAsync(sql, ReadTick, cancellationToken);
     }
@@ -292,7 +253,12 @@ public sealed class ClickHouseStore : IMarketStore
     public async ValueTask<PipelineCounts> ReadCountsAsync(CancellationToken cancellationToken = default)
     {
         var rows = await _client.QueryAsync(
-            "SELECT sum(rejects) AS rejects, sum(late) AS late, sum(duplicates) AS duplicates FROM pipeline_counts FINAL",
+            $"""
+            SELECT sum(rejects) AS rejects, sum(late) AS late, sum(duplicates) AS duplicates FROM (
+                SELECT rejects, late, duplicates FROM pipeline_counts FINAL
+                UNION ALL
+                SELECT rejects, late, duplicates FROM checkpoints FINAL WHERE key LIKE '{CountsKeyPrefix}%')
+            """,
             row => new PipelineCounts(row.GetProperty("rejects").GetInt64(), row.GetProperty("late").GetInt64(), row.GetProperty("duplicates").GetInt64()),
             cancellationToken);
         return rows.Count == 0 ? default : rows[0];
@@ -355,29 +321,59 @@ public sealed class ClickHouseStore : IMarketStore
         }
     }
 
-    private Task InsertAsync<T>(string table, string columns, IReadOnlyList<T> rows, Action<Utf8JsonWriter, T, int> write, CancellationToken cancellationToken) =>
-        _client.InsertAsync(table, columns, async (stream, token) =>
-        {
-            var buffer = new ArrayBufferWriter<byte>(1 << 16);
-            using var writer = new Utf8JsonWriter(buffer, JsonOptions);
-            for (var i = 0; i < rows.Count; i++)
-            {
-                writer.WriteStartObject();
-                write(writer, rows[i], i);
-                writer.WriteEndObject();
-                writer.Flush();
-                buffer.Write("\n"u8);
-                writer.Reset(buffer);
-                if (buffer.WrittenCount >= 1 << 16)
-                {
-                    await stream.WriteAsync(buffer.WrittenMemory, token);
-                    buffer.ResetWrittenCount();
-                    writer.Reset(buffer);
-                }
-            }
+    private static void WriteCounts(Utf8JsonWriter w, PipelineCounts counts)
+    {
+        w.WriteNumber("rejects"u8, counts.Rejects);
+        w.WriteNumber("late"u8, counts.Late);
+        w.WriteNumber("duplicates"u8, counts.Duplicates);
+    }
 
-            await stream.WriteAsync(buffer.WrittenMemory, token);
-        }, cancellationToken);
+    /// <summary>One insert of a batch's rows into one table, retried for as long as the server is unreachable.</summary>
+    /// <remarks>The deduplication token (per batch and table) lets newer servers drop a repeated block themselves.</remarks>
+    private async Task InsertAsync<T>(string table, string columns, IReadOnlyList<T> rows, Action<Utf8JsonWriter, T, int> write, ulong version, CancellationToken cancellationToken)
+    {
+        var opts = _insertOpts with { DeduplicationToken = string.Create(CultureInfo.InvariantCulture, $"{version}:{table}") };
+        var since = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            try
+            {
+                await _client.InsertAsync(table, columns, (stream, token) => WriteRowsAsync(stream, rows, write, token), opts, cancellationToken);
+                return;
+            }
+            catch (ClickHouseUnavailableException e) when (_url.RetryFor is not { } limit || Stopwatch.GetElapsedTime(since) < limit)
+            {
+                LogUnavailable(_logger, rows.Count, table, e.Message);
+                await Task.Delay(OutagePause, cancellationToken);
+            }
+        }
+    }
+
+    private static async Task WriteRowsAsync<T>(Stream stream, IReadOnlyList<T> rows, Action<Utf8JsonWriter, T, int> write, CancellationToken cancellationToken)
+    {
+        var buffer = new ArrayBufferWriter<byte>(1 << 16);
+        using var writer = new Utf8JsonWriter(buffer, JsonOptions);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            writer.WriteStartObject();
+            write(writer, rows[i], i);
+            writer.WriteEndObject();
+            writer.Flush();
+            buffer.Write("\n"u8);
+            writer.Reset(buffer);
+            if (buffer.WrittenCount >= 1 << 16)
+            {
+                await stream.WriteAsync(buffer.WrittenMemory, cancellationToken);
+                buffer.ResetWrittenCount();
+                writer.Reset(buffer);
+            }
+        }
+
+        await stream.WriteAsync(buffer.WrittenMemory, cancellationToken);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "store: ClickHouse unreachable; {Rows} {Table} rows kept and retried: {Reason}")]
+    private static partial void LogUnavailable(ILogger logger, int rows, string table, string reason);
 
     private static string Ordered(string columns, string table, Where where, int? limit, params string[] orderKeys)
     {
@@ -453,6 +449,12 @@ public sealed class ClickHouseStore : IMarketStore
                 _conditions.Add(string.Create(CultureInfo.InvariantCulture, $"{column} {op} {v}"));
             }
 
+            return this;
+        }
+
+        public Where Add(string condition)
+        {
+            _conditions.Add(condition);
             return this;
         }
 

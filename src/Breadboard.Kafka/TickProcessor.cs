@@ -210,7 +210,7 @@ public sealed class TickProcessor : IDisposable
                 using var state = new MemoryStream(checkpoint.State);
                 work.Engine = WindowEngine.Restore(_definition, work, state);
                 work.NextOffset = checkpoint.Position;
-                RestoreTradeIds(work.Engine);
+                RestoreTradeIds(work.Engine, new TickOrigin(work.Key, checkpoint.Position));
             }
 
             work.SyncCounters();
@@ -224,15 +224,17 @@ public sealed class TickProcessor : IDisposable
 
     /// <summary>
     /// Gives a restored engine back the trade ids of its dedup horizon, read from the ticks in the store. A
-    /// checkpoint leaves them out because they grow with horizon × rate; every tick the engine took is stored in
-    /// the same transaction as the checkpoint, so the store has exactly the ids the engine remembered.
+    /// checkpoint leaves them out because they grow with horizon × rate; every tick the engine took is stored with
+    /// or before the checkpoint. Ticks of this partition at or after the checkpoint's offset are left out: a store
+    /// without transactions may hold them from a write that crashed before its checkpoint, and they are about to
+    /// be read again.
     /// </summary>
-    private void RestoreTradeIds(WindowEngine engine)
+    private void RestoreTradeIds(WindowEngine engine, TickOrigin checkpoint)
     {
         var from = engine.TradeIdHorizonStart;
         foreach (var symbol in engine.Symbols.ToList())
         {
-            var ticks = _store.QueryTicksAsync(new TickQuery(symbol, from == long.MinValue ? null : from, null, int.MaxValue)).GetAsyncEnumerator();
+            var ticks = _store.QueryTicksAsync(new TickQuery(symbol, from == long.MinValue ? null : from, null, int.MaxValue, checkpoint)).GetAsyncEnumerator();
             try
             {
                 while (ticks.MoveNextAsync().AsTask().GetAwaiter().GetResult())
@@ -278,6 +280,7 @@ public sealed class TickProcessor : IDisposable
         if (work.Engine!.Process(in tick) != TickOutcome.Duplicate)
         {
             work.Ticks.Add(tick);
+            work.Origins.Add(new TickOrigin(work.Key, result.Offset.Value));
             _pendingTicks++;
             _observer?.OnTick(in tick);
         }
@@ -345,6 +348,7 @@ public sealed class TickProcessor : IDisposable
             }
 
             batch.Ticks.AddRange(work.Ticks);
+            batch.TickOrigins.AddRange(work.Origins);
             batch.Bars.AddRange(work.Bars);
             batch.Alerts.AddRange(work.Alerts);
             rejects += work.Rejects;
@@ -352,7 +356,7 @@ public sealed class TickProcessor : IDisposable
             duplicates += work.Engine.Duplicates - work.DuplicatesSeen;
             using var state = new MemoryStream();
             work.Engine.Save(state, includeTradeIds: false); // the ticks themselves are in the batch: see RestoreTradeIds
-            batch.Checkpoints.Add(new Checkpoint(Key(work.Partition), work.NextOffset.Value, state.ToArray()));
+            batch.Checkpoints.Add(new Checkpoint(work.Key, work.NextOffset.Value, state.ToArray()));
             offsets.Add(new TopicPartitionOffset(work.Partition, work.NextOffset));
         }
 
@@ -470,11 +474,17 @@ public sealed class TickProcessor : IDisposable
     {
         public TopicPartition Partition { get; } = partition;
 
+        /// <summary>The partition's checkpoint key.</summary>
+        public string Key { get; } = TickProcessor.Key(partition);
+
         public WindowEngine? Engine { get; set; }
 
         public Offset NextOffset { get; set; }
 
         public List<Tick> Ticks { get; } = [];
+
+        /// <summary>Each tick's offset, in the order of <see cref="Ticks"/>.</summary>
+        public List<TickOrigin> Origins { get; } = [];
 
         public List<Bar> Bars { get; } = [];
 
@@ -519,6 +529,7 @@ public sealed class TickProcessor : IDisposable
         public void Clear()
         {
             Ticks.Clear();
+            Origins.Clear();
             Bars.Clear();
             Alerts.Clear();
             Rejects = 0;

@@ -1,3 +1,6 @@
+using Breadboard.Core.Model;
+using Breadboard.Core.Seams;
+
 namespace Breadboard.ClickHouse.Tests;
 
 /// <summary>Kills and restarts its own server, so it does not share one with the other tests.</summary>
@@ -44,6 +47,55 @@ public sealed class ClickHouseRetryTests(ClickHouseServerFixture fixture) : ICla
             Assert.Contains("3 attempts", error.Message, StringComparison.Ordinal);
             Assert.Equal(3, recording.Attempts);
             Assert.False(await client.PingAsync(ct));
+        }
+        finally
+        {
+            await fixture.Server.RestartAsync(ct);
+        }
+    }
+
+    [Fact]
+    public async Task StoreWrite_ServerDownLongerThanTheClientRetries_KeepsRetryingUntilItIsBack_NothingLostOrDoubled()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var opts = ClickHouseClientOpts.Default with { MaxRetries = 1, BaseDelay = TimeSpan.FromMilliseconds(50) };
+        await using var store = ClickHouseStore.Open($"clickhouse://127.0.0.1:{fixture.Server.HttpPort}/outage_{Guid.NewGuid():N}", opts: opts);
+        await store.InitializeAsync(ct);
+        var batch = new StoreBatch();
+        batch.Ticks.Add(new Tick("BTC-USD", 1_767_225_600_000, 100, 1, TradeId.FromNumber(1), "coinbase", AssetClass.Crypto));
+        batch.Checkpoints.Add(new Checkpoint("replay:test", 1, [7]));
+        batch.Counts = new PipelineCounts(1, 0, 0);
+
+        await fixture.Server.KillAsync();
+        var write = store.WriteAsync(batch, ct).AsTask();
+        await Task.Delay(TimeSpan.FromSeconds(3), ct); // several rounds of the client's retries
+        Assert.False(write.IsCompleted, "the write must wait for the server, not fail or return");
+        await fixture.Server.RestartAsync(ct);
+        await write.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        await store.WriteAsync(batch, ct); // the caller's retry of the same batch
+
+        Assert.Single(await store.QueryTicksAsync(new TickQuery(), ct).ToListAsync(ct));
+        Assert.Equal(1, (await store.LoadCheckpointAsync("replay:test", ct))!.Position);
+    }
+
+    [Fact]
+    public async Task StoreWrite_ServerDownBeyondRetryFor_Throws()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var opts = ClickHouseClientOpts.Default with { MaxRetries = 1, BaseDelay = TimeSpan.FromMilliseconds(50) };
+        await using var store = ClickHouseStore.Open($"clickhouse://127.0.0.1:{fixture.Server.HttpPort}/bounded_{Guid.NewGuid():N}?retry_for=2s", opts: opts);
+        await store.InitializeAsync(ct);
+        var batch = new StoreBatch();
+        batch.Counts = new PipelineCounts(1, 0, 0);
+
+        await fixture.Server.KillAsync();
+        try
+        {
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            var error = await Assert.ThrowsAsync<ClickHouseUnavailableException>(() => store.WriteAsync(batch, ct).AsTask());
+
+            Assert.InRange(started.Elapsed, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(20));
+            Assert.Contains(fixture.Server.Url, error.Message, StringComparison.Ordinal);
         }
         finally
         {

@@ -74,6 +74,11 @@ public sealed class ClickHouseSchemaTests(ClickHouseServerFixture fixture) : ICl
             Assert.Contains($"AS breadboard.{table}_local ENGINE = Distributed(breadboard_cluster, breadboard, {table}_local, ", distributed, StringComparison.Ordinal);
         }
 
+        // Columns added by a later migration go to both layers, the replicated table first.
+        Assert.Equal(
+            ["ALTER TABLE breadboard.checkpoints_local ON CLUSTER breadboard_cluster ADD COLUMN late Int64 DEFAULT 0", "ALTER TABLE breadboard.checkpoints ON CLUSTER breadboard_cluster ADD COLUMN late Int64 DEFAULT 0"],
+            statements.Where(s => s.Contains("ADD COLUMN late", StringComparison.Ordinal)));
+
         var bars = Assert.Single(statements, s => s.Contains("bars_local", StringComparison.Ordinal) && s.Contains("Replicated", StringComparison.Ordinal));
         Assert.Contains("'{replica}', version)", bars, StringComparison.Ordinal);
         Assert.Contains("ORDER BY (symbol, `window`, window_start)", bars, StringComparison.Ordinal);
@@ -85,8 +90,10 @@ public sealed class ClickHouseSchemaTests(ClickHouseServerFixture fixture) : ICl
     {
         var statements = ClickHouseSchema.Statements("market");
 
-        Assert.Equal(1 + Tables.Length, statements.Count);
+        Assert.Equal(1 + Tables.Length + 5, statements.Count);
         Assert.DoesNotContain(statements, s => s.Contains("ON CLUSTER", StringComparison.Ordinal) || s.Contains("Distributed", StringComparison.Ordinal));
+        Assert.Equal("ALTER TABLE market.checkpoints ADD COLUMN rejects Int64 DEFAULT 0", statements[^5]);
+        Assert.Equal("ALTER TABLE market.ticks ADD COLUMN position Int64 DEFAULT -1", statements[^1]);
         Assert.Contains("CREATE TABLE IF NOT EXISTS market.ticks (symbol String, ts Int64, price Float64, volume Float64, trade_id String, exchange String, asset_class String, seq UInt64) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMMDD(toDateTime(intDiv(ts, 1000))) ORDER BY (symbol, ts, trade_id, price, volume)", statements);
     }
 

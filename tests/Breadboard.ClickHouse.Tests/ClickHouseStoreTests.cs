@@ -99,18 +99,133 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture fixture) : ICla
     }
 
     [Fact]
-    public void TryParseUrl_ReadsServerDatabaseUserAndCluster_AndRefusesCredentials()
+    public async Task Counts_WithAndWithoutCheckpoints_AddUp_AndAStoreKeyIsRefusedAsACheckpoint()
     {
-        Assert.True(ClickHouseStore.TryParseUrl("clickhouse://ch.internal:8443/market?user=writer&cluster=breadboard&secure=true", out var url, out var db, out var user, out var cluster, out var error), error);
-        Assert.Equal(new Uri("https://ch.internal:8443/"), url);
-        Assert.Equal(("market", "writer", "breadboard"), (db, user, cluster));
+        var ct = TestContext.Current.CancellationToken;
+        await using var store = await OpenAsync(ct);
+        var plain = new StoreBatch { Counts = new PipelineCounts(1, 1, 1) };
+        await store.WriteAsync(plain, ct);
+        await store.WriteAsync(Batch(), ct);
 
-        Assert.False(ClickHouseStore.TryParseUrl("clickhouse://writer:secret@ch:8123/market", out _, out _, out _, out _, out error));
+        Assert.Equal(new PipelineCounts(3, 2, 4), await store.ReadCountsAsync(ct));
+
+        var reserved = new StoreBatch();
+        reserved.Checkpoints.Add(new Checkpoint("counts:1", 0, []));
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => store.WriteAsync(reserved, ct).AsTask());
+        Assert.Contains("'counts:1'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Write_FourWritersAtOnce_OverlappingBatches_EveryRowOnce()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var url = $"clickhouse://127.0.0.1:{fixture.Server.HttpPort}/writers_{Guid.NewGuid():N}";
+        await using (var first = ClickHouseStore.Open(url))
+        {
+            await first.InitializeAsync(ct);
+        }
+
+        // Each writer has its own connection pool and versions; writer w writes symbols w and w+1, so every
+        // symbol's rows arrive from two writers at once.
+        var writers = Enumerable.Range(0, 4).Select(async w =>
+        {
+            await using var store = ClickHouseStore.Open(url);
+            for (var round = 0; round < 5; round++)
+            {
+                var batch = new StoreBatch();
+                foreach (var s in new[] { w, (w + 1) % 4 })
+                {
+                    for (var i = 0; i < 2_000; i++)
+                    {
+                        var ts = T0 + (round * 2_000) + i;
+                        batch.Ticks.Add(new Tick($"SYM{s}", ts, 100 + i, 1, TradeId.FromNumber(ts), "x", AssetClass.Stock));
+                    }
+
+                    batch.Bars.Add(new Bar($"SYM{s}", "1m", T0 + (round * 60_000), T0 + ((round + 1) * 60_000), 100, 101, 99, 100, 2_000, 100, 2_000));
+                }
+
+                await store.WriteAsync(batch, ct);
+            }
+        });
+        await Task.WhenAll(writers);
+
+        await using var reader = ClickHouseStore.Open(url);
+        var ticks = await reader.QueryTicksAsync(new TickQuery(), ct).ToListAsync(ct);
+        Assert.Equal(4 * 5 * 2_000, ticks.Count);
+        Assert.Equal(ticks.Count, ticks.Select(t => (t.Symbol, t.Ts)).Distinct().Count());
+        Assert.Equal(4 * 5, (await reader.QueryBarsAsync(new BarQuery(), ct).ToListAsync(ct)).Count);
+    }
+
+    [Fact]
+    public async Task QueryTicks_BeforeAPosition_LeavesOutThatInputsLaterTicksOnly()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var store = await OpenAsync(ct);
+        var batch = new StoreBatch();
+        for (var i = 0; i < 4; i++)
+        {
+            batch.Ticks.Add(new Tick("BTC-USD", T0 + i, 100 + i, 1, TradeId.FromNumber(i), null, AssetClass.Crypto));
+            batch.TickOrigins.Add(new TickOrigin(i % 2 == 0 ? "kafka:crypto-prices:0" : "kafka:crypto-prices:1", 10 + i));
+        }
+
+        await store.WriteAsync(batch, ct);
+        var unplaced = new StoreBatch();
+        unplaced.Ticks.Add(new Tick("BTC-USD", T0 + 9, 99, 1, TradeId.FromNumber(9), null, AssetClass.Crypto));
+        await store.WriteAsync(unplaced, ct);
+
+        // Partition 0 at offsets 10 and 12; before offset 12 keeps 10, every tick of partition 1, and the tick without an origin.
+        var before = await store.QueryTicksAsync(new TickQuery("BTC-USD", Before: new TickOrigin("kafka:crypto-prices:0", 12)), ct).ToListAsync(ct);
+
+        Assert.Equal([T0, T0 + 1, T0 + 3, T0 + 9], before.Select(t => t.Ts));
+        Assert.Equal(5, await store.QueryTicksAsync(new TickQuery("BTC-USD"), ct).CountAsync(ct));
+    }
+
+    [Fact]
+    public async Task Counts_FromTwoWritersInTheSameMilliseconds_AreAllKept()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var url = $"clickhouse://127.0.0.1:{fixture.Server.HttpPort}/counts_{Guid.NewGuid():N}";
+        await using var a = ClickHouseStore.Open(url);
+        await using var b = ClickHouseStore.Open(url);
+        await a.InitializeAsync(ct);
+
+        // Versions come from the clock: writers started together hit the same milliseconds, with and without checkpoints.
+        async Task WriteAsync(ClickHouseStore store, string key)
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                var batch = new StoreBatch { Counts = new PipelineCounts(0, 1, 0) };
+                if (i % 2 == 0)
+                {
+                    batch.Checkpoints.Add(new Checkpoint(key, i, []));
+                }
+
+                await store.WriteAsync(batch, ct);
+            }
+        }
+
+        await Task.WhenAll(WriteAsync(a, "kafka:stock-prices:0"), WriteAsync(b, "kafka:stock-prices:1"));
+
+        Assert.Equal(new PipelineCounts(0, 200, 0), await a.ReadCountsAsync(ct));
+    }
+
+    [Fact]
+    public void TryParseUrl_ReadsServerDatabaseUserClusterAndRetryBudget_AndRefusesCredentials()
+    {
+        Assert.True(ClickHouseUrl.TryParse("clickhouse://ch.internal:8443/market?user=writer&cluster=breadboard&secure=true&retry_for=10m", out var url, out var error), error);
+        Assert.Equal(new ClickHouseUrl(new Uri("https://ch.internal:8443/"), "market", "writer", "breadboard", TimeSpan.FromMinutes(10)), url);
+        Assert.True(ClickHouseUrl.TryParse("clickhouse://127.0.0.1:8123/db", out url, out error), error);
+        Assert.Null(url!.RetryFor);
+
+        Assert.False(ClickHouseUrl.TryParse("clickhouse://writer:secret@ch:8123/market", out _, out error));
         Assert.DoesNotContain("secret", error, StringComparison.Ordinal);
-        Assert.False(ClickHouseStore.TryParseUrl("clickhouse://ch:8123/", out _, out _, out _, out _, out error));
+        Assert.False(ClickHouseUrl.TryParse("clickhouse://ch:8123/", out _, out error));
         Assert.Contains("names no database", error, StringComparison.Ordinal);
-        Assert.False(ClickHouseStore.TryParseUrl("clickhouse://ch:8123/bad-name", out _, out _, out _, out _, out error));
-        Assert.False(ClickHouseStore.TryParseUrl("clickhouse://ch:8123/db?timeout=3", out _, out _, out _, out _, out error));
+        Assert.False(ClickHouseUrl.TryParse("clickhouse://ch:8123/bad-name", out _, out error));
+        Assert.Contains("database 'bad-name' is not a plain identifier", error, StringComparison.Ordinal);
+        Assert.False(ClickHouseUrl.TryParse("clickhouse://ch:8123/db?timeout=3", out _, out error));
         Assert.Contains("bad option 'timeout=3'", error, StringComparison.Ordinal);
+        Assert.False(ClickHouseUrl.TryParse("clickhouse://ch:8123/db?retry_for=soon", out _, out error));
+        Assert.Contains("bad option 'retry_for=soon'", error, StringComparison.Ordinal);
     }
 }

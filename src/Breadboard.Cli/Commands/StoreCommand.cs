@@ -15,15 +15,15 @@ internal static class StoreCommand
         migrate.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(async () =>
         {
             var url = Seams.Store.Resolve(parse);
-            if (!ClickHouseStore.TryParseUrl(url, out var baseUrl, out var database, out var user, out var urlCluster, out var error))
+            if (!ClickHouseUrl.TryParse(url, out var parsed, out var error))
             {
                 throw new SettingException($"{Seams.Store.Describe(url)}: {(Seam.SchemeOf(url) == "clickhouse" ? error : "store migrate works on a ClickHouse store (DuckDB migrates itself on open)")}");
             }
 
-            var onCluster = parse.GetValue(cluster) ?? urlCluster;
+            var onCluster = parse.GetValue(cluster) ?? parsed!.Cluster;
             if (parse.GetValue(print))
             {
-                foreach (var statement in ClickHouseSchema.Statements(database!, onCluster))
+                foreach (var statement in ClickHouseSchema.Statements(parsed!.Database, onCluster))
                 {
                     Console.WriteLine(statement + ";");
                 }
@@ -31,7 +31,7 @@ internal static class StoreCommand
                 return 0;
             }
 
-            using var client = new ClickHouseHttpClient(baseUrl!, database!, user, Environment.GetEnvironmentVariable("BREADBOARD_CLICKHOUSE_PASSWORD"));
+            using var client = new ClickHouseHttpClient(parsed!.BaseUrl, parsed.Database, parsed.User, Environment.GetEnvironmentVariable("BREADBOARD_CLICKHOUSE_PASSWORD"));
             IReadOnlyList<int> applied;
             try
             {
@@ -43,8 +43,8 @@ internal static class StoreCommand
             }
 
             Console.WriteLine(applied.Count == 0
-                ? $"store migrate: {database} is at schema version {ClickHouseSchema.LatestVersion}; nothing to do"
-                : $"store migrate: applied {string.Join(", ", applied)} to {database}; now at version {ClickHouseSchema.LatestVersion}");
+                ? $"store migrate: {parsed.Database} is at schema version {ClickHouseSchema.LatestVersion}; nothing to do"
+                : $"store migrate: applied {string.Join(", ", applied)} to {parsed.Database}; now at version {ClickHouseSchema.LatestVersion}");
             return 0;
         }));
         return new Command("store", "The store's schema.") { migrate };

@@ -41,6 +41,10 @@ internal sealed record ReplayOptions
 
     /// <summary>Ticks per store write.</summary>
     public int StoreBatchSize { get; init; } = 50_000;
+
+    /// <summary>Longest a tick waits for its store write in a paced replay (<see cref="Speed"/>); an unpaced
+    /// replay writes by size alone.</summary>
+    public TimeSpan StoreFlushInterval { get; init; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>Counts of one replay, for the summary line and the benchmark.</summary>
@@ -113,6 +117,8 @@ internal sealed class ReplayRunner(ReplayOptions options)
 
         var rejectCount = resume?.Rejects ?? 0;
         var pacer = options.Speed is { } speed ? new Pacer(speed) : null;
+        var flushEvery = (long)(options.StoreFlushInterval.TotalSeconds * Stopwatch.Frequency);
+        var flushDue = Stopwatch.GetTimestamp() + flushEvery;
         var sinceCheckpoint = 0L;
         var sinceProgress = 0;
 
@@ -154,9 +160,10 @@ internal sealed class ReplayRunner(ReplayOptions options)
                 }
             }
 
-            if (sink is not null && sink.IsFull)
+            if (sink is not null && (sink.IsFull || (pacer is not null && Stopwatch.GetTimestamp() >= flushDue)))
             {
                 await sink.FlushAsync(engine, cancellationToken);
+                flushDue = Stopwatch.GetTimestamp() + flushEvery;
             }
 
             if (++sinceProgress == 65_536)

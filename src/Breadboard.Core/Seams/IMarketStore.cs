@@ -46,6 +46,11 @@ public sealed class StoreBatch
 {
     public List<Tick> Ticks { get; } = [];
 
+    /// <summary>Where each tick came from, in the order of <see cref="Ticks"/>, when the input has positions (a
+    /// Kafka partition); empty otherwise. A store without transactions keeps them so that
+    /// <see cref="TickQuery.Before"/> can leave out ticks written after the last checkpoint.</summary>
+    public List<TickOrigin> TickOrigins { get; } = [];
+
     public List<Bar> Bars { get; } = [];
 
     public List<Alert> Alerts { get; } = [];
@@ -61,6 +66,7 @@ public sealed class StoreBatch
     public void Clear()
     {
         Ticks.Clear();
+        TickOrigins.Clear();
         Bars.Clear();
         Alerts.Clear();
         Checkpoints.Clear();
@@ -87,7 +93,12 @@ public sealed record BarQuery(string? Symbol = null, string? Window = null, long
 public sealed record AlertQuery(string? Symbol = null, string? Rule = null, long? Since = null, long? To = null, int? Limit = null);
 
 /// <summary>Ticks of one or all symbols in event-time order.</summary>
-public sealed record TickQuery(string? Symbol = null, long? From = null, long? To = null, int? Limit = null);
+/// <param name="Before">Only ticks a checkpoint at this position covers: those from other inputs, and those from
+/// this input at lower positions. A store that writes a batch in one transaction holds no others, and may ignore it.</param>
+public sealed record TickQuery(string? Symbol = null, long? From = null, long? To = null, int? Limit = null, TickOrigin? Before = null);
+
+/// <summary>An input position: the checkpoint key of the input (<c>kafka:stock-prices:3</c>) and the position in it.</summary>
+public readonly record struct TickOrigin(string Source, long Position);
 
 /// <summary>A symbol's last trade and its change against the first trade of the trailing 24 h.</summary>
 public sealed record SymbolSummary(string Symbol, AssetClass AssetClass, long LastTs, double LastPrice, double FirstPrice24h)

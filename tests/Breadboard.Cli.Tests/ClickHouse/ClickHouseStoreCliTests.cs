@@ -1,3 +1,13 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Breadboard.ClickHouse;
+using Breadboard.Core.Model;
+using Breadboard.Core.Seams;
+using Breadboard.DuckDb;
+using Breadboard.Feeds;
+using Breadboard.Feeds.Synthetic;
+using Breadboard.TestKit;
 using Breadboard.TestKit.ClickHouse;
 
 namespace Breadboard.Cli.Tests.ClickHouse;
@@ -40,8 +50,8 @@ public sealed class ClickHouseStoreCliTests
         var second = await CliProcess.RunAsync(dir.Path, ["store", "migrate", "--store", store]);
 
         Assert.True(first.ExitCode == 0, first.Stderr);
-        Assert.Equal("store migrate: applied 1, 2 to migrated; now at version 2", first.Stdout.Trim());
-        Assert.Equal("store migrate: migrated is at schema version 2; nothing to do", second.Stdout.Trim());
+        Assert.Equal("store migrate: applied 1, 2, 3 to migrated; now at version 3", first.Stdout.Trim());
+        Assert.Equal("store migrate: migrated is at schema version 3; nothing to do", second.Stdout.Trim());
 
         var print = await CliProcess.RunAsync(dir.Path, ["store", "migrate", "--print", "--cluster", "breadboard", "--store", store]);
         Assert.Equal(0, print.ExitCode);
@@ -63,4 +73,163 @@ public sealed class ClickHouseStoreCliTests
         Assert.Equal(2, result.ExitCode);
         Assert.StartsWith($"error: --store (env BREADBOARD_STORE) = '{store}': ", result.ErrorLines.Single(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Replay_ClickHouseKilledMidLoadAndRestarted_StoresEveryTickBarAndAlertOnce()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = await ClickHouseServerProcess.StartAsync(ct);
+        using var dir = new TempDir();
+        var input = WriteDisorderedTicks(dir.File("ticks.ndjson"), 300_000);
+        var store = $"clickhouse://127.0.0.1:{server.HttpPort}/outage";
+        string[] outputs(string name) => ["--bars-out", dir.File($"{name}-bars.ndjson"), "--alerts-out", dir.File($"{name}-alerts.ndjson")];
+
+        // The reference: the same replay into DuckDB, untroubled.
+        await Run(dir, ["replay", "-q", "-i", input, .. outputs("reference"), "--store", $"duckdb://{dir.File("reference.duckdb")}"]);
+
+        // 2,500 s of event time at 250×: about 10 s of paced replay, writing every second.
+        using var replay = Process.Start(CliProcess.StartInfo(dir.Path, null, ["replay", "-q", "-i", input, .. outputs("paced"), "--speed", "250", "--store", store]))!;
+        var stderr = replay.StandardError.ReadToEndAsync(ct);
+        _ = replay.StandardOutput.ReadToEndAsync(ct);
+        using var client = new ClickHouseHttpClient(new Uri(server.Url), "outage", null, null, opts: ClickHouseClientOpts.Default with { MaxRetries = 0 });
+        var storedAtKill = 0L;
+        var clock = Stopwatch.StartNew();
+        while (storedAtKill == 0)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30) && !replay.HasExited, "the replay stored nothing: " + (replay.HasExited ? await stderr : ""));
+            await Task.Delay(200, ct);
+            storedAtKill = await CountTicksAsync(client, ct);
+        }
+
+        // Down for longer than the client's own retries (about 6 s), so the store's outage loop has to carry the write.
+        await server.KillAsync();
+        await Task.Delay(TimeSpan.FromSeconds(8), ct);
+        await server.RestartAsync(ct);
+        await replay.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromSeconds(120), ct);
+
+        Assert.True(replay.ExitCode == 0, await stderr);
+        Assert.Contains("ClickHouse unreachable", await stderr, StringComparison.Ordinal);
+        Assert.InRange(storedAtKill, 1, 299_999);
+        await Run(dir, ["export", .. outputs("stored"), "--store", store]);
+        Assert.Equal(Sorted(dir.File("reference-bars.ndjson")), Sorted(dir.File("stored-bars.ndjson")));
+        Assert.Equal(Sorted(dir.File("reference-alerts.ndjson")), Sorted(dir.File("stored-alerts.ndjson")));
+        Assert.NotEmpty(Sorted(dir.File("stored-alerts.ndjson")));
+
+        await using var reference = DuckDbStore.Open(dir.File("reference.duckdb"));
+        await reference.InitializeAsync(ct);
+        var referenceTicks = await reference.QueryTicksAsync(new TickQuery(), ct).CountAsync(ct);
+        var stored = (await client.QueryAsync("SELECT count() AS n, uniqExact(symbol, ts, trade_id) AS u FROM ticks FINAL", row => (N: row.GetProperty("n").GetInt64(), U: row.GetProperty("u").GetInt64()), ct))[0];
+        Assert.Equal((referenceTicks, referenceTicks), (stored.N, stored.U));
+        await using var clickHouse = ClickHouseStore.Open(store);
+        Assert.Equal(await reference.ReadCountsAsync(ct), await clickHouse.ReadCountsAsync(ct));
+    }
+
+    [Fact]
+    public async Task Up_OnClickHouse_TheApiServesWhatThePipelineStored()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = await ClickHouseServerProcess.StartAsync(ct);
+        using var dir = new TempDir();
+        var url = $"http://127.0.0.1:{ServerProcess.FreePort()}";
+        var store = $"clickhouse://127.0.0.1:{server.HttpPort}/dashboard";
+        using var up = Process.Start(CliProcess.StartInfo(dir.Path, null, "up", "--feed", $"replay:{Golden("ticks.ndjson")}", "--speed", "1000000", "--duration", "60", "--urls", url, "--store", store))!;
+        var stderr = up.StandardError.ReadToEndAsync(ct);
+        _ = up.StandardOutput.ReadToEndAsync(ct);
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(url) };
+            var expectedBars = File.ReadAllLines(Golden("expected-bars.ndjson")).Select(l => JsonNode.Parse(l)!).ToList();
+            var expectedAlerts = File.ReadAllLines(Golden("expected-alerts.ndjson")).Select(l => JsonNode.Parse(l)!).ToList();
+
+            // The feed ends at once and closes every window; the API shows everything once it is stored.
+            var clock = Stopwatch.StartNew();
+            JsonArray alerts;
+            while (true)
+            {
+                Assert.False(up.HasExited, up.HasExited ? await stderr : "");
+                alerts = await GetArrayAsync(http, "/api/alerts", ct) ?? [];
+                if (alerts.Count >= expectedAlerts.Count || clock.Elapsed > TimeSpan.FromSeconds(30))
+                {
+                    break;
+                }
+
+                await Task.Delay(200, ct);
+            }
+
+            Assert.Equal(Canonical(expectedAlerts), Canonical(alerts));
+            foreach (var series in expectedBars.GroupBy(b => (Symbol: (string)b["symbol"]!, Window: (string)b["window"]!)))
+            {
+                var bars = await GetArrayAsync(http, $"/api/bars?symbol={Uri.EscapeDataString(series.Key.Symbol)}&window={series.Key.Window}", ct);
+                Assert.Equal(Canonical(series), Canonical(bars!));
+            }
+
+            var symbols = (await GetArrayAsync(http, "/api/symbols", ct))!.Select(s => (string)s!["symbol"]!).Order(StringComparer.Ordinal);
+            Assert.Equal(expectedBars.Select(b => (string)b["symbol"]!).Distinct().Order(StringComparer.Ordinal), symbols);
+            using var ready = JsonDocument.Parse(await http.GetStringAsync(new Uri("/health/ready", UriKind.Relative), ct));
+            var backend = ready.RootElement.GetProperty("backends").EnumerateArray().Single(b => b.GetProperty("name").GetString() == "store");
+            Assert.Equal(("up", store), (backend.GetProperty("status").GetString(), backend.GetProperty("url").GetString()));
+        }
+        finally
+        {
+            up.Kill(entireProcessTree: true);
+            await up.WaitForExitAsync(ct);
+        }
+    }
+
+    private static async Task<JsonArray?> GetArrayAsync(HttpClient http, string path, CancellationToken ct)
+    {
+        try
+        {
+            return JsonNode.Parse(await http.GetStringAsync(new Uri(path, UriKind.Relative), ct))!.AsArray();
+        }
+        catch (HttpRequestException)
+        {
+            return null; // not listening yet
+        }
+    }
+
+    /// <summary>Records as sorted canonical JSON text, so the API's and the golden files' key order and number
+    /// spelling do not matter.</summary>
+    private static List<string> Canonical(IEnumerable<JsonNode?> records) =>
+        [.. records.Select(r => new JsonObject(r!.AsObject().OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => KeyValuePair.Create(p.Key, p.Value is JsonValue v && v.TryGetValue<double>(out var d) ? JsonValue.Create(d) : p.Value?.DeepClone()))).ToJsonString()).Order(StringComparer.Ordinal)];
+
+    private static async Task<long> CountTicksAsync(ClickHouseHttpClient client, CancellationToken ct)
+    {
+        try
+        {
+            return (await client.QueryAsync("SELECT count() AS n FROM ticks", row => row.GetProperty("n").GetInt64(), ct))[0];
+        }
+        catch (ClickHouseException)
+        {
+            return 0; // the schema is not there yet
+        }
+    }
+
+    private static string WriteDisorderedTicks(string path, int count)
+    {
+        // 12 symbols, 120 ticks/s of event time; 0.5% late and 0.5% repeated, so late and duplicate counts are exercised.
+        var random = new Random(17);
+        var ticks = new List<Tick>(count + (count / 100));
+        foreach (var tick in new SyntheticFeed(SyntheticFeedOptions.ForBenchmark(12) with { RatePerSecond = 120, Seed = 9 }).Generate(count))
+        {
+            var roll = random.Next(1000);
+            ticks.Add(roll < 5 ? tick with { Ts = tick.Ts - random.Next(1_000, 400_000) } : tick);
+            if (roll is >= 5 and < 10)
+            {
+                ticks.Add(tick);
+            }
+        }
+
+        using var stream = File.Create(path);
+        TickFileWriter.WriteNdjson(stream, ticks);
+        return path;
+    }
+
+    private static async Task Run(TempDir dir, string[] args)
+    {
+        var result = await CliProcess.RunAsync(dir.Path, args, timeoutSeconds: 180);
+        Assert.True(result.ExitCode == 0, $"breadboard {string.Join(' ', args)} exited {result.ExitCode}: {result.Stderr}");
+    }
+
+    private static string[] Sorted(string path) => [.. File.ReadAllLines(path).Order(StringComparer.Ordinal)];
 }

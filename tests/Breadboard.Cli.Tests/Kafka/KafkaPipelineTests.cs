@@ -20,7 +20,7 @@ public class KafkaPipelineTests
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static async Task<KafkaMockProcess> StartKafkaAsync()
+    internal static async Task<KafkaMockProcess> StartKafkaAsync()
     {
         var kafka = await KafkaMockProcess.StartAsync(cancellationToken: Ct);
         foreach (var topic in Topics)
@@ -207,7 +207,7 @@ public class KafkaPipelineTests
         Assert.Equal(50_000, await CountTicks(dir.File("after.duckdb")));
     }
 
-    private static async Task Run(TempDir dir, params string[] args)
+    internal static async Task Run(TempDir dir, params string[] args)
     {
         var result = await CliProcess.RunAsync(dir.Path, args, timeoutSeconds: 180);
         Assert.True(result.ExitCode == 0, $"breadboard {string.Join(' ', args)} exited {result.ExitCode}: {result.Stderr}\n{result.Stdout}");
@@ -215,7 +215,7 @@ public class KafkaPipelineTests
 
     private static string Store(TempDir dir, string name) => $"duckdb://{dir.File(name + ".duckdb")}";
 
-    private static string[] Sorted(string path) => [.. File.ReadAllLines(path).Order(StringComparer.Ordinal)];
+    internal static string[] Sorted(string path) => [.. File.ReadAllLines(path).Order(StringComparer.Ordinal)];
 
     private static async Task<long> CountTicks(string path)
     {
@@ -238,7 +238,7 @@ public class KafkaPipelineTests
     }
 
     /// <summary>Synthetic ticks; with disorder, some delayed (late or out of order) and some delivered twice.</summary>
-    private static string WriteTicks(TempDir dir, int count, bool disorder)
+    internal static string WriteTicks(TempDir dir, int count, bool disorder)
     {
         var options = SyntheticFeedOptions.ForBenchmark(12) with { RatePerSecond = 120, Seed = 9 };
         var ticks = new SyntheticFeed(options).Generate(count).ToList();

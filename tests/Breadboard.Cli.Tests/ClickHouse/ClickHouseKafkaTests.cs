@@ -1,0 +1,255 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Breadboard.Cli.Tests.Kafka;
+using Breadboard.ClickHouse;
+using Breadboard.Core.Seams;
+using Breadboard.TestKit.ClickHouse;
+
+namespace Breadboard.Cli.Tests.ClickHouse;
+
+/// <summary>
+/// ingest → Kafka (librdkafka's mock cluster) → <c>process</c> → ClickHouse, every part a separate process. Unlike
+/// DuckDB, a ClickHouse store takes writes from several processes, so group members can live in different processes
+/// and one can be killed while the others keep writing.
+/// </summary>
+public sealed class ClickHouseKafkaTests
+{
+    private const int TickCount = 240_000;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Process_TwoProcessesOnClickHouse_OneKilledRepeatedly_EndsExactlyAsOneUninterruptedRun()
+    {
+        var started = Stopwatch.StartNew();
+        using var dir = new TempDir();
+        var input = KafkaPipelineTests.WriteTicks(dir, TickCount, disorder: true);
+        await using var server = await ClickHouseServerProcess.StartAsync(Ct);
+        await using var kafka = await KafkaPipelineTests.StartKafkaAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(server.Url) };
+        var bus = $"kafka://{kafka.BootstrapServers}";
+        string Store(string database) => $"clickhouse://127.0.0.1:{server.HttpPort}/{database}";
+        string[] Processor(string database, params string[] more) => ["process", "--bus", bus, "--store", Store(database), "--session-timeout", "3", .. more];
+
+        // Ticks keep arriving for ~27 s (2,000 s of event time at 75×) while one member is killed and restarted
+        // three times and the other keeps running, so every kill lands mid-stream.
+        var ingest = CliProcess.RunAsync(dir.Path, ["ingest", "--bus", bus, "--feed", $"replay:{input}", "--speed", "75"], timeoutSeconds: 180);
+        var random = new Random(2026);
+        var midStream = 0;
+        var victim = Member.Start(dir.Path, Processor("killed", "--idle-timeout", "60"));
+        try
+        {
+            await using var survivor = Member.Start(dir.Path, Processor("killed", "--idle-timeout", "60"));
+            await survivor.WaitForFirstWriteAsync();
+            for (var kill = 0; kill < 3; kill++)
+            {
+                await victim.WaitForFirstWriteAsync();
+                await Task.Delay(random.Next(0, 1_000), Ct); // anywhere in a 1 s flush cycle: mid-batch or mid-insert
+                await victim.DisposeAsync(); // SIGKILL
+
+                var stored = (await TicksAsync(http, "killed")).Count;
+                Log($"kill {kill + 1} at {started.Elapsed.TotalSeconds:F1} s: {stored:N0} ticks stored, ingest {(ingest.IsCompleted ? "done" : "running")}");
+                if (!ingest.IsCompleted && stored is > 0 and < TickCount)
+                {
+                    midStream++;
+                }
+
+                // Restarted at once; after the third kill it stays, as the second member, until the input ends.
+                victim = Member.Start(dir.Path, Processor("killed", "--idle-timeout", "60"));
+            }
+
+            var ingested = await ingest;
+            Assert.True(ingested.ExitCode == 0, ingested.Stderr);
+            Assert.True(survivor.IsRunning, "the surviving member stopped: " + survivor.Output);
+            Log($"ingest done at {started.Elapsed.TotalSeconds:F1} s");
+        }
+        finally
+        {
+            // Both members die too (SIGKILL); the drain run below finishes from their checkpoints.
+            await victim.DisposeAsync();
+        }
+
+        Assert.True(midStream > 0, "no kill landed mid-stream; the input is too short for this machine");
+
+        // The reference: one uninterrupted processor into its own database (no checkpoints: every partition from the start).
+        await KafkaPipelineTests.Run(dir, Processor("whole", "--drain", "--idle-timeout", "1"));
+        await KafkaPipelineTests.Run(dir, Processor("killed", "--drain", "--idle-timeout", "1"));
+        Log($"drained at {started.Elapsed.TotalSeconds:F1} s");
+
+        foreach (var name in new[] { "whole", "killed" })
+        {
+            await KafkaPipelineTests.Run(dir, "export", "--store", Store(name), "--bars-out", dir.File($"{name}-bars.ndjson"), "--alerts-out", dir.File($"{name}-alerts.ndjson"));
+        }
+
+        var bars = KafkaPipelineTests.Sorted(dir.File("whole-bars.ndjson"));
+        var alerts = KafkaPipelineTests.Sorted(dir.File("whole-alerts.ndjson"));
+        var ticks = await TicksAsync(http, "whole");
+        var counts = await CountsAsync(Store("whole"));
+        Assert.NotEmpty(bars);
+        Assert.NotEmpty(alerts);
+        Assert.True(counts.Late > 0 && counts.Duplicates > 0, $"the input should exercise late and duplicate ticks: {counts}");
+
+        var killedTicks = await TicksAsync(http, "killed");
+        var killedCounts = await CountsAsync(Store("killed"));
+        Log($"ticks: whole {ticks}, killed {killedTicks}; counts: whole {counts}, killed {killedCounts}; {started.Elapsed.TotalSeconds:F1} s in all");
+
+        // Every difference at once: nothing lost, nothing stored or counted twice across the kills and rebalances.
+        Assert.Multiple(
+            () => Assert.Equal(bars, KafkaPipelineTests.Sorted(dir.File("killed-bars.ndjson"))),
+            () => Assert.Equal(alerts, KafkaPipelineTests.Sorted(dir.File("killed-alerts.ndjson"))),
+            () => Assert.Equal(ticks, killedTicks),
+            () => Assert.Equal(counts, killedCounts));
+    }
+
+    [Fact]
+    public async Task Process_ResumingAfterACrashBetweenTheTicksAndTheCheckpoint_TakesTheStoredTicksAgain()
+    {
+        using var dir = new TempDir();
+        var all = File.ReadAllLines(KafkaPipelineTests.WriteTicks(dir, 20_000, disorder: false));
+        File.WriteAllLines(dir.File("first.ndjson"), all[..10_000]);
+        File.WriteAllLines(dir.File("second.ndjson"), all[10_000..]);
+        await using var server = await ClickHouseServerProcess.StartAsync(Ct);
+        await using var kafka = await KafkaPipelineTests.StartKafkaAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(server.Url) };
+        var bus = $"kafka://{kafka.BootstrapServers}";
+        string Store(string database) => $"clickhouse://127.0.0.1:{server.HttpPort}/{database}";
+
+        // "crashed" checkpoints the first half; then the second half's ticks land in it without a checkpoint: what
+        // a processor killed between a batch's ticks insert and its checkpoint insert leaves behind.
+        await KafkaPipelineTests.Run(dir, "ingest", "--bus", bus, "--feed", $"replay:{dir.File("first.ndjson")}");
+        await using (var member = Member.Start(dir.Path, ["process", "--bus", bus, "--store", Store("crashed"), "--session-timeout", "3", "--idle-timeout", "60"]))
+        {
+            await member.WaitForConsumedAsync("consumed 10,000 ");
+        }
+
+        await KafkaPipelineTests.Run(dir, "ingest", "--bus", bus, "--feed", $"replay:{dir.File("second.ndjson")}");
+        await KafkaPipelineTests.Run(dir, "process", "--bus", bus, "--store", Store("whole"), "--drain", "--idle-timeout", "1", "--session-timeout", "3");
+        await SqlAsync(http, "INSERT INTO crashed.ticks SELECT * FROM whole.ticks");
+
+        await KafkaPipelineTests.Run(dir, "process", "--bus", bus, "--store", Store("crashed"), "--drain", "--idle-timeout", "1", "--session-timeout", "3");
+
+        foreach (var name in new[] { "whole", "crashed" })
+        {
+            await KafkaPipelineTests.Run(dir, "export", "--store", Store(name), "--bars-out", dir.File($"{name}-bars.ndjson"), "--alerts-out", dir.File($"{name}-alerts.ndjson"));
+        }
+
+        Assert.Equal(KafkaPipelineTests.Sorted(dir.File("whole-bars.ndjson")), KafkaPipelineTests.Sorted(dir.File("crashed-bars.ndjson")));
+        Assert.Equal(await CountsAsync(Store("whole")), await CountsAsync(Store("crashed")));
+        Assert.Equal(await TicksAsync(http, "whole"), await TicksAsync(http, "crashed"));
+    }
+
+    private static async Task SqlAsync(HttpClient http, string sql)
+    {
+        using var response = await http.PostAsync(new Uri("/", UriKind.Relative), new StringContent(sql, Encoding.UTF8), Ct);
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync(Ct));
+    }
+
+    private static void Log(string line) => TestContext.Current.TestOutputHelper?.WriteLine(line);
+
+    /// <summary>The stored ticks as a count and an order-free fingerprint of their keys.</summary>
+    private static async Task<(long Count, ulong Fingerprint)> TicksAsync(HttpClient http, string database)
+    {
+        var sql = $"SELECT count(), sum(cityHash64(symbol, ts, trade_id, price, volume)) FROM {database}.ticks FINAL FORMAT TabSeparated";
+        using var response = await http.PostAsync(new Uri("/", UriKind.Relative), new StringContent(sql, Encoding.UTF8), Ct);
+        var body = await response.Content.ReadAsStringAsync(Ct);
+        Assert.True(response.IsSuccessStatusCode, body);
+        var fields = body.Trim().Split('\t');
+        return (long.Parse(fields[0], CultureInfo.InvariantCulture), ulong.Parse(fields[1], CultureInfo.InvariantCulture));
+    }
+
+    private static async Task<PipelineCounts> CountsAsync(string store)
+    {
+        await using var clickHouse = ClickHouseStore.Open(store);
+        return await clickHouse.ReadCountsAsync(Ct);
+    }
+
+    /// <summary>A <c>breadboard process</c> running in the background; disposing kills it with SIGKILL.</summary>
+    private sealed class Member : IAsyncDisposable
+    {
+        private readonly Process _process;
+        private readonly StringBuilder _output = new();
+        private readonly TaskCompletionSource _wrote = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private bool _disposed;
+
+        private Member(Process process) => _process = process;
+
+        public bool IsRunning => !_process.HasExited;
+
+        public string Output
+        {
+            get
+            {
+                lock (_output)
+                {
+                    return _output.ToString();
+                }
+            }
+        }
+
+        public static Member Start(string directory, string[] args)
+        {
+            var member = new Member(Process.Start(CliProcess.StartInfo(directory, null, args))!);
+            member._process.OutputDataReceived += (_, e) => member.OnLine(e.Data);
+            member._process.ErrorDataReceived += (_, e) => member.OnLine(e.Data);
+            member._process.BeginOutputReadLine();
+            member._process.BeginErrorReadLine();
+            return member;
+        }
+
+        /// <summary>Waits until the member has partitions and has written to the store (progress shows consumed ticks).</summary>
+        public async Task WaitForFirstWriteAsync()
+        {
+            var exited = _process.WaitForExitAsync(Ct);
+            var first = await Task.WhenAny(_wrote.Task, exited).WaitAsync(TimeSpan.FromSeconds(60), Ct);
+            Assert.True(first == _wrote.Task, "the processor exited before writing: " + Output);
+        }
+
+        /// <summary>Waits for a progress line starting with <paramref name="prefix"/>.</summary>
+        public async Task WaitForConsumedAsync(string prefix)
+        {
+            var clock = Stopwatch.StartNew();
+            while (!Output.Contains(prefix, StringComparison.Ordinal))
+            {
+                Assert.True(IsRunning && clock.Elapsed < TimeSpan.FromSeconds(60), $"no '{prefix}' from the processor: {Output}");
+                await Task.Delay(100, Ct);
+            }
+        }
+
+        /// <summary>Kills the process (SIGKILL) unless it has exited; safe to call twice.</summary>
+        public async ValueTask DisposeAsync()
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true); // mid-batch, mid-insert or mid-rebalance
+                await _process.WaitForExitAsync(Ct);
+            }
+
+            _process.Dispose();
+        }
+
+        private void OnLine(string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+
+            lock (_output)
+            {
+                _output.AppendLine(line);
+            }
+
+            if (line.StartsWith("consumed ", StringComparison.Ordinal) && !line.StartsWith("consumed 0 ", StringComparison.Ordinal))
+            {
+                _wrote.TrySetResult();
+            }
+        }
+    }
+}
