@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Breadboard.Cli.Settings;
+using Breadboard.ClickHouse;
 using Breadboard.Core.Pipeline;
 using Microsoft.Extensions.Logging;
 
@@ -59,6 +60,13 @@ internal static class CommandRunner
         catch (InvalidDataException e)
         {
             return Fail(e.Message);
+        }
+        catch (Exception e) when (e is ClickHouseUnavailableException or ClickHouseException)
+        {
+            // The store failed while running (down beyond retry_for, or refused a write): the input position has
+            // not moved past what was stored, so a restart resumes.
+            await Console.Error.WriteLineAsync($"error: store: {e.Message}");
+            return 1;
         }
         catch (OperationCanceledException)
         {

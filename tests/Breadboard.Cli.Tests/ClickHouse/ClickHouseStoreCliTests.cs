@@ -125,6 +125,39 @@ public sealed class ClickHouseStoreCliTests
     }
 
     [Fact]
+    public async Task Replay_ClickHouseDownLongerThanRetryFor_FailsWithOneLineAndResumesFromItsCheckpoint()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = await ClickHouseServerProcess.StartAsync(ct);
+        using var dir = new TempDir();
+        var input = WriteDisorderedTicks(dir.File("ticks.ndjson"), 100_000);
+        var store = $"clickhouse://127.0.0.1:{server.HttpPort}/bounded?retry_for=1s";
+        string[] replay = ["replay", "-q", "-i", input, "--bars-out", dir.File("bars.ndjson"), "--alerts-out", dir.File("alerts.ndjson"), "--checkpoint", dir.File("replay.checkpoint"), "--checkpoint-every", "20000", "--speed", "400", "--store", store];
+
+        using var paced = Process.Start(CliProcess.StartInfo(dir.Path, null, replay))!;
+        var stderr = paced.StandardError.ReadToEndAsync(ct);
+        _ = paced.StandardOutput.ReadToEndAsync(ct);
+        while (!File.Exists(dir.File("replay.checkpoint")))
+        {
+            Assert.False(paced.HasExited, "the replay ended before its first checkpoint: " + (paced.HasExited ? await stderr : ""));
+            await Task.Delay(100, ct);
+        }
+
+        await server.KillAsync();
+        await paced.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
+
+        Assert.Equal(1, paced.ExitCode);
+        Assert.StartsWith($"error: store: ClickHouse at {server.Url}/ did not answer", (await stderr).Split('\n').Single(l => l.StartsWith("error:", StringComparison.Ordinal)), StringComparison.Ordinal);
+
+        await server.RestartAsync(ct);
+        await Run(dir, [.. replay[..^4], "--store", store]); // resumes unpaced from the checkpoint
+        await Run(dir, ["replay", "-q", "-i", input, "--bars-out", dir.File("reference-bars.ndjson"), "--alerts-out", dir.File("reference-alerts.ndjson")]);
+        await Run(dir, ["export", "--bars-out", dir.File("stored-bars.ndjson"), "--alerts-out", dir.File("stored-alerts.ndjson"), "--store", store]);
+        Assert.Equal(Sorted(dir.File("reference-bars.ndjson")), Sorted(dir.File("stored-bars.ndjson")));
+        Assert.Equal(Sorted(dir.File("reference-alerts.ndjson")), Sorted(dir.File("stored-alerts.ndjson")));
+    }
+
+    [Fact]
     public async Task Up_OnClickHouse_TheApiServesWhatThePipelineStored()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -174,6 +207,28 @@ public sealed class ClickHouseStoreCliTests
             up.Kill(entireProcessTree: true);
             await up.WaitForExitAsync(ct);
         }
+    }
+
+    [Fact]
+    public async Task BenchClickHouse_SmallRun_ReportsInsertRateAndQueryLatency_AndRefusesAFullDatabase()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = await ClickHouseServerProcess.StartAsync(ct);
+        using var dir = new TempDir();
+        string[] bench = ["bench", "clickhouse", "--ticks", "20000", "--batch", "5000", "--symbols", "5", "--requests", "2", "--store", $"clickhouse://127.0.0.1:{server.HttpPort}/bench"];
+
+        var first = await CliProcess.RunAsync(dir.Path, bench);
+        var again = await CliProcess.RunAsync(dir.Path, bench);
+
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        Assert.Contains("insert: 20,000 ticks in ", first.Stdout, StringComparison.Ordinal);
+        foreach (var query in new[] { "/api/symbols (5 rows", "/api/bars?symbol=", "/api/alerts?limit=100", "/api/ticks?symbol=" })
+        {
+            Assert.Contains("  " + query, first.Stdout, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(2, again.ExitCode);
+        Assert.Contains("database 'bench' already holds 20,000 ticks", again.ErrorLines.Single(), StringComparison.Ordinal);
     }
 
     private static async Task<JsonArray?> GetArrayAsync(HttpClient http, string path, CancellationToken ct)

@@ -19,6 +19,9 @@ public sealed class ClickHouseServerProcess : ServerProcess
     /// <summary>The password of <see cref="User"/>.</summary>
     public const string Password = "breadboard-test-password";
 
+    /// <summary>The cluster name of the server's one-node cluster in <c>remote_servers</c>.</summary>
+    public const string Cluster = "breadboard_self";
+
     private const string ConfigDirectory = "/etc/clickhouse-server";
 
     private readonly HttpClient _ping = new() { Timeout = TimeSpan.FromSeconds(2) };
@@ -80,6 +83,16 @@ public sealed class ClickHouseServerProcess : ServerProcess
         foreach (var name in new[] { "interserver_http_port", "mysql_port", "postgresql_port", "https_port", "tcp_port_secure", "interserver_https_port", "grpc_port" })
         {
             root.Elements(name).Remove();
+        }
+
+        // A one-shard, one-replica cluster of this server itself, for Distributed tables (no ZooKeeper here, so
+        // no ON CLUSTER DDL or Replicated tables).
+        var remote = root.Element("remote_servers") ?? new XElement("remote_servers");
+        remote.Elements(Cluster).Remove();
+        remote.Add(new XElement(Cluster, new XElement("shard", new XElement("replica", new XElement("host", "127.0.0.1"), new XElement("port", TcpPort)))));
+        if (remote.Parent is null)
+        {
+            root.Add(remote);
         }
 
         // The stock file listens on ::1 too; only IPv4 loopback, so a server never collides on the other family.
