@@ -29,6 +29,9 @@ public static class Program
         root.Subcommands.Add(ValidateConfigCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
 
-        return await root.Parse(args).InvokeAsync();
+        // Ctrl-C and SIGTERM cancel the command, which then writes what it has taken (store, alert bus) and exits.
+        // That last write may wait for a store that is briefly away: allow it most of Kubernetes' default 30 s
+        // grace period instead of System.CommandLine's 2 s, after which the process is ended regardless.
+        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(25) });
     }
 }

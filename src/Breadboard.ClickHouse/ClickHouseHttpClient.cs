@@ -14,7 +14,8 @@ namespace Breadboard.ClickHouse;
 // Why our own client: the only server that installs here is Debian's clickhouse-server 18.16, and the official
 // ClickHouse.Driver (1.5) cannot talk to it (it sends settings 18.16 does not know, such as
 // output_format_binary_write_json_as_string, and reads RowBinaryWithNamesAndTypes, which 18.16 lacks). The HTTP
-// interface used here (POST a query, JSONEachRow in and out, X-ClickHouse-User/Key headers) works from 18.x to 25.x.
+// interface used here (POST a query; RowBinary and JSONEachRow in, JSONEachRow out; X-ClickHouse-User/Key headers)
+// works from 18.x to 25.x.
 
 /// <summary>A thin client over ClickHouse's HTTP interface: commands, streamed inserts and JSONEachRow queries,
 /// with retries on transient failures only.</summary>

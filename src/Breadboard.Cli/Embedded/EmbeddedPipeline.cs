@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using Breadboard.Core.Engine;
 using Breadboard.Core.Model;
@@ -67,13 +68,47 @@ internal sealed class EmbeddedPipeline(PipelineDefinition definition, IMarketSto
         var ticks = Channel.CreateBounded<Tick>(new BoundedChannelOptions(_options.TickBuffer) { SingleReader = true, SingleWriter = true });
         var batches = Channel.CreateBounded<Envelope>(new BoundedChannelOptions(_options.BatchBuffer) { SingleReader = true, SingleWriter = true });
 
+        // A stage that fails stops the others instead of leaving them blocked on a full channel: the feed is
+        // cancelled and the channel into the failed stage closed, so the run ends with the failure.
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         Stats.Running = true;
         try
         {
-            var pump = PumpAsync(feed, ticks.Writer, cancellationToken);
-            var process = Task.Run(() => ProcessAsync(engine, sink, ticks.Reader, batches.Writer), CancellationToken.None);
-            var write = Task.Run(() => WriteAsync(sink, batches.Reader), CancellationToken.None);
-            await Task.WhenAll(pump, process, write);
+            var pump = PumpAsync(feed, ticks.Writer, failed.Token);
+            var process = Task.Run(async () =>
+            {
+                try
+                {
+                    await ProcessAsync(engine, sink, ticks.Reader, batches.Writer);
+                }
+                catch
+                {
+                    await failed.CancelAsync();
+                    throw;
+                }
+            }, CancellationToken.None);
+            var write = Task.Run(async () =>
+            {
+                try
+                {
+                    await WriteAsync(sink, batches.Reader);
+                }
+                catch (Exception e)
+                {
+                    batches.Writer.TryComplete(e);
+                    await failed.CancelAsync();
+                    throw;
+                }
+            }, CancellationToken.None);
+            try
+            {
+                await Task.WhenAll(pump, process, write);
+            }
+            catch when (write.IsFaulted)
+            {
+                // The store's (or the checkpoint's) error, not the channel closing behind it.
+                ExceptionDispatchInfo.Throw(write.Exception!.InnerException!);
+            }
         }
         finally
         {
@@ -218,6 +253,7 @@ internal sealed class EmbeddedPipeline(PipelineDefinition definition, IMarketSto
             Stats.Stored();
             if (envelope.Checkpoint is { } state && _options.CheckpointPath is { } path)
             {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
                 var temp = path + ".tmp";
                 await File.WriteAllBytesAsync(temp, state, CancellationToken.None);
                 File.Move(temp, path, overwrite: true);

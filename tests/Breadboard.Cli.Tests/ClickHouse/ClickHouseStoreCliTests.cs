@@ -158,6 +158,24 @@ public sealed class ClickHouseStoreCliTests
     }
 
     [Fact]
+    public async Task Up_ClickHouseDownLongerThanRetryFor_ExitsWithOneLineInsteadOfHanging()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = await ClickHouseServerProcess.StartAsync(ct);
+        using var dir = new TempDir();
+        using var up = Process.Start(CliProcess.StartInfo(dir.Path, null, "up", "--no-web", "--rate", "500", "--no-checkpoint", "--store", $"clickhouse://127.0.0.1:{server.HttpPort}/live?retry_for=1s"))!;
+        var stderr = up.StandardError.ReadToEndAsync(ct);
+        _ = up.StandardOutput.ReadToEndAsync(ct);
+        await Task.Delay(TimeSpan.FromSeconds(3), ct);
+
+        await server.KillAsync();
+        await up.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
+
+        Assert.Equal(1, up.ExitCode);
+        Assert.StartsWith("error: store: ClickHouse at ", (await stderr).Split('\n').Single(l => l.StartsWith("error:", StringComparison.Ordinal)), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Up_OnClickHouse_TheApiServesWhatThePipelineStored()
     {
         var ct = TestContext.Current.CancellationToken;

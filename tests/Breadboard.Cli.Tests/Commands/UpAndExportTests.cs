@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using Breadboard.Core.Seams;
 using Breadboard.DuckDb;
 
@@ -35,6 +37,31 @@ public class UpAndExportTests
         var second = await CliProcess.RunAsync(dir.Path, args);
         Assert.True(second.ExitCode == 0, second.Stderr);
         Assert.Contains("resumed from checkpoint", second.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Up_StoppedBySigterm_WritesWhatItTookAndItsDefaultCheckpointThenExits()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var dir = new TempDir();
+
+        // The store outside ./data, so the default checkpoint's folder does not exist yet.
+        using var up = Process.Start(CliProcess.StartInfo(dir.Path, null, "up", "--no-web", "--rate", "500", "--store", $"duckdb://{dir.File("up.duckdb")}"))!;
+        var stdout = up.StandardOutput.ReadToEndAsync(ct);
+        var stderr = up.StandardError.ReadToEndAsync(ct);
+        await Task.Delay(TimeSpan.FromSeconds(4), ct);
+        using (var kill = Process.Start("kill", ["-TERM", up.Id.ToString(CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync(ct);
+        }
+
+        var clock = Stopwatch.StartNew();
+        await up.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
+
+        Assert.True(up.ExitCode == 0, await stderr);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"the stop took {clock.Elapsed.TotalSeconds:F1} s");
+        Assert.Contains("store flushed, checkpoint saved", await stdout, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(dir.Path, "data", "engine.checkpoint")));
     }
 
     [Fact]
