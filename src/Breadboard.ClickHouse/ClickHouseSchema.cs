@@ -62,6 +62,7 @@ public static partial class ClickHouseSchema
             new("ticks", "source", "String DEFAULT ''"),
             new("ticks", "position", "Int64 DEFAULT -1"),
         ]),
+        new(4, "batch run attempts", [], [new("batch_runs", "attempt", "Int32 DEFAULT 1")]),
     ];
 
     public static int LatestVersion => Migrations.Length;

@@ -265,6 +265,47 @@ public sealed partial class ClickHouseStore : IMarketStore
         return rows.Count == 0 ? null : rows[0];
     }
 
+    public async ValueTask WriteBatchRunAsync(BatchRun run, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        var version = NextVersion();
+        await InsertAsync("batch_runs", "run_id, job, started, ended, status, rows, error, version, attempt", [run], (w, r, _) =>
+        {
+            w.WriteString("run_id"u8, r.RunId);
+            w.WriteString("job"u8, r.Job);
+            w.WriteNumber("started"u8, r.Started);
+            if (r.Ended is { } ended)
+            {
+                w.WriteNumber("ended"u8, ended);
+            }
+            else
+            {
+                w.WriteNull("ended"u8);
+            }
+
+            w.WriteString("status"u8, r.Status);
+            w.WriteNumber("rows"u8, r.Rows);
+            w.WriteString("error"u8, r.Error);
+            w.WriteNumber("version"u8, version);
+            w.WriteNumber("attempt"u8, r.Attempt);
+        }, version, cancellationToken);
+    }
+
+    public IAsyncEnumerable<BatchRun> QueryBatchRunsAsync(int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        var sql = string.Create(CultureInfo.InvariantCulture, $"SELECT run_id, job, started, ended, status, rows, error, attempt FROM batch_runs FINAL ORDER BY started DESC, run_id DESC LIMIT {limit}");
+        return RowsAsync(sql, row => new BatchRun(
+            row.GetProperty("run_id").GetString()!,
+            row.GetProperty("job").GetString()!,
+            row.GetProperty("started").GetInt64(),
+            row.GetProperty("ended").ValueKind == JsonValueKind.Null ? null : row.GetProperty("ended").GetInt64(),
+            row.GetProperty("status").GetString()!,
+            row.GetProperty("rows").GetInt64(),
+            row.GetProperty("error").GetString()!,
+            row.GetProperty("attempt").GetInt32()), cancellationToken);
+    }
+
     public ValueTask DisposeAsync()
     {
         _client.Dispose();

@@ -67,6 +67,19 @@ internal static class DuckDbSchema
             updated  TIMESTAMP NOT NULL
         );
         """,
+        """
+        CREATE TABLE batch_runs (
+            run_id  VARCHAR   NOT NULL,
+            job     VARCHAR   NOT NULL,
+            started TIMESTAMP NOT NULL,
+            ended   TIMESTAMP,
+            status  VARCHAR   NOT NULL,
+            "rows"  BIGINT    NOT NULL,
+            error   VARCHAR   NOT NULL,
+            attempt INTEGER   NOT NULL,
+            PRIMARY KEY (job, run_id)
+        );
+        """,
     ];
 
     public static int LatestVersion => Migrations.Length;

@@ -371,6 +371,47 @@ public sealed class DuckDbStore : IMarketStore
         return new Checkpoint(key, reader.GetInt64(0), bytes.ToArray());
     }
 
+    public async ValueTask WriteBatchRunAsync(BatchRun run, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            ThrowIfNotReady();
+            await using var command = _writer.CreateCommand();
+            command.CommandText = "INSERT OR REPLACE INTO batch_runs VALUES ($run_id, $job, epoch_ms($started), CASE WHEN $ended IS NULL THEN NULL ELSE epoch_ms($ended) END, $status, $rows, $error, $attempt)";
+            command.Parameters.Add(new DuckDBParameter("run_id", run.RunId));
+            command.Parameters.Add(new DuckDBParameter("job", run.Job));
+            command.Parameters.Add(new DuckDBParameter("started", run.Started));
+            command.Parameters.Add(new DuckDBParameter("ended", run.Ended));
+            command.Parameters.Add(new DuckDBParameter("status", run.Status));
+            command.Parameters.Add(new DuckDBParameter("rows", run.Rows));
+            command.Parameters.Add(new DuckDBParameter("error", run.Error));
+            command.Parameters.Add(new DuckDBParameter("attempt", run.Attempt));
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    public async IAsyncEnumerable<BatchRun> QueryBatchRunsAsync(int limit, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        await using var connection = OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT run_id, job, epoch_ms(started), epoch_ms(ended), status, \"rows\", error, attempt FROM batch_runs ORDER BY started DESC, run_id DESC LIMIT $limit";
+        command.Parameters.Add(new DuckDBParameter("limit", limit));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return new BatchRun(
+                reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.IsDBNull(3) ? null : reader.GetInt64(3),
+                reader.GetString(4), reader.GetInt64(5), reader.GetString(6), reader.GetInt32(7));
+        }
+    }
+
     /// <summary>Closes the writer connection after any batch in progress has committed or rolled back.</summary>
     /// <remarks>Queries already running keep their own connections and finish; the database closes after the last one.</remarks>
     public async ValueTask DisposeAsync()

@@ -90,10 +90,11 @@ public sealed class ClickHouseSchemaTests(ClickHouseServerFixture fixture) : ICl
     {
         var statements = ClickHouseSchema.Statements("market");
 
-        Assert.Equal(1 + Tables.Length + 5, statements.Count);
+        Assert.Equal(1 + Tables.Length + 6, statements.Count);
         Assert.DoesNotContain(statements, s => s.Contains("ON CLUSTER", StringComparison.Ordinal) || s.Contains("Distributed", StringComparison.Ordinal));
-        Assert.Equal("ALTER TABLE market.checkpoints ADD COLUMN rejects Int64 DEFAULT 0", statements[^5]);
-        Assert.Equal("ALTER TABLE market.ticks ADD COLUMN position Int64 DEFAULT -1", statements[^1]);
+        Assert.Equal("ALTER TABLE market.checkpoints ADD COLUMN rejects Int64 DEFAULT 0", statements[^6]);
+        Assert.Equal("ALTER TABLE market.ticks ADD COLUMN position Int64 DEFAULT -1", statements[^2]);
+        Assert.Equal("ALTER TABLE market.batch_runs ADD COLUMN attempt Int32 DEFAULT 1", statements[^1]);
         Assert.Contains("CREATE TABLE IF NOT EXISTS market.ticks (symbol String, ts Int64, price Float64, volume Float64, trade_id String, exchange String, asset_class String, seq UInt64) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMMDD(toDateTime(intDiv(ts, 1000))) ORDER BY (symbol, ts, trade_id, price, volume)", statements);
     }
 

@@ -246,6 +246,20 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture fixture) : ICla
     }
 
     [Fact]
+    public async Task BatchRuns_ReplacedByJobAndRunId_ReadNewestFirst()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var store = await OpenAsync(ct);
+        await store.WriteBatchRunAsync(new BatchRun("r1", "historical_fetch", T0, null, "running", 0, ""), ct);
+        await store.WriteBatchRunAsync(new BatchRun("r2", "historical_fetch", T0 + 10, T0 + 20, "failed", 0, "provider down", 4), ct);
+        await store.WriteBatchRunAsync(new BatchRun("r1", "historical_fetch", T0, T0 + 5, "succeeded", 120, ""), ct);
+
+        Assert.Equal(
+            [new BatchRun("r2", "historical_fetch", T0 + 10, T0 + 20, "failed", 0, "provider down", 4), new BatchRun("r1", "historical_fetch", T0, T0 + 5, "succeeded", 120, "")],
+            await store.QueryBatchRunsAsync(10, ct).ToListAsync(ct));
+    }
+
+    [Fact]
     public void TryParseUrl_ReadsServerDatabaseUserClusterAndRetryBudget_AndRefusesCredentials()
     {
         Assert.True(ClickHouseUrl.TryParse("clickhouse://ch.internal:8443/market?user=writer&cluster=breadboard&secure=true&retry_for=10m", out var url, out var error), error);

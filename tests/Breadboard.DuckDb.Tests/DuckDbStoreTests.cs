@@ -37,7 +37,22 @@ public class DuckDbStoreTests
         await connection.OpenAsync(Ct);
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT list(version) FROM schema_version";
-        Assert.Equal([2], (List<int>)(await command.ExecuteScalarAsync(Ct))!); // one row: the latest migration
+        Assert.Equal([3], (List<int>)(await command.ExecuteScalarAsync(Ct))!); // one row: the latest migration
+    }
+
+    [Fact]
+    public async Task BatchRuns_ReplacedByJobAndRunId_ReadNewestFirst()
+    {
+        await using var store = DuckDbStore.Open(DuckDbStore.InMemoryPath);
+        await store.InitializeAsync(Ct);
+        await store.WriteBatchRunAsync(new BatchRun("r1", "historical_fetch", T0, null, "running", 0, ""), Ct);
+        await store.WriteBatchRunAsync(new BatchRun("r2", "historical_fetch", T0 + 10, T0 + 20, "failed", 0, "provider down", 4), Ct);
+        await store.WriteBatchRunAsync(new BatchRun("r1", "historical_fetch", T0, T0 + 5, "succeeded", 120, ""), Ct);
+
+        Assert.Equal(
+            [new BatchRun("r2", "historical_fetch", T0 + 10, T0 + 20, "failed", 0, "provider down", 4), new BatchRun("r1", "historical_fetch", T0, T0 + 5, "succeeded", 120, "")],
+            await store.QueryBatchRunsAsync(10, Ct).ToListAsync(Ct));
+        Assert.Single(await store.QueryBatchRunsAsync(1, Ct).ToListAsync(Ct));
     }
 
     [Fact]

@@ -46,6 +46,59 @@ public static class RecordJson
         }
     }
 
+    /// <summary>Reads a bar written by <see cref="Bar(Model.Bar)"/> (replay's bars NDJSON line); on failure a
+    /// one-line reason. <c>vwap</c> may be null or absent, <c>trades</c> absent (0).</summary>
+    public static bool TryParseBar(ReadOnlySpan<byte> utf8, out Bar? bar, out string? error)
+    {
+        bar = null;
+        try
+        {
+            using var document = JsonDocument.Parse(utf8.ToArray());
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                error = "a bar must be a JSON object";
+                return false;
+            }
+
+            if (!TryString(root, "symbol", out var symbol, out error) || !TryString(root, "window", out var window, out error) ||
+                !TryTime(root, "window_start", out var start, out error) || !TryTime(root, "window_end", out var end, out error) ||
+                !TryNumber(root, "open", out var open, out error) || !TryNumber(root, "high", out var high, out error) ||
+                !TryNumber(root, "low", out var low, out error) || !TryNumber(root, "close", out var close, out error) ||
+                !TryNumber(root, "volume", out var volume, out error))
+            {
+                return false;
+            }
+
+            double? vwap = null;
+            if (root.TryGetProperty("vwap", out var v) && v.ValueKind != JsonValueKind.Null)
+            {
+                if (!TryNumber(root, "vwap", out var value, out error))
+                {
+                    error = "\"vwap\" must be a number or null";
+                    return false;
+                }
+
+                vwap = value;
+            }
+
+            long trades = 0;
+            if (root.TryGetProperty("trades", out var t) && (t.ValueKind != JsonValueKind.Number || !t.TryGetInt64(out trades)))
+            {
+                error = "\"trades\" must be an integer";
+                return false;
+            }
+
+            bar = new Bar(symbol, window, start, end, open, high, low, close, volume, vwap, trades);
+            return true;
+        }
+        catch (JsonException e)
+        {
+            error = $"not JSON: {e.Message.Split('.')[0]}";
+            return false;
+        }
+    }
+
     private static bool TryString(JsonElement root, string name, out string value, out string? error)
     {
         value = "";

@@ -30,7 +30,24 @@ public interface IMarketStore : IAsyncDisposable
 
     /// <summary>The checkpoint last written under <paramref name="key"/> (in a batch), or null.</summary>
     ValueTask<Checkpoint?> LoadCheckpointAsync(string key, CancellationToken cancellationToken = default);
+
+    /// <summary>Records a batch job's run, replacing what was recorded under the same job and run id.</summary>
+    ValueTask WriteBatchRunAsync(BatchRun run, CancellationToken cancellationToken = default);
+
+    /// <summary>The latest recorded runs, newest first.</summary>
+    IAsyncEnumerable<BatchRun> QueryBatchRunsAsync(int limit, CancellationToken cancellationToken = default);
 }
+
+/// <summary>One run of a batch job, as the job history keeps it.</summary>
+/// <param name="RunId">The run id the steps staged under.</param>
+/// <param name="Job">The job (<c>historical_fetch</c>).</param>
+/// <param name="Started">Epoch ms.</param>
+/// <param name="Ended">Epoch ms, null while running.</param>
+/// <param name="Status"><c>running</c>, <c>succeeded</c>, <c>retrying</c> or <c>failed</c>.</param>
+/// <param name="Rows">Bars written.</param>
+/// <param name="Error">Why it failed (one line), empty otherwise.</param>
+/// <param name="Attempt">1 for the first try.</param>
+public sealed record BatchRun(string RunId, string Job, long Started, long? Ended, string Status, long Rows, string Error, int Attempt = 1);
 
 /// <summary>
 /// Engine state and the input position it corresponds to, stored in the same transaction as the outputs it
