@@ -32,6 +32,10 @@ PATH="$PATH:/usr/sbin" nats-server --version
 
 step "clickhouse-server for the ClickHouse store tests (Debian's 18.16; the tests start it on free ports)"
 need_package clickhouse-server clickhouse-server
+
+step "python3 for the Airflow DAG's structural check (Airflow itself cannot be installed here)"
+need_package python3 python3
+python3 --version
 command -v npm >/dev/null || { echo "npm is required to build the dashboard assets (Node.js 20)" >&2; exit 1; }
 
 step "restore and build (Release, warnings are errors)"

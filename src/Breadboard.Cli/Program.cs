@@ -24,6 +24,7 @@ public static class Program
         root.Subcommands.Add(NotifyCommand.Create());
         root.Subcommands.Add(SilencesCommand.Create());
         root.Subcommands.Add(StoreCommand.Create());
+        root.Subcommands.Add(BatchCommand.Create());
         root.Subcommands.Add(ReplayCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(ValidateConfigCommand.Create());

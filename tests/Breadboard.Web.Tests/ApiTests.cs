@@ -147,10 +147,26 @@ public class ApiTests(WebFixture web)
         var doc = await GetJson("/openapi/v1.json");
 
         var paths = doc.GetProperty("paths");
-        foreach (var path in new[] { "/api/symbols", "/api/bars", "/api/ticks", "/api/alerts", "/api/pipeline", "/health/ready" })
+        foreach (var path in new[] { "/api/symbols", "/api/bars", "/api/ticks", "/api/alerts", "/api/batch", "/api/pipeline", "/health/ready" })
         {
             Assert.True(paths.TryGetProperty(path, out _), $"{path} is not in the OpenAPI document");
         }
+    }
+
+    [Fact]
+    public async Task Batch_ListsTheJobHistoryNewestFirst_AndRefusesABadLimit()
+    {
+        await web.Store.WriteBatchRunAsync(new Core.Seams.BatchRun("api-r1", "historical_fetch", 1_767_225_600_000, 1_767_225_660_000, "succeeded", 360, ""), Ct);
+        await web.Store.WriteBatchRunAsync(new Core.Seams.BatchRun("api-r2", "historical_fetch", 1_767_247_200_000, null, "running", 0, "", 2), Ct);
+
+        var runs = await GetJson("/api/batch?limit=2");
+
+        Assert.Equal(2, runs.GetArrayLength());
+        var newest = runs[0];
+        Assert.Equal(("api-r2", "running", 2, JsonValueKind.Null), (newest.GetProperty("run_id").GetString(), newest.GetProperty("status").GetString(), newest.GetProperty("attempt").GetInt32(), newest.GetProperty("ended").ValueKind));
+        Assert.Equal(("2026-01-01T00:01:00.000Z", 360), (runs[1].GetProperty("ended").GetString(), runs[1].GetProperty("rows").GetInt32()));
+        var problem = await GetJson("/api/batch?limit=none", HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("limit", out _));
     }
 
     [Fact]

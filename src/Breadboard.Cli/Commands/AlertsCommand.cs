@@ -1,11 +1,15 @@
 using System.CommandLine;
 using Breadboard.Cli.Settings;
+using Breadboard.Core.Codec;
 using Breadboard.Core.Model;
 using Breadboard.Nats;
 
 namespace Breadboard.Cli.Commands;
 
-/// <summary><c>breadboard alerts replay</c>: the alerts on the NATS ALERTS stream since a time, as NDJSON.</summary>
+/// <summary>
+/// <c>breadboard alerts replay</c>: the alerts on the NATS ALERTS stream since a time, as NDJSON;
+/// <c>breadboard alerts publish</c>: one alert from outside the pipeline (a failed Airflow task) onto the alert bus.
+/// </summary>
 internal static class AlertsCommand
 {
     public static Command Create()
@@ -45,6 +49,59 @@ internal static class AlertsCommand
             return 0;
         }));
 
-        return new Command("alerts", "The alert stream on NATS: replay.") { replay };
+        return new Command("alerts", "The alert stream on NATS: replay, publish.") { replay, Publish() };
     }
+
+    private static Command Publish()
+    {
+        var rule = new Option<string>("--rule") { Description = "The rule that fired; the subject is alerts.<rule> (batch_failed → alerts.batch_failed).", Required = true };
+        var symbol = new Option<string>("--symbol") { Description = "What the alert is about: a symbol, or for a batch job its dag/task (historical_fetch/fetch_symbols).", Required = true };
+        var value = new Option<double>("--value") { Description = "What was measured (for batch_failed: the try that failed). Default 0." };
+        var threshold = new Option<double>("--threshold") { Description = "The limit it is measured against (for batch_failed: the tries allowed). Default 0." };
+        var window = new Option<string>("--window") { Description = "The alert's window label.", DefaultValueFactory = _ => "batch" };
+        var ts = new Option<string?>("--ts") { Description = "When: ISO-8601 UTC, a date or epoch ms; now when omitted. Part of the id: give the same time (a run's data interval end) and a repeat is the same alert." };
+        var publish = new Command("publish", "Publish one alert to the alert bus (--alerts nats://… ; with memory:// it is only printed) and print its id.") { rule, symbol, value, threshold, window, ts };
+        publish.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(async () =>
+        {
+            var tsMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            if (parse.GetValue(ts) is { } text && !EventTime.TryParse(text, out tsMs))
+            {
+                throw new SettingException($"--ts '{text}': expected an ISO-8601 UTC time, a date (yyyy-MM-dd) or epoch milliseconds");
+            }
+
+            var ruleName = NonEmpty("--rule", parse.GetValue(rule));
+            var subject = NonEmpty("--symbol", parse.GetValue(symbol));
+            var windowName = NonEmpty("--window", parse.GetValue(window));
+            // The id is what the bus de-duplicates on (Nats-Msg-Id) and readers key on: from the inputs only, never
+            // from the wall clock unless --ts is left out, so a callback that fires twice publishes one alert.
+            var alert = new Alert(Alert.MakeId(ruleName, subject, windowName, tsMs), ruleName, subject, windowName, tsMs, tsMs, parse.GetValue(value), parse.GetValue(threshold), tsMs);
+
+            if (Seam.SchemeOf(Seams.Alerts.Resolve(parse)) != "nats")
+            {
+                // An in-process bus has no subscriber in this short-lived process: the alert itself is the output.
+                await using var stdout = Console.OpenStandardOutput();
+                await stdout.WriteAsync(RecordJson.Alert(alert), cancellationToken);
+                stdout.WriteByte((byte)'\n');
+                await Console.Error.WriteLineAsync("alerts publish: the alert bus is memory://, so nothing outside this process receives it; printed instead");
+                return 0;
+            }
+
+            var bus = (NatsAlertBus)await Backends.OpenAlertBusAsync(parse, cancellationToken);
+            await using (bus)
+            {
+                await bus.PublishAsync(alert, cancellationToken);
+                await bus.FlushAsync(cancellationToken);
+                Console.WriteLine(alert.Id);
+                var state = bus.Duplicates > 0 ? "already on the stream, not published again" : "published";
+                await Console.Error.WriteLineAsync($"alerts publish: {alert.Id} on {NatsAlertOptions.SubjectOf(alert.Rule)}: {state}");
+            }
+
+            return 0;
+        }));
+
+        return publish;
+    }
+
+    private static string NonEmpty(string option, string? text) =>
+        string.IsNullOrWhiteSpace(text) ? throw new SettingException($"{option}: must not be empty") : text;
 }

@@ -32,6 +32,8 @@ internal static class UpCommand
         {
             pipeline, feedOption, symbols, rate, seed, speed, duration, checkpoint, noCheckpoint, urls, noWeb,
         };
+        var batchSchedule = new BatchSchedule();
+        batchSchedule.AddTo(command);
 
         command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(async () =>
         {
@@ -114,6 +116,14 @@ internal static class UpCommand
                 Console.WriteLine($"notifications: {string.Join(", ", notifiers.Select(n => n.Notifier.Channel))}");
             }
 
+            // The historical job on its cron, beside the live pipeline; it stops with the notifiers.
+            var scheduler = batchSchedule.Create(parse, store, alertBus);
+            var scheduling = scheduler is null ? Task.CompletedTask : scheduler.RunAsync(stopNotifiers.Token);
+            if (scheduler?.NextOccurrence() is { } firstRun)
+            {
+                Console.WriteLine($"batch: historical job scheduled, first run {firstRun:yyyy-MM-dd HH:mm}Z");
+            }
+
             var recent = new RecentAlerts(hub);
             // The dashboard and the terminal read alerts from the bus: the broadcast embedded, the durable
             // 'dashboard' consumer on NATS.
@@ -166,6 +176,15 @@ internal static class UpCommand
             await watching;
             await stopNotifiers.CancelAsync();
             await Task.WhenAll(notifying);
+            try
+            {
+                await scheduling;
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopped mid-run: the run id resumes from its last finished step next time.
+            }
+
             foreach (var (_, channel) in notifiers)
             {
                 await channel.DisposeAsync();

@@ -21,6 +21,7 @@ internal static class BreadboardApi
         api.MapGet("/bars", Bars).WithSummary("Bars of one symbol and window, ascending by window_start; with limit, the latest.");
         api.MapGet("/ticks", Ticks).WithSummary("Ticks ascending by ts; with limit, the latest.");
         api.MapGet("/alerts", Alerts).WithSummary("Alerts ascending by ts; with limit, the latest.");
+        api.MapGet("/batch", Batch).WithSummary("The batch job history, newest first: run id, job, start, end, status, rows, error, attempt.");
         api.MapGet("/pipeline", (PipelineMonitor monitor) => TypedResults.Ok(monitor.Status())).WithSummary("Rates, watermark, drop counts, bus lag and backend status.");
 
         app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live" })).WithSummary("200 while the process runs.");
@@ -84,6 +85,18 @@ internal static class BreadboardApi
         }
 
         return TypedResults.Ok(Select(store.QueryAlertsAsync(new AlertQuery(symbol, rule, sinceMs, null, take), cancellationToken), AlertJson.From));
+    }
+
+    private static Results<Ok<IAsyncEnumerable<BatchRunJson>>, ValidationProblem> Batch(string? limit, IMarketStore store, WebOptions options, CancellationToken cancellationToken)
+    {
+        var q = new QueryCheck();
+        var take = q.Limit(nameof(limit), limit, options.MaxLimit);
+        if (q.Problem() is { } problem)
+        {
+            return problem;
+        }
+
+        return TypedResults.Ok(Select(store.QueryBatchRunsAsync(take, cancellationToken), BatchRunJson.From));
     }
 
     private static async Task<IResult> Ready(PipelineMonitor monitor, CancellationToken cancellationToken)

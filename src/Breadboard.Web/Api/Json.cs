@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Breadboard.Core.Model;
+using Breadboard.Core.Seams;
 
 namespace Breadboard.Web.Api;
 
@@ -56,3 +57,8 @@ public sealed record BusStatus(string Url, double? LagSeconds, long? LagMessages
 public sealed record BusPartitionLag(string Topic, int Partition, long LagMessages, double LagSeconds);
 
 public sealed record BackendStatus(string Name, string Url, string Status, string? Detail);
+
+public sealed record BatchRunJson(string RunId, string Job, string Started, string? Ended, string Status, long Rows, string Error, int Attempt)
+{
+    public static BatchRunJson From(BatchRun r) => new(r.RunId, r.Job, EventTime.ToIso(r.Started), r.Ended is { } e ? EventTime.ToIso(e) : null, r.Status, r.Rows, r.Error, r.Attempt);
+}

@@ -1,0 +1,156 @@
+using Breadboard.Batch.Scheduling;
+using Breadboard.Batch.Steps;
+using Breadboard.Batch.Tests.Steps;
+using Breadboard.Core.Model;
+using Breadboard.Core.Seams;
+using Breadboard.Core.Streaming;
+using Breadboard.DuckDb;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Breadboard.Batch.Tests.Scheduling;
+
+/// <summary>The embedded scheduler on a fake clock: cron times, retries 5 minutes apart, no catch-up, the failure alert.</summary>
+public sealed class BatchSchedulerTests : IAsyncDisposable
+{
+    private static readonly DateTimeOffset Start = new(2026, 1, 5, 4, 0, 0, TimeSpan.Zero); // a Monday, 04:00Z
+    private readonly string _root = Directory.CreateTempSubdirectory("breadboard-sched-").FullName;
+    private readonly DuckDbStore _store = DuckDbStore.Open(DuckDbStore.InMemoryPath);
+    private readonly FakeTimeProvider _clock = new(Start);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask DisposeAsync()
+    {
+        await _store.DisposeAsync();
+        Directory.Delete(_root, recursive: true);
+    }
+
+    private async Task<BatchScheduler> SchedulerAsync(ListProvider provider, IAlertBus? alerts = null)
+    {
+        await _store.InitializeAsync(Ct);
+        var options = new ScheduleOptions { Symbols = ["BTC-USD"] };
+        return new BatchScheduler(options, provider, new BatchSteps(_root), _store, alerts, _clock, NullLogger.Instance);
+    }
+
+    private static ListProvider Provider() =>
+        new(new Dictionary<string, List<Bar>> { ["BTC-USD"] = ListProvider.Minutes("BTC-USD", Start.AddDays(-1).ToUnixTimeMilliseconds(), 3 * 24 * 60, 43_000) });
+
+    /// <summary>Moves the fake clock a minute at a time until <paramref name="done"/> holds (the scheduler runs on real threads).</summary>
+    private async Task AdvanceUntilAsync(Func<Task<bool>> done, TimeSpan limit)
+    {
+        var end = _clock.GetUtcNow() + limit;
+        while (!await done())
+        {
+            Assert.True(_clock.GetUtcNow() < end, $"not done by {end:O}");
+            // Real time for the scheduler's work to settle into its next wait, so the fake minutes mostly pass
+            // while it waits (timings below allow one step of slack).
+            await Task.Delay(20, Ct);
+            _clock.Advance(TimeSpan.FromMinutes(1));
+        }
+    }
+
+    private async Task<List<BatchRun>> RunsAsync() => await _store.QueryBatchRunsAsync(100, Ct).ToListAsync(Ct);
+
+    [Fact]
+    public async Task Scheduler_RunsAtTheCronTimes_FetchingTheSixHoursBefore()
+    {
+        var provider = Provider();
+        var scheduler = await SchedulerAsync(provider);
+        Assert.Equal(new DateTimeOffset(2026, 1, 5, 6, 0, 0, TimeSpan.Zero), scheduler.NextOccurrence());
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var running = scheduler.RunAsync(stop.Token);
+
+        await AdvanceUntilAsync(async () => (await RunsAsync()).Count(r => r.Status == "succeeded") == 2, TimeSpan.FromHours(13));
+        await stop.CancelAsync();
+        await running;
+
+        var runs = await RunsAsync();
+        Assert.Equal(["scheduled__2026-01-05T12:00:00Z", "scheduled__2026-01-05T06:00:00Z"], runs.Select(r => r.RunId));
+        Assert.All(runs, r => Assert.Equal((360L, 1), (r.Rows, r.Attempt)));
+        var bars = await _store.QueryBarsAsync(new BarQuery("BTC-USD", "1m"), Ct).ToListAsync(Ct);
+        Assert.Equal(new DateTimeOffset(2026, 1, 5, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds(), bars[0].WindowStart);
+        Assert.Equal(720, bars.Count);
+    }
+
+    [Fact]
+    public async Task Occurrence_FailingTwice_RetriesFiveMinutesApartAndSucceeds()
+    {
+        var provider = Provider();
+        provider.FailFor = "BTC-USD";
+        var scheduler = await SchedulerAsync(provider);
+        var occurrence = new DateTimeOffset(2026, 1, 5, 6, 0, 0, TimeSpan.Zero);
+        _clock.SetUtcNow(occurrence);
+
+        var run = scheduler.RunOccurrenceAsync(occurrence, Ct);
+        await AdvanceUntilAsync(() => Task.FromResult(provider.Calls.Count == 2), TimeSpan.FromMinutes(10));
+        Assert.InRange(_clock.GetUtcNow(), occurrence.AddMinutes(5), occurrence.AddMinutes(6)); // the second attempt came 5 minutes on
+        provider.FailFor = null;
+        await AdvanceUntilAsync(() => Task.FromResult(run.IsCompleted), TimeSpan.FromMinutes(10));
+
+        Assert.True(await run);
+        Assert.InRange(_clock.GetUtcNow(), occurrence.AddMinutes(10), occurrence.AddMinutes(12));
+        var last = Assert.Single(await RunsAsync());
+        Assert.Equal(("succeeded", 3, 360L), (last.Status, last.Attempt, last.Rows));
+    }
+
+    [Fact]
+    public async Task Occurrence_FailingEveryAttempt_RecordsTheFailure_AndRaisesBatchFailedOnce()
+    {
+        var provider = Provider();
+        provider.FailFor = "BTC-USD";
+        await using var bus = new MemoryAlertBus();
+        using var listening = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var received = new List<Alert>();
+        var subscription = Task.Run(async () =>
+        {
+            await foreach (var alert in bus.SubscribeAsync(cancellationToken: listening.Token))
+            {
+                received.Add(alert);
+            }
+        }, Ct);
+        var scheduler = await SchedulerAsync(provider, bus);
+        var occurrence = new DateTimeOffset(2026, 1, 5, 6, 0, 0, TimeSpan.Zero);
+        _clock.SetUtcNow(occurrence);
+
+        var run = scheduler.RunOccurrenceAsync(occurrence, Ct);
+        await AdvanceUntilAsync(() => Task.FromResult(run.IsCompleted), TimeSpan.FromMinutes(30));
+
+        Assert.False(await run);
+        Assert.Equal(4, provider.Calls.Count); // the first try and 3 retries
+        var failed = Assert.Single(await RunsAsync());
+        Assert.Equal(("failed", 4, "list: BTC-USD failed"), (failed.Status, failed.Attempt, failed.Error));
+        await Task.Delay(200, Ct);
+        await listening.CancelAsync();
+        await subscription.ContinueWith(_ => { }, TaskScheduler.Default);
+        var alert = Assert.Single(received);
+        Assert.Equal(("batch_failed", "historical_fetch", 4.0), (alert.Rule, alert.Symbol, alert.Value));
+        Assert.Equal(occurrence.AddHours(-6).ToUnixTimeMilliseconds(), alert.WindowStart);
+    }
+
+    [Fact]
+    public async Task Scheduler_StartedLate_DoesNotCatchUpMissedRuns()
+    {
+        var provider = Provider();
+        var scheduler = await SchedulerAsync(provider);
+        _clock.SetUtcNow(new DateTimeOffset(2026, 1, 5, 13, 0, 0, TimeSpan.Zero)); // 06:00 and 12:00 went by
+
+        Assert.Equal(new DateTimeOffset(2026, 1, 5, 18, 0, 0, TimeSpan.Zero), scheduler.NextOccurrence());
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var running = scheduler.RunAsync(stop.Token);
+        await Task.Delay(100, Ct);
+        Assert.Empty(provider.Calls);
+        await AdvanceUntilAsync(async () => (await RunsAsync()).Count == 1 && (await RunsAsync())[0].Status == "succeeded", TimeSpan.FromHours(6));
+        await stop.CancelAsync();
+        await running;
+
+        Assert.Equal("scheduled__2026-01-05T18:00:00Z", Assert.Single(await RunsAsync()).RunId);
+    }
+
+    [Fact]
+    public void Options_WithABadCron_AreRefusedInOneLine()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new ScheduleOptions { Cron = "every six hours" }.ParseCron());
+        Assert.StartsWith("cron 'every six hours': ", error.Message, StringComparison.Ordinal);
+    }
+}
