@@ -26,11 +26,11 @@ public sealed class BatchSchedulerTests : IAsyncDisposable
         Directory.Delete(_root, recursive: true);
     }
 
-    private async Task<BatchScheduler> SchedulerAsync(ListProvider provider, IAlertBus? alerts = null)
+    private async Task<BatchScheduler> SchedulerAsync(ListProvider provider, IAlertBus? alerts = null, TimeProvider? time = null)
     {
         await _store.InitializeAsync(Ct);
         var options = new ScheduleOptions { Symbols = ["BTC-USD"] };
-        return new BatchScheduler(options, provider, new BatchSteps(_root), _store, alerts, _clock, NullLogger.Instance);
+        return new BatchScheduler(options, provider, new BatchSteps(_root), _store, alerts, time ?? _clock, NullLogger.Instance);
     }
 
     private static ListProvider Provider() =>
@@ -78,20 +78,42 @@ public sealed class BatchSchedulerTests : IAsyncDisposable
     {
         var provider = Provider();
         provider.FailFor = "BTC-USD";
-        var scheduler = await SchedulerAsync(provider);
         var occurrence = new DateTimeOffset(2026, 1, 5, 6, 0, 0, TimeSpan.Zero);
         _clock.SetUtcNow(occurrence);
+        var clock = new WatchedClock(_clock);
+        var scheduler = await SchedulerAsync(provider, time: clock);
 
         var run = scheduler.RunOccurrenceAsync(occurrence, Ct);
-        await AdvanceUntilAsync(() => Task.FromResult(provider.Calls.Count == 2), TimeSpan.FromMinutes(10));
-        Assert.InRange(_clock.GetUtcNow(), occurrence.AddMinutes(5), occurrence.AddMinutes(6)); // the second attempt came 5 minutes on
-        provider.FailFor = null;
-        await AdvanceUntilAsync(() => Task.FromResult(run.IsCompleted), TimeSpan.FromMinutes(10));
+        for (var retry = 1; retry <= 2; retry++)
+        {
+            // The clock moves only while the scheduler waits: just short of 5 minutes nothing happens, at 5 the next attempt runs.
+            await clock.WaitForTimersAsync(retry, Ct);
+            if (retry == 2)
+            {
+                provider.FailFor = null;
+            }
 
-        Assert.True(await run);
-        Assert.InRange(_clock.GetUtcNow(), occurrence.AddMinutes(10), occurrence.AddMinutes(12));
+            _clock.Advance(TimeSpan.FromMinutes(5) - TimeSpan.FromSeconds(1));
+            await Task.Delay(100, Ct);
+            Assert.Equal(retry, provider.Calls.Count);
+            _clock.Advance(TimeSpan.FromSeconds(1));
+            await WaitUntilAsync(() => provider.Calls.Count == retry + 1);
+        }
+
+        Assert.True(await run.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+        Assert.Equal(occurrence.AddMinutes(10), _clock.GetUtcNow());
         var last = Assert.Single(await RunsAsync());
         Assert.Equal(("succeeded", 3, 360L), (last.Status, last.Attempt, last.Rows));
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 1_000 && !condition(); i++)
+        {
+            await Task.Delay(10, Ct);
+        }
+
+        Assert.True(condition());
     }
 
     [Fact]
@@ -152,5 +174,36 @@ public sealed class BatchSchedulerTests : IAsyncDisposable
     {
         var error = Assert.Throws<ArgumentException>(() => new ScheduleOptions { Cron = "every six hours" }.ParseCron());
         Assert.StartsWith("cron 'every six hours': ", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>The fake clock, counting the timers set on it: a timer means the scheduler is waiting.</summary>
+    private sealed class WatchedClock(FakeTimeProvider fake) : TimeProvider
+    {
+        private int _timers;
+
+        public override long TimestampFrequency => fake.TimestampFrequency;
+
+        public override TimeZoneInfo LocalTimeZone => fake.LocalTimeZone;
+
+        public override DateTimeOffset GetUtcNow() => fake.GetUtcNow();
+
+        public override long GetTimestamp() => fake.GetTimestamp();
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = fake.CreateTimer(callback, state, dueTime, period);
+            Interlocked.Increment(ref _timers);
+            return timer;
+        }
+
+        public async Task WaitForTimersAsync(int count, CancellationToken cancellationToken)
+        {
+            for (var i = 0; i < 3_000 && Volatile.Read(ref _timers) < count; i++)
+            {
+                await Task.Delay(10, cancellationToken);
+            }
+
+            Assert.True(Volatile.Read(ref _timers) >= count, $"the scheduler set {_timers} timers, expected {count}");
+        }
     }
 }
