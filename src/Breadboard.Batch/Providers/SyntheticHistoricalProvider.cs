@@ -62,7 +62,8 @@ public sealed class SyntheticHistoricalProvider : IHistoricalProvider
         var zone = MarketHours.NewYork;
         var lastStart = long.MinValue;
         var firstDay = TimeZoneInfo.ConvertTimeFromUtc(EventTime.ToDateTimeOffset(Math.Max(fromMs - step, EventTime.MinMs)).UtcDateTime, zone).Date;
-        var lastDay = TimeZoneInfo.ConvertTimeFromUtc(EventTime.ToDateTimeOffset(Math.Min(toMs, EventTime.MaxMs)).UtcDateTime, zone).Date;
+        // A day later than the range's end: a daily bar starts at UTC midnight, while New York's date is still the day before.
+        var lastDay = TimeZoneInfo.ConvertTimeFromUtc(EventTime.ToDateTimeOffset(Math.Min(toMs + DayMs, EventTime.MaxMs)).UtcDateTime, zone).Date;
         for (var day = firstDay; day <= lastDay; day = day.AddDays(1))
         {
             cancellationToken.ThrowIfCancellationRequested();

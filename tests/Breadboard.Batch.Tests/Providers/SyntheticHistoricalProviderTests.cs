@@ -54,7 +54,7 @@ public class SyntheticHistoricalProviderTests
                 var parts = (await FetchAsync(provider, c.Symbol, from, middle, c.Interval)).Concat(await FetchAsync(provider, c.Symbol, middle, to, c.Interval));
                 return whole.SequenceEqual(parts);
             },
-            iter: 60);
+            iter: 500);
     }
 
     public sealed record SplitCase(long Seed, string Symbol, BarInterval Interval, long Offset, long Length, double Cut);
