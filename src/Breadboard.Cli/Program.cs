@@ -25,6 +25,7 @@ public static class Program
         root.Subcommands.Add(SilencesCommand.Create());
         root.Subcommands.Add(StoreCommand.Create());
         root.Subcommands.Add(BatchCommand.Create());
+        root.Subcommands.Add(FlinkCommand.Create());
         root.Subcommands.Add(ReplayCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(ValidateConfigCommand.Create());

@@ -1,0 +1,464 @@
+using System.Globalization;
+using System.Text;
+using Breadboard.Core.Pipeline;
+
+namespace Breadboard.Flink;
+
+/// <summary>Compiles a <see cref="PipelineDefinition"/> to one Flink SQL script for Flink 1.20 with the Kafka SQL connector.</summary>
+/// <remarks>
+/// The script reads the tick topics written by Breadboard's Kafka ingest and writes the <c>bars</c> and <c>alerts</c>
+/// topics with the field names and keys the local engine's Kafka processor uses, so the same sink role consumes both.
+/// Where Flink cannot reproduce the local engine's semantics the compiler throws <see cref="FlinkUnsupportedException"/>
+/// rather than emit a job that computes something else; the smaller differences it cannot avoid are listed in the
+/// script's header.
+/// </remarks>
+public static class FlinkSqlCompiler
+{
+    /// <summary>The Flink line the script is written for.</summary>
+    public const string TargetFlinkVersion = "1.20";
+
+    public const string StockTable = "stock_prices";
+    public const string CryptoTable = "crypto_prices";
+    public const string BarsSinkTable = "bars_sink";
+    public const string AlertsSinkTable = "alerts_sink";
+
+    // Topic names as in Breadboard.Kafka.KafkaBusOptions; this project references the core only.
+    private const string StockTopic = "stock-prices";
+    private const string CryptoTopic = "crypto-prices";
+    private const string BarsTopic = "bars";
+    private const string AlertsTopic = "alerts";
+
+    // Fixed-width event time text; prefixed to the price it sorts by time, so MIN/MAX give open/close.
+    private const string SortableTs = "'yyyy-MM-dd HH:mm:ss.SSS'";
+    private const int SortableTsLength = 23;
+
+    /// <summary>The whole script: a header comment, then every statement followed by <c>;</c> and a blank line.</summary>
+    /// <exception cref="FlinkUnsupportedException">The definition uses a feature the compiler cannot express in Flink SQL.</exception>
+    /// <exception cref="ArgumentException">The options are not usable; the message lists every problem.</exception>
+    public static string Compile(PipelineDefinition definition, FlinkOptions options)
+    {
+        var statements = CompileStatements(definition, options);
+        var sb = new StringBuilder();
+        sb.Append(Header(definition));
+        foreach (var statement in statements)
+        {
+            sb.Append('\n').Append(statement).Append(";\n");
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>The statements of <see cref="Compile"/> without the trailing <c>;</c>, one per SQL Gateway request.</summary>
+    public static IReadOnlyList<string> CompileStatements(PipelineDefinition definition, FlinkOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = options.Validate();
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException("Flink options: " + string.Join("; ", errors), nameof(options));
+        }
+
+        Check(definition);
+        var statements = new List<string>();
+        statements.AddRange(Settings(options));
+        statements.Add(SourceTable(StockTable, StockTopic, definition, options));
+        statements.Add(SourceTable(CryptoTable, CryptoTopic, definition, options));
+        statements.Add(AllTicksView());
+        statements.Add(DedupView());
+        for (var i = 0; i < definition.Windows.Count; i++)
+        {
+            statements.Add(BarsView(i, definition.Windows[i]));
+        }
+
+        for (var i = 0; i < definition.Rules.Count; i++)
+        {
+            statements.Add(AlertsView(i, definition.Rules[i], definition));
+        }
+
+        statements.Add(BarsSink(definition, options));
+        statements.Add(AlertsSink(options));
+        statements.Add(StatementSet(definition));
+        return statements;
+    }
+
+    private static void Check(PipelineDefinition definition)
+    {
+        if (definition.Windows.Count == 0)
+        {
+            throw new FlinkUnsupportedException("a pipeline without windows has nothing to compile");
+        }
+
+        if (definition.OutOfOrdernessMs < 0)
+        {
+            throw new FlinkUnsupportedException($"negative out_of_orderness ({definition.OutOfOrdernessMs} ms)");
+        }
+
+        foreach (var w in definition.Windows)
+        {
+            switch (w.Kind)
+            {
+                case WindowKind.Tumbling when w.SizeMs <= 0:
+                    throw new FlinkUnsupportedException($"window '{w.Name}': tumbling size must be positive");
+                case WindowKind.Hopping when w.SlideMs <= 0 || w.SizeMs <= 0 || w.SlideMs > w.SizeMs || w.SizeMs % w.SlideMs != 0:
+                    throw new FlinkUnsupportedException($"window '{w.Name}': Flink's HOP needs a size that is a multiple of the slide (size {w.SizeMs} ms, slide {w.SlideMs} ms)");
+                case WindowKind.Session when w.GapMs < 2:
+                    // The gap is compiled as gap - 1 ms (see BarsView), which must stay positive.
+                    throw new FlinkUnsupportedException($"window '{w.Name}': session gaps under 2 ms");
+                case WindowKind.Tumbling or WindowKind.Hopping or WindowKind.Session:
+                    break;
+                default:
+                    throw new FlinkUnsupportedException($"window '{w.Name}': window type {w.Kind}");
+            }
+        }
+
+        foreach (var r in definition.Rules)
+        {
+            _ = WindowIndex(definition, r);
+            switch (r.Kind)
+            {
+                case RuleKind.PriceChange when r.Op is ComparisonOp.LessOrEqual or ComparisonOp.GreaterOrEqual:
+                    break;
+                case RuleKind.VolumeSurge when r.Lookback is >= 1 and < 10_000:
+                    break;
+                case RuleKind.VolumeSurge:
+                    throw new FlinkUnsupportedException($"rule '{r.Name}': volume_surge lookback {r.Lookback} (Flink OVER windows: 1..9999 rows)");
+                default:
+                    throw new FlinkUnsupportedException($"rule '{r.Name}': rule type {r.Kind} with op {r.Op}");
+            }
+
+            if (!double.IsFinite(r.Threshold))
+            {
+                throw new FlinkUnsupportedException($"rule '{r.Name}': a threshold that is not a finite number");
+            }
+        }
+    }
+
+    private static string Header(PipelineDefinition definition)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("-- Breadboard pipeline compiled to Flink SQL (Breadboard.Flink.FlinkSqlCompiler). Do not edit: regenerate.");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"-- Targets Apache Flink {TargetFlinkVersion} (LTS) with the Kafka SQL connector flink-sql-connector-kafka 3.3.0-1.20.");
+        sb.AppendLine("-- Also valid for Flink 1.19. Not for 1.18 or older: the SESSION window table-valued function arrived in 1.19.");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"-- Pipeline: {definition.Fingerprint()}");
+        sb.AppendLine("--");
+        sb.AppendLine("-- Differences from the local engine (docs/ENGINE.md):");
+        sb.AppendLine("-- * Late ticks are dropped by Flink's window operators, not written to a late output, and not counted here.");
+        sb.AppendLine("-- * The watermark is periodic (pipeline.auto-watermark-interval) and the minimum over all source partitions;");
+        sb.AppendLine("--   idle partitions are skipped after table.exec.source.idle-timeout. Which ticks are late can therefore differ.");
+        sb.AppendLine("-- * open/close ties (several ticks at the same ms) are broken by the price text, not by arrival order.");
+        sb.AppendLine("-- * Duplicates are dropped by (symbol, trade_id) with no horizon: the dedup state keeps every trade id");
+        sb.AppendLine("--   (dedup_horizon is not applied, so a trade id repeated after the horizon is still dropped).");
+        sb.AppendLine("-- * Sessions: the gap is compiled as gap - 1 ms, and window_end written as Flink's end + 1 ms, because Flink");
+        sb.AppendLine("--   merges sessions that touch and the local engine does not.");
+        sb.AppendLine("-- * volume_surge takes the mean of the previous bars as (sum of lookback+1 bars - this bar) / lookback.");
+        sb.AppendLine("-- * Malformed tick messages are skipped (json.ignore-parse-errors), not sent to the dead-letter topic.");
+        sb.AppendLine("-- * Doubles are written in Java's notation (1.0E-4 where .NET writes 0.0001); readers parse both.");
+        sb.AppendLine("-- Readers of the bars and alerts topics must use isolation.level=read_committed (exactly-once sinks).");
+        return sb.ToString();
+    }
+
+    private static IEnumerable<string> Settings(FlinkOptions o)
+    {
+        yield return Set("pipeline.name", o.JobName);
+        yield return Set("execution.runtime-mode", "streaming");
+        yield return Set("parallelism.default", o.Parallelism.ToString(CultureInfo.InvariantCulture));
+        yield return Set("execution.checkpointing.interval", FlinkDuration(o.CheckpointInterval));
+        yield return Set("execution.checkpointing.mode", "EXACTLY_ONCE");
+        yield return Set("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION");
+        yield return Set("state.backend.type", "rocksdb");
+        yield return Set("state.backend.incremental", "true");
+        // Window starts of TIMESTAMP_LTZ time attributes follow the session time zone: UTC keeps them epoch-aligned,
+        // as in the local engine, and makes DATE_FORMAT print UTC.
+        yield return Set("table.local-time-zone", "UTC");
+        yield return Set("table.exec.source.idle-timeout", FlinkDuration(o.SourceIdleTimeout));
+    }
+
+    private static string SourceTable(string table, string topic, PipelineDefinition d, FlinkOptions o) =>
+        $"""
+        CREATE TABLE {table} (
+          `v` INT,
+          `symbol` STRING,
+          `ts` TIMESTAMP_LTZ(3),
+          `price` DOUBLE,
+          `volume` DOUBLE,
+          `trade_id` STRING,
+          `exchange` STRING,
+          `asset_class` STRING,
+          `proc_time` AS PROCTIME(),
+          WATERMARK FOR `ts` AS `ts` - {Interval(d.OutOfOrdernessMs)}
+        ) WITH (
+          'connector' = 'kafka',
+          'topic' = {Lit(topic)},
+          'properties.bootstrap.servers' = {Lit(o.BootstrapServers)},
+          'properties.group.id' = {Lit(o.ConsumerGroup)},
+          'scan.startup.mode' = {Lit(o.StartupMode)},
+          'format' = 'json',
+          'json.timestamp-format.standard' = 'ISO-8601',
+          'json.fail-on-missing-field' = 'false',
+          'json.ignore-parse-errors' = 'true'
+        )
+        """;
+
+    // Schema version 1 only, as the local consumer; invalid prices and volumes are dropped as it rejects them.
+    private static string AllTicksView() =>
+        $"""
+        CREATE TEMPORARY VIEW ticks_all AS
+        SELECT `symbol`, `ts`, `price`, `volume`, `trade_id`, `proc_time`,
+          CONCAT(DATE_FORMAT(`ts`, {SortableTs}), CAST(`price` AS STRING)) AS `ts_price`
+        FROM {StockTable}
+        WHERE `v` = 1 AND `symbol` IS NOT NULL AND `ts` IS NOT NULL AND `price` > 0 AND `volume` >= 0
+        UNION ALL
+        SELECT `symbol`, `ts`, `price`, `volume`, `trade_id`, `proc_time`,
+          CONCAT(DATE_FORMAT(`ts`, {SortableTs}), CAST(`price` AS STRING)) AS `ts_price`
+        FROM {CryptoTable}
+        WHERE `v` = 1 AND `symbol` IS NOT NULL AND `ts` IS NOT NULL AND `price` > 0 AND `volume` >= 0
+        """;
+
+    // First arrival wins, as in the local engine; ticks without a trade id are never duplicates.
+    private static string DedupView() =>
+        """
+        CREATE TEMPORARY VIEW ticks AS
+        SELECT `symbol`, `ts`, `price`, `volume`, `ts_price`
+        FROM (
+          SELECT *, ROW_NUMBER() OVER (PARTITION BY `symbol`, `trade_id` ORDER BY `proc_time` ASC) AS `rn`
+          FROM ticks_all
+          WHERE `trade_id` IS NOT NULL
+        )
+        WHERE `rn` = 1
+        UNION ALL
+        SELECT `symbol`, `ts`, `price`, `volume`, `ts_price`
+        FROM ticks_all
+        WHERE `trade_id` IS NULL
+        """;
+
+    private static string BarsView(int index, WindowDefinition w)
+    {
+        var tvf = w.Kind switch
+        {
+            WindowKind.Tumbling => $"TUMBLE(TABLE ticks, DESCRIPTOR(`ts`), {Interval(w.SizeMs)})",
+            WindowKind.Hopping => $"HOP(TABLE ticks, DESCRIPTOR(`ts`), {Interval(w.SlideMs)}, {Interval(w.SizeMs)})",
+            // Flink merges sessions whose [ts, ts + gap) windows touch; the local engine only merges overlapping ones.
+            // With integer-ms event times, gap - 1 ms makes Flink merge exactly the ticks less than gap apart.
+            _ => $"SESSION(TABLE ticks PARTITION BY `symbol`, DESCRIPTOR(`ts`), {Interval(w.GapMs - 1)})",
+        };
+        var end = w.Kind == WindowKind.Session ? "`window_end` + INTERVAL '0.001' SECOND AS `window_end`" : "`window_end`";
+        var first = SortableTsLength + 1;
+        return $"""
+            CREATE TEMPORARY VIEW {BarsView(index)} AS
+            -- window '{w.Name}': {w.Kind.ToString().ToLowerInvariant()}
+            SELECT
+              `symbol`,
+              `window_start`,
+              {end},
+              `window_time`,
+              CAST(SUBSTRING(MIN(`ts_price`) FROM {first}) AS DOUBLE) AS `open`,
+              MAX(`price`) AS `high`,
+              MIN(`price`) AS `low`,
+              CAST(SUBSTRING(MAX(`ts_price`) FROM {first}) AS DOUBLE) AS `close`,
+              SUM(`volume`) AS `volume`,
+              CASE WHEN SUM(`volume`) = 0 THEN CAST(NULL AS DOUBLE) ELSE SUM(`price` * `volume`) / SUM(`volume`) END AS `vwap`,
+              COUNT(*) AS `trades`
+            FROM TABLE({tvf})
+            GROUP BY `symbol`, `window_start`, `window_end`, `window_time`
+            """;
+    }
+
+    private static string AlertsView(int index, RuleDefinition r, PipelineDefinition d)
+    {
+        var window = WindowIndex(d, r);
+        var idPrefix = Lit($"{r.Name}:");
+        var idWindow = Lit($":{r.Window}:");
+        var threshold = Number(r.Threshold);
+        var select = $"""
+              {Lit(r.Name)} AS `rule`,
+              CONCAT({idPrefix}, `symbol`, {idWindow}, CAST({EpochMs("`window_start`")} AS STRING)) AS `id`,
+              `symbol`, `window_start`, `window_end`, `value`, CAST({threshold} AS DOUBLE) AS `threshold`
+            """;
+        if (r.Kind == RuleKind.PriceChange)
+        {
+            var op = r.Op == ComparisonOp.LessOrEqual ? "<=" : ">=";
+            return $"""
+                CREATE TEMPORARY VIEW {AlertsView(index)} AS
+                -- rule '{r.Name}': price_change over window '{r.Window}', (close - open) / open * 100 {op} {threshold}
+                SELECT
+                {select}
+                FROM (
+                  SELECT `symbol`, `window_start`, `window_end`, (`close` - `open`) / `open` * 100 AS `value`
+                  FROM {BarsView(window)}
+                )
+                WHERE `value` {op} {threshold}
+                """;
+        }
+
+        var lookback = r.Lookback.ToString(CultureInfo.InvariantCulture);
+        var rows = (r.Lookback + 1).ToString(CultureInfo.InvariantCulture);
+        // Flink OVER windows end at the current row, so the previous bars' sum is the window's sum minus this bar.
+        return $"""
+            CREATE TEMPORARY VIEW {AlertsView(index)} AS
+            -- rule '{r.Name}': volume_surge over window '{r.Window}', volume >= {threshold} x the mean of the previous {lookback} bars
+            SELECT
+            {select}
+            FROM (
+              SELECT `symbol`, `window_start`, `window_end`,
+                `volume` / ((`sum_volume` - `volume`) / {lookback}) AS `value`
+              FROM (
+                SELECT `symbol`, `window_start`, `window_end`, `volume`,
+                  SUM(`volume`) OVER w AS `sum_volume`,
+                  COUNT(*) OVER w AS `bars`
+                FROM {BarsView(window)}
+                WINDOW w AS (PARTITION BY `symbol` ORDER BY `window_time` ROWS BETWEEN {lookback} PRECEDING AND CURRENT ROW)
+              )
+              WHERE `bars` = {rows} AND `sum_volume` - `volume` > 0
+            )
+            WHERE `value` >= {threshold}
+            """;
+    }
+
+    private static string BarsSink(PipelineDefinition d, FlinkOptions o)
+    {
+        var columns = new StringBuilder();
+        foreach (var a in EmittedAggregates(d))
+        {
+            var type = a == Aggregate.Trades ? "BIGINT" : "DOUBLE";
+            columns.Append(CultureInfo.InvariantCulture, $"  `{Name(a)}` {type},\n");
+        }
+
+        return $"""
+            CREATE TABLE {BarsSinkTable} (
+              `kafka_key` STRING,
+              `symbol` STRING,
+              `window` STRING,
+              `window_start` STRING,
+              `window_end` STRING,
+            {columns.ToString().TrimEnd('\n', ',')}
+            ) WITH (
+            {SinkOptions(BarsTopic, o, "bars")}
+            )
+            """;
+    }
+
+    private static string AlertsSink(FlinkOptions o) =>
+        $"""
+        CREATE TABLE {AlertsSinkTable} (
+          `kafka_key` STRING,
+          `id` STRING,
+          `rule` STRING,
+          `symbol` STRING,
+          `window` STRING,
+          `window_start` STRING,
+          `window_end` STRING,
+          `value` DOUBLE,
+          `threshold` DOUBLE,
+          `ts` STRING
+        ) WITH (
+        {SinkOptions(AlertsTopic, o, "alerts")}
+        )
+        """;
+
+    // The Kafka key is written raw and left out of the value, so the value is the local engine's JSON.
+    private static string SinkOptions(string topic, FlinkOptions o, string suffix) =>
+        $"""
+          'connector' = 'kafka',
+          'topic' = {Lit(topic)},
+          'properties.bootstrap.servers' = {Lit(o.BootstrapServers)},
+          'properties.transaction.timeout.ms' = '{(long)o.TransactionTimeout.TotalMilliseconds}',
+          'key.format' = 'raw',
+          'key.fields' = 'kafka_key',
+          'value.format' = 'json',
+          'value.fields-include' = 'EXCEPT_KEY',
+          'sink.delivery-guarantee' = 'exactly-once',
+          'sink.transactional-id-prefix' = {Lit($"{o.TransactionalIdPrefix}-{suffix}")}
+        """;
+
+    private static string StatementSet(PipelineDefinition d)
+    {
+        var sb = new StringBuilder();
+        sb.Append("EXECUTE STATEMENT SET\nBEGIN\n");
+        for (var i = 0; i < d.Windows.Count; i++)
+        {
+            var w = d.Windows[i];
+            var key = $"CONCAT(`symbol`, '|', {Lit(w.Name)}, '|', CAST({EpochMs("`window_start`")} AS STRING))";
+            sb.Append(CultureInfo.InvariantCulture, $"INSERT INTO {BarsSinkTable}\nSELECT\n  {key},\n  `symbol`,\n  {Lit(w.Name)},\n");
+            sb.Append(CultureInfo.InvariantCulture, $"  {Iso("`window_start`")},\n  {Iso("`window_end`")}");
+            foreach (var a in EmittedAggregates(d))
+            {
+                sb.Append(CultureInfo.InvariantCulture, $",\n  `{Name(a)}`");
+            }
+
+            sb.Append(CultureInfo.InvariantCulture, $"\nFROM {BarsView(i)};\n");
+        }
+
+        for (var i = 0; i < d.Rules.Count; i++)
+        {
+            var r = d.Rules[i];
+            sb.Append(CultureInfo.InvariantCulture, $"INSERT INTO {AlertsSinkTable}\nSELECT\n  `id`,\n  `id`,\n  `rule`,\n  `symbol`,\n  {Lit(r.Window)},\n");
+            sb.Append(CultureInfo.InvariantCulture, $"  {Iso("`window_start`")},\n  {Iso("`window_end`")},\n  `value`,\n  `threshold`,\n  {Iso("`window_end`")}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"FROM {AlertsView(i)};\n");
+        }
+
+        sb.Append("END");
+        return sb.ToString();
+    }
+
+    private static List<Aggregate> EmittedAggregates(PipelineDefinition d) => [.. d.Aggregates.Distinct().Order()];
+
+    private static int WindowIndex(PipelineDefinition d, RuleDefinition r)
+    {
+        for (var i = 0; i < d.Windows.Count; i++)
+        {
+            if (d.Windows[i].Name == r.Window)
+            {
+                return i;
+            }
+        }
+
+        throw new FlinkUnsupportedException($"rule '{r.Name}': no window named '{r.Window}'");
+    }
+
+    private static string BarsView(int index) => $"bars_{index}";
+
+    private static string AlertsView(int index) => $"alerts_{index}";
+
+    private static string Name(Aggregate a) => a.ToString().ToLowerInvariant();
+
+    private static string Set(string key, string value) => $"SET {Lit(key)} = {Lit(value)}";
+
+    private static string Lit(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
+
+    private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    /// <summary>ISO-8601 UTC with milliseconds, the local engine's time format (needs table.local-time-zone UTC).</summary>
+    private static string Iso(string column) => $"DATE_FORMAT({column}, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''')";
+
+    /// <summary>Epoch milliseconds of a UTC TIMESTAMP(3): UNIX_TIMESTAMP gives whole seconds in the session time zone.</summary>
+    private static string EpochMs(string column) =>
+        $"UNIX_TIMESTAMP(DATE_FORMAT({column}, 'yyyy-MM-dd HH:mm:ss')) * 1000 + CAST(DATE_FORMAT({column}, 'SSS') AS BIGINT)";
+
+    /// <summary>A Flink configuration duration: whole seconds as "30 s", otherwise milliseconds.</summary>
+    private static string FlinkDuration(TimeSpan span)
+    {
+        var ms = (long)span.TotalMilliseconds;
+        return ms % 1000 == 0 ? $"{ms / 1000} s" : $"{ms} ms";
+    }
+
+    /// <summary>A SQL interval literal in the largest unit that divides it; leading precision given past two digits.</summary>
+    internal static string Interval(long ms)
+    {
+        var (value, unit) =
+            ms > 0 && ms % 86_400_000 == 0 ? (ms / 86_400_000, "DAY")
+            : ms > 0 && ms % 3_600_000 == 0 ? (ms / 3_600_000, "HOUR")
+            : ms > 0 && ms % 60_000 == 0 ? (ms / 60_000, "MINUTE")
+            : (ms / 1000, "SECOND");
+        var fraction = ms % 1000;
+        var digits = value.ToString(CultureInfo.InvariantCulture).Length;
+        if (unit == "SECOND" && fraction != 0)
+        {
+            var text = string.Create(CultureInfo.InvariantCulture, $"{value}.{fraction:000}");
+            return digits > 2 ? $"INTERVAL '{text}' SECOND({digits}, 3)" : $"INTERVAL '{text}' SECOND";
+        }
+
+        var precision = digits > 2 ? $"({digits})" : "";
+        return string.Create(CultureInfo.InvariantCulture, $"INTERVAL '{value}' {unit}{precision}");
+    }
+}
