@@ -39,6 +39,16 @@ internal static class CliProcess
         return info;
     }
 
+    /// <summary>Runs the CLI and fails the test, with its output, unless it exits 0.</summary>
+    public static async Task RunSucceedsAsync(TempDir dir, params string[] args)
+    {
+        var result = await RunAsync(dir.Path, args, timeoutSeconds: 180);
+        Assert.True(result.ExitCode == 0, $"breadboard {string.Join(' ', args)} exited {result.ExitCode}: {result.Stderr}\n{result.Stdout}");
+    }
+
+    /// <summary>A file's lines in ordinal order, to compare record files whose order does not matter.</summary>
+    public static string[] SortedLines(string path) => [.. File.ReadAllLines(path).Order(StringComparer.Ordinal)];
+
     public static async Task<Result> RunAsync(string workingDirectory, string[] args, IDictionary<string, string>? environment = null, int timeoutSeconds = 120)
     {
         using var process = Process.Start(StartInfo(workingDirectory, environment, args))!;

@@ -100,10 +100,6 @@ internal static class BatchCommand
         return BadData;
     }
 
-    /// <summary>An argument error's message without the "(Parameter 'x')" .NET appends.</summary>
-    public static string Reason(ArgumentException e) =>
-        e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
-
     /// <summary>The steps' refusals and providers' failures as one-line errors.</summary>
     private static async Task<T> Step<T>(Func<Task<T>> step)
     {
@@ -113,7 +109,7 @@ internal static class BatchCommand
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or HistoricalProviderException)
         {
-            throw new SettingException(e is ArgumentException a ? Reason(a) : e.Message);
+            throw new SettingException(e is ArgumentException a ? CommandRunner.OneLine(a) : e.Message);
         }
     }
 
@@ -172,7 +168,7 @@ internal static class BatchCommand
             }
             catch (ArgumentException e)
             {
-                throw new SettingException($"--provider {name}: {Reason(e)}");
+                throw new SettingException($"--provider {name}: {CommandRunner.OneLine(e)}");
             }
         }
 

@@ -37,6 +37,13 @@ internal static class CommandRunner
         return PipelineLoader.Parse(File.ReadAllText(path), path);
     }
 
+    /// <summary>An argument error's message without the "(Parameter 'x')" .NET appends, for one-line errors.</summary>
+    public static string OneLine(ArgumentException e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        return e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+    }
+
     /// <summary>Runs a command body, printing user errors as one line on stderr with exit code 2, never a stack trace.</summary>
     public static async Task<int> RunAsync(Func<Task<int>> body)
     {

@@ -41,7 +41,7 @@ internal static class FlinkCommand
             }
             catch (Exception e) when (e is ArgumentException or NotSupportedException)
             {
-                throw new SettingException($"flink sql: {(e is ArgumentException a ? BatchCommand.Reason(a) : e.Message)}");
+                throw new SettingException($"flink sql: {(e is ArgumentException a ? CommandRunner.OneLine(a) : e.Message)}");
             }
 
             return Task.FromResult(0);

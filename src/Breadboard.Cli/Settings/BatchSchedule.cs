@@ -59,7 +59,7 @@ internal sealed class BatchSchedule
         }
         catch (ArgumentException e)
         {
-            throw new SettingException($"batch schedule: {BatchCommand.Reason(e)}");
+            throw new SettingException($"batch schedule: {CommandRunner.OneLine(e)}");
         }
     }
 

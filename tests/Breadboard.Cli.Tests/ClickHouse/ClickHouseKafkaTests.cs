@@ -73,17 +73,17 @@ public sealed class ClickHouseKafkaTests
         Assert.True(midStream > 0, "no kill landed mid-stream; the input is too short for this machine");
 
         // The reference: one uninterrupted processor into its own database (no checkpoints: every partition from the start).
-        await KafkaPipelineTests.Run(dir, Processor("whole", "--drain", "--idle-timeout", "1"));
-        await KafkaPipelineTests.Run(dir, Processor("killed", "--drain", "--idle-timeout", "1"));
+        await CliProcess.RunSucceedsAsync(dir, Processor("whole", "--drain", "--idle-timeout", "1"));
+        await CliProcess.RunSucceedsAsync(dir, Processor("killed", "--drain", "--idle-timeout", "1"));
         Log($"drained at {started.Elapsed.TotalSeconds:F1} s");
 
         foreach (var name in new[] { "whole", "killed" })
         {
-            await KafkaPipelineTests.Run(dir, "export", "--store", Store(name), "--bars-out", dir.File($"{name}-bars.ndjson"), "--alerts-out", dir.File($"{name}-alerts.ndjson"));
+            await CliProcess.RunSucceedsAsync(dir, "export", "--store", Store(name), "--bars-out", dir.File($"{name}-bars.ndjson"), "--alerts-out", dir.File($"{name}-alerts.ndjson"));
         }
 
-        var bars = KafkaPipelineTests.Sorted(dir.File("whole-bars.ndjson"));
-        var alerts = KafkaPipelineTests.Sorted(dir.File("whole-alerts.ndjson"));
+        var bars = CliProcess.SortedLines(dir.File("whole-bars.ndjson"));
+        var alerts = CliProcess.SortedLines(dir.File("whole-alerts.ndjson"));
         var ticks = await TicksAsync(http, "whole");
         var counts = await CountsAsync(Store("whole"));
         Assert.NotEmpty(bars);
@@ -96,8 +96,8 @@ public sealed class ClickHouseKafkaTests
 
         // Every difference at once: nothing lost, nothing stored or counted twice across the kills and rebalances.
         Assert.Multiple(
-            () => Assert.Equal(bars, KafkaPipelineTests.Sorted(dir.File("killed-bars.ndjson"))),
-            () => Assert.Equal(alerts, KafkaPipelineTests.Sorted(dir.File("killed-alerts.ndjson"))),
+            () => Assert.Equal(bars, CliProcess.SortedLines(dir.File("killed-bars.ndjson"))),
+            () => Assert.Equal(alerts, CliProcess.SortedLines(dir.File("killed-alerts.ndjson"))),
             () => Assert.Equal(ticks, killedTicks),
             () => Assert.Equal(counts, killedCounts));
     }
@@ -117,24 +117,24 @@ public sealed class ClickHouseKafkaTests
 
         // "crashed" checkpoints the first half; then the second half's ticks land in it without a checkpoint: what
         // a processor killed between a batch's ticks insert and its checkpoint insert leaves behind.
-        await KafkaPipelineTests.Run(dir, "ingest", "--bus", bus, "--feed", $"replay:{dir.File("first.ndjson")}");
+        await CliProcess.RunSucceedsAsync(dir, "ingest", "--bus", bus, "--feed", $"replay:{dir.File("first.ndjson")}");
         await using (var member = Member.Start(dir.Path, ["process", "--bus", bus, "--store", Store("crashed"), "--session-timeout", "3", "--idle-timeout", "60"]))
         {
             await member.WaitForConsumedAsync("consumed 10,000 ");
         }
 
-        await KafkaPipelineTests.Run(dir, "ingest", "--bus", bus, "--feed", $"replay:{dir.File("second.ndjson")}");
-        await KafkaPipelineTests.Run(dir, "process", "--bus", bus, "--store", Store("whole"), "--drain", "--idle-timeout", "1", "--session-timeout", "3");
+        await CliProcess.RunSucceedsAsync(dir, "ingest", "--bus", bus, "--feed", $"replay:{dir.File("second.ndjson")}");
+        await CliProcess.RunSucceedsAsync(dir, "process", "--bus", bus, "--store", Store("whole"), "--drain", "--idle-timeout", "1", "--session-timeout", "3");
         await SqlAsync(http, "INSERT INTO crashed.ticks SELECT * FROM whole.ticks");
 
-        await KafkaPipelineTests.Run(dir, "process", "--bus", bus, "--store", Store("crashed"), "--drain", "--idle-timeout", "1", "--session-timeout", "3");
+        await CliProcess.RunSucceedsAsync(dir, "process", "--bus", bus, "--store", Store("crashed"), "--drain", "--idle-timeout", "1", "--session-timeout", "3");
 
         foreach (var name in new[] { "whole", "crashed" })
         {
-            await KafkaPipelineTests.Run(dir, "export", "--store", Store(name), "--bars-out", dir.File($"{name}-bars.ndjson"), "--alerts-out", dir.File($"{name}-alerts.ndjson"));
+            await CliProcess.RunSucceedsAsync(dir, "export", "--store", Store(name), "--bars-out", dir.File($"{name}-bars.ndjson"), "--alerts-out", dir.File($"{name}-alerts.ndjson"));
         }
 
-        Assert.Equal(KafkaPipelineTests.Sorted(dir.File("whole-bars.ndjson")), KafkaPipelineTests.Sorted(dir.File("crashed-bars.ndjson")));
+        Assert.Equal(CliProcess.SortedLines(dir.File("whole-bars.ndjson")), CliProcess.SortedLines(dir.File("crashed-bars.ndjson")));
         Assert.Equal(await CountsAsync(Store("whole")), await CountsAsync(Store("crashed")));
         Assert.Equal(await TicksAsync(http, "whole"), await TicksAsync(http, "crashed"));
     }

@@ -85,7 +85,7 @@ public sealed class ClickHouseStoreCliTests
         string[] outputs(string name) => ["--bars-out", dir.File($"{name}-bars.ndjson"), "--alerts-out", dir.File($"{name}-alerts.ndjson")];
 
         // The reference: the same replay into DuckDB, untroubled.
-        await Run(dir, ["replay", "-q", "-i", input, .. outputs("reference"), "--store", $"duckdb://{dir.File("reference.duckdb")}"]);
+        await CliProcess.RunSucceedsAsync(dir, ["replay", "-q", "-i", input, .. outputs("reference"), "--store", $"duckdb://{dir.File("reference.duckdb")}"]);
 
         // 2,500 s of event time at 250×: about 10 s of paced replay, writing every second.
         using var replay = Process.Start(CliProcess.StartInfo(dir.Path, null, ["replay", "-q", "-i", input, .. outputs("paced"), "--speed", "250", "--store", store]))!;
@@ -110,10 +110,10 @@ public sealed class ClickHouseStoreCliTests
         Assert.True(replay.ExitCode == 0, await stderr);
         Assert.Contains("ClickHouse unreachable", await stderr, StringComparison.Ordinal);
         Assert.InRange(storedAtKill, 1, 299_999);
-        await Run(dir, ["export", .. outputs("stored"), "--store", store]);
-        Assert.Equal(Sorted(dir.File("reference-bars.ndjson")), Sorted(dir.File("stored-bars.ndjson")));
-        Assert.Equal(Sorted(dir.File("reference-alerts.ndjson")), Sorted(dir.File("stored-alerts.ndjson")));
-        Assert.NotEmpty(Sorted(dir.File("stored-alerts.ndjson")));
+        await CliProcess.RunSucceedsAsync(dir, ["export", .. outputs("stored"), "--store", store]);
+        Assert.Equal(CliProcess.SortedLines(dir.File("reference-bars.ndjson")), CliProcess.SortedLines(dir.File("stored-bars.ndjson")));
+        Assert.Equal(CliProcess.SortedLines(dir.File("reference-alerts.ndjson")), CliProcess.SortedLines(dir.File("stored-alerts.ndjson")));
+        Assert.NotEmpty(CliProcess.SortedLines(dir.File("stored-alerts.ndjson")));
 
         await using var reference = DuckDbStore.Open(dir.File("reference.duckdb"));
         await reference.InitializeAsync(ct);
@@ -150,11 +150,11 @@ public sealed class ClickHouseStoreCliTests
         Assert.StartsWith($"error: store: ClickHouse at {server.Url}/ did not answer", (await stderr).Split('\n').Single(l => l.StartsWith("error:", StringComparison.Ordinal)), StringComparison.Ordinal);
 
         await server.RestartAsync(ct);
-        await Run(dir, [.. replay[..^4], "--store", store]); // resumes unpaced from the checkpoint
-        await Run(dir, ["replay", "-q", "-i", input, "--bars-out", dir.File("reference-bars.ndjson"), "--alerts-out", dir.File("reference-alerts.ndjson")]);
-        await Run(dir, ["export", "--bars-out", dir.File("stored-bars.ndjson"), "--alerts-out", dir.File("stored-alerts.ndjson"), "--store", store]);
-        Assert.Equal(Sorted(dir.File("reference-bars.ndjson")), Sorted(dir.File("stored-bars.ndjson")));
-        Assert.Equal(Sorted(dir.File("reference-alerts.ndjson")), Sorted(dir.File("stored-alerts.ndjson")));
+        await CliProcess.RunSucceedsAsync(dir, [.. replay[..^4], "--store", store]); // resumes unpaced from the checkpoint
+        await CliProcess.RunSucceedsAsync(dir, ["replay", "-q", "-i", input, "--bars-out", dir.File("reference-bars.ndjson"), "--alerts-out", dir.File("reference-alerts.ndjson")]);
+        await CliProcess.RunSucceedsAsync(dir, ["export", "--bars-out", dir.File("stored-bars.ndjson"), "--alerts-out", dir.File("stored-alerts.ndjson"), "--store", store]);
+        Assert.Equal(CliProcess.SortedLines(dir.File("reference-bars.ndjson")), CliProcess.SortedLines(dir.File("stored-bars.ndjson")));
+        Assert.Equal(CliProcess.SortedLines(dir.File("reference-alerts.ndjson")), CliProcess.SortedLines(dir.File("stored-alerts.ndjson")));
     }
 
     [Fact]
@@ -297,12 +297,4 @@ public sealed class ClickHouseStoreCliTests
         TickFileWriter.WriteNdjson(stream, ticks);
         return path;
     }
-
-    private static async Task Run(TempDir dir, string[] args)
-    {
-        var result = await CliProcess.RunAsync(dir.Path, args, timeoutSeconds: 180);
-        Assert.True(result.ExitCode == 0, $"breadboard {string.Join(' ', args)} exited {result.ExitCode}: {result.Stderr}");
-    }
-
-    private static string[] Sorted(string path) => [.. File.ReadAllLines(path).Order(StringComparer.Ordinal)];
 }

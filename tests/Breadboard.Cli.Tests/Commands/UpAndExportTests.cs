@@ -101,8 +101,8 @@ public class UpAndExportTests
         var export = await CliProcess.RunAsync(dir.Path, ["export", "--store", store, "--bars-out", dir.File("exported-bars.ndjson"), "--alerts-out", dir.File("exported-alerts.ndjson")]);
         Assert.True(export.ExitCode == 0, export.Stderr);
 
-        Assert.Equal(Sorted(dir.File("bars.ndjson")), Sorted(dir.File("exported-bars.ndjson")));
-        Assert.Equal(Sorted(dir.File("alerts.ndjson")), Sorted(dir.File("exported-alerts.ndjson")));
+        Assert.Equal(CliProcess.SortedLines(dir.File("bars.ndjson")), CliProcess.SortedLines(dir.File("exported-bars.ndjson")));
+        Assert.Equal(CliProcess.SortedLines(dir.File("alerts.ndjson")), CliProcess.SortedLines(dir.File("exported-alerts.ndjson")));
 
         var csv = await CliProcess.RunAsync(dir.Path, ["export", "--store", store, "--format", "csv", "--symbol", "AAPL", "--bars-out", dir.File("aapl.csv")]);
         Assert.Equal(0, csv.ExitCode);
@@ -111,6 +111,4 @@ public class UpAndExportTests
         Assert.All(lines.Skip(1), l => Assert.StartsWith("AAPL,", l, StringComparison.Ordinal));
         Assert.Equal(14, lines.Length - 1); // AAPL's bars in the golden output
     }
-
-    private static string[] Sorted(string path) => [.. File.ReadAllLines(path).Order(StringComparer.Ordinal)];
 }

@@ -39,14 +39,14 @@ public class KafkaPipelineTests
         await using var kafka = await StartKafkaAsync();
         var bus = $"kafka://{kafka.BootstrapServers}";
 
-        await Run(dir, "replay", "-q", "--input", input, "--bars-out", dir.File("replay-bars.ndjson"), "--alerts-out", dir.File("replay-alerts.ndjson"));
-        await Run(dir, "ingest", "--bus", bus, "--feed", $"replay:{input}");
-        await Run(dir, "process", "--bus", bus, "--store", Store(dir, "p"), "--drain", "--idle-timeout", "1", "--session-timeout", "3");
-        await Run(dir, "export", "--store", Store(dir, "p"), "--bars-out", dir.File("p-bars.ndjson"), "--alerts-out", dir.File("p-alerts.ndjson"));
+        await CliProcess.RunSucceedsAsync(dir, "replay", "-q", "--input", input, "--bars-out", dir.File("replay-bars.ndjson"), "--alerts-out", dir.File("replay-alerts.ndjson"));
+        await CliProcess.RunSucceedsAsync(dir, "ingest", "--bus", bus, "--feed", $"replay:{input}");
+        await CliProcess.RunSucceedsAsync(dir, "process", "--bus", bus, "--store", Store(dir, "p"), "--drain", "--idle-timeout", "1", "--session-timeout", "3");
+        await CliProcess.RunSucceedsAsync(dir, "export", "--store", Store(dir, "p"), "--bars-out", dir.File("p-bars.ndjson"), "--alerts-out", dir.File("p-alerts.ndjson"));
 
-        Assert.Equal(Sorted(dir.File("replay-bars.ndjson")), Sorted(dir.File("p-bars.ndjson")));
-        Assert.Equal(Sorted(dir.File("replay-alerts.ndjson")), Sorted(dir.File("p-alerts.ndjson")));
-        Assert.NotEmpty(Sorted(dir.File("p-alerts.ndjson")));
+        Assert.Equal(CliProcess.SortedLines(dir.File("replay-bars.ndjson")), CliProcess.SortedLines(dir.File("p-bars.ndjson")));
+        Assert.Equal(CliProcess.SortedLines(dir.File("replay-alerts.ndjson")), CliProcess.SortedLines(dir.File("p-alerts.ndjson")));
+        Assert.NotEmpty(CliProcess.SortedLines(dir.File("p-alerts.ndjson")));
     }
 
     [Fact]
@@ -93,23 +93,23 @@ public class KafkaPipelineTests
 
         // The reference: one uninterrupted processor. Each run uses its own store, and a store without
         // checkpoints reads every partition from the start.
-        await Run(dir, "process", "--bus", bus, "--store", Store(dir, "whole"), "--drain", "--idle-timeout", "1", "--session-timeout", "3");
+        await CliProcess.RunSucceedsAsync(dir, "process", "--bus", bus, "--store", Store(dir, "whole"), "--drain", "--idle-timeout", "1", "--session-timeout", "3");
 
         Assert.True(partial > 0, "no kill landed mid-stream; the input is too small for this machine");
-        await Run(dir, "process", "--bus", bus, "--store", Store(dir, "killed"), "--drain", "--idle-timeout", "1", "--session-timeout", "3");
-        await Run(dir, "process", "--bus", bus, "--store", Store(dir, "pair"), "--consumers", "2", "--drain", "--idle-timeout", "1", "--session-timeout", "3");
+        await CliProcess.RunSucceedsAsync(dir, "process", "--bus", bus, "--store", Store(dir, "killed"), "--drain", "--idle-timeout", "1", "--session-timeout", "3");
+        await CliProcess.RunSucceedsAsync(dir, "process", "--bus", bus, "--store", Store(dir, "pair"), "--consumers", "2", "--drain", "--idle-timeout", "1", "--session-timeout", "3");
 
         foreach (var name in new[] { "whole", "killed", "pair" })
         {
-            await Run(dir, "export", "--store", Store(dir, name), "--bars-out", dir.File($"{name}-bars.ndjson"), "--alerts-out", dir.File($"{name}-alerts.ndjson"));
+            await CliProcess.RunSucceedsAsync(dir, "export", "--store", Store(dir, name), "--bars-out", dir.File($"{name}-bars.ndjson"), "--alerts-out", dir.File($"{name}-alerts.ndjson"));
         }
 
-        var bars = Sorted(dir.File("whole-bars.ndjson"));
+        var bars = CliProcess.SortedLines(dir.File("whole-bars.ndjson"));
         Assert.NotEmpty(bars);
-        Assert.Equal(bars, Sorted(dir.File("killed-bars.ndjson")));
-        Assert.Equal(bars, Sorted(dir.File("pair-bars.ndjson")));
-        Assert.Equal(Sorted(dir.File("whole-alerts.ndjson")), Sorted(dir.File("killed-alerts.ndjson")));
-        Assert.Equal(Sorted(dir.File("whole-alerts.ndjson")), Sorted(dir.File("pair-alerts.ndjson")));
+        Assert.Equal(bars, CliProcess.SortedLines(dir.File("killed-bars.ndjson")));
+        Assert.Equal(bars, CliProcess.SortedLines(dir.File("pair-bars.ndjson")));
+        Assert.Equal(CliProcess.SortedLines(dir.File("whole-alerts.ndjson")), CliProcess.SortedLines(dir.File("killed-alerts.ndjson")));
+        Assert.Equal(CliProcess.SortedLines(dir.File("whole-alerts.ndjson")), CliProcess.SortedLines(dir.File("pair-alerts.ndjson")));
 
         // Ticks and counts too: nothing lost, nothing stored twice across the kills.
         var whole = await Counts(dir.File("whole.duckdb"));
@@ -125,11 +125,11 @@ public class KafkaPipelineTests
         var golden = Path.Combine(AppContext.BaseDirectory, "Golden", "ticks.ndjson");
         await using var kafka = await StartKafkaAsync();
 
-        await Run(dir, "up", "--bus", $"kafka://{kafka.BootstrapServers}", "--feed", $"replay:{golden}", "--speed", "1000000", "--no-web", "--store", Store(dir, "up"));
-        await Run(dir, "export", "--store", Store(dir, "up"), "--bars-out", dir.File("bars.ndjson"), "--alerts-out", dir.File("alerts.ndjson"));
+        await CliProcess.RunSucceedsAsync(dir, "up", "--bus", $"kafka://{kafka.BootstrapServers}", "--feed", $"replay:{golden}", "--speed", "1000000", "--no-web", "--store", Store(dir, "up"));
+        await CliProcess.RunSucceedsAsync(dir, "export", "--store", Store(dir, "up"), "--bars-out", dir.File("bars.ndjson"), "--alerts-out", dir.File("alerts.ndjson"));
 
-        Assert.Equal(Sorted(Path.Combine(AppContext.BaseDirectory, "Golden", "expected-bars.ndjson")), Sorted(dir.File("bars.ndjson")));
-        Assert.Equal(Sorted(Path.Combine(AppContext.BaseDirectory, "Golden", "expected-alerts.ndjson")), Sorted(dir.File("alerts.ndjson")));
+        Assert.Equal(CliProcess.SortedLines(Path.Combine(AppContext.BaseDirectory, "Golden", "expected-bars.ndjson")), CliProcess.SortedLines(dir.File("bars.ndjson")));
+        Assert.Equal(CliProcess.SortedLines(Path.Combine(AppContext.BaseDirectory, "Golden", "expected-alerts.ndjson")), CliProcess.SortedLines(dir.File("alerts.ndjson")));
     }
 
     [Fact]
@@ -139,7 +139,7 @@ public class KafkaPipelineTests
         var input = WriteTicks(dir, 5_000, disorder: false);
         await using var kafka = await StartKafkaAsync();
         var bus = $"kafka://{kafka.BootstrapServers}";
-        await Run(dir, "ingest", "--bus", bus, "--feed", $"replay:{input}");
+        await CliProcess.RunSucceedsAsync(dir, "ingest", "--bus", bus, "--feed", $"replay:{input}");
 
         var lag = await CliProcess.RunAsync(dir.Path, ["lag", "--bus", bus]);
 
@@ -164,7 +164,7 @@ public class KafkaPipelineTests
             await producer.ProduceAsync("stock-prices", new Message<string, string> { Key = "AAPL", Value = """{"v":1,"symbol":"AAPL","ts":1767312000000,"price":190,"volume":5}""" }, Ct);
         }
 
-        await Run(dir, "process", "--bus", $"kafka://{kafka.BootstrapServers}", "--store", Store(dir, "dlq"), "--drain", "--idle-timeout", "1", "--session-timeout", "3");
+        await CliProcess.RunSucceedsAsync(dir, "process", "--bus", $"kafka://{kafka.BootstrapServers}", "--store", Store(dir, "dlq"), "--drain", "--idle-timeout", "1", "--session-timeout", "3");
 
         using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig { BootstrapServers = kafka.BootstrapServers, GroupId = "dlq-reader", AutoOffsetReset = AutoOffsetReset.Earliest }).Build();
         consumer.Assign(new TopicPartitionOffset("ticks-dlq", 0, Offset.Beginning));
@@ -203,19 +203,11 @@ public class KafkaPipelineTests
         Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr);
         Assert.Contains("delivered 50,000 | failed 0", result.Stdout, StringComparison.Ordinal);
 
-        await Run(dir, "process", "--bus", bus, "--store", Store(dir, "after"), "--drain", "--idle-timeout", "1", "--session-timeout", "3");
+        await CliProcess.RunSucceedsAsync(dir, "process", "--bus", bus, "--store", Store(dir, "after"), "--drain", "--idle-timeout", "1", "--session-timeout", "3");
         Assert.Equal(50_000, await CountTicks(dir.File("after.duckdb")));
     }
 
-    internal static async Task Run(TempDir dir, params string[] args)
-    {
-        var result = await CliProcess.RunAsync(dir.Path, args, timeoutSeconds: 180);
-        Assert.True(result.ExitCode == 0, $"breadboard {string.Join(' ', args)} exited {result.ExitCode}: {result.Stderr}\n{result.Stdout}");
-    }
-
     private static string Store(TempDir dir, string name) => $"duckdb://{dir.File(name + ".duckdb")}";
-
-    internal static string[] Sorted(string path) => [.. File.ReadAllLines(path).Order(StringComparer.Ordinal)];
 
     private static async Task<long> CountTicks(string path)
     {
