@@ -19,6 +19,7 @@ public static class Program
         root.Subcommands.Add(ApiCommand.Create());
         root.Subcommands.Add(IngestCommand.Create());
         root.Subcommands.Add(ProcessCommand.Create());
+        root.Subcommands.Add(SinkCommand.Create());
         root.Subcommands.Add(LagCommand.Create());
         root.Subcommands.Add(AlertsCommand.Create());
         root.Subcommands.Add(NotifyCommand.Create());

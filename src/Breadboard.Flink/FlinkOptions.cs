@@ -6,8 +6,11 @@ public sealed record FlinkOptions
     /// <summary>Kafka bootstrap servers as the Flink cluster sees them (host:port[,host:port…]).</summary>
     public required string BootstrapServers { get; init; }
 
+    /// <summary>The job name when none is given: what <c>flink deploy</c> submits and <c>up</c> looks for.</summary>
+    public const string DefaultJobName = "breadboard";
+
     /// <summary>The job name (<c>pipeline.name</c>).</summary>
-    public string JobName { get; init; } = "breadboard";
+    public string JobName { get; init; } = DefaultJobName;
 
     public int Parallelism { get; init; } = 2;
 

@@ -21,8 +21,14 @@ public sealed record KafkaBusOptions
     /// <summary>Malformed tick messages, with the reason in headers.</summary>
     public const string DeadLetterTopic = "ticks-dlq";
 
+    /// <summary>Malformed messages on the bars and alerts topics, found by the sink, with the reason in headers.</summary>
+    public const string OutputDeadLetterTopic = "outputs-dlq";
+
     /// <summary>The processors' consumer group, as in the seed.</summary>
     public const string ProcessorGroup = "stream-processor";
+
+    /// <summary>The sinks' consumer group (bars, alerts and ticks into the store).</summary>
+    public const string SinkGroup = "breadboard-sink";
 
     public required string BootstrapServers { get; init; }
 
@@ -37,7 +43,7 @@ public sealed record KafkaBusOptions
 
     public static IReadOnlyList<string> TickTopics { get; } = [StockTopic, CryptoTopic];
 
-    public static IReadOnlyList<string> AllTopics { get; } = [StockTopic, CryptoTopic, BarsTopic, AlertsTopic, DeadLetterTopic];
+    public static IReadOnlyList<string> AllTopics { get; } = [StockTopic, CryptoTopic, BarsTopic, AlertsTopic, DeadLetterTopic, OutputDeadLetterTopic];
 
     /// <summary>Reads a kafka:// URL; on failure <paramref name="error"/> says what is wrong in one line.</summary>
     public static bool TryParse(string url, out KafkaBusOptions? options, out string error)

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 using Breadboard.Core.Codec;
 using Breadboard.Core.Engine;
 using Breadboard.Core.Model;
@@ -129,19 +128,8 @@ public sealed class TickProcessor : IDisposable
 
     private void Run(CancellationToken cancellationToken)
     {
-        var config = new ConsumerConfig
-        {
-            BootstrapServers = _bus.BootstrapServers,
-            GroupId = _options.GroupId,
-            EnableAutoCommit = false,
-            EnableAutoOffsetStore = false,
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-            PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
-            SessionTimeoutMs = (int)_options.SessionTimeout.TotalMilliseconds,
-            HeartbeatIntervalMs = (int)Math.Max(100, _options.SessionTimeout.TotalMilliseconds / 3),
-            MaxPollIntervalMs = 300_000,
-            FetchMaxBytes = 64 * 1024 * 1024,
-        };
+        var config = GroupConsumers.Config(_bus, _options.GroupId, _options.SessionTimeout);
+        config.FetchMaxBytes = 64 * 1024 * 1024;
         using var consumer = new ConsumerBuilder<string?, byte[]>(config)
             .SetPartitionsAssignedHandler((c, assigned) => Assign(assigned))
             .SetPartitionsRevokedHandler((c, revoked) => Revoke(revoked, flush: true))
@@ -291,14 +279,7 @@ public sealed class TickProcessor : IDisposable
 
     private void DeadLetter(ConsumeResult<string?, byte[]> result, string reason)
     {
-        var headers = new Headers
-        {
-            { "reason", Encoding.UTF8.GetBytes(reason) },
-            { "source-topic", Encoding.UTF8.GetBytes(result.Topic) },
-            { "source-partition", Encoding.UTF8.GetBytes(result.Partition.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)) },
-            { "source-offset", Encoding.UTF8.GetBytes(result.Offset.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)) },
-        };
-        _outputs.Produce(KafkaBusOptions.DeadLetterTopic, new Message<string, byte[]> { Key = result.Message.Key ?? "", Value = result.Message.Value ?? [], Headers = headers });
+        _outputs.Produce(KafkaBusOptions.DeadLetterTopic, GroupConsumers.DeadLetter(result, reason));
         DeadLetters++;
     }
 
@@ -320,19 +301,7 @@ public sealed class TickProcessor : IDisposable
     private bool AllCaughtUpAndQuiet() =>
         _partitions.Count > 0 && _partitions.Values.All(w => Stopwatch.GetElapsedTime(w.LastMessage) >= _options.IdleTimeout && CaughtUp(w));
 
-    /// <summary>Whether this partition's next offset has reached its high watermark.</summary>
-    private bool CaughtUp(PartitionWork work)
-    {
-        var high = _consumer!.GetWatermarkOffsets(work.Partition).High;
-        if (high == Offset.Unset)
-        {
-            // Nothing fetched yet (an empty partition, say): ask the broker.
-            high = _consumer.QueryWatermarkOffsets(work.Partition, TimeSpan.FromSeconds(5)).High;
-        }
-
-        var next = work.NextOffset.Value >= 0 ? work.NextOffset.Value : _consumer.Position(work.Partition).Value;
-        return high.Value == 0 || (next >= 0 && next >= high.Value);
-    }
+    private bool CaughtUp(PartitionWork work) => GroupConsumers.CaughtUp(_consumer!, work.Partition, work.NextOffset);
 
     /// <summary>Makes the outputs of these partitions durable, then their checkpoints, then commits offsets.</summary>
     private void Write(IEnumerable<PartitionWork> partitions)
@@ -448,10 +417,7 @@ public sealed class TickProcessor : IDisposable
         var lag = new List<PartitionLag>();
         foreach (var work in _partitions.Values)
         {
-            var high = _consumer.GetWatermarkOffsets(work.Partition).High.Value;
-            var position = work.NextOffset.Value < 0 ? 0 : work.NextOffset.Value;
-            var behind = high > position;
-            lag.Add(new PartitionLag(work.Partition.Topic, work.Partition.Partition.Value, position, Math.Max(high, position), behind && work.LastMessageTime > 0 ? Math.Max(0, (now - work.LastMessageTime) / 1000.0) : 0));
+            lag.Add(GroupConsumers.Lag(_consumer, work.Partition, work.NextOffset, work.LastMessageTime, now));
         }
 
         lock (_lagGate)

@@ -2,51 +2,170 @@ using System.CommandLine;
 using Breadboard.Cli.Settings;
 using Breadboard.Core.Pipeline;
 using Breadboard.Flink;
+using Breadboard.Flink.Gateway;
 
 namespace Breadboard.Cli.Commands;
 
-/// <summary><c>breadboard flink sql</c>: the pipeline definition compiled to one Flink SQL script.</summary>
+/// <summary>
+/// <c>breadboard flink sql|deploy|status|cancel</c>: the pipeline compiled to Flink SQL, and run, watched and stopped on
+/// a Flink cluster through its SQL Gateway (<c>--engine flink+http://gateway:8083</c>).
+/// </summary>
 internal static class FlinkCommand
 {
+    /// <summary>Exit code when the gateway refused or failed a request (a usage error stays 2).</summary>
+    public const int GatewayFailed = 1;
+
     public static Command Create()
     {
         var pipeline = CommandRunner.PipelineOption();
         var jobName = new Option<string>("--job-name") { Description = "The Flink job's name (pipeline.name).", DefaultValueFactory = _ => "breadboard" };
         var parallelism = new Option<int>("--parallelism") { Description = "parallelism.default of the job.", DefaultValueFactory = _ => 2 };
         var checkpointInterval = new Option<string>("--checkpoint-interval") { Description = "Exactly-once checkpoint interval (30s, 1m).", DefaultValueFactory = _ => "30s" };
+        var fromSavepoint = new Option<string?>("--from-savepoint") { Description = "Restore the job's state from this savepoint (the path 'flink cancel --savepoint' printed)." };
+        var withSavepoint = new Option<bool>("--savepoint") { Description = "Take a savepoint before stopping (the cluster's execution.checkpointing.savepoint-dir must be set) and print its path." };
+        var jobId = new Option<string?>("--job") { Description = "The job id to stop, when several jobs have the name." };
+
         var sql = new Command("sql", $"Print the pipeline compiled to Flink SQL (Flink {FlinkSqlCompiler.TargetFlinkVersion}): Kafka sources from --bus kafka://…, window TVFs, rules, exactly-once Kafka sinks.")
         {
             pipeline, jobName, parallelism, checkpointInterval,
         };
         sql.SetAction((parse, _) => CommandRunner.RunAsync(() =>
         {
-            var definition = CommandRunner.LoadPipeline(parse.GetValue(pipeline));
-            var bus = Backends.KafkaBus(parse);
-            var intervalText = parse.GetValue(checkpointInterval)!;
-            if (!DurationText.TryParse(intervalText, out var intervalMs))
-            {
-                throw new SettingException($"--checkpoint-interval '{intervalText}': use a duration like 30s or 1m");
-            }
-
-            var options = new FlinkOptions
-            {
-                BootstrapServers = bus.BootstrapServers,
-                JobName = parse.GetValue(jobName)!,
-                Parallelism = parse.GetValue(parallelism),
-                CheckpointInterval = TimeSpan.FromMilliseconds(intervalMs),
-            };
-            try
-            {
-                Console.Write(FlinkSqlCompiler.Compile(definition, options));
-            }
-            catch (Exception e) when (e is ArgumentException or NotSupportedException)
-            {
-                throw new SettingException($"flink sql: {(e is ArgumentException a ? CommandRunner.OneLine(a) : e.Message)}");
-            }
-
+            var options = Options(parse, pipeline, jobName, parallelism, checkpointInterval, out var definition);
+            Console.Write(Compile("sql", () => FlinkSqlCompiler.Compile(definition, options)));
             return Task.FromResult(0);
         }));
 
-        return new Command("flink", "The Flink engine: the pipeline as Flink SQL.") { sql };
+        var deploy = new Command("deploy", "Submit the compiled pipeline to the Flink cluster behind --engine flink+http://gateway:8083; refuses while a job of the same name is active.")
+        {
+            pipeline, jobName, parallelism, checkpointInterval, fromSavepoint,
+        };
+        deploy.SetAction((parse, ct) => CommandRunner.RunAsync(async () =>
+        {
+            var options = Options(parse, pipeline, jobName, parallelism, checkpointInterval, out var definition);
+            var statements = Compile("deploy", () => FlinkSqlCompiler.CompileStatements(definition, options));
+            var gateway = Gateway(parse, "deploy");
+            return await OnGatewayAsync("deploy", async () =>
+            {
+                using var client = new SqlGatewayClient(gateway);
+                var id = await new FlinkDeployer(client).DeployAsync(statements, options.JobName, parse.GetValue(fromSavepoint), ct);
+                Console.WriteLine($"flink deploy: job '{options.JobName}' submitted as {id} through {gateway}");
+                Console.WriteLine($"the Flink web UI shows it under Jobs > Running Jobs (JobManager port 8081, #/job/running/{id}); 'breadboard flink status' lists it here");
+            });
+        }));
+
+        var status = new Command("status", "List the cluster's jobs named --job-name: id, status, start time; newest first.") { jobName };
+        status.SetAction((parse, ct) => CommandRunner.RunAsync(async () =>
+        {
+            var gateway = Gateway(parse, "status");
+            var name = parse.GetValue(jobName)!;
+            return await OnGatewayAsync("status", async () =>
+            {
+                using var client = new SqlGatewayClient(gateway);
+                var jobs = await new FlinkDeployer(client).StatusAsync(name, ct);
+                if (jobs.Count == 0)
+                {
+                    Console.WriteLine($"no job named '{name}' on the cluster behind {gateway}");
+                }
+
+                foreach (var job in jobs)
+                {
+                    Console.WriteLine($"{job.Id}  {job.Status,-11}  {job.StartTime ?? "-"}  {job.Name}");
+                }
+            });
+        }));
+
+        var cancel = new Command("cancel", "Stop the active job named --job-name (or --job ID), with --savepoint taking a savepoint first.") { jobName, jobId, withSavepoint };
+        cancel.SetAction((parse, ct) => CommandRunner.RunAsync(async () =>
+        {
+            var gateway = Gateway(parse, "cancel");
+            var id = parse.GetValue(jobId);
+            if (id is not null && (id.Length != 32 || !id.All(char.IsAsciiHexDigit)))
+            {
+                throw new SettingException($"--job '{id}': a Flink job id is 32 hex digits");
+            }
+
+            return await OnGatewayAsync("cancel", async () =>
+            {
+                using var client = new SqlGatewayClient(gateway);
+                var stopped = await new FlinkDeployer(client).CancelAsync(parse.GetValue(jobName)!, id, parse.GetValue(withSavepoint), ct);
+                if (stopped.SavepointPath is null)
+                {
+                    Console.WriteLine($"flink cancel: job {stopped.JobId} cancelled");
+                }
+                else
+                {
+                    Console.WriteLine(stopped.SavepointPath);
+                    Console.WriteLine($"flink cancel: job {stopped.JobId} stopped with the savepoint above; resume with 'breadboard flink deploy --from-savepoint {stopped.SavepointPath}'");
+                }
+            });
+        }));
+
+        return new Command("flink", "The Flink engine: the pipeline as Flink SQL, deployed and managed through the SQL Gateway.") { sql, deploy, status, cancel };
+    }
+
+    private static FlinkOptions Options(ParseResult parse, Option<string?> pipeline, Option<string> jobName, Option<int> parallelism, Option<string> checkpointInterval, out PipelineDefinition definition)
+    {
+        definition = CommandRunner.LoadPipeline(parse.GetValue(pipeline));
+        var bus = Backends.KafkaBus(parse);
+        var intervalText = parse.GetValue(checkpointInterval)!;
+        if (!DurationText.TryParse(intervalText, out var intervalMs))
+        {
+            throw new SettingException($"--checkpoint-interval '{intervalText}': use a duration like 30s or 1m");
+        }
+
+        return new FlinkOptions
+        {
+            BootstrapServers = bus.BootstrapServers,
+            JobName = parse.GetValue(jobName)!,
+            Parallelism = parse.GetValue(parallelism),
+            CheckpointInterval = TimeSpan.FromMilliseconds(intervalMs),
+        };
+    }
+
+    private static T Compile<T>(string command, Func<T> compile)
+    {
+        try
+        {
+            return compile();
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException)
+        {
+            throw new SettingException($"flink {command}: {(e is ArgumentException a ? CommandRunner.OneLine(a) : e.Message)}");
+        }
+    }
+
+    /// <summary>The SQL Gateway named by --engine; the local engine cannot take a Flink job.</summary>
+    private static Uri Gateway(ParseResult parse, string command)
+    {
+        var engine = Seams.Engine.Resolve(parse);
+        if (!Seam.SchemeOf(engine).StartsWith("flink+", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new SettingException($"flink {command} needs --engine flink+http://gateway:8083 (the cluster's SQL Gateway); {Seams.Engine.Describe(engine)}");
+        }
+
+        try
+        {
+            return FlinkEngineUrl.Parse(engine);
+        }
+        catch (ArgumentException e)
+        {
+            throw new SettingException($"{Seams.Engine.Describe(engine)}: {CommandRunner.OneLine(e)}");
+        }
+    }
+
+    /// <summary>A gateway failure is one line and exit code 1: the request was valid, the cluster refused or failed it.</summary>
+    private static async Task<int> OnGatewayAsync(string command, Func<Task> body)
+    {
+        try
+        {
+            await body();
+            return 0;
+        }
+        catch (FlinkGatewayException e)
+        {
+            await Console.Error.WriteLineAsync($"error: flink {command}: {e.Message}");
+            return GatewayFailed;
+        }
     }
 }

@@ -26,7 +26,11 @@ internal static class ProcessCommand
         {
             var definition = CommandRunner.LoadPipeline(parse.GetValue(pipeline));
             var bus = Backends.KafkaBus(parse);
-            Seams.Engine.Resolve(parse);
+            if (Backends.IsFlinkEngine(parse))
+            {
+                throw new SettingException($"{Seams.Engine.Describe(Seams.Engine.Resolve(parse))}: 'process' is the local engine; with Flink the job processes the ticks ('flink deploy') and 'sink' stores its output");
+            }
+
             Seams.Scheduler.Resolve(parse);
             if (parse.GetValue(consumers) is < 1 or > 64)
             {

@@ -6,6 +6,8 @@ using Breadboard.Cli.Settings;
 using Breadboard.Core.Model;
 using Breadboard.Core.Streaming;
 using Breadboard.Feeds.Synthetic;
+using Breadboard.Flink;
+using Breadboard.Flink.Gateway;
 using Breadboard.Kafka;
 using Breadboard.Web.Live;
 using Spectre.Console;
@@ -40,6 +42,12 @@ internal static class UpCommand
             var definition = CommandRunner.LoadPipeline(parse.GetValue(pipeline));
             Backends.CheckOtherSeams(parse, busIsInProcess: false);
             var kafka = Seam.SchemeOf(Seams.Bus.Resolve(parse)) == "kafka" ? Backends.KafkaBus(parse) : null;
+            var flink = Backends.IsFlinkEngine(parse);
+            if (flink && kafka is null)
+            {
+                throw new SettingException($"{Seams.Engine.Describe(Seams.Engine.Resolve(parse))}: the Flink engine reads ticks from Kafka and writes bars and alerts there; add --bus kafka://host:port");
+            }
+
             var feedOptions = FeedSettings.Synthetic(parse.GetValue(rate), parse.GetValue(seed), parse.GetValue(symbols));
             var feedSetting = parse.GetValue(feedOption)!;
             var replayPath = FeedSettings.ReplayPath(feedSetting);
@@ -62,6 +70,7 @@ internal static class UpCommand
             var keepCheckpoint = kafka is null && replayPath is null && !parse.GetValue(noCheckpoint);
             EmbeddedPipeline? embedded = null;
             TickProcessor? processor = null;
+            OutputSink? sink = null;
             PipelineStats stats;
             if (kafka is null)
             {
@@ -76,10 +85,19 @@ internal static class UpCommand
             {
                 await Backends.EnsureTopicsAsync(parse, kafka, cancellationToken);
                 stats = new PipelineStats();
-                processor = new TickProcessor(kafka, definition, store, alertBus, stats, ProcessorOptions.Default with { DrainWhenIdle = replayPath is not null, IdleTimeout = TimeSpan.FromSeconds(2) }, hub);
+                if (flink)
+                {
+                    // Flink runs the pipeline (deployed with 'flink deploy'); this process feeds it and stores what it writes.
+                    sink = new OutputSink(kafka, store, alertBus, stats, SinkOptions.Default, hub);
+                }
+                else
+                {
+                    processor = new TickProcessor(kafka, definition, store, alertBus, stats, ProcessorOptions.Default with { DrainWhenIdle = replayPath is not null, IdleTimeout = TimeSpan.FromSeconds(2) }, hub);
+                }
             }
 
             using var disposeProcessor = processor;
+            using var disposeSink = sink;
             await using var web = hub is null ? null : Web.WebServer.Build(
                 new Web.WebOptions
                 {
@@ -88,7 +106,7 @@ internal static class UpCommand
                     StoreUrl = Seams.Store.Resolve(parse),
                     BusUrl = Seams.Bus.Resolve(parse),
                     ApiKey = ApiKey(),
-                    BusLag = processor is null ? null : () => Backends.ToBusLag(processor.Lag),
+                    BusLag = processor is not null ? () => Backends.ToBusLag(processor.Lag) : sink is not null ? () => Backends.ToBusLag(sink.Lag) : null,
                     Silences = silences,
                     AlertsUrl = Seams.Alerts.Resolve(parse),
                     AlertsCheck = alertBus is Nats.NatsAlertBus natsBus ? natsBus.CheckAsync : null,
@@ -138,13 +156,21 @@ internal static class UpCommand
             var feed = replayPath is null
                 ? new SyntheticFeed(feedOptions).RunLiveAsync(stop.Token)
                 : ReplayFeed.ReadAsync(replayPath, parse.GetValue(speed), stats, stop.Token);
-            var run = embedded is not null ? embedded.RunAsync(feed, stop.Token) : RunThroughKafkaAsync(feed, kafka!, processor!, stop.Token);
+            var run = embedded is not null ? embedded.RunAsync(feed, stop.Token)
+                : RunThroughKafkaAsync(feed, kafka!, processor is not null ? processor.RunAsync : sink!.RunAsync, stop.Token);
             var source = replayPath is null ? $"synthetic feed ({feedOptions.Symbols.Count} symbols, {feedOptions.RatePerSecond:N0} ticks/s)" : $"replay of {replayPath} at {parse.GetValue(speed)}×";
-            var path = kafka is null ? "local engine" : $"Kafka {kafka.BootstrapServers} → processor (group {ProcessorOptions.Default.GroupId})";
+            var path = kafka is null ? "local engine"
+                : flink ? $"Kafka {kafka.BootstrapServers} → Flink job ({Seams.Engine.Resolve(parse)}) → sink (group {SinkOptions.Default.GroupId})"
+                : $"Kafka {kafka.BootstrapServers} → processor (group {ProcessorOptions.Default.GroupId})";
             Console.WriteLine($"breadboard up: {source} → {path} → {Seams.Store.Resolve(parse)}; Ctrl-C to stop");
             if (web is not null)
             {
                 Console.WriteLine($"dashboard: {DashboardUrl(webUrls)}");
+            }
+
+            if (flink)
+            {
+                await ReportFlinkJobAsync(parse, cancellationToken);
             }
 
             if (embedded?.Restored == true)
@@ -245,10 +271,42 @@ internal static class UpCommand
 
     private static string DashboardUrl(string urls) => urls.Split(';')[0].Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/') + "/";
 
-    /// <summary>The feed published to Kafka while the processor consumes it in the same process, for local trials.</summary>
-    private static async Task RunThroughKafkaAsync(IAsyncEnumerable<Tick> feed, KafkaBusOptions kafka, TickProcessor processor, CancellationToken cancellationToken)
+    /// <summary>
+    /// Says whether the Flink job runs: without it ticks reach Kafka and the dashboard, but no bars or alerts come
+    /// back. A warning, not an error: the job may be deployed after this process starts, or the gateway be down
+    /// while the job itself runs.
+    /// </summary>
+    private static async Task ReportFlinkJobAsync(ParseResult parse, CancellationToken cancellationToken)
     {
-        var processing = processor.RunAsync(cancellationToken);
+        var engine = Seams.Engine.Resolve(parse);
+        Uri gateway;
+        try
+        {
+            gateway = FlinkEngineUrl.Parse(engine);
+        }
+        catch (ArgumentException e)
+        {
+            throw new SettingException($"{Seams.Engine.Describe(engine)}: {CommandRunner.OneLine(e)}");
+        }
+
+        try
+        {
+            using var client = new SqlGatewayClient(gateway, SqlGatewayOpts.Default with { RequestTimeout = TimeSpan.FromSeconds(5), OperationTimeout = TimeSpan.FromSeconds(15), GetAttempts = 1 });
+            var job = (await new FlinkDeployer(client).StatusAsync(FlinkOptions.DefaultJobName, cancellationToken)).FirstOrDefault(j => j.IsActive);
+            Console.WriteLine(job is null
+                ? $"warning: no active Flink job named '{FlinkOptions.DefaultJobName}' behind {gateway}: bars and alerts arrive once 'breadboard flink deploy' has submitted it"
+                : $"flink: job '{job.Name}' {job.Status} ({job.Id})");
+        }
+        catch (FlinkGatewayException e)
+        {
+            Console.WriteLine($"warning: cannot check the Flink job: {e.Message}");
+        }
+    }
+
+    /// <summary>The feed published to Kafka while the processor (or, with Flink, the sink) consumes in the same process.</summary>
+    private static async Task RunThroughKafkaAsync(IAsyncEnumerable<Tick> feed, KafkaBusOptions kafka, Func<CancellationToken, Task> consume, CancellationToken cancellationToken)
+    {
+        var processing = consume(cancellationToken);
         using (var producer = new TickProducer(kafka))
         {
             try

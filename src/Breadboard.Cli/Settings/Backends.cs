@@ -112,6 +112,9 @@ internal static class Backends
         Seams.Scheduler.Resolve(parse);
     }
 
+    /// <summary>Whether the engine seam names a Flink cluster (its SQL Gateway) rather than the local engine.</summary>
+    public static bool IsFlinkEngine(ParseResult parse) => Seams.Engine.Resolve(parse) != "local";
+
     /// <summary>The Kafka bus the seam names; anything else is a one-line error.</summary>
     public static Breadboard.Kafka.KafkaBusOptions KafkaBus(ParseResult parse)
     {

@@ -11,7 +11,7 @@ internal sealed class Seams
     public static readonly Seam Bus = new("--bus", "BREADBOARD_BUS", "memory://", "The tick bus between feed and engine.", ["memory://", "kafka://"]);
     public static readonly Seam Store = new("--store", "BREADBOARD_STORE", "duckdb://./data/breadboard.duckdb", "Where ticks, bars and alerts are stored.", ["duckdb://", "clickhouse://"]);
     public static readonly Seam Alerts = new("--alerts", "BREADBOARD_ALERTS", "memory://", "Where alerts are published.", ["memory://", "nats://"]);
-    public static readonly Seam Engine = new("--engine", "BREADBOARD_ENGINE", "local", "Which engine runs the pipeline.", ["local"]);
+    public static readonly Seam Engine = new("--engine", "BREADBOARD_ENGINE", "local", "Which engine runs the pipeline: local (in this process, or 'process' on Kafka) or a Flink cluster's SQL Gateway (the job is deployed with 'flink deploy'; 'sink' stores its output).", ["local", "flink+http://", "flink+https://"]);
     public static readonly Seam Scheduler = new("--scheduler", "BREADBOARD_SCHEDULER", "local", "Which scheduler runs batch jobs: local (in this process, when --batch-symbols names a job) or airflow (nothing here; the DAG runs the steps).", ["local", "airflow"]);
 
     public static IEnumerable<Seam> All => [Bus, Store, Alerts, Engine, Scheduler];

@@ -16,7 +16,7 @@ namespace Breadboard.Cli.Tests.Kafka;
 /// </summary>
 public class KafkaPipelineTests
 {
-    private static readonly string[] Topics = ["stock-prices", "crypto-prices", "bars", "alerts", "ticks-dlq"];
+    private static readonly string[] Topics = ["stock-prices", "crypto-prices", "bars", "alerts", "ticks-dlq", "outputs-dlq"];
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -25,7 +25,7 @@ public class KafkaPipelineTests
         var kafka = await KafkaMockProcess.StartAsync(cancellationToken: Ct);
         foreach (var topic in Topics)
         {
-            await kafka.CreateTopicAsync(topic, topic == "ticks-dlq" ? 1 : 6, Ct);
+            await kafka.CreateTopicAsync(topic, topic.EndsWith("-dlq", StringComparison.Ordinal) ? 1 : 6, Ct);
         }
 
         return kafka;

@@ -1,0 +1,63 @@
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+
+namespace Breadboard.Kafka;
+
+/// <summary>What the consumer-group roles (processor, sink) share: their consumer settings, dead-letter headers, and how they tell lag.</summary>
+internal static class GroupConsumers
+{
+    /// <summary>
+    /// A group member that stores its positions itself: no auto commit (offsets are advisory, for lag monitors),
+    /// cooperative rebalancing, a session timeout that lets a killed member's partitions move quickly.
+    /// </summary>
+    public static ConsumerConfig Config(KafkaBusOptions bus, string groupId, TimeSpan sessionTimeout) => new()
+    {
+        BootstrapServers = bus.BootstrapServers,
+        GroupId = groupId,
+        EnableAutoCommit = false,
+        EnableAutoOffsetStore = false,
+        AutoOffsetReset = AutoOffsetReset.Earliest,
+        PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
+        SessionTimeoutMs = (int)sessionTimeout.TotalMilliseconds,
+        HeartbeatIntervalMs = (int)Math.Max(100, sessionTimeout.TotalMilliseconds / 3),
+        MaxPollIntervalMs = 300_000,
+    };
+
+    /// <summary>The message as it came, with why it was set aside and where it came from.</summary>
+    public static Message<string, byte[]> DeadLetter(ConsumeResult<string?, byte[]> result, string reason) => new()
+    {
+        Key = result.Message.Key ?? "",
+        Value = result.Message.Value ?? [],
+        Headers = new Headers
+        {
+            { "reason", Encoding.UTF8.GetBytes(reason) },
+            { "source-topic", Encoding.UTF8.GetBytes(result.Topic) },
+            { "source-partition", Encoding.UTF8.GetBytes(result.Partition.Value.ToString(CultureInfo.InvariantCulture)) },
+            { "source-offset", Encoding.UTF8.GetBytes(result.Offset.Value.ToString(CultureInfo.InvariantCulture)) },
+        },
+    };
+
+    /// <summary>Whether a partition whose next offset is <paramref name="next"/> has reached its high watermark.</summary>
+    public static bool CaughtUp(IConsumer<string?, byte[]> consumer, TopicPartition partition, Offset next)
+    {
+        var high = consumer.GetWatermarkOffsets(partition).High;
+        if (high == Offset.Unset)
+        {
+            // Nothing fetched yet (an empty partition, say): ask the broker.
+            high = consumer.QueryWatermarkOffsets(partition, TimeSpan.FromSeconds(5)).High;
+        }
+
+        var position = next.Value >= 0 ? next.Value : consumer.Position(partition).Value;
+        return high.Value == 0 || (position >= 0 && position >= high.Value);
+    }
+
+    /// <summary>A partition's lag: messages behind its high watermark, and seconds since the last message taken while behind.</summary>
+    public static PartitionLag Lag(IConsumer<string?, byte[]> consumer, TopicPartition partition, Offset next, long lastMessageTime, long nowMs)
+    {
+        var high = consumer.GetWatermarkOffsets(partition).High.Value;
+        var position = next.Value < 0 ? 0 : next.Value;
+        var behind = high > position;
+        return new PartitionLag(partition.Topic, partition.Partition.Value, position, Math.Max(high, position), behind && lastMessageTime > 0 ? Math.Max(0, (nowMs - lastMessageTime) / 1000.0) : 0);
+    }
+}

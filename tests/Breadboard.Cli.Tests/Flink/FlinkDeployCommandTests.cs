@@ -1,0 +1,100 @@
+using System.Net;
+using System.Net.Sockets;
+using Breadboard.Core.Pipeline;
+using Breadboard.Flink;
+using Breadboard.TestKit.Flink;
+
+namespace Breadboard.Cli.Tests.Flink;
+
+/// <summary><c>breadboard flink deploy|status|cancel</c> through the real CLI against a fake SQL Gateway.</summary>
+public sealed class FlinkDeployCommandTests : IAsyncLifetime
+{
+    private FakeFlinkGateway _gateway = null!;
+
+    public async ValueTask InitializeAsync() => _gateway = await FakeFlinkGateway.StartAsync(TestContext.Current.CancellationToken);
+
+    public async ValueTask DisposeAsync() => await _gateway.DisposeAsync();
+
+    [Fact]
+    public async Task FlinkDeploy_PrintsTheJobIdAndSubmitsTheCompiledStatements()
+    {
+        using var dir = new TempDir();
+
+        var result = await CliProcess.RunAsync(dir.Path, ["flink", "deploy", "--engine", _gateway.EngineUrl, "--bus", "kafka://kafka:9092", "--job-name", "bb-prod"]);
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var job = Assert.Single(_gateway.Jobs);
+        Assert.Contains($"job 'bb-prod' submitted as {job.Id}", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("web UI", result.Stdout, StringComparison.Ordinal);
+        var compiled = FlinkSqlCompiler.CompileStatements(PipelineDefinition.Default, new FlinkOptions { BootstrapServers = "kafka:9092", JobName = "bb-prod" });
+        Assert.Equal(["SHOW JOBS", .. compiled], _gateway.Statements);
+        Assert.Equal(_gateway.OpenedSessions, _gateway.ClosedSessions);
+    }
+
+    [Fact]
+    public async Task FlinkDeploy_StatementFails_IsOneLineAndExitCode1()
+    {
+        _gateway.FailWith = s => s.StartsWith("CREATE TABLE stock_prices", StringComparison.Ordinal)
+            ? "org.apache.flink.table.api.ValidationException: Could not find any factory for identifier 'kafka'"
+            : null;
+        using var dir = new TempDir();
+
+        var result = await CliProcess.RunAsync(dir.Path, ["flink", "deploy", "--bus", "kafka://kafka:9092"], new Dictionary<string, string> { ["BREADBOARD_ENGINE"] = _gateway.EngineUrl });
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal("error: flink deploy: CREATE TABLE stock_prices: ValidationException: Could not find any factory for identifier 'kafka'", result.ErrorLines.Single());
+        Assert.Empty(_gateway.Jobs);
+    }
+
+    [Fact]
+    public async Task FlinkDeploy_GatewayDown_IsOneLineNamingTheUrl()
+    {
+        var port = FreePort();
+        using var dir = new TempDir();
+
+        var result = await CliProcess.RunAsync(dir.Path, ["flink", "deploy", "--engine", $"flink+http://127.0.0.1:{port}", "--bus", "kafka://kafka:9092"]);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.StartsWith($"error: flink deploy: Flink SQL Gateway at http://127.0.0.1:{port}/ is not reachable", result.ErrorLines.Single(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FlinkDeploy_LocalEngine_IsAOneLineUsageError()
+    {
+        using var dir = new TempDir();
+
+        var result = await CliProcess.RunAsync(dir.Path, ["flink", "deploy", "--bus", "kafka://kafka:9092"]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith("error: flink deploy needs --engine flink+http://gateway:8083", result.ErrorLines.Single(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FlinkStatusAndCancel_ListTheJobAndStopItWithASavepoint()
+    {
+        using var dir = new TempDir();
+        var engine = new Dictionary<string, string> { ["BREADBOARD_ENGINE"] = _gateway.EngineUrl };
+        var deployed = await CliProcess.RunAsync(dir.Path, ["flink", "deploy", "--bus", "kafka://kafka:9092"], engine);
+        Assert.True(deployed.ExitCode == 0, deployed.Stderr);
+        var id = Assert.Single(_gateway.Jobs).Id;
+
+        var status = await CliProcess.RunAsync(dir.Path, ["flink", "status"], engine);
+        var cancel = await CliProcess.RunAsync(dir.Path, ["flink", "cancel", "--savepoint"], engine);
+        var again = await CliProcess.RunAsync(dir.Path, ["flink", "cancel"], engine);
+
+        Assert.True(status.ExitCode == 0, status.Stderr);
+        Assert.StartsWith($"{id}  RUNNING", status.Stdout.Split('\n').Single(l => l.Length > 0), StringComparison.Ordinal);
+        Assert.True(cancel.ExitCode == 0, cancel.Stderr);
+        Assert.StartsWith($"file:/tmp/flink-savepoints/savepoint-{id[..6]}-", cancel.Stdout, StringComparison.Ordinal);
+        Assert.Equal($"STOP JOB '{id}' WITH SAVEPOINT", _gateway.Statements[^2]);
+        Assert.Equal(1, again.ExitCode);
+        Assert.Equal("error: flink cancel: no active job named 'breadboard' on the cluster", again.ErrorLines.Single());
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,30 @@
+using Breadboard.Flink.Gateway;
+
+namespace Breadboard.Flink.Tests.Gateway;
+
+public class FlinkEngineUrlTests
+{
+    [Theory]
+    [InlineData("flink+http://gateway:8083", "http://gateway:8083/")]
+    [InlineData("flink+http://gateway", "http://gateway:8083/")]
+    [InlineData("flink+https://gateway", "https://gateway:8083/")]
+    [InlineData("flink+https://gateway:443/sql/", "https://gateway/sql/")]
+    [InlineData("FLINK+HTTP://127.0.0.1:18083", "http://127.0.0.1:18083/")]
+    [InlineData("flink+http://[::1]:9000", "http://[::1]:9000/")]
+    public void Parse_FlinkUrl_GivesTheGatewayBaseAddress(string engine, string expected) =>
+        Assert.Equal(new Uri(expected), FlinkEngineUrl.Parse(engine));
+
+    [Theory]
+    [InlineData("local")]
+    [InlineData("http://gateway:8083")]
+    [InlineData("flink+ftp://gateway")]
+    [InlineData("flink+http://")]
+    [InlineData("flink+http://gateway:8083/?x=1")]
+    public void Parse_AnythingElse_IsAOneLineArgumentException(string engine)
+    {
+        var e = Assert.Throws<ArgumentException>(() => FlinkEngineUrl.Parse(engine));
+
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.Contains(engine, e.Message, StringComparison.Ordinal);
+    }
+}
