@@ -97,46 +97,14 @@ public sealed partial class ClickHouseStore : IMarketStore
 
         if (batch.Bars.Count > 0)
         {
-            await InsertAsync("bars", "symbol, `window`, window_start, window_end, open, high, low, close, volume, vwap, trades, version", batch.Bars, (w, bar, _) =>
-            {
-                w.WriteString("symbol"u8, bar.Symbol);
-                w.WriteString("window"u8, bar.Window);
-                w.WriteNumber("window_start"u8, bar.WindowStart);
-                w.WriteNumber("window_end"u8, bar.WindowEnd);
-                w.WriteNumber("open"u8, bar.Open);
-                w.WriteNumber("high"u8, bar.High);
-                w.WriteNumber("low"u8, bar.Low);
-                w.WriteNumber("close"u8, bar.Close);
-                w.WriteNumber("volume"u8, bar.Volume);
-                if (bar.Vwap is { } vwap)
-                {
-                    w.WriteNumber("vwap"u8, vwap);
-                }
-                else
-                {
-                    w.WriteNull("vwap"u8);
-                }
-
-                w.WriteNumber("trades"u8, bar.Trades);
-                w.WriteNumber("version"u8, version);
-            }, version, cancellationToken);
+            var bars = batch.Bars;
+            await InsertAsync("bars", RecordRows.BarColumns, RecordRows.Format, bars.Count, (stream, token) => RecordRows.WriteBarsAsync(stream, bars, version, token), version, cancellationToken);
         }
 
         if (batch.Alerts.Count > 0)
         {
-            await InsertAsync("alerts", "id, rule, symbol, `window`, window_start, window_end, value, threshold, ts, version", batch.Alerts, (w, alert, _) =>
-            {
-                w.WriteString("id"u8, alert.Id);
-                w.WriteString("rule"u8, alert.Rule);
-                w.WriteString("symbol"u8, alert.Symbol);
-                w.WriteString("window"u8, alert.Window);
-                w.WriteNumber("window_start"u8, alert.WindowStart);
-                w.WriteNumber("window_end"u8, alert.WindowEnd);
-                w.WriteNumber("value"u8, alert.Value);
-                w.WriteNumber("threshold"u8, alert.Threshold);
-                w.WriteNumber("ts"u8, alert.Ts);
-                w.WriteNumber("version"u8, version);
-            }, version, cancellationToken);
+            var alerts = batch.Alerts;
+            await InsertAsync("alerts", RecordRows.AlertColumns, RecordRows.Format, alerts.Count, (stream, token) => RecordRows.WriteAlertsAsync(stream, alerts, version, token), version, cancellationToken);
         }
 
         if (batch.Checkpoints.Count == 0)
@@ -360,7 +328,7 @@ public sealed partial class ClickHouseStore : IMarketStore
         w.WriteNumber("duplicates"u8, counts.Duplicates);
     }
 
-    private Task InsertAsync<T>(string table, string columns, IReadOnlyList<T> rows, Action<Utf8JsonWriter, T, int> write, ulong version, CancellationToken cancellationToken) =>
+    private Task InsertAsync<T>(string table, string columns, List<T> rows, Action<Utf8JsonWriter, T, int> write, ulong version, CancellationToken cancellationToken) =>
         InsertAsync(table, columns, "JSONEachRow", rows.Count, (stream, token) => WriteRowsAsync(stream, rows, write, token), version, cancellationToken);
 
     /// <summary>One insert of a batch's rows into one table, retried for as long as the server is unreachable.</summary>
@@ -384,7 +352,7 @@ public sealed partial class ClickHouseStore : IMarketStore
         }
     }
 
-    private static async Task WriteRowsAsync<T>(Stream stream, IReadOnlyList<T> rows, Action<Utf8JsonWriter, T, int> write, CancellationToken cancellationToken)
+    private static async Task WriteRowsAsync<T>(Stream stream, List<T> rows, Action<Utf8JsonWriter, T, int> write, CancellationToken cancellationToken)
     {
         var buffer = new ArrayBufferWriter<byte>(1 << 16);
         using var writer = new Utf8JsonWriter(buffer, JsonOptions);

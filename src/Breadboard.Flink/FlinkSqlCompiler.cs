@@ -146,13 +146,15 @@ public static class FlinkSqlCompiler
         sb.AppendLine("-- * Late ticks are dropped by Flink's window operators, not written to a late output, and not counted here.");
         sb.AppendLine("-- * The watermark is periodic (pipeline.auto-watermark-interval) and the minimum over all source partitions;");
         sb.AppendLine("--   idle partitions are skipped after table.exec.source.idle-timeout. Which ticks are late can therefore differ.");
+        sb.AppendLine("-- * A window closes when the watermark reaches its last millisecond (end - 1); the local engine's at end.");
+        sb.AppendLine("-- * A stream has no end: the last windows close only when later ticks move the watermark on.");
         sb.AppendLine("-- * open/close ties (several ticks at the same ms) are broken by the price text, not by arrival order.");
         sb.AppendLine("-- * Duplicates are dropped by (symbol, trade_id) with no horizon: the dedup state keeps every trade id");
         sb.AppendLine("--   (dedup_horizon is not applied, so a trade id repeated after the horizon is still dropped).");
         sb.AppendLine("-- * Sessions: the gap is compiled as gap - 1 ms, and window_end written as Flink's end + 1 ms, because Flink");
         sb.AppendLine("--   merges sessions that touch and the local engine does not.");
         sb.AppendLine("-- * volume_surge takes the mean of the previous bars as (sum of lookback+1 bars - this bar) / lookback.");
-        sb.AppendLine("-- * Malformed tick messages are skipped (json.ignore-parse-errors), not sent to the dead-letter topic.");
+        sb.AppendLine("-- * Malformed tick messages are skipped here (json.ignore-parse-errors); 'breadboard sink' dead-letters them.");
         sb.AppendLine("-- * Doubles are written in Java's notation (1.0E-4 where .NET writes 0.0001); readers parse both.");
         sb.AppendLine("-- Readers of the bars and alerts topics must use isolation.level=read_committed (exactly-once sinks).");
         return sb.ToString();

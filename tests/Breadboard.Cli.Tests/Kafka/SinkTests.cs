@@ -2,8 +2,10 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Breadboard.ClickHouse;
 using Breadboard.Core.Seams;
 using Breadboard.DuckDb;
+using Breadboard.TestKit.ClickHouse;
 using Breadboard.TestKit.Flink;
 using Breadboard.TestKit.Kafka;
 using Breadboard.TestKit.Nats;
@@ -41,14 +43,18 @@ public sealed class SinkTests
         Assert.Equal(AlertIds(alerts), await NatsAlertIdsAsync(dir, nats));
     }
 
-    [Fact]
-    public async Task Sink_KilledThreeTimesMidStream_StoresAndPublishesEverythingExactlyOnce()
+    [Theory]
+    [InlineData("duckdb")]
+    [InlineData("clickhouse")]
+    public async Task Sink_KilledThreeTimesMidStream_StoresAndPublishesEverythingExactlyOnce(string storeKind)
     {
         using var dir = new TempDir();
         var (bars, alerts, ticks) = await ReferenceAsync(dir, 120_000);
         await using var kafka = await KafkaPipelineTests.StartKafkaAsync();
         await using var nats = await NatsServerProcess.StartAsync(Ct);
+        await using var clickHouse = storeKind == "clickhouse" ? await ClickHouseServerProcess.StartAsync(Ct) : null;
         var bus = $"kafka://{kafka.BootstrapServers}";
+        var store = clickHouse is null ? Store(dir, "killed") : $"clickhouse://127.0.0.1:{clickHouse.HttpPort}/killed";
 
         // Ticks, bars and alerts keep arriving for ~25 s (1,000 s of event time at 40×) while the sink is killed
         // and restarted; a restarted member waits for the killed one's session to end before it gets partitions.
@@ -58,7 +64,7 @@ public sealed class SinkTests
         var partial = 0;
         for (var kill = 0; kill < 3; kill++)
         {
-            var info = CliProcess.StartInfo(dir.Path, null, "sink", "--bus", bus, "--store", Store(dir, "killed"), "--alerts", nats.Url, "--session-timeout", "3");
+            var info = CliProcess.StartInfo(dir.Path, null, "sink", "--bus", bus, "--store", store, "--alerts", nats.Url, "--session-timeout", "3");
             using var process = Process.Start(info)!;
             var storing = new TaskCompletionSource();
             process.OutputDataReceived += (_, e) =>
@@ -73,7 +79,7 @@ public sealed class SinkTests
             await Task.Delay(random.Next(0, 700), Ct);
             process.Kill(entireProcessTree: true); // SIGKILL, mid-batch or mid-write
             await process.WaitForExitAsync(Ct);
-            if (await CountTicksAsync(dir.File("killed.duckdb")) is > 0 and < 120_000)
+            if (await CountTicksAsync(store) is > 0 and < 120_000)
             {
                 partial++;
             }
@@ -82,12 +88,12 @@ public sealed class SinkTests
         Assert.True((await ingest).ExitCode == 0);
         await outputs;
         Assert.True(partial > 0, "no kill landed mid-stream; the input is too small for this machine");
-        await CliProcess.RunSucceedsAsync(dir, "sink", "--bus", bus, "--store", Store(dir, "killed"), "--alerts", nats.Url, "--drain", "--idle-timeout", "1", "--session-timeout", "3");
+        await CliProcess.RunSucceedsAsync(dir, "sink", "--bus", bus, "--store", store, "--alerts", nats.Url, "--drain", "--idle-timeout", "1", "--session-timeout", "3");
 
-        await CliProcess.RunSucceedsAsync(dir, "export", "--store", Store(dir, "killed"), "--bars-out", dir.File("k-bars.ndjson"), "--alerts-out", dir.File("k-alerts.ndjson"));
+        await CliProcess.RunSucceedsAsync(dir, "export", "--store", store, "--bars-out", dir.File("k-bars.ndjson"), "--alerts-out", dir.File("k-alerts.ndjson"));
         Assert.Equal(Sorted(bars), CliProcess.SortedLines(dir.File("k-bars.ndjson")));
         Assert.Equal(Sorted(alerts), CliProcess.SortedLines(dir.File("k-alerts.ndjson")));
-        Assert.Equal(File.ReadLines(ticks).Count(), await CountTicksAsync(dir.File("killed.duckdb")));
+        Assert.Equal(File.ReadLines(ticks).Count(), await CountTicksAsync(store));
         Assert.Equal(AlertIds(alerts), await NatsAlertIdsAsync(dir, nats));
     }
 
@@ -302,12 +308,15 @@ public sealed class SinkTests
 
     private static string Store(TempDir dir, string name) => $"duckdb://{dir.File(name + ".duckdb")}";
 
-    private static async Task<long> CountTicksAsync(string path)
+    /// <summary>Ticks in the store at this URL (or DuckDB file), as the API reads them.</summary>
+    private static async Task<long> CountTicksAsync(string store)
     {
-        await using var store = DuckDbStore.Open(path);
-        await store.InitializeAsync(Ct);
+        await using IMarketStore opened = store.StartsWith("clickhouse://", StringComparison.Ordinal)
+            ? ClickHouseStore.Open(store)
+            : DuckDbStore.Open(store.StartsWith("duckdb://", StringComparison.Ordinal) ? store["duckdb://".Length..] : store);
+        await opened.InitializeAsync(Ct);
         long count = 0;
-        await foreach (var _ in store.QueryTicksAsync(new TickQuery(Limit: int.MaxValue), Ct))
+        await foreach (var _ in opened.QueryTicksAsync(new TickQuery(Limit: int.MaxValue), Ct))
         {
             count++;
         }

@@ -7,13 +7,15 @@
 -- * Late ticks are dropped by Flink's window operators, not written to a late output, and not counted here.
 -- * The watermark is periodic (pipeline.auto-watermark-interval) and the minimum over all source partitions;
 --   idle partitions are skipped after table.exec.source.idle-timeout. Which ticks are late can therefore differ.
+-- * A window closes when the watermark reaches its last millisecond (end - 1); the local engine's at end.
+-- * A stream has no end: the last windows close only when later ticks move the watermark on.
 -- * open/close ties (several ticks at the same ms) are broken by the price text, not by arrival order.
 -- * Duplicates are dropped by (symbol, trade_id) with no horizon: the dedup state keeps every trade id
 --   (dedup_horizon is not applied, so a trade id repeated after the horizon is still dropped).
 -- * Sessions: the gap is compiled as gap - 1 ms, and window_end written as Flink's end + 1 ms, because Flink
 --   merges sessions that touch and the local engine does not.
 -- * volume_surge takes the mean of the previous bars as (sum of lookback+1 bars - this bar) / lookback.
--- * Malformed tick messages are skipped (json.ignore-parse-errors), not sent to the dead-letter topic.
+-- * Malformed tick messages are skipped here (json.ignore-parse-errors); 'breadboard sink' dead-letters them.
 -- * Doubles are written in Java's notation (1.0E-4 where .NET writes 0.0001); readers parse both.
 -- Readers of the bars and alerts topics must use isolation.level=read_committed (exactly-once sinks).
 
