@@ -20,6 +20,9 @@ public sealed record WebOptions
     /// <summary>Per-partition consumer lag of the bus, when it has partitions (Kafka); null for the in-process bus.</summary>
     public Func<IReadOnlyList<Api.BusPartitionLag>>? BusLag { get; init; }
 
+    /// <summary>The live feed's connections, when the feed is an exchange's.</summary>
+    public Func<IReadOnlyList<Api.FeedConnectionJson>>? Feeds { get; init; }
+
     /// <summary>The key mutating endpoints require in the X-Api-Key header; null disables them.</summary>
     public string? ApiKey { get; init; }
 

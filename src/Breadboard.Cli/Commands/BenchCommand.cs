@@ -94,7 +94,7 @@ internal static class BenchCommand
             }
         }));
 
-        return new Command("bench", "Benchmarks.") { replay, WebBench.Create(), KafkaBench.Create(), AlertsBench.Create(), ClickHouseBench.Create() };
+        return new Command("bench", "Benchmarks.") { replay, WebBench.Create(), KafkaBench.Create(), AlertsBench.Create(), ClickHouseBench.Create(), FeedBench.Create() };
     }
 
     /// <summary>Writes (once) a deterministic synthetic tick file under data/bench.</summary>

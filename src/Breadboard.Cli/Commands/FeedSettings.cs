@@ -8,17 +8,20 @@ internal static class FeedSettings
 {
     private const string ReplayPrefix = "replay:";
 
-    /// <summary>The file of <c>replay:FILE</c>, or null for <c>synthetic</c>; anything else is a one-line error.</summary>
+    /// <summary>What <c>--feed</c> accepts, for help texts.</summary>
+    public static string Choices => $"synthetic, replay:FILE (NDJSON/CSV/.gz), or a venue's live trades: {string.Join(", ", LiveFeedRun.Venues)}";
+
+    /// <summary>The file of <c>replay:FILE</c>, or null for <c>synthetic</c> and the live venues; anything else is a one-line error.</summary>
     public static string? ReplayPath(string feed)
     {
-        if (feed == "synthetic")
+        if (feed == "synthetic" || LiveFeedRun.IsVenue(feed))
         {
             return null;
         }
 
         if (!feed.StartsWith(ReplayPrefix, StringComparison.Ordinal))
         {
-            throw new SettingException($"--feed '{feed}': expected synthetic or replay:FILE");
+            throw new SettingException($"--feed '{feed}': expected {Choices}");
         }
 
         var path = feed[ReplayPrefix.Length..];

@@ -14,9 +14,9 @@ internal static class IngestCommand
 {
     public static Command Create()
     {
-        var feedOption = new Option<string>("--feed") { Description = "synthetic, or replay:FILE (NDJSON/CSV/.gz).", DefaultValueFactory = _ => "synthetic" };
+        var feedOption = new Option<string>("--feed") { Description = FeedSettings.Choices + ".", DefaultValueFactory = _ => "synthetic" };
         var speed = new Option<double?>("--speed") { Description = "With replay:FILE, the multiple of event time to publish at; default as fast as possible." };
-        var symbols = new Option<string?>("--symbols") { Description = "Comma-separated symbols for the synthetic feed." };
+        var symbols = new Option<string?>("--symbols") { Description = "Comma-separated symbols of the synthetic or live feed." };
         var rate = new Option<double>("--rate") { Description = "Synthetic ticks per second, across symbols.", DefaultValueFactory = _ => 200 };
         var seed = new Option<long>("--seed") { Description = "Seed of the synthetic feed.", DefaultValueFactory = _ => 42 };
         var duration = new Option<double?>("--duration") { Description = "Stop after this many seconds." };
@@ -24,6 +24,8 @@ internal static class IngestCommand
         {
             feedOption, speed, symbols, rate, seed, duration,
         };
+        var liveOptions = new LiveFeedRun.Options();
+        liveOptions.AddTo(command);
 
         command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(async () =>
         {
@@ -37,13 +39,17 @@ internal static class IngestCommand
             }
 
             var replayPath = FeedSettings.ReplayPath(feedSetting);
-            var feed = replayPath is not null
-                ? ReplayFeed.ReadAsync(replayPath, parse.GetValue(speed), stats, stop.Token)
+            var live = LiveFeedRun.IsVenue(feedSetting) ? LiveFeedRun.Create(feedSetting, parse.GetValue(symbols), parse, liveOptions, CommandRunner.Logger("feed")) : null;
+            var feed = live is not null ? live.Feed.RunAsync(stop.Token)
+                : replayPath is not null ? ReplayFeed.ReadAsync(replayPath, parse.GetValue(speed), stats, stop.Token)
                 : new SyntheticFeed(FeedSettings.Synthetic(parse.GetValue(rate), parse.GetValue(seed), parse.GetValue(symbols))).RunLiveAsync(stop.Token);
 
             await Backends.EnsureTopicsAsync(parse, bus, cancellationToken);
+            // Backfilled bars go straight to the store: the bus carries trades, and these minutes had none.
+            await using var store = live is not null && live.BackfillProvider != "none" ? await Backends.OpenStoreAsync(parse, cancellationToken) : null;
+            var backfilling = live?.BackfillAsync(store, CommandRunner.Logger("backfill"), cancellationToken) ?? Task.CompletedTask;
             using var producer = new TickProducer(bus);
-            Console.WriteLine($"breadboard ingest: {feedSetting} → {bus.BootstrapServers} ({KafkaBusOptions.StockTopic}, {KafkaBusOptions.CryptoTopic})");
+            Console.WriteLine($"breadboard ingest: {live?.Describe() ?? feedSetting} → {bus.BootstrapServers} ({KafkaBusOptions.StockTopic}, {KafkaBusOptions.CryptoTopic})");
 
             var clock = Stopwatch.StartNew();
             var lastReport = TimeSpan.Zero;
@@ -65,6 +71,7 @@ internal static class IngestCommand
             }
 
             var inFlight = producer.Flush(TimeSpan.FromSeconds(30));
+            await backfilling;
             Console.WriteLine($"done: {Progress(producer, stats, clock.Elapsed)}{(inFlight > 0 ? $"; {inFlight} still undelivered after 30 s" : "")}");
             if (producer.Failed > 0 || inFlight > 0)
             {

@@ -20,11 +20,11 @@ internal static class UpCommand
     public static Command Create()
     {
         var pipeline = CommandRunner.PipelineOption();
-        var symbols = new Option<string?>("--symbols") { Description = "Comma-separated symbols for the synthetic feed (default: AAPL,MSFT,NVDA,TSLA,AMZN,BTC-USD,ETH-USD,SOL-USD)." };
+        var symbols = new Option<string?>("--symbols") { Description = "Comma-separated symbols of the synthetic or live feed (synthetic default: AAPL,MSFT,NVDA,TSLA,AMZN,BTC-USD,ETH-USD,SOL-USD; crypto venues: BTC-USD,ETH-USD; alpaca: AAPL,MSFT,NVDA,TSLA,AMZN)." };
         var rate = new Option<double>("--rate") { Description = "Synthetic ticks per second, across symbols.", DefaultValueFactory = _ => 200 };
         var seed = new Option<long>("--seed") { Description = "Seed of the synthetic feed.", DefaultValueFactory = _ => 42 };
         var duration = new Option<double?>("--duration") { Description = "Stop after this many seconds (default: run until Ctrl-C)." };
-        var feedOption = new Option<string>("--feed") { Description = "synthetic, or replay:FILE (NDJSON/CSV/.gz) played at --speed.", DefaultValueFactory = _ => "synthetic" };
+        var feedOption = new Option<string>("--feed") { Description = FeedSettings.Choices + "; replay is played at --speed.", DefaultValueFactory = _ => "synthetic" };
         var speed = new Option<double>("--speed") { Description = "With --feed replay:FILE, the multiple of event time to play at.", DefaultValueFactory = _ => 1 };
         var urls = WebOptions();
         var noWeb = new Option<bool>("--no-web") { Description = "Run without the web server (dashboard, API, live stream)." };
@@ -36,6 +36,8 @@ internal static class UpCommand
         };
         var batchSchedule = new BatchSchedule();
         batchSchedule.AddTo(command);
+        var liveOptions = new LiveFeedRun.Options();
+        liveOptions.AddTo(command);
 
         command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(async () =>
         {
@@ -51,6 +53,7 @@ internal static class UpCommand
             var feedOptions = FeedSettings.Synthetic(parse.GetValue(rate), parse.GetValue(seed), parse.GetValue(symbols));
             var feedSetting = parse.GetValue(feedOption)!;
             var replayPath = FeedSettings.ReplayPath(feedSetting);
+            var live = LiveFeedRun.IsVenue(feedSetting) ? LiveFeedRun.Create(feedSetting, parse.GetValue(symbols), parse, liveOptions, CommandRunner.Logger("feed")) : null;
 
             if (parse.GetValue(speed) <= 0)
             {
@@ -107,6 +110,7 @@ internal static class UpCommand
                     BusUrl = Seams.Bus.Resolve(parse),
                     ApiKey = ApiKey(),
                     BusLag = processor is not null ? () => Backends.ToBusLag(processor.Lag) : sink is not null ? () => Backends.ToBusLag(sink.Lag) : null,
+                    Feeds = live is null ? null : live.Status,
                     Silences = silences,
                     AlertsUrl = Seams.Alerts.Resolve(parse),
                     AlertsCheck = alertBus is Nats.NatsAlertBus natsBus ? natsBus.CheckAsync : null,
@@ -153,12 +157,13 @@ internal static class UpCommand
             };
             var watching = watch is null ? Task.CompletedTask : recent.CollectAsync(watch);
 
-            var feed = replayPath is null
-                ? new SyntheticFeed(feedOptions).RunLiveAsync(stop.Token)
+            var feed = live is not null ? live.Feed.RunAsync(stop.Token)
+                : replayPath is null ? new SyntheticFeed(feedOptions).RunLiveAsync(stop.Token)
                 : ReplayFeed.ReadAsync(replayPath, parse.GetValue(speed), stats, stop.Token);
+            var backfilling = live?.BackfillAsync(store, CommandRunner.Logger("backfill"), stopNotifiers.Token) ?? Task.CompletedTask;
             var run = embedded is not null ? embedded.RunAsync(feed, stop.Token)
                 : RunThroughKafkaAsync(feed, kafka!, processor is not null ? processor.RunAsync : sink!.RunAsync, stop.Token);
-            var source = replayPath is null ? $"synthetic feed ({feedOptions.Symbols.Count} symbols, {feedOptions.RatePerSecond:N0} ticks/s)" : $"replay of {replayPath} at {parse.GetValue(speed)}×";
+            var source = live?.Describe() ?? (replayPath is null ? $"synthetic feed ({feedOptions.Symbols.Count} symbols, {feedOptions.RatePerSecond:N0} ticks/s)" : $"replay of {replayPath} at {parse.GetValue(speed)}×");
             var path = kafka is null ? "local engine"
                 : flink ? $"Kafka {kafka.BootstrapServers} → Flink job ({Seams.Engine.Resolve(parse)}) → sink (group {SinkOptions.Default.GroupId})"
                 : $"Kafka {kafka.BootstrapServers} → processor (group {ProcessorOptions.Default.GroupId})";
@@ -202,6 +207,7 @@ internal static class UpCommand
             await watching;
             await stopNotifiers.CancelAsync();
             await Task.WhenAll(notifying);
+            await backfilling;
             try
             {
                 await scheduling;

@@ -49,7 +49,29 @@ public sealed record PipelineStatus(
     long? WatermarkLagMs,
     BusStatus Bus,
     IReadOnlyList<BackendStatus> Backends,
-    int StreamClients);
+    int StreamClients,
+    IReadOnlyList<FeedConnectionJson>? Feeds = null);
+
+/// <summary>A live exchange connection's state and counters (<c>up</c>/<c>ingest</c> with <c>--feed coinbase</c> and the like).</summary>
+/// <param name="Reconnects">Connections made after the first.</param>
+/// <param name="SequenceGaps">Jumps in the venue's own trade or message numbering.</param>
+/// <param name="Gaps">Gaps per symbol handed to the backfill (after reconnects and sequence jumps).</param>
+public sealed record FeedConnectionJson(
+    string Venue,
+    string Url,
+    bool Connected,
+    long Reconnects,
+    long Messages,
+    double MessagesPerSecond,
+    long Trades,
+    long Heartbeats,
+    long Malformed,
+    long Unknown,
+    long VenueErrors,
+    long SequenceGaps,
+    long Gaps,
+    string? LastMessage,
+    string? LastError);
 
 /// <summary>The bus and, for Kafka, the processor's lag: the worst partition's and each partition's.</summary>
 public sealed record BusStatus(string Url, double? LagSeconds, long? LagMessages = null, IReadOnlyList<BusPartitionLag>? Partitions = null);

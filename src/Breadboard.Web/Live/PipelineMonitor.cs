@@ -115,6 +115,7 @@ public sealed class PipelineMonitor(IMarketStore store, WebOptions options, Live
             WatermarkLagMs: watermark is { } wm ? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - wm : null,
             Bus: Bus(),
             Backends: _backends,
-            StreamClients: hub.ClientCount);
+            StreamClients: hub.ClientCount,
+            Feeds: options.Feeds?.Invoke());
     }
 }

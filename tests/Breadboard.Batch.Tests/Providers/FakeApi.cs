@@ -60,20 +60,6 @@ internal sealed class FakeApi : IAsyncDisposable
     }
 }
 
-/// <summary>Collects log lines so tests can check what was (not) logged.</summary>
-internal sealed class ListLogger : ILogger
-{
-    public ConcurrentQueue<string> Lines { get; } = new();
-
-    public IDisposable? BeginScope<TState>(TState state)
-        where TState : notnull => null;
-
-    public bool IsEnabled(LogLevel logLevel) => true;
-
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-        Lines.Enqueue(formatter(state, exception) + (exception is null ? "" : " " + exception));
-}
-
 internal static class AsyncEnumerables
 {
     public static async Task<List<T>> ToListAsync<T>(this IAsyncEnumerable<T> source)

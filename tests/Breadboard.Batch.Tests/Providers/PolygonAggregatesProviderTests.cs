@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Breadboard.Batch.Providers;
 using Breadboard.Core.Model;
+using Breadboard.TestKit.Logging;
 
 namespace Breadboard.Batch.Tests.Providers;
 
