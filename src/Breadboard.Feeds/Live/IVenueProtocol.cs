@@ -26,6 +26,10 @@ public interface IVenueProtocol
     /// <summary>The symbols this connection trades, as the user named them (BTC-USD, AAPL).</summary>
     IReadOnlyList<string> Symbols { get; }
 
+    /// <summary>HTTP headers of the WebSocket handshake (credentials where the venue takes them there); none by default.</summary>
+    /// <remarks>May carry credentials: never log them.</remarks>
+    IReadOnlyList<KeyValuePair<string, string>> HandshakeHeaders => [];
+
     /// <summary>Text frames to send after each connect, in order: authentication, then subscriptions.</summary>
     /// <remarks>May carry credentials: never log them.</remarks>
     IReadOnlyList<string> OpeningFrames();

@@ -172,6 +172,11 @@ public sealed partial class LiveFeed : IFeedSink
         using var socket = new ClientWebSocket();
         socket.Options.KeepAliveInterval = _options.PingInterval;
         socket.Options.KeepAliveTimeout = _options.PingTimeout;
+        foreach (var (name, value) in _protocol.HandshakeHeaders)
+        {
+            socket.Options.SetRequestHeader(name, value);
+        }
+
         using (var connect = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
             connect.CancelAfter(_options.ConnectTimeout);

@@ -65,19 +65,16 @@ public class AlpacaProtocolTests
     }
 
     [Fact]
-    public void OpeningFrames_AuthenticateThenSubscribeToTrades()
+    public void Connect_KeyInTheHandshakeHeaders_ThenOneFrameSubscribingToTrades()
     {
-        var frames = new AlpacaProtocol(["aapl", "MSFT"], KeyId, Secret).OpeningFrames();
+        var protocol = new AlpacaProtocol(["aapl", "MSFT"], KeyId, Secret);
 
-        Assert.Equal(2, frames.Count);
-        using var auth = JsonDocument.Parse(frames[0]);
-        Assert.Equal("auth", auth.RootElement.GetProperty("action").GetString());
-        Assert.Equal(KeyId, auth.RootElement.GetProperty("key").GetString());
-        Assert.Equal(Secret, auth.RootElement.GetProperty("secret").GetString());
-        using var subscribe = JsonDocument.Parse(frames[1]);
+        Assert.Equal([new("APCA-API-KEY-ID", KeyId), new("APCA-API-SECRET-KEY", Secret)], protocol.HandshakeHeaders);
+        var frame = Assert.Single(protocol.OpeningFrames());
+        using var subscribe = JsonDocument.Parse(frame);
         Assert.Equal("subscribe", subscribe.RootElement.GetProperty("action").GetString());
         Assert.Equal(["AAPL", "MSFT"], subscribe.RootElement.GetProperty("trades").EnumerateArray().Select(s => s.GetString()));
-        Assert.DoesNotContain(Secret, frames[1], StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, frame, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -226,9 +223,7 @@ public class AlpacaProtocolTests
 
         var protocol = AlpacaProtocol.FromEnvironment(["AAPL"], name => variables.GetValueOrDefault(name));
 
-        using var auth = JsonDocument.Parse(protocol.OpeningFrames()[0]);
-        Assert.Equal(KeyId, auth.RootElement.GetProperty("key").GetString());
-        Assert.Equal(Secret, auth.RootElement.GetProperty("secret").GetString());
+        Assert.Equal([new("APCA-API-KEY-ID", KeyId), new("APCA-API-SECRET-KEY", Secret)], protocol.HandshakeHeaders);
     }
 
     [Theory]

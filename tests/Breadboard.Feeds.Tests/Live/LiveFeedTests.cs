@@ -208,6 +208,24 @@ public sealed class LiveFeedTests
     }
 
     [Fact]
+    public async Task Feed_Alpaca_SendsTheKeyInTheHandshakeAndReadsItsTradeArrays()
+    {
+        await using var server = await FakeVenueServer.StartAsync(Ct);
+        var feed = new LiveFeed(new Feeds.Live.Alpaca.AlpacaProtocol(["AAPL"], "PKTEST", "s3cret"), Fast with { Url = server.Url });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        await using var ticks = FeedReader.Start(feed, stop.Token);
+
+        var venue = await server.AcceptAsync(Wait, Ct);
+        Assert.Equal(("PKTEST", "s3cret"), (venue.Headers["APCA-API-KEY-ID"], venue.Headers["APCA-API-SECRET-KEY"]));
+        Assert.Equal("""{"action":"subscribe","trades":["AAPL"]}""", await venue.ReceiveAsync(Wait, Ct));
+        await venue.SendAsync("""[{"T":"success","msg":"connected"},{"T":"success","msg":"authenticated"}]""", Ct);
+        await venue.SendAsync("""[{"T":"t","S":"AAPL","i":96921,"x":"D","p":126.55,"s":1,"t":"2021-02-22T15:51:44.208123456Z","c":["@","I"],"z":"C"}]""", Ct);
+
+        Assert.Equal(new Tick("AAPL", 1_614_009_104_208, 126.55, 1, TradeId.FromNumber(96921), "alpaca", AssetClass.Stock), await NextAsync(ticks));
+        await stop.CancelAsync();
+    }
+
+    [Fact]
     public void Backoff_GrowsExponentiallyWithJitter_UpToTheMaximum()
     {
         var feed = new LiveFeed(new LineProtocol(["X"]), LiveFeedOptions.Default with { InitialBackoff = TimeSpan.FromSeconds(1), MaxBackoff = TimeSpan.FromSeconds(60) });

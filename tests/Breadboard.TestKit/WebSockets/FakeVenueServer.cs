@@ -45,7 +45,8 @@ public sealed class FakeVenueServer : IAsyncDisposable
 
             using var socket = await context.WebSockets.AcceptWebSocketAsync();
             Interlocked.Increment(ref server._count);
-            var connection = new VenueConnection(socket, context.Request.Path + context.Request.QueryString);
+            var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
+            var connection = new VenueConnection(socket, context.Request.Path + context.Request.QueryString, headers);
             await server._connections.Writer.WriteAsync(connection, context.RequestAborted);
             await connection.Finished;
         });
@@ -82,15 +83,19 @@ public sealed class VenueConnection
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Channel<string> _received = Channel.CreateUnbounded<string>();
 
-    internal VenueConnection(WebSocket socket, string pathAndQuery)
+    internal VenueConnection(WebSocket socket, string pathAndQuery, IReadOnlyDictionary<string, string> headers)
     {
         _socket = socket;
         PathAndQuery = pathAndQuery;
+        Headers = headers;
         _ = ReadAsync();
     }
 
     /// <summary>The path and query the client connected to.</summary>
     public string PathAndQuery { get; }
+
+    /// <summary>The handshake's HTTP headers (copied: Kestrel reuses its collection).</summary>
+    public IReadOnlyDictionary<string, string> Headers { get; }
 
     internal Task Finished => _finished.Task;
 

@@ -7,8 +7,8 @@ namespace Breadboard.Feeds.Live.Alpaca;
 
 /// <summary>
 /// Alpaca's real-time US stock stream, Market Data API v2 (<c>wss://stream.data.alpaca.markets/v2/iex</c>; SIP and the
-/// sandbox by <c>--feed-url</c>): authenticates with an API key, subscribes to trades, and reads the arrays of
-/// messages Alpaca sends.
+/// sandbox by <c>--feed-url</c>; <c>wss://stream.data.alpaca.markets/v2/test</c> streams the fake symbol FAKEPACA at
+/// any hour): authenticates with an API key, subscribes to trades, and reads the arrays of messages Alpaca sends.
 /// </summary>
 /// <remarks>
 /// <para>An error Alpaca reports (<c>[{"T":"error","code":402,"msg":"auth failed"}]</c>) is a venue error. After a
@@ -21,7 +21,7 @@ namespace Breadboard.Feeds.Live.Alpaca;
 /// <para>Trade corrections (<c>"T":"c"</c>) and cancels (<c>"T":"x"</c>), which Alpaca sends to every trade
 /// subscriber, are not applied: the corrected trade has already gone downstream. They are reported as unknown
 /// messages so that they show in the counters and the log.</para>
-/// <para>The secret key goes into the authentication frame only: never into a detail, an exception or
+/// <para>The secret key goes into the handshake header only: never into a frame, a detail, an exception or
 /// <see cref="object.ToString"/>.</para>
 /// </remarks>
 public sealed class AlpacaProtocol : IVenueProtocol
@@ -99,18 +99,17 @@ public sealed class AlpacaProtocol : IVenueProtocol
 
     public IReadOnlyList<string> Symbols => _symbols;
 
-    /// <summary>Authentication, then the trade subscription.</summary>
-    /// <remarks>Both go out at once, since <see cref="IVenueProtocol"/> cannot wait for a reply; Alpaca's own SDKs wait
-    /// for "authenticated" first. Were a subscription ever read before the authentication, Alpaca would answer
-    /// <c>401 not authenticated</c>, which shows as a venue error.</remarks>
+    /// <summary>
+    /// The key in the handshake's headers, as Alpaca's stream documentation offers ("Authenticate with HTTP headers",
+    /// the same headers as the REST APIs): the connection is authenticated before any frame, so the subscription
+    /// can follow at once. An <c>auth</c> message would have to wait for its reply before subscribing.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, string>> HandshakeHeaders =>
+        [new("APCA-API-KEY-ID", _keyId), new("APCA-API-SECRET-KEY", _secretKey)];
+
+    /// <summary>The trade subscription (authentication went in <see cref="HandshakeHeaders"/>).</summary>
     public IReadOnlyList<string> OpeningFrames() =>
     [
-        Json(writer =>
-        {
-            writer.WriteString("action"u8, "auth"u8);
-            writer.WriteString("key"u8, _keyId);
-            writer.WriteString("secret"u8, _secretKey);
-        }),
         Json(writer =>
         {
             writer.WriteString("action"u8, "subscribe"u8);
