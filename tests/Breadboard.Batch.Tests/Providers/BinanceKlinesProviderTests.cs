@@ -158,12 +158,27 @@ public class BinanceKlinesProviderTests
     public async Task Fetch_WithMinimumSpacing_SpacesTheRequests()
     {
         await using var api = await FakeApi.StartAsync((call, _) => Klines(call), TestContext.Current.CancellationToken);
+        // Send times are taken on the client: arrival times at the server also carry the scheduler's delays.
+        using var sends = new SendTimes();
+        using var http = new HttpClient(sends);
 
-        await FetchAsync(api, "BTC-USD", T0, T0 + (2500 * Minute), Options(api, TimeSpan.FromMilliseconds(200)));
+        await FetchAsync(api, "BTC-USD", T0, T0 + (2500 * Minute), Options(api, TimeSpan.FromMilliseconds(200)) with { HttpClient = http });
 
-        var calls = api.Calls.ToArray();
-        Assert.Equal(3, calls.Length);
-        Assert.All(calls.Zip(calls.Skip(1)), pair => Assert.True(Stopwatch.GetElapsedTime(pair.First.At, pair.Second.At) >= TimeSpan.FromMilliseconds(190)));
+        var at = sends.At.ToArray();
+        Assert.Equal(3, at.Length);
+        Assert.All(at.Zip(at.Skip(1)), pair => Assert.True(Stopwatch.GetElapsedTime(pair.First, pair.Second) >= TimeSpan.FromMilliseconds(190)));
+    }
+
+    /// <summary>Notes the Stopwatch time each request leaves the client.</summary>
+    private sealed class SendTimes() : DelegatingHandler(new SocketsHttpHandler())
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<long> At { get; } = new();
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            At.Enqueue(Stopwatch.GetTimestamp());
+            return base.SendAsync(request, cancellationToken);
+        }
     }
 
     [Fact]

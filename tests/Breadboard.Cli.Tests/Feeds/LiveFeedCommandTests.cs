@@ -28,7 +28,7 @@ public sealed class LiveFeedCommandTests
             dir.Path,
             null,
             "up", "--feed", "coinbase", "--feed-url", venue.Url.ToString(), "--symbols", "BTC-USD,ETH-USD", "--backfill", "synthetic",
-            "--store", $"duckdb://{dir.File("live.duckdb")}", "--no-checkpoint", "--urls", $"http://127.0.0.1:{port}", "--duration", "20");
+            "--store", $"duckdb://{dir.File("live.duckdb")}", "--no-checkpoint", "--urls", $"http://127.0.0.1:{port}", "--duration", "25");
         using var up = Process.Start(info)!;
         var output = new System.Text.StringBuilder();
         up.OutputDataReceived += (_, e) => output.AppendLine(e.Data);

@@ -96,7 +96,7 @@ public sealed class LiveFeedTests
     public async Task Feed_SilentLongerThanTheVenuesHeartbeat_Reconnects_WhileHeartbeatsKeepItUp()
     {
         await using var server = await FakeVenueServer.StartAsync(Ct);
-        var feed = new LiveFeed(new LineProtocol(["BTC-USD"]) { Silence = TimeSpan.FromMilliseconds(600) }, Fast with { Url = server.Url });
+        var feed = new LiveFeed(new LineProtocol(["BTC-USD"]) { Silence = TimeSpan.FromMilliseconds(1500) }, Fast with { Url = server.Url });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         await using var ticks = FeedReader.Start(feed, stop.Token);
         var reading = NextAsync(ticks);
@@ -104,7 +104,7 @@ public sealed class LiveFeedTests
         var first = await server.AcceptAsync(Wait, Ct);
         for (var i = 0; i < 6; i++)
         {
-            await first.SendAsync("H", Ct); // 1.2 s of heartbeats 200 ms apart: no reconnect
+            await first.SendAsync("H", Ct); // 1.2 s of heartbeats 200 ms apart, well within 1.5 s: no reconnect
             await Task.Delay(200, Ct);
         }
 
@@ -115,7 +115,7 @@ public sealed class LiveFeedTests
         Assert.Equal(5, (await reading).Ts);
         var status = feed.Stats.Snapshot();
         Assert.Equal(6, status.Heartbeats);
-        Assert.Contains("nothing received for 0.6 s", status.LastError, StringComparison.Ordinal);
+        Assert.Contains("nothing received for 1.5 s", status.LastError, StringComparison.Ordinal);
         await stop.CancelAsync();
     }
 
