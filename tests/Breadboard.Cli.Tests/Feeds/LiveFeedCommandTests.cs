@@ -91,6 +91,41 @@ public sealed class LiveFeedCommandTests
         Assert.Equal([1L, 2, 3, 4, 5], eth.Select(b => (b.WindowStart - start) / 60_000));
     }
 
+    [Fact]
+    public async Task Ingest_KrakenFeed_PublishesTheVenuesTradesToTheCryptoTopic()
+    {
+        using var dir = new TempDir();
+        await using var venue = await FakeVenueServer.StartAsync(Ct);
+        await using var kafka = await Kafka.KafkaPipelineTests.StartKafkaAsync();
+        var ingest = CliProcess.RunAsync(dir.Path, ["ingest", "--bus", $"kafka://{kafka.BootstrapServers}", "--feed", "kraken", "--feed-url", venue.Url.ToString(), "--symbols", "BTC-USD", "--backfill", "none", "--duration", "8"]);
+
+        var connection = await venue.AcceptAsync(Wait, Ct);
+        Assert.Contains("\"channel\":\"trade\"", await connection.ReceiveAsync(Wait, Ct), StringComparison.Ordinal);
+        await connection.SendAsync("""{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"buy","price":43000.5,"qty":0.25,"ord_type":"market","trade_id":7,"timestamp":"2026-01-02T10:00:05.123456Z"},{"symbol":"BTC/USD","side":"sell","price":43001,"qty":1,"ord_type":"limit","trade_id":8,"timestamp":"2026-01-02T10:00:06Z"}]}""", Ct);
+
+        var result = await ingest;
+        Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr);
+        Assert.Contains("kraken live trades (BTC-USD)", result.Stdout, StringComparison.Ordinal);
+        using var consumer = new Confluent.Kafka.ConsumerBuilder<string, string>(new Confluent.Kafka.ConsumerConfig { BootstrapServers = kafka.BootstrapServers, GroupId = "check", AutoOffsetReset = Confluent.Kafka.AutoOffsetReset.Earliest }).Build();
+        consumer.Subscribe("crypto-prices");
+        var values = new List<string>();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (values.Count < 2 && DateTime.UtcNow < deadline)
+        {
+            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { } r)
+            {
+                Assert.Equal("BTC-USD", r.Message.Key);
+                values.Add(r.Message.Value);
+            }
+        }
+
+        Assert.Equal(2, values.Count);
+        using var first = JsonDocument.Parse(values.Single(v => v.Contains("\"trade_id\":7", StringComparison.Ordinal) || v.Contains("\"trade_id\":\"7\"", StringComparison.Ordinal)));
+        Assert.Equal("2026-01-02T10:00:05.123Z", first.RootElement.GetProperty("ts").GetString());
+        Assert.Equal("kraken", first.RootElement.GetProperty("exchange").GetString());
+        Assert.Equal(43000.5, first.RootElement.GetProperty("price").GetDouble());
+    }
+
     [Theory]
     [InlineData("--feed", "kraken", "--feed-url", "http://127.0.0.1:9/", "--feed-url 'http://127.0.0.1:9/': expected a ws:// or wss:// URL")]
     [InlineData("--feed", "binance", "--backfill", "file", "--backfill file: a file cannot fill live gaps")]
