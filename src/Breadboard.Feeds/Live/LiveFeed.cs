@@ -69,6 +69,9 @@ public sealed partial class LiveFeed : IFeedSink
     private readonly Dictionary<string, string> _pendingGaps = new(StringComparer.Ordinal);
     private readonly Dictionary<DecodeKind, long> _lastLogged = [];
 
+    /// <summary>When the current connection subscribed; null until it has.</summary>
+    private DateTimeOffset? _subscribedAt;
+
     /// <summary>The trades and gaps of the message being decoded, in order (reused: no allocation per message once grown).</summary>
     private readonly List<Decoded> _decoded = new(256);
 
@@ -117,18 +120,18 @@ public sealed partial class LiveFeed : IFeedSink
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                var connectedAt = DateTimeOffset.UtcNow;
-                var connected = false;
+                _subscribedAt = null;
                 try
                 {
-                    connected = await SessionAsync(cancellationToken);
+                    await SessionAsync(cancellationToken);
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
                     break;
                 }
-                catch (Exception e) when (e is WebSocketException or IOException or OperationCanceledException or TimeoutException or System.Net.Http.HttpRequestException)
+                catch (Exception e)
                 {
+                    // Whatever ended the connection (refused, reset, silence, even a protocol bug), the feed goes on.
                     Stats.Failed(OneLine(e));
                     LogConnectionLost(_logger, _protocol.Name, Stats.Url, OneLine(e));
                 }
@@ -140,7 +143,8 @@ public sealed partial class LiveFeed : IFeedSink
                     break;
                 }
 
-                attempt = connected && DateTimeOffset.UtcNow - connectedAt >= _options.HealthyAfter ? 0 : attempt + 1;
+                var lasted = _subscribedAt is { } since ? DateTimeOffset.UtcNow - since : TimeSpan.Zero;
+                attempt = lasted >= _options.HealthyAfter ? 0 : attempt + 1;
                 var delay = Backoff(Math.Max(attempt, 1));
                 try
                 {
@@ -159,15 +163,16 @@ public sealed partial class LiveFeed : IFeedSink
         }
     }
 
-    /// <summary>The wait before reconnect attempt <paramref name="attempt"/> (1-based): full jitter between half and all of the exponential delay.</summary>
+    /// <summary>The wait before reconnect attempt <paramref name="attempt"/> (1-based): the exponential delay with jitter,
+    /// anywhere between half and all of it, so many clients dropped at once do not return at once.</summary>
     internal TimeSpan Backoff(int attempt)
     {
         var ceiling = Math.Min(_options.MaxBackoff.TotalMilliseconds, _options.InitialBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 30)));
         return TimeSpan.FromMilliseconds(ceiling * (0.5 + (Random.Shared.NextDouble() * 0.5)));
     }
 
-    /// <summary>One connection, from connect to failure; returns whether it got as far as subscribing.</summary>
-    private async Task<bool> SessionAsync(CancellationToken cancellationToken)
+    /// <summary>One connection, from connect to its end (a close from the venue returns; failures throw).</summary>
+    private async Task SessionAsync(CancellationToken cancellationToken)
     {
         using var socket = new ClientWebSocket();
         socket.Options.KeepAliveInterval = _options.PingInterval;
@@ -190,9 +195,9 @@ public sealed partial class LiveFeed : IFeedSink
         }
 
         Stats.Connected();
+        _subscribedAt = DateTimeOffset.UtcNow;
         LogConnected(_logger, _protocol.Name, Stats.Url, _symbolList);
         await ReceiveAsync(socket, cancellationToken);
-        return true;
     }
 
     /// <summary>Reads whole messages and decodes them until the socket closes, fails, or stays silent too long.</summary>
