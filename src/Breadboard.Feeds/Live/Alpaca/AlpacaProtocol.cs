@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Breadboard.Core.Model;
+using static Breadboard.Feeds.Live.VenueJson;
 
 namespace Breadboard.Feeds.Live.Alpaca;
 
@@ -29,7 +30,6 @@ public sealed class AlpacaProtocol : IVenueProtocol
     public const string KeyIdVariable = "BREADBOARD_ALPACA_KEY_ID";
     public const string SecretKeyVariable = "BREADBOARD_ALPACA_SECRET_KEY";
 
-    private const int MaxDetailChars = 200;
 
     private readonly string[] _symbols;
     private readonly SymbolMap _map;
@@ -349,18 +349,6 @@ public sealed class AlpacaProtocol : IVenueProtocol
         summary.FirstMalformed ??= problem;
     }
 
-    private static bool TryGetSymbol(ref Utf8JsonReader reader, SymbolMap map, out string symbol)
-    {
-        if (!reader.ValueIsEscaped)
-        {
-            return map.TryGet(reader.ValueSpan, out symbol);
-        }
-
-        symbol = "";
-        Span<byte> buffer = stackalloc byte[256];
-        return reader.ValueSpan.Length <= buffer.Length && map.TryGet(buffer[..reader.CopyString(buffer)], out symbol);
-    }
-
     private static string Json(Action<Utf8JsonWriter> writeProperties)
     {
         using var buffer = new MemoryStream();
@@ -374,7 +362,4 @@ public sealed class AlpacaProtocol : IVenueProtocol
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
-    private static string OneLine(string text) => text.ReplaceLineEndings(" ");
-
-    private static string Truncate(string text, int max = MaxDetailChars) => text.Length <= max ? text : string.Concat(text.AsSpan(0, max), "…");
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Breadboard.Core.Model;
+using static Breadboard.Feeds.Live.VenueJson;
 
 namespace Breadboard.Feeds.Live.Coinbase;
 
@@ -398,28 +399,6 @@ public sealed class CoinbaseProtocol : IVenueProtocol
         tradeId = TradeId.FromUtf8(text);
         return true;
     }
-
-    /// <summary>Coinbase sends decimals as strings, so that they survive JSON number handling; NaN when not one.</summary>
-    private static double ReadDecimal(ref Utf8JsonReader reader, Span<byte> scratch) =>
-        reader.TokenType == JsonTokenType.String
-        && double.TryParse(Unescaped(ref reader, scratch), NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
-            ? value
-            : double.NaN;
-
-    /// <summary>The string value's UTF-8 bytes: the message's own when not escaped, else unescaped into <paramref name="scratch"/> (empty if too long).</summary>
-    private static ReadOnlySpan<byte> Unescaped(ref Utf8JsonReader reader, Span<byte> scratch)
-    {
-        if (!reader.ValueIsEscaped)
-        {
-            return reader.ValueSpan;
-        }
-
-        return reader.ValueSpan.Length <= scratch.Length ? scratch[..reader.CopyString(scratch)] : default;
-    }
-
-    /// <summary>A string value as text, or its JSON kind (for one-line details only).</summary>
-    private static string Text(ref Utf8JsonReader reader) =>
-        reader.TokenType == JsonTokenType.String ? reader.GetString() ?? "" : reader.TokenType.ToString();
 
     private string Subscribe(string channel)
     {

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Breadboard.Core.Model;
+using static Breadboard.Feeds.Live.VenueJson;
 
 namespace Breadboard.Feeds.Live.Kraken;
 
@@ -21,7 +22,6 @@ namespace Breadboard.Feeds.Live.Kraken;
 /// </remarks>
 public sealed class KrakenProtocol : IVenueProtocol
 {
-    private const int MaxDetailChars = 200;
 
     private readonly string[] _symbols;
     private readonly SymbolMap _map;
@@ -368,18 +368,6 @@ public sealed class KrakenProtocol : IVenueProtocol
         return null;
     }
 
-    private static bool TryGetSymbol(ref Utf8JsonReader reader, SymbolMap map, out string symbol)
-    {
-        if (!reader.ValueIsEscaped)
-        {
-            return map.TryGet(reader.ValueSpan, out symbol);
-        }
-
-        symbol = "";
-        Span<byte> buffer = stackalloc byte[256];
-        return reader.ValueSpan.Length <= buffer.Length && map.TryGet(buffer[..reader.CopyString(buffer)], out symbol);
-    }
-
     private static string MethodName(Method method, string? otherName) => method switch
     {
         Method.Subscribe => "subscribe",
@@ -393,7 +381,4 @@ public sealed class KrakenProtocol : IVenueProtocol
     private static string ShortText(ref Utf8JsonReader reader) =>
         reader.TokenType == JsonTokenType.String ? "'" + Truncate(OneLine(reader.GetString()!), 40) + "'" : "(not a string)";
 
-    private static string OneLine(string text) => text.ReplaceLineEndings(" ");
-
-    private static string Truncate(string text, int max = MaxDetailChars) => text.Length <= max ? text : string.Concat(text.AsSpan(0, max), "…");
 }
