@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 using System.Text.Json;
 using Breadboard.Core.Seams;
 using Breadboard.DuckDb;
@@ -23,7 +22,7 @@ public sealed class LiveFeedCommandTests
     {
         using var dir = new TempDir();
         await using var venue = await FakeVenueServer.StartAsync(Ct);
-        var port = FreePort();
+        var port = Breadboard.TestKit.ServerProcess.FreePort();
         var info = CliProcess.StartInfo(
             dir.Path,
             null,
@@ -180,12 +179,5 @@ public sealed class LiveFeedCommandTests
             Assert.True(DateTime.UtcNow < deadline, $"the feed's counters never reached the expected state; last: {last}");
             await Task.Delay(200, Ct);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Breadboard.Core.Pipeline;
 using Breadboard.Flink;
 using Breadboard.TestKit.Flink;
@@ -49,7 +47,7 @@ public sealed class FlinkDeployCommandTests : IAsyncLifetime
     [Fact]
     public async Task FlinkDeploy_GatewayDown_IsOneLineNamingTheUrl()
     {
-        var port = FreePort();
+        var port = Breadboard.TestKit.ServerProcess.FreePort();
         using var dir = new TempDir();
 
         var result = await CliProcess.RunAsync(dir.Path, ["flink", "deploy", "--engine", $"flink+http://127.0.0.1:{port}", "--bus", "kafka://kafka:9092"]);
@@ -89,12 +87,5 @@ public sealed class FlinkDeployCommandTests : IAsyncLifetime
         Assert.Equal($"STOP JOB '{id}' WITH SAVEPOINT", _gateway.Statements[^2]);
         Assert.Equal(1, again.ExitCode);
         Assert.Equal("error: flink cancel: no active job named 'breadboard' on the cluster", again.ErrorLines.Single());
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -189,7 +189,7 @@ public sealed class LiveFeedTests
     [Fact]
     public async Task Feed_NothingListening_KeepsRetryingWithTheReason_AndStopsWhenCancelled()
     {
-        var port = FreePort();
+        var port = Breadboard.TestKit.ServerProcess.FreePort();
         var feed = new LiveFeed(new LineProtocol(["BTC-USD"]), Fast with { Url = new Uri($"ws://127.0.0.1:{port}/ws") });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         stop.CancelAfter(TimeSpan.FromSeconds(1.5));
@@ -241,13 +241,6 @@ public sealed class LiveFeedTests
     }
 
     private static Task<Tick> NextAsync(FeedReader ticks) => ticks.NextAsync(Wait, Ct);
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     /// <summary>Runs a feed in the background (an async stream starts only when read) and hands its ticks out one by one.</summary>
     private sealed class FeedReader : IAsyncDisposable

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Breadboard.Core.Pipeline;
 using Breadboard.Flink.Gateway;
 using Breadboard.TestKit.Flink;
@@ -187,7 +185,7 @@ public sealed class FlinkDeployerTests : IAsyncLifetime
     [Fact]
     public async Task Client_ConnectionRefused_IsOneLineNamingTheUrl()
     {
-        var url = new Uri($"http://127.0.0.1:{FreePort()}/");
+        var url = new Uri($"http://127.0.0.1:{Breadboard.TestKit.ServerProcess.FreePort()}/");
         using var client = new SqlGatewayClient(url, Fast);
 
         var e = await Assert.ThrowsAsync<FlinkGatewayException>(() => new FlinkDeployer(client).DeployAsync(Compiled(), "bb-test", cancellationToken: Ct));
@@ -259,12 +257,5 @@ public sealed class FlinkDeployerTests : IAsyncLifetime
         var info = await client.GetInfoAsync(Ct);
 
         Assert.Equal(new SqlGatewayInfo("Apache Flink", "1.20.1"), info);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
