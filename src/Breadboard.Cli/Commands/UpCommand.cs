@@ -205,6 +205,13 @@ internal static class UpCommand
 
             await stop.CancelAsync();
             await watching;
+            if (alertBus is MemoryAlertBus finished)
+            {
+                // The pipeline has published its last alert: each notifier reads what it holds, sends it, then ends.
+                finished.Complete();
+                await Task.WhenAny(Task.WhenAll(notifying), Task.Delay(NotifierDrain, CancellationToken.None));
+            }
+
             await stopNotifiers.CancelAsync();
             await Task.WhenAll(notifying);
             await backfilling;
@@ -232,6 +239,9 @@ internal static class UpCommand
         }));
         return command;
     }
+
+    /// <summary>How long an embedded stop waits for the notifiers to send the last alerts before cutting them off.</summary>
+    private static readonly TimeSpan NotifierDrain = TimeSpan.FromSeconds(15);
 
     /// <summary>--urls / BREADBOARD_URLS, loopback by default.</summary>
     public static Option<string?> WebOptions() => new("--urls")

@@ -14,9 +14,13 @@ public sealed partial class MemoryNotifierTransport(MemoryAlertBus bus, ILogger 
 {
     private readonly Dictionary<string, long> _state = [];
 
+    // Subscribed when the transport is made, before the pipeline starts: a fast run can fire its alerts before the
+    // notifier's first read.
+    private readonly MemoryAlertBus.Subscription _subscription = bus.Subscribe(100_000);
+
     public async IAsyncEnumerable<IAlertDelivery> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await foreach (var alert in bus.SubscribeAsync(100_000, cancellationToken))
+        await foreach (var alert in _subscription.ReadAllAsync(cancellationToken))
         {
             yield return new Delivery(alert);
         }
