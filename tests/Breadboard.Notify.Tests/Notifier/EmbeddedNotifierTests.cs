@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using Breadboard.Core.Streaming;
 using Breadboard.Notify.Channels;
 using Breadboard.Notify.Notifier;
-using Breadboard.Notify.Policy;
 using Breadboard.Notify.Tests.Channels;
 using Microsoft.Extensions.Logging.Abstractions;
 
