@@ -9,6 +9,15 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        // Ctrl-C and SIGTERM cancel the command, which then writes what it has taken (store, alert bus) and exits.
+        // That last write may wait for a store that is briefly away: allow it most of Kubernetes' default 30 s
+        // grace period instead of System.CommandLine's 2 s, after which the process is ended regardless.
+        return await BuildRootCommand().Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(25) });
+    }
+
+    /// <summary>The whole command tree, so that tests parse command lines with the real grammar.</summary>
+    public static RootCommand BuildRootCommand()
+    {
         var root = new RootCommand("Breadboard: real-time market data. Ticks in; windowed bars and alerts out, stored and shown live.");
         foreach (var seam in Seams.All)
         {
@@ -31,10 +40,7 @@ public static class Program
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(ValidateConfigCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
-
-        // Ctrl-C and SIGTERM cancel the command, which then writes what it has taken (store, alert bus) and exits.
-        // That last write may wait for a store that is briefly away: allow it most of Kubernetes' default 30 s
-        // grace period instead of System.CommandLine's 2 s, after which the process is ended regardless.
-        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(25) });
+        root.Subcommands.Add(SettingsCommand.Create());
+        return root;
     }
 }

@@ -16,6 +16,9 @@ public sealed record ClickHouseUrl(Uri BaseUrl, string Database, string? User, s
 {
     public const string Scheme = "clickhouse://";
 
+    /// <summary>The environment variable the password comes from.</summary>
+    public const string PasswordVariable = "BREADBOARD_CLICKHOUSE_PASSWORD";
+
     private const string Expected = "expected clickhouse://host:port/database[?user=NAME&cluster=NAME&secure=true&retry_for=DURATION]";
 
     /// <summary>Reads a store URL; on failure <paramref name="error"/> is a one-line reason.</summary>
@@ -25,7 +28,7 @@ public sealed record ClickHouseUrl(Uri BaseUrl, string Database, string? User, s
         (parsed, error) = (null, "");
         if (!url.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase) || url.Contains('@', StringComparison.Ordinal))
         {
-            error = url.Contains('@', StringComparison.Ordinal) ? "credentials do not belong in the URL; set user=NAME and BREADBOARD_CLICKHOUSE_PASSWORD" : Expected;
+            error = url.Contains('@', StringComparison.Ordinal) ? $"credentials do not belong in the URL; set user=NAME and {PasswordVariable}" : Expected;
             return false;
         }
 

@@ -8,12 +8,16 @@ namespace Breadboard.Nats;
 /// <summary>Connects to NATS and makes sure the ALERTS and ALERTS_DEAD streams exist with the configured limits.</summary>
 public static class AlertStreams
 {
+    public const string UserVariable = "BREADBOARD_NATS_USER";
+    public const string PasswordVariable = "BREADBOARD_NATS_PASSWORD";
+    public const string TokenVariable = "BREADBOARD_NATS_TOKEN";
+
     /// <summary>A connection named after the role, with credentials from the environment (never from the URL).</summary>
     public static NatsConnection Connect(NatsAlertOptions options, string role)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var user = Environment.GetEnvironmentVariable("BREADBOARD_NATS_USER");
-        var token = Environment.GetEnvironmentVariable("BREADBOARD_NATS_TOKEN");
+        var user = Environment.GetEnvironmentVariable(UserVariable);
+        var token = Environment.GetEnvironmentVariable(TokenVariable);
         return new NatsConnection(NatsOpts.Default with
         {
             Url = options.Servers,
@@ -21,7 +25,7 @@ public static class AlertStreams
             AuthOpts = NatsAuthOpts.Default with
             {
                 Username = string.IsNullOrEmpty(user) ? null : user,
-                Password = Environment.GetEnvironmentVariable("BREADBOARD_NATS_PASSWORD"),
+                Password = Environment.GetEnvironmentVariable(PasswordVariable),
                 Token = string.IsNullOrEmpty(token) ? null : token,
             },
             // Keep reconnecting for as long as the process runs: alerts wait in the bus's buffer meanwhile.

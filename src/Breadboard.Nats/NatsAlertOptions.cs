@@ -50,7 +50,7 @@ public sealed record NatsAlertOptions
         options = null;
         if (url.Contains('@', StringComparison.Ordinal))
         {
-            error = "credentials do not belong in the URL; set BREADBOARD_NATS_USER/BREADBOARD_NATS_PASSWORD or BREADBOARD_NATS_TOKEN";
+            error = $"credentials do not belong in the URL; set {AlertStreams.UserVariable}/{AlertStreams.PasswordVariable} or {AlertStreams.TokenVariable}";
             return false;
         }
 

@@ -18,7 +18,7 @@ public sealed class ApiKeyFilter(WebOptions options) : IEndpointFilter
         ArgumentNullException.ThrowIfNull(next);
         if (string.IsNullOrEmpty(options.ApiKey))
         {
-            return TypedResults.Problem("mutating endpoints are disabled: set BREADBOARD_API_KEY to enable them", statusCode: StatusCodes.Status403Forbidden);
+            return TypedResults.Problem($"mutating endpoints are disabled: set {WebOptions.ApiKeyVariable} to enable them", statusCode: StatusCodes.Status403Forbidden);
         }
 
         var given = context.HttpContext.Request.Headers[Header].ToString();

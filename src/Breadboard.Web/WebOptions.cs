@@ -8,6 +8,9 @@ public sealed record WebOptions
     /// <summary>Loopback only unless the user names another address.</summary>
     public const string DefaultUrls = "http://127.0.0.1:8000";
 
+    /// <summary>The environment variable the host reads <see cref="ApiKey"/> from.</summary>
+    public const string ApiKeyVariable = "BREADBOARD_API_KEY";
+
     public string Urls { get; init; } = DefaultUrls;
 
     public required PipelineDefinition Pipeline { get; init; }

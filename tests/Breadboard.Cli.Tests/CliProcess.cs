@@ -22,10 +22,10 @@ internal static class CliProcess
             info.ArgumentList.Add(a);
         }
 
-        // The tests set the seams explicitly; a developer's environment must not leak in.
-        foreach (var name in new[] { "BREADBOARD_BUS", "BREADBOARD_STORE", "BREADBOARD_ALERTS", "BREADBOARD_ENGINE", "BREADBOARD_SCHEDULER", "BREADBOARD_PIPELINE" })
+        // The tests set what they need explicitly; a developer's settings (seams, ports, channels, keys) must not leak in.
+        foreach (var setting in Breadboard.Cli.Settings.EnvironmentSettings.All)
         {
-            info.Environment.Remove(name);
+            info.Environment.Remove(setting.Name);
         }
 
         if (environment is not null)
@@ -44,6 +44,20 @@ internal static class CliProcess
     {
         var result = await RunAsync(dir.Path, args, timeoutSeconds: 180);
         Assert.True(result.ExitCode == 0, $"breadboard {string.Join(' ', args)} exited {result.ExitCode}: {result.Stderr}\n{result.Stdout}");
+    }
+
+    /// <summary>The repository's root: the directory above the test binaries that holds Breadboard.slnx.</summary>
+    public static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Breadboard.slnx")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"no Breadboard.slnx above {AppContext.BaseDirectory}");
     }
 
     /// <summary>A file's lines in ordinal order, to compare record files whose order does not matter.</summary>

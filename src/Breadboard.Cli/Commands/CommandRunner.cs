@@ -11,9 +11,11 @@ internal static class CommandRunner
 {
     public const int UserError = 2;
 
+    public const string PipelineVariable = "BREADBOARD_PIPELINE";
+
     public static Option<string?> PipelineOption() => new("--pipeline")
     {
-        Description = "Pipeline definition (YAML or JSON). Default: env BREADBOARD_PIPELINE, else the built-in default (the same as config/pipeline.yaml).",
+        Description = $"Pipeline definition (YAML or JSON). Default: env {PipelineVariable}, else the built-in default (the same as config/pipeline.yaml).",
     };
 
     /// <summary>Loads the pipeline the user named, or the built-in default.</summary>
@@ -21,7 +23,7 @@ internal static class CommandRunner
     {
         if (string.IsNullOrEmpty(path))
         {
-            path = Environment.GetEnvironmentVariable("BREADBOARD_PIPELINE");
+            path = Environment.GetEnvironmentVariable(PipelineVariable);
         }
 
         if (string.IsNullOrEmpty(path))

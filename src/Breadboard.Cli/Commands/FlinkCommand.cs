@@ -36,9 +36,10 @@ internal static class FlinkCommand
             return Task.FromResult(0);
         }));
 
+        var ifNotRunning = new Option<bool>("--if-not-running") { Description = "When a job of that name is already active, say so and exit 0 instead of refusing (a deployment Job that runs on every rollout)." };
         var deploy = new Command("deploy", "Submit the compiled pipeline to the Flink cluster behind --engine flink+http://gateway:8083; refuses while a job of the same name is active.")
         {
-            pipeline, jobName, parallelism, checkpointInterval, fromSavepoint,
+            pipeline, jobName, parallelism, checkpointInterval, fromSavepoint, ifNotRunning,
         };
         deploy.SetAction((parse, ct) => CommandRunner.RunAsync(async () =>
         {
@@ -48,7 +49,14 @@ internal static class FlinkCommand
             return await OnGatewayAsync("deploy", async () =>
             {
                 using var client = new SqlGatewayClient(gateway);
-                var id = await new FlinkDeployer(client).DeployAsync(statements, options.JobName, parse.GetValue(fromSavepoint), ct);
+                var deployer = new FlinkDeployer(client);
+                if (parse.GetValue(ifNotRunning) && (await deployer.StatusAsync(options.JobName, ct)).FirstOrDefault(j => j.IsActive) is { } active)
+                {
+                    Console.WriteLine($"flink deploy: job '{options.JobName}' is already {active.Status} as {active.Id} on {gateway}; nothing to do");
+                    return;
+                }
+
+                var id = await deployer.DeployAsync(statements, options.JobName, parse.GetValue(fromSavepoint), ct);
                 Console.WriteLine($"flink deploy: job '{options.JobName}' submitted as {id} through {gateway}");
                 Console.WriteLine($"the Flink web UI shows it under Jobs > Running Jobs (JobManager port 8081, #/job/running/{id}); 'breadboard flink status' lists it here");
             });

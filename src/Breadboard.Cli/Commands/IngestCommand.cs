@@ -20,9 +20,10 @@ internal static class IngestCommand
         var rate = new Option<double>("--rate") { Description = "Synthetic ticks per second, across symbols.", DefaultValueFactory = _ => 200 };
         var seed = new Option<long>("--seed") { Description = "Seed of the synthetic feed.", DefaultValueFactory = _ => 42 };
         var duration = new Option<double?>("--duration") { Description = "Stop after this many seconds." };
+        var healthUrls = WorkerHealth.Option();
         var command = new Command("ingest", "Publish a feed to the Kafka bus: topics stock-prices and crypto-prices, keyed by symbol.")
         {
-            feedOption, speed, symbols, rate, seed, duration,
+            feedOption, speed, symbols, rate, seed, duration, healthUrls,
         };
         var liveOptions = new LiveFeedRun.Options();
         liveOptions.AddTo(command);
@@ -44,15 +45,22 @@ internal static class IngestCommand
                 : replayPath is not null ? ReplayFeed.ReadAsync(replayPath, parse.GetValue(speed), stats, stop.Token)
                 : new SyntheticFeed(FeedSettings.Synthetic(parse.GetValue(rate), parse.GetValue(seed), parse.GetValue(symbols))).RunLiveAsync(stop.Token);
 
+            await using var health = await WorkerHealth.StartAsync(parse, healthUrls, "ingest", cancellationToken);
             await Backends.EnsureTopicsAsync(parse, bus, cancellationToken);
             // Backfilled bars go straight to the store: the bus carries trades, and these minutes had none.
             await using var store = live is not null && live.BackfillProvider != "none" ? await Backends.OpenStoreAsync(parse, cancellationToken) : null;
             var backfilling = live?.BackfillAsync(store, CommandRunner.Logger("backfill"), cancellationToken) ?? Task.CompletedTask;
             using var producer = new TickProducer(bus);
             Console.WriteLine($"breadboard ingest: {live?.Describe() ?? feedSetting} → {bus.BootstrapServers} ({KafkaBusOptions.StockTopic}, {KafkaBusOptions.CryptoTopic})");
+            if (health is not null)
+            {
+                Console.WriteLine(health.Line);
+            }
+
 
             var clock = Stopwatch.StartNew();
             var lastReport = TimeSpan.Zero;
+            health?.Ready();
             try
             {
                 await foreach (var tick in feed.WithCancellation(stop.Token))
@@ -70,6 +78,7 @@ internal static class IngestCommand
                 // Ctrl-C or --duration: flush what was produced.
             }
 
+            health?.Stopping();
             var inFlight = producer.Flush(TimeSpan.FromSeconds(30));
             await backfilling;
             Console.WriteLine($"done: {Progress(producer, stats, clock.Elapsed)}{(inFlight > 0 ? $"; {inFlight} still undelivered after 30 s" : "")}");

@@ -40,7 +40,7 @@ internal sealed partial class LiveFeedRun
 
         public Option<string?> Backfill { get; } = new("--backfill")
         {
-            Description = "With a live --feed: the historical provider that fills gaps after reconnects (binance, polygon, synthetic, none). Default: binance for crypto venues; polygon for alpaca when BREADBOARD_POLYGON_API_KEY is set, else none.",
+            Description = $"With a live --feed: the historical provider that fills gaps after reconnects (binance, polygon, synthetic, none). Default: binance for crypto venues; polygon for alpaca when {HistoricalProviderOptions.PolygonApiKeyVariable} is set, else none.",
         };
 
         public void AddTo(Command command)

@@ -20,10 +20,11 @@ internal static class NotifyCommand
         var repeat = new Option<string>("--repeat-interval") { Description = "Per rule and symbol, no second notification within this much event time.", DefaultValueFactory = _ => "1h" };
         var groupWait = new Option<string>("--group-wait") { Description = "Alerts of one rule within this wait go out as one notification; 0s sends each at once.", DefaultValueFactory = _ => "10s" };
         var ackWait = new Option<string>("--ack-wait") { Description = "How long NATS waits for an acknowledgement before delivering an alert again: after a crash, a restarted notifier gets the alerts its predecessor held after this long.", DefaultValueFactory = _ => "30s" };
+        var healthUrls = WorkerHealth.Option();
         var maxDeliveries = new Option<int>("--max-deliveries") { Description = "Attempts before a notification goes to alerts.dead.<channel>.", DefaultValueFactory = _ => NotifierOptions.Default.MaxDeliveries };
         var command = new Command("notify", "Deliver alerts from the NATS ALERTS stream to one channel, exactly once, with retries, dead letters and noise control (needs --alerts nats://…).")
         {
-            channel, from, repeat, groupWait, ackWait, maxDeliveries,
+            channel, from, repeat, groupWait, ackWait, maxDeliveries, healthUrls,
         };
         command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(async () =>
         {
@@ -47,12 +48,20 @@ internal static class NotifyCommand
                 },
             };
             await using var target = Notifications.Channel(name);
+            await using var health = await WorkerHealth.StartAsync(parse, healthUrls, "notify", cancellationToken);
             var (connection, js) = await Notifications.ConnectAsync(parse, $"notify-{name}", cancellationToken);
             await using var _ = connection;
             var transport = new NatsNotifierTransport(js, name, start, wait);
             var notifier = new AlertNotifier(target, transport, Notifications.Silences(parse, js), options, TimeProvider.System, CommandRunner.Logger("notify"));
             Console.WriteLine($"breadboard notify: channel {name} on {Backends.NatsAlerts(parse).Servers} (durable consumer '{name}'; a new one starts from {start}); Ctrl-C to stop");
+            if (health is not null)
+            {
+                Console.WriteLine(health.Line);
+            }
+
+            health?.Ready();
             await notifier.RunAsync(cancellationToken);
+            health?.Stopping();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"notify {name}: {notifier.Received} alerts read, {notifier.Notifications} notifications ({notifier.NotifiedAlerts} alerts), {notifier.Suppressed} held back by policy, {notifier.DeadLetters} dead letters, {notifier.Malformed} malformed"));
             return 0;
         }));

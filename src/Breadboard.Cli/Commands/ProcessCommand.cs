@@ -17,9 +17,10 @@ internal static class ProcessCommand
         var idle = new Option<double>("--idle-timeout") { Description = "Seconds after which a caught-up, quiet partition moves its event time on with the clock.", DefaultValueFactory = _ => 10 };
         var session = new Option<double>("--session-timeout") { Description = "Seconds the group waits for a silent member before moving its partitions.", DefaultValueFactory = _ => 10 };
         var drain = new Option<bool>("--drain") { Description = "Bounded input: once every partition is caught up and quiet for the idle timeout, close every window and exit (backfills, comparing with replay)." };
+        var healthUrls = WorkerHealth.Option();
         var command = new Command("process", "Consume ticks from Kafka as group stream-processor; write bars, alerts and ticks to the store exactly once.")
         {
-            pipeline, consumers, duration, idle, drain, session,
+            pipeline, consumers, duration, idle, drain, session, healthUrls,
         };
 
         command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(async () =>
@@ -37,6 +38,7 @@ internal static class ProcessCommand
                 throw new SettingException("--consumers must be from 1 to 64");
             }
 
+            await using var health = await WorkerHealth.StartAsync(parse, healthUrls, "process", cancellationToken);
             await Backends.EnsureTopicsAsync(parse, bus, cancellationToken);
             await using var store = await Backends.OpenStoreAsync(parse, cancellationToken);
             await using var alertBus = await Backends.OpenAlertBusAsync(parse, cancellationToken);
@@ -52,7 +54,13 @@ internal static class ProcessCommand
             try
             {
                 Console.WriteLine($"breadboard process: {bus.BootstrapServers} group {options.GroupId} ×{processors.Count} → {Seams.Store.Resolve(parse)}; Ctrl-C to stop");
+                if (health is not null)
+                {
+                    Console.WriteLine(health.Line);
+                }
+
                 var runs = processors.Select(p => p.RunAsync(stop.Token)).ToList();
+                health?.Ready();
                 var all = Task.WhenAll(runs);
                 while (!all.IsCompleted)
                 {
@@ -60,6 +68,7 @@ internal static class ProcessCommand
                     Console.WriteLine(Progress(stats, processors));
                 }
 
+                health?.Stopping();
                 await all;
                 Console.WriteLine($"stopped: {Progress(stats, processors)}; outputs written and checkpointed");
             }

@@ -16,9 +16,10 @@ internal static class SinkCommand
         var session = new Option<double>("--session-timeout") { Description = "Seconds the group waits for a silent member before moving its partitions.", DefaultValueFactory = _ => 10 };
         var drain = new Option<bool>("--drain") { Description = "Bounded input: once every partition is caught up and quiet for the idle timeout, write and exit." };
         var noTicks = new Option<bool>("--no-ticks") { Description = "Leave the tick topics alone (another role stores ticks)." };
+        var healthUrls = WorkerHealth.Option();
         var command = new Command("sink", "Consume the bars and alerts topics (Flink's output, or the processor's) and the tick topics as group breadboard-sink; write them to the store and publish alerts, exactly once.")
         {
-            duration, idle, drain, session, noTicks,
+            duration, idle, drain, session, noTicks, healthUrls,
         };
 
         command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(async () =>
@@ -26,6 +27,7 @@ internal static class SinkCommand
             var bus = Backends.KafkaBus(parse);
             Seams.Engine.Resolve(parse);
             Seams.Scheduler.Resolve(parse);
+            await using var health = await WorkerHealth.StartAsync(parse, healthUrls, "sink", cancellationToken);
             await Backends.EnsureTopicsAsync(parse, bus, cancellationToken);
             await using var store = await Backends.OpenStoreAsync(parse, cancellationToken);
             await using var alertBus = await Backends.OpenAlertBusAsync(parse, cancellationToken);
@@ -45,13 +47,20 @@ internal static class SinkCommand
             var stats = new PipelineStats();
             using var sink = new OutputSink(bus, store, alertBus, stats, options);
             Console.WriteLine($"breadboard sink: {bus.BootstrapServers} {string.Join(", ", OutputSink.TopicsOf(options))} (group {options.GroupId}) → {Seams.Store.Resolve(parse)}, alerts → {Seams.Alerts.Resolve(parse)}; Ctrl-C to stop");
+            if (health is not null)
+            {
+                Console.WriteLine(health.Line);
+            }
+
             var run = sink.RunAsync(stop.Token);
+            health?.Ready();
             while (!run.IsCompleted)
             {
                 await Task.WhenAny(run, Task.Delay(1000, CancellationToken.None));
                 Console.WriteLine(Progress(stats, sink));
             }
 
+            health?.Stopping();
             await run;
             Console.WriteLine($"stopped: {Progress(stats, sink)}; written and checkpointed");
             return 0;

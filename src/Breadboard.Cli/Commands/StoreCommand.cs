@@ -31,7 +31,7 @@ internal static class StoreCommand
                 return 0;
             }
 
-            using var client = new ClickHouseHttpClient(parsed!.BaseUrl, parsed.Database, parsed.User, Environment.GetEnvironmentVariable("BREADBOARD_CLICKHOUSE_PASSWORD"));
+            using var client = new ClickHouseHttpClient(parsed!.BaseUrl, parsed.Database, parsed.User, Environment.GetEnvironmentVariable(ClickHouseUrl.PasswordVariable));
             IReadOnlyList<int> applied;
             try
             {

@@ -243,10 +243,12 @@ internal static class UpCommand
     /// <summary>How long an embedded stop waits for the notifiers to send the last alerts before cutting them off.</summary>
     private static readonly TimeSpan NotifierDrain = TimeSpan.FromSeconds(15);
 
-    /// <summary>--urls / BREADBOARD_URLS, loopback by default.</summary>
+    public const string UrlsVariable = "BREADBOARD_URLS";
+
+    /// <summary>--urls / <see cref="UrlsVariable"/>, loopback by default.</summary>
     public static Option<string?> WebOptions() => new("--urls")
     {
-        Description = $"Where the web server listens (default {Web.WebOptions.DefaultUrls}, env BREADBOARD_URLS); other interfaces only when named, e.g. http://0.0.0.0:8000.",
+        Description = $"Where the web server listens (default {Web.WebOptions.DefaultUrls}, env {UrlsVariable}); other interfaces only when named, e.g. http://0.0.0.0:8000.",
     };
 
     public static string ResolveUrls(ParseResult parse, Option<string?> option)
@@ -254,7 +256,7 @@ internal static class UpCommand
         var value = parse.GetValue(option);
         if (string.IsNullOrEmpty(value))
         {
-            value = Environment.GetEnvironmentVariable("BREADBOARD_URLS");
+            value = Environment.GetEnvironmentVariable(UrlsVariable);
         }
 
         value = string.IsNullOrEmpty(value) ? Web.WebOptions.DefaultUrls : value;
@@ -262,7 +264,7 @@ internal static class UpCommand
         {
             if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
             {
-                throw new SettingException($"--urls (env BREADBOARD_URLS) = '{value}': '{url}' is not an http:// or https:// URL");
+                throw new SettingException($"--urls (env {UrlsVariable}) = '{value}': '{url}' is not an http:// or https:// URL");
             }
         }
 
@@ -270,7 +272,7 @@ internal static class UpCommand
     }
 
     /// <summary>The API key for mutating endpoints, from the environment only (never a flag: flags reach shell history and ps).</summary>
-    public static string? ApiKey() => Environment.GetEnvironmentVariable("BREADBOARD_API_KEY") is { Length: > 0 } key ? key : null;
+    public static string? ApiKey() => Environment.GetEnvironmentVariable(Web.WebOptions.ApiKeyVariable) is { Length: > 0 } key ? key : null;
 
     /// <summary>Starts the web server; a port in use becomes a one-line error.</summary>
     public static async Task StartWebAsync(Microsoft.AspNetCore.Builder.WebApplication web, string urls, CancellationToken cancellationToken)
@@ -281,7 +283,7 @@ internal static class UpCommand
         }
         catch (IOException e)
         {
-            throw new SettingException($"--urls (env BREADBOARD_URLS) = '{urls}': cannot listen: {e.Message.Split('\n')[0]}");
+            throw new SettingException($"--urls (env {UrlsVariable}) = '{urls}': cannot listen: {e.Message.Split('\n')[0]}");
         }
     }
 

@@ -44,7 +44,7 @@ internal static class Backends
         Breadboard.ClickHouse.ClickHouseStore store;
         try
         {
-            store = Breadboard.ClickHouse.ClickHouseStore.Open(url, Environment.GetEnvironmentVariable("BREADBOARD_CLICKHOUSE_PASSWORD"), logger: Commands.CommandRunner.Logger("store"));
+            store = Breadboard.ClickHouse.ClickHouseStore.Open(url, Environment.GetEnvironmentVariable(Breadboard.ClickHouse.ClickHouseUrl.PasswordVariable), logger: Commands.CommandRunner.Logger("store"));
         }
         catch (ArgumentException e)
         {

@@ -14,11 +14,17 @@ namespace Breadboard.Cli.Settings;
 /// </summary>
 internal sealed class BatchSchedule
 {
-    private readonly Option<string?> _symbols = new("--batch-symbols") { Description = "Symbols the scheduled historical job fetches (env BREADBOARD_BATCH_SYMBOLS); none: no job." };
-    private readonly Option<string?> _provider = new("--batch-provider") { Description = $"Its provider: {string.Join(", ", HistoricalProviders.Names)} (env BREADBOARD_BATCH_PROVIDER, default synthetic)." };
-    private readonly Option<string?> _cron = new("--batch-cron") { Description = "Its schedule, five-field cron in UTC (env BREADBOARD_BATCH_CRON, default '0 */6 * * *')." };
-    private readonly Option<int?> _retries = new("--batch-retries") { Description = "Retries after a failed run (env BREADBOARD_BATCH_RETRIES, default 3)." };
-    private readonly Option<string?> _retryDelay = new("--batch-retry-delay") { Description = "Wait before each retry (env BREADBOARD_BATCH_RETRY_DELAY, default 5m)." };
+    public const string SymbolsVariable = "BREADBOARD_BATCH_SYMBOLS";
+    public const string ProviderVariable = "BREADBOARD_BATCH_PROVIDER";
+    public const string CronVariable = "BREADBOARD_BATCH_CRON";
+    public const string RetriesVariable = "BREADBOARD_BATCH_RETRIES";
+    public const string RetryDelayVariable = "BREADBOARD_BATCH_RETRY_DELAY";
+
+    private readonly Option<string?> _symbols = new("--batch-symbols") { Description = $"Symbols the scheduled historical job fetches (env {SymbolsVariable}); none: no job." };
+    private readonly Option<string?> _provider = new("--batch-provider") { Description = $"Its provider: {string.Join(", ", HistoricalProviders.Names)} (env {ProviderVariable}, default synthetic)." };
+    private readonly Option<string?> _cron = new("--batch-cron") { Description = $"Its schedule, five-field cron in UTC (env {CronVariable}, default '0 */6 * * *')." };
+    private readonly Option<int?> _retries = new("--batch-retries") { Description = $"Retries after a failed run (env {RetriesVariable}, default 3)." };
+    private readonly Option<string?> _retryDelay = new("--batch-retry-delay") { Description = $"Wait before each retry (env {RetryDelayVariable}, default 5m)." };
 
     public void AddTo(Command command)
     {
@@ -31,14 +37,14 @@ internal sealed class BatchSchedule
     /// <summary>The scheduler, or null when none runs here (no job named, or Airflow schedules).</summary>
     public BatchScheduler? Create(ParseResult parse, IMarketStore store, IAlertBus alerts)
     {
-        var symbols = Setting(parse, _symbols, "BREADBOARD_BATCH_SYMBOLS");
+        var symbols = Setting(parse, _symbols, SymbolsVariable);
         if (Seams.Scheduler.Resolve(parse) != "local" || string.IsNullOrWhiteSpace(symbols))
         {
             return null;
         }
 
-        var retries = parse.GetValue(_retries) ?? (int.TryParse(Environment.GetEnvironmentVariable("BREADBOARD_BATCH_RETRIES"), out var r) ? r : 3);
-        var delayText = Setting(parse, _retryDelay, "BREADBOARD_BATCH_RETRY_DELAY") ?? "5m";
+        var retries = parse.GetValue(_retries) ?? (int.TryParse(Environment.GetEnvironmentVariable(RetriesVariable), out var r) ? r : 3);
+        var delayText = Setting(parse, _retryDelay, RetryDelayVariable) ?? "5m";
         if (!DurationText.TryParse(delayText, out var delayMs) || retries < 0)
         {
             throw new SettingException($"--batch-retries {retries} / --batch-retry-delay '{delayText}': need a count ≥ 0 and a duration like 5m");
@@ -46,12 +52,12 @@ internal sealed class BatchSchedule
 
         var options = new ScheduleOptions
         {
-            Cron = Setting(parse, _cron, "BREADBOARD_BATCH_CRON") ?? new ScheduleOptions().Cron,
+            Cron = Setting(parse, _cron, CronVariable) ?? new ScheduleOptions().Cron,
             Retries = retries,
             RetryDelay = TimeSpan.FromMilliseconds(delayMs),
             Symbols = symbols.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
         };
-        var name = Setting(parse, _provider, "BREADBOARD_BATCH_PROVIDER") ?? "synthetic";
+        var name = Setting(parse, _provider, ProviderVariable) ?? "synthetic";
         try
         {
             var provider = HistoricalProviders.Create(name, HistoricalProviderOptions.Default with { Logger = CommandRunner.Logger("batch") });

@@ -17,7 +17,7 @@ internal static class Notifications
     /// <summary>Channels whose settings are in the environment, so <c>up</c> runs their notifiers.</summary>
     public static IReadOnlyList<string> ConfiguredChannels() =>
     [
-        .. new[] { ("email", "BREADBOARD_SMTP_HOST"), ("slack", "BREADBOARD_SLACK_WEBHOOK_URL"), ("webhook", "BREADBOARD_WEBHOOK_URL") }
+        .. new[] { ("email", ChannelSettings.SmtpHostVariable), ("slack", ChannelSettings.SlackWebhookUrlVariable), ("webhook", ChannelSettings.WebhookUrlVariable) }
             .Where(c => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(c.Item2)))
             .Select(c => c.Item1),
     ];

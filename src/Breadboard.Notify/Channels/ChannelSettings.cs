@@ -35,6 +35,17 @@ public sealed class ChannelSettingsException : Exception
 /// </remarks>
 public static class ChannelSettings
 {
+    public const string SmtpHostVariable = "BREADBOARD_SMTP_HOST";
+    public const string SmtpPortVariable = "BREADBOARD_SMTP_PORT";
+    public const string SmtpSecurityVariable = "BREADBOARD_SMTP_SECURITY";
+    public const string SmtpUserVariable = "BREADBOARD_SMTP_USER";
+    public const string SmtpPasswordVariable = "BREADBOARD_SMTP_PASSWORD";
+    public const string SmtpFromVariable = "BREADBOARD_SMTP_FROM";
+    public const string SmtpToVariable = "BREADBOARD_SMTP_TO";
+    public const string SlackWebhookUrlVariable = "BREADBOARD_SLACK_WEBHOOK_URL";
+    public const string WebhookUrlVariable = "BREADBOARD_WEBHOOK_URL";
+    public const string WebhookSecretVariable = "BREADBOARD_WEBHOOK_SECRET";
+
     public static IReadOnlyList<string> Names { get; } = ["email", "slack", "webhook"];
 
     /// <summary>The named channel, configured from <paramref name="getEnv"/> (<see cref="Environment.GetEnvironmentVariable(string)"/> in a host).</summary>
@@ -51,42 +62,42 @@ public static class ChannelSettings
     public static EmailOptions Email(Func<string, string?> getEnv)
     {
         ArgumentNullException.ThrowIfNull(getEnv);
-        var security = Optional(getEnv, "BREADBOARD_SMTP_SECURITY")?.ToUpperInvariant() switch
+        var security = Optional(getEnv, SmtpSecurityVariable)?.ToUpperInvariant() switch
         {
             null or "STARTTLS" => SmtpSecurity.StartTls,
             "TLS" => SmtpSecurity.Tls,
             "NONE" => SmtpSecurity.None,
-            _ => throw new ChannelSettingsException("BREADBOARD_SMTP_SECURITY must be starttls, tls or none"),
+            _ => throw new ChannelSettingsException($"{SmtpSecurityVariable} must be starttls, tls or none"),
         };
 
         // 587 is submission with STARTTLS; implicit TLS listens on 465, and 587 would hang in the handshake.
         var port = security == SmtpSecurity.Tls ? 465 : 587;
-        if (Optional(getEnv, "BREADBOARD_SMTP_PORT") is { } portText
+        if (Optional(getEnv, SmtpPortVariable) is { } portText
             && (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535))
         {
-            throw new ChannelSettingsException("BREADBOARD_SMTP_PORT must be a port number (1-65535)");
+            throw new ChannelSettingsException($"{SmtpPortVariable} must be a port number (1-65535)");
         }
 
-        var user = Optional(getEnv, "BREADBOARD_SMTP_USER");
-        var password = Optional(getEnv, "BREADBOARD_SMTP_PASSWORD");
+        var user = Optional(getEnv, SmtpUserVariable);
+        var password = Optional(getEnv, SmtpPasswordVariable);
         if (user is not null && password is null)
         {
-            throw new ChannelSettingsException("BREADBOARD_SMTP_PASSWORD is required when BREADBOARD_SMTP_USER is set");
+            throw new ChannelSettingsException($"{SmtpPasswordVariable} is required when {SmtpUserVariable} is set");
         }
 
-        var from = Address(Required(getEnv, "BREADBOARD_SMTP_FROM"), "BREADBOARD_SMTP_FROM");
-        var to = Required(getEnv, "BREADBOARD_SMTP_TO")
+        var from = Address(Required(getEnv, SmtpFromVariable), SmtpFromVariable);
+        var to = Required(getEnv, SmtpToVariable)
             .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-            .Select(a => Address(a, "BREADBOARD_SMTP_TO"))
+            .Select(a => Address(a, SmtpToVariable))
             .ToList();
         if (to.Count == 0)
         {
-            throw new ChannelSettingsException("BREADBOARD_SMTP_TO must list at least one address");
+            throw new ChannelSettingsException($"{SmtpToVariable} must list at least one address");
         }
 
         return new EmailOptions
         {
-            Host = Required(getEnv, "BREADBOARD_SMTP_HOST"),
+            Host = Required(getEnv, SmtpHostVariable),
             Port = port,
             Security = security,
             User = user,
@@ -99,13 +110,13 @@ public static class ChannelSettings
     public static SlackOptions Slack(Func<string, string?> getEnv)
     {
         ArgumentNullException.ThrowIfNull(getEnv);
-        return new SlackOptions { WebhookUrl = Url(getEnv, "BREADBOARD_SLACK_WEBHOOK_URL") };
+        return new SlackOptions { WebhookUrl = Url(getEnv, SlackWebhookUrlVariable) };
     }
 
     public static WebhookOptions Webhook(Func<string, string?> getEnv)
     {
         ArgumentNullException.ThrowIfNull(getEnv);
-        return new WebhookOptions { Url = Url(getEnv, "BREADBOARD_WEBHOOK_URL"), Secret = Required(getEnv, "BREADBOARD_WEBHOOK_SECRET") };
+        return new WebhookOptions { Url = Url(getEnv, WebhookUrlVariable), Secret = Required(getEnv, WebhookSecretVariable) };
     }
 
     private static string? Optional(Func<string, string?> getEnv, string name) =>

@@ -9,7 +9,7 @@ namespace Breadboard.Cli.Tests.Airflow;
 /// </summary>
 public sealed class AirflowDagTests
 {
-    private static readonly string Root = FindRoot();
+    private static readonly string Root = CliProcess.RepoRoot();
     private static readonly string Dag = Path.Combine(Root, "deploy", "airflow", "dags", "historical_fetch.py");
     private static readonly string Check = Path.Combine(Root, "tests", "airflow", "check_dag.py");
 
@@ -109,18 +109,5 @@ public sealed class AirflowDagTests
             await process.WaitForExitAsync(timeout.Token);
             return new CliProcess.Result(process.ExitCode, await stdout, await stderr);
         }
-    }
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Breadboard.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"no Breadboard.slnx above {AppContext.BaseDirectory}");
     }
 }

@@ -107,22 +107,11 @@ public class SettingsErrorTests
     public async Task ValidateConfig_ShippedPipeline_IsValidAndEqualsTheDefault()
     {
         using var dir = new TempDir();
-        var shipped = Path.Combine(RepoRoot(), "config", "pipeline.yaml");
+        var shipped = Path.Combine(CliProcess.RepoRoot(), "config", "pipeline.yaml");
         var fromFile = await CliProcess.RunAsync(dir.Path, ["validate-config", "--pipeline", shipped, "--print"]);
         var builtIn = await CliProcess.RunAsync(dir.Path, ["validate-config", "--print"]);
 
         Assert.Equal(0, fromFile.ExitCode);
         Assert.Equal(builtIn.Stdout, fromFile.Stdout);
-    }
-
-    private static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Breadboard.slnx")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("repository root not found");
     }
 }

@@ -30,6 +30,25 @@ public sealed class FlinkDeployCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task FlinkDeploy_IfNotRunning_SecondDeployLeavesTheRunningJobAndExits0_WithoutItRefuses()
+    {
+        using var dir = new TempDir();
+        string[] deploy = ["flink", "deploy", "--engine", _gateway.EngineUrl, "--bus", "kafka://kafka:9092"];
+
+        var first = await CliProcess.RunAsync(dir.Path, [.. deploy, "--if-not-running"]);
+        var second = await CliProcess.RunAsync(dir.Path, [.. deploy, "--if-not-running"]);
+        var refused = await CliProcess.RunAsync(dir.Path, deploy);
+
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        var job = Assert.Single(_gateway.Jobs);
+        Assert.True(second.ExitCode == 0, second.Stderr);
+        Assert.Contains($"job 'breadboard' is already RUNNING as {job.Id}", second.Stdout, StringComparison.Ordinal);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("already RUNNING", refused.ErrorLines.Single(), StringComparison.Ordinal);
+        Assert.Single(_gateway.Jobs);
+    }
+
+    [Fact]
     public async Task FlinkDeploy_StatementFails_IsOneLineAndExitCode1()
     {
         _gateway.FailWith = s => s.StartsWith("CREATE TABLE stock_prices", StringComparison.Ordinal)
