@@ -33,6 +33,7 @@ public class FlinkManifestTests
             [
                 "ConfigMap/flink-config",
                 "Deployment/flink-jobmanager", "Deployment/flink-sql-gateway", "Deployment/flink-taskmanager",
+                "Job/flink-deploy",
                 "PersistentVolumeClaim/flink-checkpoints",
                 "Service/flink-jobmanager", "Service/flink-sql-gateway",
             ],
