@@ -37,38 +37,9 @@ public sealed class BinanceKlinesProvider : IHistoricalProvider
 
     public string Name => ProviderName;
 
-    /// <summary>BTC-USD → BTCUSDT: the separator goes, USD becomes USDT, letters are upper-cased.</summary>
-    public static string ToBinanceSymbol(string symbol)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(symbol);
-        var cut = symbol.AsSpan().IndexOfAny('-', '/');
-        if (cut < 0)
-        {
-            return symbol.Trim().ToUpperInvariant();
-        }
-
-        var quote = symbol[(cut + 1)..].Trim().ToUpperInvariant();
-        return symbol[..cut].Trim().ToUpperInvariant() + (quote == "USD" ? "USDT" : quote);
-    }
-
-    /// <summary>BTCUSDT → BTC-USD for the usual quote assets; null when the quote is not one of them.</summary>
-    public static string? FromBinanceSymbol(string binanceSymbol)
-    {
-        ArgumentNullException.ThrowIfNull(binanceSymbol);
-        foreach (var (quote, ours) in (ReadOnlySpan<(string, string)>)[("USDT", "USD"), ("USDC", "USDC"), ("FDUSD", "FDUSD"), ("BTC", "BTC"), ("ETH", "ETH"), ("BNB", "BNB"), ("EUR", "EUR")])
-        {
-            if (binanceSymbol.Length > quote.Length && binanceSymbol.EndsWith(quote, StringComparison.Ordinal))
-            {
-                return binanceSymbol[..^quote.Length] + "-" + ours;
-            }
-        }
-
-        return null;
-    }
-
     public async IAsyncEnumerable<Bar> FetchAsync(string symbol, long fromMs, long toMs, BarInterval interval, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var pair = ToBinanceSymbol(symbol);
+        var pair = BinanceSymbols.ToPair(symbol);
         var what = $"{ProviderName}: {symbol}";
         var start = fromMs;
         while (start < toMs)

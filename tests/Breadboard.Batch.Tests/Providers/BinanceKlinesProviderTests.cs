@@ -196,19 +196,4 @@ public class BinanceKlinesProviderTests
 
         Assert.StartsWith("binance: BTC-USD: unreachable after 3 attempts: ", e.Message, StringComparison.Ordinal);
     }
-
-    [Theory]
-    [InlineData("BTC-USD", "BTCUSDT")]
-    [InlineData("eth/usd", "ETHUSDT")]
-    [InlineData("ETH-BTC", "ETHBTC")]
-    [InlineData("BTCUSDT", "BTCUSDT")]
-    public void ToBinanceSymbol_MapsUsdToUsdt(string symbol, string expected) =>
-        Assert.Equal(expected, BinanceKlinesProvider.ToBinanceSymbol(symbol));
-
-    [Theory]
-    [InlineData("BTCUSDT", "BTC-USD")]
-    [InlineData("ETHBTC", "ETH-BTC")]
-    [InlineData("XYZ", null)]
-    public void FromBinanceSymbol_MapsUsdtBackToUsd(string symbol, string? expected) =>
-        Assert.Equal(expected, BinanceKlinesProvider.FromBinanceSymbol(symbol));
 }

@@ -31,16 +31,6 @@ public sealed class BinanceProtocolTests
         Assert.Equal(1024, new BinanceProtocol([.. Enumerable.Range(0, 1024).Select(i => $"C{i}-USD")]).Symbols.Count);
     }
 
-    [Theory]
-    [InlineData("BTC-USD", "BTCUSDT")]
-    [InlineData("eth/usd", "ETHUSDT")]
-    [InlineData("ETH-BTC", "ETHBTC")]
-    [InlineData("BTC-USDT", "BTCUSDT")]
-    [InlineData("btcusdt", "BTCUSDT")]
-    [InlineData(" sol - eur ", "SOLEUR")]
-    public void ToBinanceSymbol_FollowsTheBatchProvidersRule(string symbol, string expected) =>
-        Assert.Equal(expected, BinanceProtocol.ToBinanceSymbol(symbol));
-
     [Fact]
     public void OpeningFrames_OneSubscribeForEveryAggTradeStream()
     {

@@ -51,7 +51,7 @@ public sealed class BinanceProtocol : IVenueProtocol
         }
 
         _symbols = [.. symbols];
-        _map = new SymbolMap(_symbols, ToBinanceSymbol);
+        _map = new SymbolMap(_symbols, BinanceSymbols.ToPair);
         if (_map.VenueSymbols.Count() > MaxStreams)
         {
             throw new ArgumentException($"Binance allows at most {MaxStreams} streams per connection", nameof(symbols));
@@ -71,24 +71,6 @@ public sealed class BinanceProtocol : IVenueProtocol
     public TimeSpan SilenceTimeout => TimeSpan.FromMinutes(5);
 
     public IReadOnlyList<string> Symbols => _symbols;
-
-    /// <summary>
-    /// BTC-USD → BTCUSDT: the separator goes, USD becomes USDT, letters are upper-cased; other quotes are kept
-    /// (ETH-BTC → ETHBTC). The same rule as <c>BinanceKlinesProvider.ToBinanceSymbol</c> in Breadboard.Batch, which
-    /// Feeds does not reference: change both together so live and backfilled bars name the same pair.
-    /// </summary>
-    public static string ToBinanceSymbol(string symbol)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(symbol);
-        var cut = symbol.AsSpan().IndexOfAny('-', '/');
-        if (cut < 0)
-        {
-            return symbol.Trim().ToUpperInvariant();
-        }
-
-        var quote = symbol[(cut + 1)..].Trim().ToUpperInvariant();
-        return symbol[..cut].Trim().ToUpperInvariant() + (quote == "USD" ? "USDT" : quote);
-    }
 
     /// <summary>One SUBSCRIBE for every symbol's aggTrade stream (stream names are lower case).</summary>
     public IReadOnlyList<string> OpeningFrames()
