@@ -46,20 +46,6 @@ internal static class CliProcess
         Assert.True(result.ExitCode == 0, $"breadboard {string.Join(' ', args)} exited {result.ExitCode}: {result.Stderr}\n{result.Stdout}");
     }
 
-    /// <summary>The repository's root: the directory above the test binaries that holds Breadboard.slnx.</summary>
-    public static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Breadboard.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"no Breadboard.slnx above {AppContext.BaseDirectory}");
-    }
-
     /// <summary>A file's lines in ordinal order, to compare record files whose order does not matter.</summary>
     public static string[] SortedLines(string path) => [.. File.ReadAllLines(path).Order(StringComparer.Ordinal)];
 

@@ -1,3 +1,4 @@
+using Breadboard.TestKit;
 using YamlDotNet.RepresentationModel;
 
 namespace Breadboard.Deploy.Tests;
@@ -9,21 +10,8 @@ internal static class DeployFiles
     public const string FlinkManifest = "deploy/k8s/flink.yaml";
     public const string FlinkDockerfile = "deploy/docker/flink/Dockerfile";
 
-    public static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Breadboard.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"no Breadboard.slnx above {AppContext.BaseDirectory}");
-    }
-
     public static Task<string> ReadAsync(string relativePath) =>
-        File.ReadAllTextAsync(Path.Combine(RepoRoot(), relativePath), TestContext.Current.CancellationToken);
+        File.ReadAllTextAsync(Path.Combine(Repository.Root(), relativePath), TestContext.Current.CancellationToken);
 
     /// <summary>Every document of a multi-document YAML text, as its root mapping.</summary>
     public static IReadOnlyList<YamlMappingNode> ParseDocuments(string yaml)

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Breadboard.TestKit;
 
 namespace Breadboard.Deploy.Tests;
 
@@ -11,7 +12,7 @@ public partial class DockerImageTests
     public async Task BuildStage_CopiesEveryProjectOfSrc_AndPublishesTheCli()
     {
         var dockerfile = await DeployFiles.ReadAsync(Dockerfile);
-        var root = DeployFiles.RepoRoot();
+        var root = Repository.Root();
 
         var projects = Directory.EnumerateFiles(Path.Combine(root, "src"), "*.csproj", SearchOption.AllDirectories)
             .Select(p => Path.GetRelativePath(root, p).Replace('\\', '/'))
@@ -28,7 +29,7 @@ public partial class DockerImageTests
     {
         var dockerfile = await DeployFiles.ReadAsync(Dockerfile);
         var ignored = (await DeployFiles.ReadAsync(".dockerignore")).Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
-        var root = DeployFiles.RepoRoot();
+        var root = Repository.Root();
 
         var sources = CopyLine().Matches(dockerfile).SelectMany(m => m.Groups["args"].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries).SkipLast(1)).ToList();
         Assert.NotEmpty(sources);

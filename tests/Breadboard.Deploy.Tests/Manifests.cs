@@ -1,3 +1,4 @@
+using Breadboard.TestKit;
 using YamlDotNet.RepresentationModel;
 
 namespace Breadboard.Deploy.Tests;
@@ -14,7 +15,7 @@ internal static class Manifests
     public const string BreadboardImage = "breadboard:latest";
 
     public static IEnumerable<string> Files() =>
-        System.IO.Directory.EnumerateFiles(Path.Combine(DeployFiles.RepoRoot(), Directory))
+        System.IO.Directory.EnumerateFiles(Path.Combine(Repository.Root(), Directory))
             .Where(f => f.EndsWith(".yml", StringComparison.Ordinal) || f.EndsWith(".yaml", StringComparison.Ordinal))
             .Select(Path.GetFileName)
             .Where(f => !HelmValues.Contains(f))

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
+using Breadboard.TestKit;
 
 namespace Breadboard.Deploy.Tests;
 
@@ -14,7 +15,7 @@ public partial class TiltfileTests
         var info = new ProcessStartInfo("python3", ["-c", "import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])", "Tiltfile"])
         {
             RedirectStandardError = true,
-            WorkingDirectory = DeployFiles.RepoRoot(),
+            WorkingDirectory = Repository.Root(),
         };
         using var python = Process.Start(info)!;
         var errors = await python.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
@@ -37,7 +38,7 @@ public partial class TiltfileTests
 
         Assert.Contains("deploy/docker/Dockerfile", paths);
         Assert.Contains("deploy/k8s/processor.yml", paths);
-        Assert.All(paths, p => Assert.True(File.Exists(Path.Combine(DeployFiles.RepoRoot(), p)) || Directory.Exists(Path.Combine(DeployFiles.RepoRoot(), p)), $"Tiltfile: {p} does not exist"));
+        Assert.All(paths, p => Assert.True(File.Exists(Path.Combine(Repository.Root(), p)) || Directory.Exists(Path.Combine(Repository.Root(), p)), $"Tiltfile: {p} does not exist"));
         // Every manifest is used by some setting of the Tiltfile.
         Assert.All(Manifests.Files().Concat(Manifests.HelmValues), f => Assert.Contains($"'{f}'", tiltfile, StringComparison.Ordinal));
     }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Breadboard.Core.Pipeline;
+using Breadboard.TestKit;
 
 namespace Breadboard.Flink.Tests;
 
@@ -25,7 +26,7 @@ public class FlinkSqlCompilerTests
     [Fact]
     public void Compile_ShippedPipelineYaml_GivesTheDefaultScript()
     {
-        var yaml = Path.Combine(RepoRoot(), "config", "pipeline.yaml");
+        var yaml = Path.Combine(Repository.Root(), "config", "pipeline.yaml");
         var definition = PipelineLoader.Parse(File.ReadAllText(yaml), yaml);
 
         Assert.Equal(FlinkSqlCompiler.Compile(PipelineDefinition.Default, Options), FlinkSqlCompiler.Compile(definition, Options));
@@ -162,18 +163,5 @@ public class FlinkSqlCompilerTests
     {
         var dir = Path.Combine(Path.GetDirectoryName(source) ?? "", "Golden");
         return Path.Combine(Directory.Exists(dir) ? dir : Path.Combine(AppContext.BaseDirectory, "Golden"), name);
-    }
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Breadboard.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Breadboard.slnx not found above " + AppContext.BaseDirectory);
     }
 }

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
+using Breadboard.TestKit;
 
 namespace Breadboard.Cli.Tests.Airflow;
 
@@ -9,7 +10,7 @@ namespace Breadboard.Cli.Tests.Airflow;
 /// </summary>
 public sealed class AirflowDagTests
 {
-    private static readonly string Root = CliProcess.RepoRoot();
+    private static readonly string Root = Repository.Root();
     private static readonly string Dag = Path.Combine(Root, "deploy", "airflow", "dags", "historical_fetch.py");
     private static readonly string Check = Path.Combine(Root, "tests", "airflow", "check_dag.py");
 

@@ -1,3 +1,5 @@
+using Breadboard.TestKit;
+
 namespace Breadboard.Cli.Tests.Commands;
 
 /// <summary>Bad settings and inputs end in one line on stderr naming what is wrong, and exit code 2.</summary>
@@ -107,7 +109,7 @@ public class SettingsErrorTests
     public async Task ValidateConfig_ShippedPipeline_IsValidAndEqualsTheDefault()
     {
         using var dir = new TempDir();
-        var shipped = Path.Combine(CliProcess.RepoRoot(), "config", "pipeline.yaml");
+        var shipped = Path.Combine(Repository.Root(), "config", "pipeline.yaml");
         var fromFile = await CliProcess.RunAsync(dir.Path, ["validate-config", "--pipeline", shipped, "--print"]);
         var builtIn = await CliProcess.RunAsync(dir.Path, ["validate-config", "--print"]);
 

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Breadboard.Cli.Settings;
+using Breadboard.TestKit;
 
 namespace Breadboard.Cli.Tests.Settings;
 
@@ -14,7 +15,7 @@ public partial class EnvironmentSettingsTests
         var unknown = SourceFiles()
             .SelectMany(file => VariableToken().Matches(File.ReadAllText(file)).Select(m => (File: file, Token: m.Value)))
             .Where(t => t.Token.EndsWith('_') ? !Names.Any(n => n.StartsWith(t.Token, StringComparison.Ordinal)) : !Names.Contains(t.Token))
-            .Select(t => $"{t.Token} in {Path.GetRelativePath(CliProcess.RepoRoot(), t.File)}")
+            .Select(t => $"{t.Token} in {Path.GetRelativePath(Repository.Root(), t.File)}")
             .ToList();
 
         Assert.Empty(unknown);
@@ -82,7 +83,7 @@ public partial class EnvironmentSettingsTests
     private static IEnumerable<string> SourceFiles()
     {
         var separator = Path.DirectorySeparatorChar;
-        return Directory.EnumerateFiles(Path.Combine(CliProcess.RepoRoot(), "src"), "*.cs", SearchOption.AllDirectories)
+        return Directory.EnumerateFiles(Path.Combine(Repository.Root(), "src"), "*.cs", SearchOption.AllDirectories)
             .Where(f => !f.Contains($"{separator}bin{separator}", StringComparison.Ordinal) && !f.Contains($"{separator}obj{separator}", StringComparison.Ordinal));
     }
 
