@@ -95,6 +95,23 @@ internal static class CommandRunner
         .AddFilter("NATS", LogLevel.Warning)
         .SetMinimumLevel(LogLevel.Information)));
 
+    /// <summary>
+    /// A worker's loop from start to end: ready while <paramref name="run"/> runs, a progress line every second,
+    /// stopping once it ends; then its outcome (an exception included).
+    /// </summary>
+    public static async Task WatchWorkerAsync(Task run, Func<string> progress, Settings.WorkerHealth? health)
+    {
+        health?.Ready();
+        while (!run.IsCompleted)
+        {
+            await Task.WhenAny(run, Task.Delay(1000, CancellationToken.None));
+            Console.WriteLine(progress());
+        }
+
+        health?.Stopping();
+        await run;
+    }
+
     public static ILogger Logger(string category) => Logging.Value.CreateLogger(category);
 
     public static int Fail(string message)

@@ -59,17 +59,8 @@ internal static class ProcessCommand
                     Console.WriteLine(health.Line);
                 }
 
-                var runs = processors.Select(p => p.RunAsync(stop.Token)).ToList();
-                health?.Ready();
-                var all = Task.WhenAll(runs);
-                while (!all.IsCompleted)
-                {
-                    await Task.WhenAny(all, Task.Delay(1000, CancellationToken.None));
-                    Console.WriteLine(Progress(stats, processors));
-                }
-
-                health?.Stopping();
-                await all;
+                var all = Task.WhenAll(processors.Select(p => p.RunAsync(stop.Token)));
+                await CommandRunner.WatchWorkerAsync(all, () => Progress(stats, processors), health);
                 Console.WriteLine($"stopped: {Progress(stats, processors)}; outputs written and checkpointed");
             }
             finally

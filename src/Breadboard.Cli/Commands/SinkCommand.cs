@@ -52,16 +52,7 @@ internal static class SinkCommand
                 Console.WriteLine(health.Line);
             }
 
-            var run = sink.RunAsync(stop.Token);
-            health?.Ready();
-            while (!run.IsCompleted)
-            {
-                await Task.WhenAny(run, Task.Delay(1000, CancellationToken.None));
-                Console.WriteLine(Progress(stats, sink));
-            }
-
-            health?.Stopping();
-            await run;
+            await CommandRunner.WatchWorkerAsync(sink.RunAsync(stop.Token), () => Progress(stats, sink), health);
             Console.WriteLine($"stopped: {Progress(stats, sink)}; written and checkpointed");
             return 0;
         }));
