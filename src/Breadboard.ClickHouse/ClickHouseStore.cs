@@ -20,8 +20,10 @@ namespace Breadboard.ClickHouse;
 /// <para>ClickHouse has no transactions. A batch goes in as one insert per table, outputs first and checkpoints
 /// last: a checkpoint is only ever stored after everything it covers. Every table collapses repeated rows
 /// (ReplacingMergeTree, read with <c>FINAL</c>), so a retried insert or input processed again after a crash
-/// leaves the same rows. A batch's counts ride in its checkpoints' insert (one block, so all or nothing): input
-/// processed again after a crash is not counted twice. Batches without checkpoints store counts on their own.</para>
+/// leaves the same rows. Each checkpoint row carries its input's totals (<see cref="Checkpoint.Counts"/>), replaced
+/// with the checkpoint: input processed again after a crash, or by a new owner while the old one still wrote, is not
+/// counted twice. A batch's increments ride in its checkpoints' insert (one block, so all or nothing); batches
+/// without checkpoints store them on their own.</para>
 /// <para>While the server is unreachable a write keeps retrying (for <see cref="ClickHouseUrl.RetryFor"/>, or until
 /// cancelled), so callers that advance their input position only after a write returns lose nothing, and wait
 /// instead of piling up batches: that is the backpressure.</para>
@@ -123,8 +125,8 @@ public sealed partial class ClickHouseStore : IMarketStore
             return;
         }
 
-        // Last: a checkpoint stored means everything before it in the batch is stored. The counts go in the same
-        // insert, a row of their own under a key of this batch.
+        // Last: a checkpoint stored means everything before it in the batch is stored. The increments go in the
+        // same insert, a row of their own under a key of this batch.
         List<Checkpoint> rows = [.. batch.Checkpoints];
         if (rows.Find(c => c.Key.StartsWith(CountsKeyPrefix, StringComparison.Ordinal)) is { } reserved)
         {
@@ -142,7 +144,7 @@ public sealed partial class ClickHouseStore : IMarketStore
             w.WriteNumber("position"u8, checkpoint.Position);
             w.WriteString("state"u8, Convert.ToBase64String(checkpoint.State));
             w.WriteNumber("version"u8, version);
-            WriteCounts(w, i == batch.Checkpoints.Count ? batch.Counts : default);
+            WriteCounts(w, i == batch.Checkpoints.Count ? batch.Counts : checkpoint.Counts);
         }, version, cancellationToken);
     }
 
@@ -216,7 +218,7 @@ public sealed partial class ClickHouseStore : IMarketStore
             SELECT sum(rejects) AS rejects, sum(late) AS late, sum(duplicates) AS duplicates FROM (
                 SELECT rejects, late, duplicates FROM pipeline_counts FINAL
                 UNION ALL
-                SELECT rejects, late, duplicates FROM checkpoints FINAL WHERE key LIKE '{CountsKeyPrefix}%')
+                SELECT rejects, late, duplicates FROM checkpoints FINAL)
             """,
             row => new PipelineCounts(row.GetProperty("rejects").GetInt64(), row.GetProperty("late").GetInt64(), row.GetProperty("duplicates").GetInt64()),
             cancellationToken);
@@ -227,8 +229,12 @@ public sealed partial class ClickHouseStore : IMarketStore
     {
         ArgumentNullException.ThrowIfNull(key);
         var rows = await _client.QueryAsync(
-            $"SELECT position, state FROM checkpoints FINAL WHERE key = {Literal(key)}",
-            row => new Checkpoint(key, row.GetProperty("position").GetInt64(), Convert.FromBase64String(row.GetProperty("state").GetString()!)),
+            $"SELECT position, state, rejects, late, duplicates FROM checkpoints FINAL WHERE key = {Literal(key)}",
+            row => new Checkpoint(
+                key,
+                row.GetProperty("position").GetInt64(),
+                Convert.FromBase64String(row.GetProperty("state").GetString()!),
+                new PipelineCounts(row.GetProperty("rejects").GetInt64(), row.GetProperty("late").GetInt64(), row.GetProperty("duplicates").GetInt64())),
             cancellationToken);
         return rows.Count == 0 ? null : rows[0];
     }

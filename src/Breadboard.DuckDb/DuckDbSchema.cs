@@ -80,6 +80,12 @@ internal static class DuckDbSchema
             PRIMARY KEY (job, run_id)
         );
         """,
+        // Checkpoints carry the totals of their input (see Checkpoint.Counts).
+        """
+        ALTER TABLE checkpoints ADD COLUMN rejects BIGINT DEFAULT 0;
+        ALTER TABLE checkpoints ADD COLUMN late BIGINT DEFAULT 0;
+        ALTER TABLE checkpoints ADD COLUMN duplicates BIGINT DEFAULT 0;
+        """,
     ];
 
     public static int LatestVersion => Migrations.Length;

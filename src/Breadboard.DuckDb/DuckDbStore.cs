@@ -234,10 +234,17 @@ public sealed class DuckDbStore : IMarketStore
             foreach (var checkpoint in batch.Checkpoints)
             {
                 await using var command = _writer.CreateCommand();
-                command.CommandText = "INSERT OR REPLACE INTO checkpoints VALUES ($key, $position, $state, now()::TIMESTAMP)";
+                command.CommandText =
+                    """
+                    INSERT OR REPLACE INTO checkpoints (key, position, state, updated, rejects, late, duplicates)
+                    VALUES ($key, $position, $state, now()::TIMESTAMP, $rejects, $late, $duplicates)
+                    """;
                 command.Parameters.Add(new DuckDBParameter("key", checkpoint.Key));
                 command.Parameters.Add(new DuckDBParameter("position", checkpoint.Position));
                 command.Parameters.Add(new DuckDBParameter("state", checkpoint.State));
+                command.Parameters.Add(new DuckDBParameter("rejects", checkpoint.Counts.Rejects));
+                command.Parameters.Add(new DuckDBParameter("late", checkpoint.Counts.Late));
+                command.Parameters.Add(new DuckDBParameter("duplicates", checkpoint.Counts.Duplicates));
                 await command.ExecuteNonQueryAsync(cancellationToken);
             }
 
@@ -345,7 +352,14 @@ public sealed class DuckDbStore : IMarketStore
     {
         await using var connection = OpenReader();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT rejects, late, duplicates FROM pipeline_counts WHERE id = 1";
+        command.CommandText =
+            """
+            SELECT p.rejects + c.rejects, p.late + c.late, p.duplicates + c.duplicates
+            FROM pipeline_counts AS p,
+                 (SELECT coalesce(sum(rejects), 0)::BIGINT AS rejects, coalesce(sum(late), 0)::BIGINT AS late,
+                         coalesce(sum(duplicates), 0)::BIGINT AS duplicates FROM checkpoints) AS c
+            WHERE p.id = 1
+            """;
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
             ? new PipelineCounts(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2))
@@ -357,7 +371,7 @@ public sealed class DuckDbStore : IMarketStore
         ArgumentNullException.ThrowIfNull(key);
         await using var connection = OpenReader();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT position, state FROM checkpoints WHERE key = $key";
+        command.CommandText = "SELECT position, state, rejects, late, duplicates FROM checkpoints WHERE key = $key";
         command.Parameters.Add(new DuckDBParameter("key", key));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
@@ -368,7 +382,7 @@ public sealed class DuckDbStore : IMarketStore
         await using var state = reader.GetStream(1);
         using var bytes = new MemoryStream();
         await state.CopyToAsync(bytes, cancellationToken);
-        return new Checkpoint(key, reader.GetInt64(0), bytes.ToArray());
+        return new Checkpoint(key, reader.GetInt64(0), bytes.ToArray(), new PipelineCounts(reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4)));
     }
 
     public async ValueTask WriteBatchRunAsync(BatchRun run, CancellationToken cancellationToken = default)

@@ -66,7 +66,6 @@ public sealed class OutputSink : IDisposable
     private IReadOnlyList<PartitionLag> _lag = [];
     private IConsumer<string?, byte[]>? _consumer;
     private int _pending;
-    private long _rejects;
     private long _ticksStored, _barsStored, _alertsStored;
 
     public OutputSink(KafkaBusOptions bus, IMarketStore store, IAlertBus? alertBus, PipelineStats stats, SinkOptions? options = null, ILiveObserver? observer = null)
@@ -174,6 +173,7 @@ public sealed class OutputSink : IDisposable
             var checkpoint = _store.LoadCheckpointAsync(position.Key).AsTask().GetAwaiter().GetResult();
             // No checkpoint: nothing of this partition is in the store yet, so read it from the start.
             position.NextOffset = checkpoint is null ? Offset.Beginning : checkpoint.Position;
+            position.RejectsBefore = checkpoint?.Counts.Rejects ?? 0;
             position.LastMessage = Stopwatch.GetTimestamp();
             _partitions[tp] = position;
             result.Add(new TopicPartitionOffset(tp, position.NextOffset));
@@ -220,7 +220,7 @@ public sealed class OutputSink : IDisposable
                 }
                 else
                 {
-                    DeadLetter(result, KafkaBusOptions.OutputDeadLetterTopic, barError!);
+                    DeadLetter(position, result, KafkaBusOptions.OutputDeadLetterTopic, barError!);
                 }
 
                 break;
@@ -231,7 +231,7 @@ public sealed class OutputSink : IDisposable
                 }
                 else
                 {
-                    DeadLetter(result, KafkaBusOptions.OutputDeadLetterTopic, alertError!);
+                    DeadLetter(position, result, KafkaBusOptions.OutputDeadLetterTopic, alertError!);
                 }
 
                 break;
@@ -243,18 +243,18 @@ public sealed class OutputSink : IDisposable
                 }
                 else
                 {
-                    DeadLetter(result, KafkaBusOptions.DeadLetterTopic, tickError!);
+                    DeadLetter(position, result, KafkaBusOptions.DeadLetterTopic, tickError!);
                 }
 
                 break;
         }
     }
 
-    private void DeadLetter(ConsumeResult<string?, byte[]> result, string topic, string reason)
+    private void DeadLetter(PartitionPosition position, ConsumeResult<string?, byte[]> result, string topic, string reason)
     {
         _deadLetters.Produce(topic, GroupConsumers.DeadLetter(result, reason));
         DeadLetters++;
-        _rejects++;
+        position.Rejects++;
     }
 
     private bool AllCaughtUpAndQuiet() =>
@@ -280,7 +280,7 @@ public sealed class OutputSink : IDisposable
             batch.TickOrigins.AddRange(position.Origins);
             batch.Bars.AddRange(position.Bars);
             batch.Alerts.AddRange(position.Alerts);
-            batch.Checkpoints.Add(new Checkpoint(position.Key, position.NextOffset.Value, []));
+            batch.Checkpoints.Add(new Checkpoint(position.Key, position.NextOffset.Value, [], new PipelineCounts(position.RejectsBefore + position.Rejects, 0, 0)));
             offsets.Add(new TopicPartitionOffset(position.Partition, position.NextOffset));
             written.Add(position);
         }
@@ -291,7 +291,6 @@ public sealed class OutputSink : IDisposable
             return;
         }
 
-        batch.Counts = new PipelineCounts(_rejects, 0, 0);
         // Dead letters are delivered before the checkpoint that moves past their input.
         while (_deadLetters.Flush(TimeSpan.FromSeconds(30)) > 0)
         {
@@ -323,10 +322,14 @@ public sealed class OutputSink : IDisposable
         _ticksStored += batch.Ticks.Count;
         _barsStored += batch.Bars.Count;
         _alertsStored += batch.Alerts.Count;
-        _stats.Rejected(_rejects);
+        foreach (var position in written)
+        {
+            _stats.Rejected(position.Rejects);
+            position.RejectsBefore += position.Rejects;
+        }
+
         _stats.Set(_ticksStored, _barsStored, _alertsStored, 0, 0, long.MinValue);
         _stats.Stored();
-        _rejects = 0;
         DropPending(written);
         try
         {
@@ -404,6 +407,12 @@ public sealed class OutputSink : IDisposable
         /// <summary>Messages taken since the last write, dead letters included.</summary>
         public int Taken { get; set; }
 
+        /// <summary>Dead letters since the last write.</summary>
+        public long Rejects { get; set; }
+
+        /// <summary>Dead letters up to the last write (or the checkpoint it resumed from): the checkpoint carries totals.</summary>
+        public long RejectsBefore { get; set; }
+
         public void Clear()
         {
             Ticks.Clear();
@@ -411,6 +420,7 @@ public sealed class OutputSink : IDisposable
             Bars.Clear();
             Alerts.Clear();
             Taken = 0;
+            Rejects = 0;
             Dirty = false;
         }
     }

@@ -198,6 +198,7 @@ public sealed class TickProcessor : IDisposable
                 using var state = new MemoryStream(checkpoint.State);
                 work.Engine = WindowEngine.Restore(_definition, work, state);
                 work.NextOffset = checkpoint.Position;
+                work.RejectsBefore = checkpoint.Counts.Rejects;
                 RestoreTradeIds(work.Engine, new TickOrigin(work.Key, checkpoint.Position));
             }
 
@@ -325,7 +326,8 @@ public sealed class TickProcessor : IDisposable
             duplicates += work.Engine.Duplicates - work.DuplicatesSeen;
             using var state = new MemoryStream();
             work.Engine.Save(state, includeTradeIds: false); // the ticks themselves are in the batch: see RestoreTradeIds
-            batch.Checkpoints.Add(new Checkpoint(work.Key, work.NextOffset.Value, state.ToArray()));
+            var totals = new PipelineCounts(work.RejectsBefore + work.Rejects, work.Engine.Late, work.Engine.Duplicates);
+            batch.Checkpoints.Add(new Checkpoint(work.Key, work.NextOffset.Value, state.ToArray(), totals));
             offsets.Add(new TopicPartitionOffset(work.Partition, work.NextOffset));
         }
 
@@ -335,7 +337,6 @@ public sealed class TickProcessor : IDisposable
             return;
         }
 
-        batch.Counts = new PipelineCounts(rejects, late, duplicates);
         PublishOutputs(batch);
         if (_alertBus is not null)
         {
@@ -359,7 +360,7 @@ public sealed class TickProcessor : IDisposable
             }
         }
 
-        UpdateStats(batch);
+        UpdateStats(batch, new PipelineCounts(rejects, late, duplicates));
         try
         {
             _consumer?.Commit(offsets);
@@ -394,13 +395,13 @@ public sealed class TickProcessor : IDisposable
         }
     }
 
-    private void UpdateStats(StoreBatch batch)
+    private void UpdateStats(StoreBatch batch, PipelineCounts counted)
     {
         _statsBars += batch.Bars.Count;
         _statsAlerts += batch.Alerts.Count;
-        _statsLate += batch.Counts.Late;
-        _statsDuplicates += batch.Counts.Duplicates;
-        _stats.Rejected(batch.Counts.Rejects);
+        _statsLate += counted.Late;
+        _statsDuplicates += counted.Duplicates;
+        _stats.Rejected(counted.Rejects);
 
         _stats.Set(_consumed, _statsBars, _statsAlerts, _statsLate, _statsDuplicates, _partitions.Values.Select(p => p.Engine!.Watermark).Where(w => w != long.MinValue).DefaultIfEmpty(long.MinValue).Min());
         _stats.Stored();
@@ -456,7 +457,11 @@ public sealed class TickProcessor : IDisposable
 
         public List<Alert> Alerts { get; } = [];
 
+        /// <summary>Rejects since the last write.</summary>
         public long Rejects { get; set; }
+
+        /// <summary>Rejects up to the last write (or the checkpoint it resumed from): the checkpoint carries totals.</summary>
+        public long RejectsBefore { get; set; }
 
         public long LateSeen { get; private set; }
 
@@ -498,6 +503,7 @@ public sealed class TickProcessor : IDisposable
             Origins.Clear();
             Bars.Clear();
             Alerts.Clear();
+            RejectsBefore += Rejects;
             Rejects = 0;
             Dirty = false;
         }

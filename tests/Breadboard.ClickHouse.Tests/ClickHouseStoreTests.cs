@@ -205,6 +205,35 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture fixture) : ICla
     }
 
     [Fact]
+    public async Task Counts_OfACheckpoint_AreTotalsThatTheNextCheckpointOfItsKeyReplaces_EvenFromAWriterThatLostTheInput()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var url = $"clickhouse://127.0.0.1:{fixture.Server.HttpPort}/totals_{Guid.NewGuid():N}";
+        await using var owner = ClickHouseStore.Open(url);
+        await using var zombie = ClickHouseStore.Open(url);
+        await owner.InitializeAsync(ct);
+        static StoreBatch At(string key, long position, PipelineCounts totals, PipelineCounts increments = default)
+        {
+            var batch = new StoreBatch { Counts = increments };
+            batch.Checkpoints.Add(new Checkpoint(key, position, [7], totals));
+            return batch;
+        }
+
+        await owner.WriteAsync(At("kafka:stock-prices:0", 10, new(1, 2, 3), increments: new(5, 0, 0)), ct);
+        await owner.WriteAsync(At("kafka:stock-prices:1", 4, new(0, 1, 0)), ct);
+
+        // A member kicked out of the group stores offsets 10–20 after the new owner resumed from 10; the owner then
+        // reads them again and stores the same totals, and goes on.
+        await zombie.WriteAsync(At("kafka:stock-prices:0", 20, new(1, 3, 5)), ct);
+        await owner.WriteAsync(At("kafka:stock-prices:0", 20, new(1, 3, 5)), ct);
+        Assert.Equal(new PipelineCounts(6, 4, 5), await owner.ReadCountsAsync(ct));
+
+        await owner.WriteAsync(At("kafka:stock-prices:0", 30, new(2, 3, 9)), ct);
+        Assert.Equal(new PipelineCounts(7, 4, 9), await owner.ReadCountsAsync(ct));
+        Assert.Equal(new PipelineCounts(2, 3, 9), (await owner.LoadCheckpointAsync("kafka:stock-prices:0", ct))!.Counts);
+    }
+
+    [Fact]
     public async Task Counts_FromTwoWritersInTheSameMilliseconds_AreAllKept()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -25,7 +25,10 @@ public interface IMarketStore : IAsyncDisposable
     /// <summary>Latest tick of every symbol with the first price of the last 24 h of event time, for change figures.</summary>
     IAsyncEnumerable<SymbolSummary> QuerySymbolsAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>The running totals of rejects, late ticks and duplicates.</summary>
+    /// <summary>
+    /// The running totals of rejects, late ticks and duplicates: the increments of every batch plus the totals of
+    /// the current checkpoints.
+    /// </summary>
     ValueTask<PipelineCounts> ReadCountsAsync(CancellationToken cancellationToken = default);
 
     /// <summary>The checkpoint last written under <paramref name="key"/> (in a batch), or null.</summary>
@@ -56,7 +59,13 @@ public sealed record BatchRun(string RunId, string Job, long Started, long? Ende
 /// <param name="Key">What the position is in, e.g. <c>kafka:stock-prices:3</c>.</param>
 /// <param name="Position">The next input position to read (a Kafka offset).</param>
 /// <param name="State">The engine's checkpoint bytes.</param>
-public sealed record Checkpoint(string Key, long Position, byte[] State);
+/// <param name="Counts">
+/// The totals of rejects, late ticks and duplicates of this input up to <paramref name="Position"/>, replacing
+/// those of the key's previous checkpoint. Totals rather than increments: a writer that lost the input to another
+/// (a consumer-group member kicked out while it was writing) may still store a batch the new owner then reads
+/// again, and in a store without transactions an increment would be counted twice, where a total is replaced.
+/// </param>
+public sealed record Checkpoint(string Key, long Position, byte[] State, PipelineCounts Counts = default);
 
 /// <summary>One write to the store: everything the pipeline produced since the last batch.</summary>
 public sealed class StoreBatch
@@ -75,7 +84,7 @@ public sealed class StoreBatch
     /// <summary>Checkpoints to replace, committed together with the rest of the batch.</summary>
     public List<Checkpoint> Checkpoints { get; } = [];
 
-    /// <summary>Increments to add to the stored totals.</summary>
+    /// <summary>Increments to add to the stored totals, for input without checkpoints (theirs carry totals).</summary>
     public PipelineCounts Counts { get; set; }
 
     public bool IsEmpty => Ticks.Count == 0 && Bars.Count == 0 && Alerts.Count == 0 && Checkpoints.Count == 0 && Counts.IsZero;
