@@ -71,35 +71,47 @@ public sealed class ClickHouseKafkaTests
         }
 
         Assert.True(midStream > 0, "no kill landed mid-stream; the input is too short for this machine");
+        await AssertSameAsOneUninterruptedRunAsync(dir, http, Store, Processor, "killed");
+        Log($"{started.Elapsed.TotalSeconds:F1} s in all");
+    }
 
-        // The reference: one uninterrupted processor into its own database (no checkpoints: every partition from the start).
-        await CliProcess.RunSucceedsAsync(dir, Processor("whole", "--drain", "--idle-timeout", "1"));
-        await CliProcess.RunSucceedsAsync(dir, Processor("killed", "--drain", "--idle-timeout", "1"));
-        Log($"drained at {started.Elapsed.TotalSeconds:F1} s");
+    [Fact]
+    public async Task Process_AMemberPausedPastItsSessionRepeatedly_EndsExactlyAsOneUninterruptedRun()
+    {
+        using var dir = new TempDir();
+        var input = KafkaPipelineTests.WriteTicks(dir, TickCount, disorder: true);
+        await using var server = await ClickHouseServerProcess.StartAsync(Ct);
+        await using var kafka = await KafkaPipelineTests.StartKafkaAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(server.Url) };
+        var bus = $"kafka://{kafka.BootstrapServers}";
+        string Store(string database) => $"clickhouse://127.0.0.1:{server.HttpPort}/{database}";
+        string[] Processor(string database, params string[] more) => ["process", "--bus", bus, "--store", Store(database), "--session-timeout", "3", .. more];
 
-        foreach (var name in new[] { "whole", "killed" })
+        // A member that stops answering (a long GC pause, a frozen VM: SIGSTOP here) is dropped from the group and
+        // its partitions move on while it still holds ticks it took and did not write. It wakes up holding them,
+        // finds its session over and rejoins; the other member has read the same input again. Unlike a killed
+        // member it comes back: nothing it held may be stored or counted on top of what the other wrote.
+        var ingest = CliProcess.RunAsync(dir.Path, ["ingest", "--bus", bus, "--feed", $"replay:{input}", "--speed", "50"], timeoutSeconds: 180);
+        var random = new Random(2027);
+        await using (var paused = Member.Start(dir.Path, Processor("paused", "--idle-timeout", "60")))
+        await using (var other = Member.Start(dir.Path, Processor("paused", "--idle-timeout", "60")))
         {
-            await CliProcess.RunSucceedsAsync(dir, "export", "--store", Store(name), "--bars-out", dir.File($"{name}-bars.ndjson"), "--alerts-out", dir.File($"{name}-alerts.ndjson"));
+            await paused.WaitForFirstWriteAsync();
+            for (var pause = 0; pause < 3; pause++)
+            {
+                await Task.Delay(random.Next(500, 2_500), Ct);
+                paused.Signal("STOP");
+                await Task.Delay(9_000, Ct); // past the 3 s session and the 2 s the group waits for members to rejoin: the other member takes the partitions and goes on
+                paused.Signal("CONT");
+                Log($"pause {pause + 1} over: ingest {(ingest.IsCompleted ? "done" : "running")}");
+            }
+
+            var ingested = await ingest;
+            Assert.True(ingested.ExitCode == 0, ingested.Stderr);
+            Assert.True(paused.IsRunning && other.IsRunning, "a member stopped: " + paused.Output + other.Output);
         }
 
-        var bars = CliProcess.SortedLines(dir.File("whole-bars.ndjson"));
-        var alerts = CliProcess.SortedLines(dir.File("whole-alerts.ndjson"));
-        var ticks = await TicksAsync(http, "whole");
-        var counts = await CountsAsync(Store("whole"));
-        Assert.NotEmpty(bars);
-        Assert.NotEmpty(alerts);
-        Assert.True(counts.Late > 0 && counts.Duplicates > 0, $"the input should exercise late and duplicate ticks: {counts}");
-
-        var killedTicks = await TicksAsync(http, "killed");
-        var killedCounts = await CountsAsync(Store("killed"));
-        Log($"ticks: whole {ticks}, killed {killedTicks}; counts: whole {counts}, killed {killedCounts}; {started.Elapsed.TotalSeconds:F1} s in all");
-
-        // Every difference at once: nothing lost, nothing stored or counted twice across the kills and rebalances.
-        Assert.Multiple(
-            () => Assert.Equal(bars, CliProcess.SortedLines(dir.File("killed-bars.ndjson"))),
-            () => Assert.Equal(alerts, CliProcess.SortedLines(dir.File("killed-alerts.ndjson"))),
-            () => Assert.Equal(ticks, killedTicks),
-            () => Assert.Equal(counts, killedCounts));
+        await AssertSameAsOneUninterruptedRunAsync(dir, http, Store, Processor, "paused");
     }
 
     [Fact]
@@ -137,6 +149,38 @@ public sealed class ClickHouseKafkaTests
         Assert.Equal(CliProcess.SortedLines(dir.File("whole-bars.ndjson")), CliProcess.SortedLines(dir.File("crashed-bars.ndjson")));
         Assert.Equal(await CountsAsync(Store("whole")), await CountsAsync(Store("crashed")));
         Assert.Equal(await TicksAsync(http, "whole"), await TicksAsync(http, "crashed"));
+    }
+
+    /// <summary>
+    /// Drains <paramref name="database"/> from its checkpoints and compares it with one uninterrupted processor
+    /// into its own database ("whole", no checkpoints: every partition from the start): bars, alerts, ticks and
+    /// counts, every difference at once.
+    /// </summary>
+    private static async Task AssertSameAsOneUninterruptedRunAsync(TempDir dir, HttpClient http, Func<string, string> store, Func<string, string[], string[]> processor, string database)
+    {
+        await CliProcess.RunSucceedsAsync(dir, processor("whole", ["--drain", "--idle-timeout", "1"]));
+        await CliProcess.RunSucceedsAsync(dir, processor(database, ["--drain", "--idle-timeout", "1"]));
+        foreach (var name in new[] { "whole", database })
+        {
+            await CliProcess.RunSucceedsAsync(dir, "export", "--store", store(name), "--bars-out", dir.File($"{name}-bars.ndjson"), "--alerts-out", dir.File($"{name}-alerts.ndjson"));
+        }
+
+        var bars = CliProcess.SortedLines(dir.File("whole-bars.ndjson"));
+        var alerts = CliProcess.SortedLines(dir.File("whole-alerts.ndjson"));
+        var ticks = await TicksAsync(http, "whole");
+        var counts = await CountsAsync(store("whole"));
+        Assert.NotEmpty(bars);
+        Assert.NotEmpty(alerts);
+        Assert.True(counts.Late > 0 && counts.Duplicates > 0, $"the input should exercise late and duplicate ticks: {counts}");
+
+        var otherTicks = await TicksAsync(http, database);
+        var otherCounts = await CountsAsync(store(database));
+        Log($"ticks: whole {ticks}, {database} {otherTicks}; counts: whole {counts}, {database} {otherCounts}");
+        Assert.Multiple(
+            () => Assert.Equal(bars, CliProcess.SortedLines(dir.File($"{database}-bars.ndjson"))),
+            () => Assert.Equal(alerts, CliProcess.SortedLines(dir.File($"{database}-alerts.ndjson"))),
+            () => Assert.Equal(ticks, otherTicks),
+            () => Assert.Equal(counts, otherCounts));
     }
 
     private static async Task SqlAsync(HttpClient http, string sql)
@@ -214,6 +258,14 @@ public sealed class ClickHouseKafkaTests
                 Assert.True(IsRunning && clock.Elapsed < TimeSpan.FromSeconds(60), $"no '{prefix}' from the processor: {Output}");
                 await Task.Delay(100, Ct);
             }
+        }
+
+        /// <summary>Sends a signal by name (<c>STOP</c>, <c>CONT</c>) with kill(1).</summary>
+        public void Signal(string name)
+        {
+            using var kill = Process.Start("kill", ["-" + name, _process.Id.ToString(CultureInfo.InvariantCulture)])!;
+            kill.WaitForExit();
+            Assert.Equal(0, kill.ExitCode);
         }
 
         /// <summary>Kills the process (SIGKILL) unless it has exited; safe to call twice.</summary>
