@@ -204,6 +204,11 @@ public sealed class OutputSink : IDisposable
 
     private void Take(PartitionPosition position, ConsumeResult<string?, byte[]> result)
     {
+        if (result.Offset.Value < position.NextOffset.Value)
+        {
+            return; // taken already: see TickProcessor.Take
+        }
+
         position.NextOffset = result.Offset.Value + 1;
         position.LastMessage = Stopwatch.GetTimestamp();
         position.LastMessageTime = result.Message.Timestamp.UnixTimestampMs;

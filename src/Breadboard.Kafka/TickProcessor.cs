@@ -255,6 +255,13 @@ public sealed class TickProcessor : IDisposable
 
     private void Take(PartitionWork work, ConsumeResult<string?, byte[]> result)
     {
+        if (result.Offset.Value < work.NextOffset.Value)
+        {
+            // Taken already, by this engine or before the checkpoint it resumed from: around rebalances librdkafka
+            // has been seen handing a member such a message again, which taken again counts as a duplicate of itself.
+            return;
+        }
+
         work.NextOffset = result.Offset.Value + 1;
         work.LastMessage = Stopwatch.GetTimestamp();
         work.LastMessageTime = result.Message.Timestamp.UnixTimestampMs;
