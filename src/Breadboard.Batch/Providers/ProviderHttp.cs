@@ -98,7 +98,7 @@ internal sealed partial class ProviderHttp
         timeout.CancelAfter(_options.RequestTimeout);
         var ct = timeout.Token;
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
-        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        using var response = await SendSpacedAsync(request, ct);
         var status = response.StatusCode;
         if (status is HttpStatusCode.TooManyRequests || (int)status == 418)
         {
@@ -125,6 +125,32 @@ internal sealed partial class ProviderHttp
         catch (JsonException e)
         {
             throw new HistoricalProviderException($"{what}: unreadable response (HTTP {(int)status}): {OneLine(_redact(e.Message))}", e);
+        }
+    }
+
+    /// <summary>
+    /// Sends, and counts the next turn from the answer too: a turn is planned before the request leaves, and a
+    /// request slow to leave (a cold start, a busy machine) would otherwise be followed closer than the spacing.
+    /// </summary>
+    private async Task<HttpResponseMessage> SendSpacedAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        }
+        finally
+        {
+            if (_spacing > TimeSpan.Zero)
+            {
+                var next = _options.TimeProvider.GetUtcNow() + _spacing;
+                lock (_turnLock)
+                {
+                    if (next > _nextTurn)
+                    {
+                        _nextTurn = next;
+                    }
+                }
+            }
         }
     }
 
