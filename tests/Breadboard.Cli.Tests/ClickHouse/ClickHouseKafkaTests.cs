@@ -9,6 +9,7 @@ using Breadboard.Core.Seams;
 using Breadboard.Core.Streaming;
 using Breadboard.Kafka;
 using Breadboard.TestKit.ClickHouse;
+using Breadboard.TestKit.Kafka;
 
 namespace Breadboard.Cli.Tests.ClickHouse;
 
@@ -27,24 +28,18 @@ public sealed class ClickHouseKafkaTests
     public async Task Process_TwoProcessesOnClickHouse_OneKilledRepeatedly_EndsExactlyAsOneUninterruptedRun()
     {
         var started = Stopwatch.StartNew();
-        using var dir = new TempDir();
-        var input = KafkaPipelineTests.WriteTicks(dir, TickCount, disorder: true);
-        await using var server = await ClickHouseServerProcess.StartAsync(Ct);
-        await using var kafka = await KafkaPipelineTests.StartKafkaAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(server.Url) };
-        var bus = $"kafka://{kafka.BootstrapServers}";
-        string Store(string database) => $"clickhouse://127.0.0.1:{server.HttpPort}/{database}";
-        string[] Processor(string database, params string[] more) => ["process", "--bus", bus, "--store", Store(database), "--session-timeout", "3", .. more];
+        await using var rig = await Rig.StartAsync();
+        var (dir, input, bus) = (rig.Dir, rig.Input, rig.Bus);
 
         // Ticks keep arriving for ~27 s (2,000 s of event time at 75×) while one member is killed and restarted
         // three times and the other keeps running, so every kill lands mid-stream.
         var ingest = CliProcess.RunAsync(dir.Path, ["ingest", "--bus", bus, "--feed", $"replay:{input}", "--speed", "75"], timeoutSeconds: 180);
         var random = new Random(2026);
         var midStream = 0;
-        var victim = Member.Start(dir.Path, Processor("killed", "--idle-timeout", "60"));
+        var victim = Member.Start(dir.Path, rig.Processor("killed", "--idle-timeout", "60"));
         try
         {
-            await using var survivor = Member.Start(dir.Path, Processor("killed", "--idle-timeout", "60"));
+            await using var survivor = Member.Start(dir.Path, rig.Processor("killed", "--idle-timeout", "60"));
             await survivor.WaitForFirstWriteAsync();
             for (var kill = 0; kill < 3; kill++)
             {
@@ -52,7 +47,7 @@ public sealed class ClickHouseKafkaTests
                 await Task.Delay(random.Next(0, 1_000), Ct); // anywhere in a 1 s flush cycle: mid-batch or mid-insert
                 await victim.DisposeAsync(); // SIGKILL
 
-                var stored = (await TicksAsync(http, "killed")).Count;
+                var stored = (await TicksAsync(rig.Http, "killed")).Count;
                 Log($"kill {kill + 1} at {started.Elapsed.TotalSeconds:F1} s: {stored:N0} ticks stored, ingest {(ingest.IsCompleted ? "done" : "running")}");
                 if (!ingest.IsCompleted && stored is > 0 and < TickCount)
                 {
@@ -60,7 +55,7 @@ public sealed class ClickHouseKafkaTests
                 }
 
                 // Restarted at once; after the third kill it stays, as the second member, until the input ends.
-                victim = Member.Start(dir.Path, Processor("killed", "--idle-timeout", "60"));
+                victim = Member.Start(dir.Path, rig.Processor("killed", "--idle-timeout", "60"));
             }
 
             var ingested = await ingest;
@@ -75,21 +70,15 @@ public sealed class ClickHouseKafkaTests
         }
 
         Assert.True(midStream > 0, "no kill landed mid-stream; the input is too short for this machine");
-        await AssertSameAsOneUninterruptedRunAsync(dir, http, Store, Processor, "killed");
+        await AssertSameAsOneUninterruptedRunAsync(rig, "killed");
         Log($"{started.Elapsed.TotalSeconds:F1} s in all");
     }
 
     [Fact]
     public async Task Process_AMemberPausedPastItsSessionRepeatedly_EndsExactlyAsOneUninterruptedRun()
     {
-        using var dir = new TempDir();
-        var input = KafkaPipelineTests.WriteTicks(dir, TickCount, disorder: true);
-        await using var server = await ClickHouseServerProcess.StartAsync(Ct);
-        await using var kafka = await KafkaPipelineTests.StartKafkaAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(server.Url) };
-        var bus = $"kafka://{kafka.BootstrapServers}";
-        string Store(string database) => $"clickhouse://127.0.0.1:{server.HttpPort}/{database}";
-        string[] Processor(string database, params string[] more) => ["process", "--bus", bus, "--store", Store(database), "--session-timeout", "3", .. more];
+        await using var rig = await Rig.StartAsync();
+        var (dir, input, bus) = (rig.Dir, rig.Input, rig.Bus);
 
         // A member that stops answering (a long GC pause, a frozen VM: SIGSTOP here) is dropped from the group and
         // its partitions move on while it still holds ticks it took and did not write. It wakes up holding them,
@@ -97,8 +86,8 @@ public sealed class ClickHouseKafkaTests
         // member it comes back: nothing it held may be stored or counted on top of what the other wrote.
         var ingest = CliProcess.RunAsync(dir.Path, ["ingest", "--bus", bus, "--feed", $"replay:{input}", "--speed", "50"], timeoutSeconds: 180);
         var random = new Random(2027);
-        await using (var paused = Member.Start(dir.Path, Processor("paused", "--idle-timeout", "60")))
-        await using (var other = Member.Start(dir.Path, Processor("paused", "--idle-timeout", "60")))
+        await using (var paused = Member.Start(dir.Path, rig.Processor("paused", "--idle-timeout", "60")))
+        await using (var other = Member.Start(dir.Path, rig.Processor("paused", "--idle-timeout", "60")))
         {
             await paused.WaitForFirstWriteAsync();
             for (var pause = 0; pause < 3; pause++)
@@ -115,7 +104,7 @@ public sealed class ClickHouseKafkaTests
             Assert.True(paused.IsRunning && other.IsRunning, "a member stopped: " + paused.Output + other.Output);
         }
 
-        await AssertSameAsOneUninterruptedRunAsync(dir, http, Store, Processor, "paused");
+        await AssertSameAsOneUninterruptedRunAsync(rig, "paused");
     }
 
     [Fact]
@@ -158,23 +147,17 @@ public sealed class ClickHouseKafkaTests
     [Fact]
     public async Task Process_AMemberStuckInAWriteWhileTheGroupMovesItsPartitions_WritesThemLate_AndNothingIsCountedTwice()
     {
-        using var dir = new TempDir();
-        var input = KafkaPipelineTests.WriteTicks(dir, TickCount, disorder: true);
-        await using var server = await ClickHouseServerProcess.StartAsync(Ct);
-        await using var kafka = await KafkaPipelineTests.StartKafkaAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(server.Url) };
-        var busUrl = $"kafka://{kafka.BootstrapServers}";
-        string Store(string database) => $"clickhouse://127.0.0.1:{server.HttpPort}/{database}";
-        string[] Processor(string database, params string[] more) => ["process", "--bus", busUrl, "--store", Store(database), "--session-timeout", "3", .. more];
+        await using var rig = await Rig.StartAsync();
+        var (dir, input, busUrl) = (rig.Dir, rig.Input, rig.Bus);
 
         // Members of one group in this process, so that one can be held inside a store write: what a member on a
         // loaded machine (or a slow store) looks like to the group. It cannot rejoin from there, and after 2 s the
         // group goes on without it: some of its partitions move, and their new owners resume from the checkpoints
         // it has not replaced yet. Then its write goes through, late, with ticks the new owners read again.
-        await using var store = ClickHouseStore.Open(Store("stuck"));
+        await using var store = ClickHouseStore.Open(rig.Store("stuck"));
         await store.InitializeAsync(Ct);
         var gated = new GatedStore(store);
-        var bus = new KafkaBusOptions { BootstrapServers = kafka.BootstrapServers };
+        var bus = new KafkaBusOptions { BootstrapServers = rig.Kafka.BootstrapServers };
         var options = ProcessorOptions.Default with { SessionTimeout = TimeSpan.FromSeconds(3), IdleTimeout = TimeSpan.FromSeconds(60) };
         TickProcessor NewMember(IMarketStore into) => new(bus, PipelineDefinition.Default, into, null, new PipelineStats(), options);
 
@@ -236,7 +219,7 @@ public sealed class ClickHouseKafkaTests
             }
         }
 
-        await AssertSameAsOneUninterruptedRunAsync(dir, http, Store, Processor, "stuck");
+        await AssertSameAsOneUninterruptedRunAsync(rig, "stuck");
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition, string failure)
@@ -254,25 +237,26 @@ public sealed class ClickHouseKafkaTests
     /// into its own database ("whole", no checkpoints: every partition from the start): bars, alerts, ticks and
     /// counts, every difference at once.
     /// </summary>
-    private static async Task AssertSameAsOneUninterruptedRunAsync(TempDir dir, HttpClient http, Func<string, string> store, Func<string, string[], string[]> processor, string database)
+    private static async Task AssertSameAsOneUninterruptedRunAsync(Rig rig, string database)
     {
-        await CliProcess.RunSucceedsAsync(dir, processor("whole", ["--drain", "--idle-timeout", "1"]));
-        await CliProcess.RunSucceedsAsync(dir, processor(database, ["--drain", "--idle-timeout", "1"]));
+        var (dir, http) = (rig.Dir, rig.Http);
+        await CliProcess.RunSucceedsAsync(dir, rig.Processor("whole", "--drain", "--idle-timeout", "1"));
+        await CliProcess.RunSucceedsAsync(dir, rig.Processor(database, "--drain", "--idle-timeout", "1"));
         foreach (var name in new[] { "whole", database })
         {
-            await CliProcess.RunSucceedsAsync(dir, "export", "--store", store(name), "--bars-out", dir.File($"{name}-bars.ndjson"), "--alerts-out", dir.File($"{name}-alerts.ndjson"));
+            await CliProcess.RunSucceedsAsync(dir, "export", "--store", rig.Store(name), "--bars-out", dir.File($"{name}-bars.ndjson"), "--alerts-out", dir.File($"{name}-alerts.ndjson"));
         }
 
         var bars = CliProcess.SortedLines(dir.File("whole-bars.ndjson"));
         var alerts = CliProcess.SortedLines(dir.File("whole-alerts.ndjson"));
         var ticks = await TicksAsync(http, "whole");
-        var counts = await CountsAsync(store("whole"));
+        var counts = await CountsAsync(rig.Store("whole"));
         Assert.NotEmpty(bars);
         Assert.NotEmpty(alerts);
         Assert.True(counts.Late > 0 && counts.Duplicates > 0, $"the input should exercise late and duplicate ticks: {counts}");
 
         var otherTicks = await TicksAsync(http, database);
-        var otherCounts = await CountsAsync(store(database));
+        var otherCounts = await CountsAsync(rig.Store(database));
         Log($"ticks: whole {ticks}, {database} {otherTicks}; counts: whole {counts}, {database} {otherCounts}");
         Assert.Multiple(
             () => Assert.Equal(bars, CliProcess.SortedLines(dir.File($"{database}-bars.ndjson"))),
@@ -304,6 +288,50 @@ public sealed class ClickHouseKafkaTests
     {
         await using var clickHouse = ClickHouseStore.Open(store);
         return await clickHouse.ReadCountsAsync(Ct);
+    }
+
+    /// <summary>What the long tests run against: a ClickHouse server, the Kafka mock with the pipeline's topics, and an input file of disordered ticks with duplicates.</summary>
+    private sealed class Rig : IAsyncDisposable
+    {
+        private Rig(TempDir dir, ClickHouseServerProcess server, KafkaMockProcess kafka)
+        {
+            (Dir, Server, Kafka) = (dir, server, kafka);
+            Http = new HttpClient { BaseAddress = new Uri(server.Url) };
+            Input = KafkaPipelineTests.WriteTicks(dir, TickCount, disorder: true);
+        }
+
+        public TempDir Dir { get; }
+
+        public ClickHouseServerProcess Server { get; }
+
+        public KafkaMockProcess Kafka { get; }
+
+        /// <summary>ClickHouse's HTTP interface, for SQL.</summary>
+        public HttpClient Http { get; }
+
+        public string Input { get; }
+
+        public string Bus => $"kafka://{Kafka.BootstrapServers}";
+
+        public static async Task<Rig> StartAsync()
+        {
+            var dir = new TempDir();
+            var server = await ClickHouseServerProcess.StartAsync(Ct);
+            return new Rig(dir, server, await KafkaPipelineTests.StartKafkaAsync());
+        }
+
+        public string Store(string database) => $"clickhouse://127.0.0.1:{Server.HttpPort}/{database}";
+
+        /// <summary>A <c>process</c> command line into <paramref name="database"/>, with a 3 s session.</summary>
+        public string[] Processor(string database, params string[] more) => ["process", "--bus", Bus, "--store", Store(database), "--session-timeout", "3", .. more];
+
+        public async ValueTask DisposeAsync()
+        {
+            Http.Dispose();
+            await Kafka.DisposeAsync();
+            await Server.DisposeAsync();
+            Dir.Dispose();
+        }
     }
 
     /// <summary>A real store whose writes can be held at the door, with the batch in hand.</summary>
