@@ -135,16 +135,16 @@ public sealed partial class ClickHouseStore : IMarketStore
 
         if (!batch.Counts.IsZero)
         {
-            rows.Add(new Checkpoint(string.Create(CultureInfo.InvariantCulture, $"{CountsKeyPrefix}{_writer}:{version}"), 0, []));
+            rows.Add(new Checkpoint(string.Create(CultureInfo.InvariantCulture, $"{CountsKeyPrefix}{_writer}:{version}"), 0, [], batch.Counts));
         }
 
-        await InsertAsync("checkpoints", "key, position, state, version, rejects, late, duplicates", rows, (w, checkpoint, i) =>
+        await InsertAsync("checkpoints", "key, position, state, version, rejects, late, duplicates", rows, (w, checkpoint, _) =>
         {
             w.WriteString("key"u8, checkpoint.Key);
             w.WriteNumber("position"u8, checkpoint.Position);
             w.WriteString("state"u8, Convert.ToBase64String(checkpoint.State));
             w.WriteNumber("version"u8, version);
-            WriteCounts(w, i == batch.Checkpoints.Count ? batch.Counts : checkpoint.Counts);
+            WriteCounts(w, checkpoint.Counts);
         }, version, cancellationToken);
     }
 
