@@ -13,9 +13,11 @@ namespace Breadboard.Notify.Notifier;
 /// <remarks>
 /// <para>Exactly once per channel, as far as the receiver is concerned: an alert is acknowledged only after its
 /// notification was accepted and the channel's repeat state (the last notified event time per rule and symbol)
-/// was saved. A notifier that crashes before the acknowledgement gets the alert again and finds it within the
-/// repeat interval of the saved state, so it is not sent twice; one that crashes before the save sends it again
-/// (the only window), with the same notification id for receivers that de-duplicate.</para>
+/// was saved (retried until it is). A notifier that crashes before the acknowledgement gets the alert again and
+/// finds it within the repeat interval of the saved state, so it is not sent twice; one that crashes before the save
+/// sends it again (the only window), with the same notification id for receivers that de-duplicate. A bus that loses
+/// acknowledgements (a single NATS server killed hard) may hand an alert out again as new: the policy recognises it
+/// while it remembers its event time, and the saved state decides for anything older.</para>
 /// <para>Alerts held for a pending group or a retry are kept from redelivery with keep-alives. On stop, held
 /// alerts are left unacknowledged: a durable transport delivers them again to the next run.</para>
 /// </remarks>
@@ -207,9 +209,10 @@ public sealed partial class AlertNotifier
             return;
         }
 
-        if (delivery.DeliveryCount > 1 && await AlreadyNotifiedAsync(alert, cancellationToken))
+        // Redelivered after a crash or a lost acknowledgement, or older than the policy remembers (a server killed
+        // hard can lose recent acknowledgements and hand alerts out again as new): the saved state decides.
+        if ((delivery.DeliveryCount > 1 || !policy.Remembers(alert.Ts)) && await AlreadyNotifiedAsync(alert, cancellationToken))
         {
-            // Redelivered after a crash or a lost acknowledgement, and the saved state shows it went out.
             await AckAsync(delivery, cancellationToken);
             return;
         }
@@ -240,7 +243,7 @@ public sealed partial class AlertNotifier
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            LogStateNotSaved(_logger, _channel.Name, OneLine(e.Message));
+            LogStateNotRead(_logger, _channel.Name, OneLine(e.Message));
             return false;
         }
     }
@@ -306,7 +309,8 @@ public sealed partial class AlertNotifier
         }
     }
 
-    private async Task SaveStateAsync(Notification notification, CancellationToken cancellationToken)
+    /// <summary>The state must be saved before the alerts are acknowledged (else a redelivery is notified again), so it is retried until it is.</summary>
+    private Task SaveStateAsync(Notification notification, CancellationToken cancellationToken)
     {
         var changes = new Dictionary<string, long>();
         foreach (var alert in notification.Alerts)
@@ -315,32 +319,27 @@ public sealed partial class AlertNotifier
             changes[key] = changes.TryGetValue(key, out var ts) ? Math.Max(ts, alert.Ts) : alert.Ts;
         }
 
-        try
-        {
-            await _transport.SaveStateAsync(changes, cancellationToken);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // The acknowledgements follow; if this process dies before the state reaches the bus, a restart sends
-            // the notification again — the documented window, never a loss.
-            LogStateNotSaved(_logger, _channel.Name, OneLine(e.Message));
-        }
+        return RetryUntilDoneAsync(() => _transport.SaveStateAsync(changes, cancellationToken), error => LogStateNotSaved(_logger, _channel.Name, error), cancellationToken);
     }
 
     /// <summary>A dead letter must be durable before its alerts are acknowledged, so it is retried until it is.</summary>
-    private async Task DeadLetterAsync(DeadLetter letter, CancellationToken cancellationToken)
+    private Task DeadLetterAsync(DeadLetter letter, CancellationToken cancellationToken) =>
+        RetryUntilDoneAsync(() => _transport.DeadLetterAsync(letter, cancellationToken), error => LogDeadLetterFailed(_logger, _channel.Name, error), cancellationToken);
+
+    /// <summary>Retries with backoff (200 ms doubling to 5 s), keeping held alerts alive, until done or cancelled.</summary>
+    private async Task RetryUntilDoneAsync(Func<ValueTask> write, Action<string> logFailure, CancellationToken cancellationToken)
     {
         var backoff = TimeSpan.FromMilliseconds(200);
         while (true)
         {
             try
             {
-                await _transport.DeadLetterAsync(letter, cancellationToken);
+                await write();
                 return;
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                LogDeadLetterFailed(_logger, _channel.Name, OneLine(e.Message));
+                logFailure(OneLine(e.Message));
                 await WaitKeepingAliveAsync(backoff, cancellationToken);
                 backoff = backoff * 2 < TimeSpan.FromSeconds(5) ? backoff * 2 : TimeSpan.FromSeconds(5);
             }
@@ -441,8 +440,11 @@ public sealed partial class AlertNotifier
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Channel}: acknowledgement failed (the alert will come back and be recognised): {Error}")]
     private static partial void LogAckFailed(ILogger logger, string channel, string error);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Channel}: repeat state not saved: {Error}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Channel}: could not save the repeat state, retrying: {Error}")]
     private static partial void LogStateNotSaved(ILogger logger, string channel, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Channel}: could not read the repeat state, the policy decides: {Error}")]
+    private static partial void LogStateNotRead(ILogger logger, string channel, string error);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Channel}: stopped with {Count} alerts not notified (the deadline passed)")]
     private static partial void LogPendingDropped(ILogger logger, string channel, int count);

@@ -132,6 +132,12 @@ public sealed class NoisePolicy
         return new PolicyDecision(PolicyOutcome.Accepted, Reminder: seenBefore);
     }
 
+    /// <summary>
+    /// Whether an alert of this event time is within the policy's memory, so <see cref="Offer"/> would recognise it
+    /// had it been accepted before; older alerts are news to it.
+    /// </summary>
+    public bool Remembers(long ts) => _newestTs <= long.MinValue + _memoryMs || ts >= _newestTs - _memoryMs;
+
     /// <summary>Removes and returns the groups whose wait has passed or that are full, oldest first.</summary>
     public IReadOnlyList<Notification> TakeDue()
     {

@@ -210,6 +210,22 @@ public class NoisePolicyTests
     }
 
     [Fact]
+    public void Remembers_ExactlyTheEventTimesItStillHoldsState()
+    {
+        var policy = new NoisePolicy("email", NoisePolicyOptions.Default, Clock());
+        Assert.True(policy.Remembers(long.MinValue));
+
+        policy.Offer(Fire("price_drop", "SYM0", T0), NoSilences);
+        policy.Offer(Fire("price_drop", "SYM1", T0 + 1000), NoSilences);
+        policy.Offer(Fire("price_drop", "LATER", T0 + (2 * Hour) + 1000), NoSilences);
+
+        Assert.False(policy.Remembers(T0));
+        Assert.True(policy.Remembers(T0 + 1000));
+        Assert.Equal(new PolicyDecision(PolicyOutcome.Duplicate), policy.Offer(Fire("price_drop", "SYM1", T0 + 1000), NoSilences));
+        Assert.Equal(PolicyOutcome.Accepted, policy.Offer(Fire("price_drop", "SYM0", T0), NoSilences).Outcome);
+    }
+
+    [Fact]
     public void Offer_AfterAQuietSpellOfTwoIntervals_IsNewsNotAReminder()
     {
         var policy = new NoisePolicy("email", NoisePolicyOptions.Default, Clock());
