@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using Breadboard.Core.Streaming;
-using Breadboard.Notify.Channels;
 using Breadboard.Notify.Notifier;
 using Breadboard.Notify.Tests.Channels;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -26,22 +24,7 @@ public sealed class EmbeddedNotifierTests
         bus.Complete();
 
         await running.WaitAsync(TimeSpan.FromSeconds(20), ct);
-        var sent = channel.Sent.SelectMany(n => n.Alerts).Select(a => a.Symbol).Order();
+        var sent = channel.SentSymbols.Order();
         Assert.Equal(["BTC-USD", "ETH-USD"], sent);
-    }
-
-    private sealed class RecordingChannel : INotificationChannel
-    {
-        public ConcurrentQueue<Notification> Sent { get; } = new();
-
-        public string Name => "webhook";
-
-        public Task SendAsync(Notification notification, CancellationToken cancellationToken)
-        {
-            Sent.Enqueue(notification);
-            return Task.CompletedTask;
-        }
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

@@ -40,7 +40,7 @@ public sealed class RedeliveryTests
         // A single server killed hard lost the first acknowledgement: the alert comes back as a first delivery.
         await transport.Deliver(early).Acked.WaitAsync(TimeSpan.FromSeconds(20), ct);
 
-        Assert.Equal(["S1", "S2"], channel.Sent.Select(a => a.Symbol));
+        Assert.Equal(["S1", "S2"], channel.SentSymbols);
     }
 
     [Fact]
@@ -54,7 +54,7 @@ public sealed class RedeliveryTests
         await transport.Deliver(Drop("S2", at: 3 * Hour)).Acked.WaitAsync(TimeSpan.FromSeconds(20), ct);
         await transport.Deliver(Drop("S1", at: 0)).Acked.WaitAsync(TimeSpan.FromSeconds(20), ct);
 
-        Assert.Equal(["S2", "S1"], channel.Sent.Select(a => a.Symbol));
+        Assert.Equal(["S2", "S1"], channel.SentSymbols);
     }
 
     [Fact]
@@ -176,24 +176,5 @@ public sealed class RedeliveryTests
         }
 
         public ValueTask KeepAliveAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
-    }
-
-    private sealed class RecordingChannel : INotificationChannel
-    {
-        public ConcurrentQueue<Alert> Sent { get; } = new();
-
-        public string Name => "webhook";
-
-        public Task SendAsync(Notification notification, CancellationToken cancellationToken)
-        {
-            foreach (var alert in notification.Alerts)
-            {
-                Sent.Enqueue(alert);
-            }
-
-            return Task.CompletedTask;
-        }
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }
