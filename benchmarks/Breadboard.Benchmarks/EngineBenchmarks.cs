@@ -68,5 +68,13 @@ public class EngineBenchmarks
         public void OnLate(in Tick tick, long watermark)
         {
         }
+
+        public void OnTick(in Tick tick, long position)
+        {
+        }
+
+        public void OnReject(in Tick tick, long position, string reason)
+        {
+        }
     }
 }

@@ -38,6 +38,23 @@ internal static class GroupConsumers
         },
     };
 
+    /// <summary>
+    /// A dead letter for a tick the engine refused, which may have been held since its own message went by: the
+    /// tick as a message of the current schema, with the same headers as <see cref="DeadLetter(ConsumeResult{string?, byte[]}, string)"/>.
+    /// </summary>
+    public static Message<string, byte[]> DeadLetter(TopicPartition source, long offset, in Core.Model.Tick tick, string reason) => new()
+    {
+        Key = tick.Symbol,
+        Value = Encoding.UTF8.GetBytes("{\"v\":" + TickMessages.SchemaVersion.ToString(CultureInfo.InvariantCulture) + "," + Core.Codec.TickJson.ToJson(in tick)[1..]),
+        Headers = new Headers
+        {
+            { "reason", Encoding.UTF8.GetBytes(reason) },
+            { "source-topic", Encoding.UTF8.GetBytes(source.Topic) },
+            { "source-partition", Encoding.UTF8.GetBytes(source.Partition.Value.ToString(CultureInfo.InvariantCulture)) },
+            { "source-offset", Encoding.UTF8.GetBytes(offset.ToString(CultureInfo.InvariantCulture)) },
+        },
+    };
+
     /// <summary>Whether a partition whose next offset is <paramref name="next"/> has reached its high watermark.</summary>
     public static bool CaughtUp(IConsumer<string?, byte[]> consumer, TopicPartition partition, Offset next)
     {

@@ -40,6 +40,9 @@ public sealed record ProcessorOptions
 
     /// <summary>Also publish bars and alerts to the <c>bars</c> and <c>alerts</c> topics.</summary>
     public bool PublishOutputs { get; init; } = true;
+
+    /// <summary>The clock ticks from the future are measured against (the pipeline's future.clock_skew).</summary>
+    public TimeProvider WallClock { get; init; } = TimeProvider.System;
 }
 
 /// <summary>One partition's consumption, for lag reports.</summary>
@@ -190,13 +193,13 @@ public sealed class TickProcessor : IDisposable
             if (checkpoint is null)
             {
                 // No checkpoint in this store: nothing of this partition is in it yet, so read it from the start.
-                work.Engine = new WindowEngine(_definition, work);
+                work.Engine = new WindowEngine(_definition, work, _options.WallClock);
                 work.NextOffset = Offset.Beginning;
             }
             else
             {
                 using var state = new MemoryStream(checkpoint.State);
-                work.Engine = WindowEngine.Restore(_definition, work, state);
+                work.Engine = WindowEngine.Restore(_definition, work, state, _options.WallClock);
                 work.NextOffset = checkpoint.Position;
                 work.RejectsBefore = checkpoint.Counts.Rejects;
                 RestoreTradeIds(work.Engine, new TickOrigin(work.Key, checkpoint.Position));
@@ -273,14 +276,17 @@ public sealed class TickProcessor : IDisposable
             return;
         }
 
-        if (work.Engine!.Process(in tick) != TickOutcome.Duplicate)
+        var taken = work.Ticks.Count;
+        work.Engine!.Process(in tick, result.Offset.Value);
+        _pendingTicks += work.Ticks.Count - taken;
+        foreach (var (refused, offset, reason) in work.Refusals)
         {
-            work.Ticks.Add(tick);
-            work.Origins.Add(new TickOrigin(work.Key, result.Offset.Value));
-            _pendingTicks++;
-            _observer?.OnTick(in tick);
+            _outputs.Produce(KafkaBusOptions.DeadLetterTopic, GroupConsumers.DeadLetter(work.Partition, offset, refused, reason));
+            DeadLetters++;
+            work.Rejects++;
         }
 
+        work.Refusals.Clear();
         work.LastTickTs = work.Engine.MaxEventTime;
         work.Dirty = true;
     }
@@ -410,7 +416,15 @@ public sealed class TickProcessor : IDisposable
         _statsDuplicates += counted.Duplicates;
         _stats.Rejected(counted.Rejects);
 
-        _stats.Set(_consumed, _statsBars, _statsAlerts, _statsLate, _statsDuplicates, _partitions.Values.Select(p => p.Engine!.Watermark).Where(w => w != long.MinValue).DefaultIfEmpty(long.MinValue).Min());
+        _stats.Set(
+            _consumed,
+            _statsBars,
+            _statsAlerts,
+            _statsLate,
+            _statsDuplicates,
+            _partitions.Values.Select(p => p.Engine!.Watermark).Where(w => w != long.MinValue).DefaultIfEmpty(long.MinValue).Min(),
+            _partitions.Values.Sum(p => p.Engine!.RefusedFuture),
+            _partitions.Values.Sum(p => p.Engine!.Held));
         _stats.Stored();
     }
 
@@ -497,6 +511,18 @@ public sealed class TickProcessor : IDisposable
         {
             // Counted by the engine; the tick itself is stored with the others.
         }
+
+        public void OnTick(in Tick tick, long position)
+        {
+            Ticks.Add(tick);
+            Origins.Add(new TickOrigin(Key, position));
+            observer?.OnTick(in tick);
+        }
+
+        /// <summary>Ticks the engine refused while taking the last message, with their offsets, for the dead-letter topic.</summary>
+        public List<(Tick Tick, long Offset, string Reason)> Refusals { get; } = [];
+
+        public void OnReject(in Tick tick, long position, string reason) => Refusals.Add((tick, position, reason));
 
         public void SyncCounters()
         {

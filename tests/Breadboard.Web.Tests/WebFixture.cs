@@ -48,7 +48,6 @@ public sealed class WebFixture : IAsyncLifetime
         foreach (var tick in new SyntheticFeed(options).Generate(86_400))
         {
             engine.Process(in tick);
-            sink.Tick(in tick);
             TickCount++;
             if (sink.IsFull)
             {
@@ -89,6 +88,10 @@ public sealed class WebFixture : IAsyncLifetime
         }
 
         public void OnLate(in Core.Model.Tick tick, long watermark) => sink.OnLate(in tick, watermark);
+
+        public void OnTick(in Core.Model.Tick tick, long position) => sink.OnTick(in tick, position);
+
+        public void OnReject(in Core.Model.Tick tick, long position, string reason) => sink.OnReject(in tick, position, reason);
     }
 }
 

@@ -239,6 +239,14 @@ internal static class ClickHouseBench
         public void OnLate(in Tick tick, long watermark)
         {
         }
+
+        public void OnTick(in Tick tick, long position)
+        {
+        }
+
+        public void OnReject(in Tick tick, long position, string reason)
+        {
+        }
     }
 
     /// <summary>The machine's busy and total CPU time from <c>/proc/stat</c> (Linux only; null elsewhere).</summary>

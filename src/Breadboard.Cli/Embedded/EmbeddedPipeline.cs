@@ -34,6 +34,9 @@ internal sealed record EmbeddedPipelineOptions
 
     /// <summary>How often the checkpoint is renewed while running.</summary>
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The clock ticks from the future are measured against (the pipeline's future.clock_skew).</summary>
+    public TimeProvider WallClock { get; init; } = TimeProvider.System;
 }
 
 /// <summary>
@@ -64,7 +67,7 @@ internal sealed class EmbeddedPipeline(PipelineDefinition definition, IMarketSto
     {
         ArgumentNullException.ThrowIfNull(feed);
         var sink = new StoreSink(store, alertBus, _options.BatchSize);
-        var engine = LoadOrCreate(hub is null ? sink : new LiveOutput(sink, hub));
+        var engine = LoadOrCreate(new EngineOutput(sink, hub, Stats));
         var ticks = Channel.CreateBounded<Tick>(new BoundedChannelOptions(_options.TickBuffer) { SingleReader = true, SingleWriter = true });
         var batches = Channel.CreateBounded<Envelope>(new BoundedChannelOptions(_options.BatchBuffer) { SingleReader = true, SingleWriter = true });
 
@@ -124,7 +127,7 @@ internal sealed class EmbeddedPipeline(PipelineDefinition definition, IMarketSto
             try
             {
                 using var stream = File.OpenRead(path);
-                var restored = WindowEngine.Restore(definition, sink, stream);
+                var restored = WindowEngine.Restore(definition, sink, stream, _options.WallClock);
                 Restored = true;
                 return restored;
             }
@@ -134,7 +137,7 @@ internal sealed class EmbeddedPipeline(PipelineDefinition definition, IMarketSto
             }
         }
 
-        return new WindowEngine(definition, sink);
+        return new WindowEngine(definition, sink, _options.WallClock);
     }
 
     private async Task PumpAsync(IAsyncEnumerable<Tick> feed, ChannelWriter<Tick> writer, CancellationToken cancellationToken)
@@ -174,12 +177,7 @@ internal sealed class EmbeddedPipeline(PipelineDefinition definition, IMarketSto
             {
                 while (ticks.TryRead(out var tick))
                 {
-                    if (engine.Process(in tick) != TickOutcome.Duplicate)
-                    {
-                        sink.Tick(in tick);
-                        hub?.OnTick(in tick);
-                    }
-
+                    engine.Process(in tick);
                     if (sink.IsFull)
                     {
                         break;
@@ -282,17 +280,30 @@ internal sealed class EmbeddedPipeline(PipelineDefinition definition, IMarketSto
 
     private sealed record Envelope(StoreBatch Batch, byte[]? Checkpoint);
 
-    /// <summary>Sends closed bars to the live stream as well as to the store.</summary>
-    private sealed class LiveOutput(StoreSink sink, LiveHub hub) : IEngineOutput
+    /// <summary>Sends what the engine emits to the store, and ticks and closed bars to the live stream.</summary>
+    private sealed class EngineOutput(StoreSink sink, LiveHub? hub, PipelineStats stats) : IEngineOutput
     {
         public void OnBar(Bar bar)
         {
             sink.OnBar(bar);
-            hub.OnBar(bar, final: true);
+            hub?.OnBar(bar, final: true);
         }
 
         public void OnAlert(Alert alert) => sink.OnAlert(alert); // alerts reach the stream through the alert bus
 
         public void OnLate(in Tick tick, long watermark) => sink.OnLate(in tick, watermark);
+
+        public void OnTick(in Tick tick, long position)
+        {
+            sink.OnTick(in tick, position);
+            hub?.OnTick(in tick);
+        }
+
+        /// <summary>Counted in the store with the rejects; the reason goes to /api/pipeline, as a live feed has no rejects file.</summary>
+        public void OnReject(in Tick tick, long position, string reason)
+        {
+            sink.OnReject(in tick, position, reason);
+            stats.RejectReason($"{tick.Symbol}: {reason}");
+        }
     }
 }

@@ -98,7 +98,7 @@ internal sealed class ReplayRunner(ReplayOptions options)
         using var rejects = rejectsFile is null ? null : new RecordWriter(rejectsFile, startLength: rejectsFile.Length);
 
         var sink = options.Store is null && options.AlertBus is null ? null : new StoreSink(options.Store, options.AlertBus, options.StoreBatchSize);
-        IEngineOutput output = new RecordingOutput(bars, alerts, late);
+        IEngineOutput output = new RecordingOutput(bars, alerts, late, rejects);
         if (sink is not null)
         {
             output = new FanOut(output, sink);
@@ -154,10 +154,7 @@ internal sealed class ReplayRunner(ReplayOptions options)
                     await pacer.WaitAsync(tick.Ts, cancellationToken);
                 }
 
-                if (engine.Process(in tick) != TickOutcome.Duplicate)
-                {
-                    sink?.Tick(in tick);
-                }
+                engine.Process(in tick, reader.Line);
             }
 
             if (sink is not null && (sink.IsFull || (pacer is not null && Stopwatch.GetTimestamp() >= flushDue)))
@@ -202,7 +199,7 @@ internal sealed class ReplayRunner(ReplayOptions options)
         }
 
         Progress?.Invoke(totalBytes, totalBytes);
-        return new ReplayResult(reader.Line, engine.Ticks, engine.BarsEmitted, engine.AlertsEmitted, engine.Late, engine.Duplicates, rejectCount, resume is not null, clock.Elapsed);
+        return new ReplayResult(reader.Line, engine.Ticks - engine.Refused, engine.BarsEmitted, engine.AlertsEmitted, engine.Late, engine.Duplicates, rejectCount + engine.Refused, resume is not null, clock.Elapsed);
     }
 
     private T NameInputIn<T>(Func<T> open)
@@ -326,6 +323,18 @@ internal sealed class ReplayRunner(ReplayOptions options)
         {
             first.OnLate(in tick, watermark);
             second.OnLate(in tick, watermark);
+        }
+
+        public void OnTick(in Tick tick, long position)
+        {
+            first.OnTick(in tick, position);
+            second.OnTick(in tick, position);
+        }
+
+        public void OnReject(in Tick tick, long position, string reason)
+        {
+            first.OnReject(in tick, position, reason);
+            second.OnReject(in tick, position, reason);
         }
     }
 }

@@ -257,12 +257,19 @@ public sealed class RecordWriter : IDisposable
     }
 }
 
-/// <summary>An <see cref="IEngineOutput"/> that writes bars, alerts and late ticks to record writers.</summary>
-public sealed class RecordingOutput(RecordWriter bars, RecordWriter alerts, RecordWriter? late) : IEngineOutput
+/// <summary>An <see cref="IEngineOutput"/> that writes bars, alerts, late ticks and the engine's refusals to record writers.</summary>
+/// <remarks>A refusal is written as a reject whose line is the position the tick was given with, and whose input is the tick's line.</remarks>
+public sealed class RecordingOutput(RecordWriter bars, RecordWriter alerts, RecordWriter? late, RecordWriter? rejects = null) : IEngineOutput
 {
     public void OnBar(Bar bar) => bars.Write(bar);
 
     public void OnAlert(Alert alert) => alerts.Write(alert);
 
     public void OnLate(in Tick tick, long watermark) => late?.Write(in tick, watermark);
+
+    public void OnTick(in Tick tick, long position)
+    {
+    }
+
+    public void OnReject(in Tick tick, long position, string reason) => rejects?.Write(new Reject(position, reason, TickJson.ToJson(in tick)));
 }

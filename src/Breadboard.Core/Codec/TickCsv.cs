@@ -115,9 +115,9 @@ public sealed class TickCsv
             return false;
         }
 
-        if (!TickJson.TryParseNumber(priceCell, out var price) || !(price > 0) || !double.IsFinite(price))
+        if (!TickJson.TryParseNumber(priceCell, out var price))
         {
-            error = "field 'price' must be a finite number greater than 0";
+            error = $"field 'price' must be {TickLimits.PriceRule}";
             return false;
         }
 
@@ -128,9 +128,15 @@ public sealed class TickCsv
             return false;
         }
 
-        if (!TickJson.TryParseNumber(volumeCell, out var volume) || !(volume >= 0) || !double.IsFinite(volume))
+        if (!TickJson.TryParseNumber(volumeCell, out var volume))
         {
-            error = "field 'volume' must be a finite number of at least 0";
+            error = $"field 'volume' must be {TickLimits.VolumeRule}";
+            return false;
+        }
+
+        error = TickLimits.Check(price, volume);
+        if (error is not null)
+        {
             return false;
         }
 

@@ -70,9 +70,9 @@ public sealed class TickJson
                 else if (reader.ValueTextEquals("price"u8))
                 {
                     reader.Read();
-                    if (!TryReadNumber(ref reader, out price) || !(price > 0) || !double.IsFinite(price))
+                    if (!TryReadNumber(ref reader, out price))
                     {
-                        error = "field 'price' must be a finite number greater than 0";
+                        error = $"field 'price' must be {TickLimits.PriceRule}";
                         return false;
                     }
 
@@ -81,9 +81,9 @@ public sealed class TickJson
                 else if (reader.ValueTextEquals("volume"u8))
                 {
                     reader.Read();
-                    if (!TryReadNumber(ref reader, out volume) || !(volume >= 0) || !double.IsFinite(volume))
+                    if (!TryReadNumber(ref reader, out volume))
                     {
-                        error = "field 'volume' must be a finite number of at least 0";
+                        error = $"field 'volume' must be {TickLimits.VolumeRule}";
                         return false;
                     }
 
@@ -151,7 +151,7 @@ public sealed class TickJson
             : !hasTs ? "missing field 'ts'"
             : !hasPrice ? "missing field 'price'"
             : !hasVolume ? "missing field 'volume'"
-            : null;
+            : TickLimits.Check(price, volume);
         if (error is not null)
         {
             return false;
@@ -202,6 +202,57 @@ public sealed class TickJson
         }
 
         writer.WriteString("asset_class"u8, AssetClasses.Name(tick.AssetClass));
+    }
+
+    /// <summary>
+    /// A tick as its NDJSON line (without the newline), for a reject or a dead letter: the values the tick was
+    /// refused for are written too, a time no date can show as epoch ms and a number JSON cannot hold as a string.
+    /// </summary>
+    public static string ToJson(in Tick tick)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("symbol"u8, tick.Symbol);
+            if (tick.Ts is >= EventTime.MinMs and <= EventTime.MaxMs)
+            {
+                WriteTime(writer, "ts"u8, tick.Ts);
+            }
+            else
+            {
+                writer.WriteNumber("ts"u8, tick.Ts);
+            }
+
+            WriteAnyNumber(writer, "price"u8, tick.Price);
+            WriteAnyNumber(writer, "volume"u8, tick.Volume);
+            if (tick.TradeId.HasValue)
+            {
+                writer.WriteString("trade_id"u8, tick.TradeId.ToString());
+            }
+
+            if (tick.Exchange is not null)
+            {
+                writer.WriteString("exchange"u8, tick.Exchange);
+            }
+
+            writer.WriteString("asset_class"u8, AssetClasses.Name(tick.AssetClass));
+            writer.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private static void WriteAnyNumber(Utf8JsonWriter writer, ReadOnlySpan<byte> name, double value)
+    {
+        if (double.IsFinite(value))
+        {
+            writer.WriteNumber(name, value);
+        }
+        else
+        {
+            writer.WriteString(name, TickLimits.Format(value));
+        }
     }
 
     /// <summary>Writes an event time as an ISO-8601 string property without allocating.</summary>

@@ -7,7 +7,8 @@ namespace Breadboard.Core.Engine;
 public sealed partial class WindowEngine
 {
     private const int CheckpointMagic = 0x4B434242; // "BBCK"
-    private const int CheckpointVersion = 1;
+    // 2 added the future guard's state (refusal counts, the jump floor, held ticks); 1 is read as having none.
+    private const int CheckpointVersion = 2;
 
     /// <summary>
     /// Writes the engine's state. Restoring it with <see cref="Restore"/> and feeding the remaining input gives
@@ -32,6 +33,17 @@ public sealed partial class WindowEngine
         w.Write(Late);
         w.Write(BarsEmitted);
         w.Write(AlertsEmitted);
+        w.Write(Refused);
+        w.Write(RefusedFuture);
+        w.Write(_jumpFloor);
+        w.Write(_contradictions);
+        w.Write(_position);
+        w.Write(_held.Count);
+        foreach (var h in _held)
+        {
+            WriteTick(w, h.Tick);
+            w.Write(h.Position);
+        }
 
         var symbols = _symbols.Keys.ToArray();
         Array.Sort(symbols, StringComparer.Ordinal);
@@ -91,11 +103,12 @@ public sealed partial class WindowEngine
 
     /// <summary>Rebuilds an engine from <see cref="Save"/>'s bytes; the definition must be the one it was saved under.</summary>
     /// <exception cref="InvalidDataException">The bytes are not a checkpoint, or were written under another pipeline definition.</exception>
-    public static WindowEngine Restore(Pipeline.PipelineDefinition definition, IEngineOutput output, Stream stream)
+    /// <param name="wallClock">As for the constructor: the clock of a live face, or null.</param>
+    public static WindowEngine Restore(Pipeline.PipelineDefinition definition, IEngineOutput output, Stream stream, TimeProvider? wallClock = null)
     {
         ArgumentNullException.ThrowIfNull(definition);
         ArgumentNullException.ThrowIfNull(stream);
-        var engine = new WindowEngine(definition, output);
+        var engine = new WindowEngine(definition, output, wallClock);
         using var r = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
         try
         {
@@ -105,7 +118,7 @@ public sealed partial class WindowEngine
             }
 
             var version = r.ReadInt32();
-            if (version != CheckpointVersion)
+            if (version is not (1 or CheckpointVersion))
             {
                 throw new InvalidDataException($"checkpoint version {version} is not supported (expected {CheckpointVersion})");
             }
@@ -122,6 +135,19 @@ public sealed partial class WindowEngine
             engine.Late = r.ReadInt64();
             engine.BarsEmitted = r.ReadInt64();
             engine.AlertsEmitted = r.ReadInt64();
+            if (version >= 2)
+            {
+                engine.Refused = r.ReadInt64();
+                engine.RefusedFuture = r.ReadInt64();
+                engine._jumpFloor = r.ReadInt64();
+                engine._contradictions = r.ReadInt32();
+                engine._position = r.ReadInt64();
+                var held = r.ReadInt32();
+                for (var k = 0; k < held; k++)
+                {
+                    engine._held.Add(new HeldTick(ReadTick(r), r.ReadInt64()));
+                }
+            }
 
             var symbolCount = r.ReadInt32();
             for (var n = 0; n < symbolCount; n++)
@@ -223,6 +249,33 @@ public sealed partial class WindowEngine
             w.Write((byte)2);
             w.Write(id.ToString()!);
         }
+    }
+
+    private static void WriteTick(BinaryWriter w, in Tick tick)
+    {
+        w.Write(tick.Symbol);
+        w.Write(tick.Ts);
+        w.Write(tick.Price);
+        w.Write(tick.Volume);
+        w.Write(tick.TradeId.HasValue);
+        if (tick.TradeId.HasValue)
+        {
+            WriteTradeId(w, tick.TradeId);
+        }
+
+        w.Write(tick.Exchange ?? "");
+        w.Write((byte)tick.AssetClass);
+    }
+
+    private static Tick ReadTick(BinaryReader r)
+    {
+        var symbol = string.Intern(r.ReadString());
+        var ts = r.ReadInt64();
+        var price = r.ReadDouble();
+        var volume = r.ReadDouble();
+        var id = r.ReadBoolean() ? ReadTradeId(r) : TradeId.None;
+        var exchange = r.ReadString();
+        return new Tick(symbol, ts, price, volume, id, exchange.Length == 0 ? null : string.Intern(exchange), (AssetClass)r.ReadByte());
     }
 
     private static TradeId ReadTradeId(BinaryReader r) => r.ReadByte() switch

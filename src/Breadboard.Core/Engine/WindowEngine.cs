@@ -20,6 +20,14 @@ namespace Breadboard.Core.Engine;
 /// every open session of its symbol it overlaps; a session spans first ts to last ts + gap.</item>
 /// <item>Bars close in order of (window_end, window definition, window_start, symbol). Rules run on each closed bar
 /// in definition order. End of input (<see cref="CloseAll"/>) closes every window.</item>
+/// <item>Before all that, a tick is refused (<see cref="IEngineOutput.OnReject"/>) when its price or volume is
+/// outside <see cref="TickLimits"/>, when one of its windows would end after year 9999, or when it is further
+/// ahead of the wall clock than <see cref="FutureGuard.ClockSkewMs"/> (only with a clock: live faces). A tick
+/// further ahead of the watermark than <see cref="FutureGuard.MaxJumpMs"/> is held: once
+/// <see cref="FutureGuard.Confirm"/> ticks are held, the jump is real and they are taken, in arrival order, each
+/// checked again against the lower median of their times; once that many ticks after the first held one were not
+/// ahead, the held ticks are refused. End of input takes the held ticks. Refused and held ticks change nothing
+/// else, so one bad clock cannot make every later tick late.</item>
 /// </list>
 /// <para>Not thread-safe: one thread drives an engine.</para>
 /// </remarks>
@@ -34,12 +42,32 @@ public sealed partial class WindowEngine
     private readonly long _dedupHorizon;
     private readonly Dictionary<string, SymbolState> _symbols = new(StringComparer.Ordinal);
     private readonly PriorityQueue<WindowState, TimerKey> _timers = new(TimerKeyComparer.Instance);
+    private readonly FutureGuard _future;
+    private readonly TimeProvider? _clock;
+    private readonly long _latestTs;
+    private readonly List<HeldTick> _held = [];
 
     private long _maxTs = long.MinValue;
     private long _watermark = long.MinValue;
     private bool _finished;
 
-    public WindowEngine(PipelineDefinition definition, IEngineOutput output)
+    // The wall clock as last read: read again only for a tick that seems ahead of it, so not once per tick.
+    private long _clockMs = long.MinValue;
+
+    // Ticks after the first held one that were not ahead; at Confirm the held ticks are refused.
+    private int _contradictions;
+
+    // Where the last confirmed jump landed: the jump check measures from here while the watermark is behind it.
+    private long _jumpFloor = long.MinValue;
+
+    // The position given with the tick being processed: a held tick is taken at this one's.
+    private long _position;
+
+    /// <param name="wallClock">
+    /// The clock that <see cref="FutureGuard.ClockSkewMs"/> measures from, for live faces; null (replays,
+    /// backtests) never reads a clock, so the output depends on the input alone.
+    /// </param>
+    public WindowEngine(PipelineDefinition definition, IEngineOutput output, TimeProvider? wallClock = null)
     {
         ArgumentNullException.ThrowIfNull(definition);
         ArgumentNullException.ThrowIfNull(output);
@@ -59,6 +87,17 @@ public sealed partial class WindowEngine
 
         _outOfOrderness = definition.OutOfOrdernessMs;
         _dedupHorizon = definition.DedupHorizonMs;
+        _future = definition.Future;
+        _clock = wallClock;
+
+        // A window ends at most its size (a session: its gap) after its latest tick, and its end must format.
+        var extent = 0L;
+        foreach (var w in _windows)
+        {
+            extent = Math.Max(extent, w.Kind == WindowKind.Session ? w.GapMs : w.SizeMs);
+        }
+
+        _latestTs = EventTime.MaxMs - extent;
     }
 
     /// <summary>The current watermark in epoch ms; <see cref="long.MinValue"/> before the first tick.</summary>
@@ -75,12 +114,22 @@ public sealed partial class WindowEngine
 
     public long AlertsEmitted { get; private set; }
 
+    /// <summary>Ticks refused (<see cref="IEngineOutput.OnReject"/>), future ones included.</summary>
+    public long Refused { get; private set; }
+
+    /// <summary>Ticks refused as being from the future: ahead of the wall clock, or a jump later ticks contradicted.</summary>
+    public long RefusedFuture { get; private set; }
+
+    /// <summary>Ticks held right now, waiting for later ticks to confirm or contradict their jump ahead.</summary>
+    public int Held => _held.Count;
+
     /// <summary>Windows currently open, across symbols.</summary>
     public int OpenWindows { get; private set; }
 
     /// <summary>Feeds one tick; emits, before returning, every window the advanced watermark closes.</summary>
+    /// <param name="position">Handed back with the tick to <see cref="IEngineOutput.OnTick"/> or <see cref="IEngineOutput.OnReject"/>.</param>
     /// <exception cref="InvalidOperationException">After <see cref="CloseAll"/>: closed windows must not be emitted twice.</exception>
-    public TickOutcome Process(in Tick tick)
+    public TickOutcome Process(in Tick tick, long position = 0)
     {
         if (_finished)
         {
@@ -88,6 +137,120 @@ public sealed partial class WindowEngine
         }
 
         Ticks++;
+        _position = position;
+        if (Refusal(in tick, out var future) is { } reason)
+        {
+            Refuse(in tick, position, reason, future);
+            return TickOutcome.Refused;
+        }
+
+        return Guard(in tick, position);
+    }
+
+    /// <summary>Why a tick cannot be taken at all, whatever came before it; null when it can.</summary>
+    private string? Refusal(in Tick tick, out bool future)
+    {
+        future = false;
+        if (TickLimits.Check(tick.Price, tick.Volume) is { } reason)
+        {
+            return reason;
+        }
+
+        if (tick.Ts < EventTime.MinMs || tick.Ts > _latestTs)
+        {
+            return $"field 'ts' must be from {EventTime.ToIso(EventTime.MinMs)} to {EventTime.ToIso(_latestTs)}, so that every window of the pipeline ends before year 10000 (got {Describe(tick.Ts)})";
+        }
+
+        if (_clock is not null && _future.ClockSkewMs > 0 && tick.Ts - _future.ClockSkewMs > _clockMs)
+        {
+            _clockMs = _clock.GetUtcNow().ToUnixTimeMilliseconds();
+            if (tick.Ts - _future.ClockSkewMs > _clockMs)
+            {
+                future = true;
+                return $"ts {EventTime.ToIso(tick.Ts)} is {DurationText.Approximate(tick.Ts - _clockMs)} ahead of the wall clock ({EventTime.ToIso(_clockMs)}); future.clock_skew allows {DurationText.Format(_future.ClockSkewMs)}";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Takes a tick unless it jumps too far ahead of the watermark, which holds it instead.</summary>
+    private TickOutcome Guard(in Tick tick, long position)
+    {
+        if (IsJump(tick.Ts))
+        {
+            _held.Add(new HeldTick(tick, position));
+            if (_held.Count >= _future.Confirm)
+            {
+                ConfirmHeld();
+            }
+
+            return TickOutcome.Held;
+        }
+
+        var outcome = Take(in tick);
+        if (_held.Count > 0 && ++_contradictions >= _future.Confirm)
+        {
+            RefuseHeld();
+        }
+
+        return outcome;
+    }
+
+    private bool IsJump(long ts) =>
+        _future.MaxJumpMs > 0 && _future.Confirm > 1 && _watermark != long.MinValue
+        && ts - Math.Max(_watermark, _jumpFloor) > _future.MaxJumpMs;
+
+    /// <summary>Enough ticks jumped together: the jump is real. Each is taken, or held again if far beyond the others.</summary>
+    private void ConfirmHeld()
+    {
+        var held = _held.ToArray();
+        _held.Clear();
+        _contradictions = 0;
+        var times = new long[held.Length];
+        for (var i = 0; i < held.Length; i++)
+        {
+            times[i] = held[i].Tick.Ts;
+        }
+
+        Array.Sort(times);
+        _jumpFloor = Math.Max(_jumpFloor, times[(times.Length - 1) / 2]);
+        foreach (var h in held)
+        {
+            Guard(h.Tick, h.Position);
+        }
+    }
+
+    /// <summary>The ticks after the held ones did not follow them: they carry a bad clock.</summary>
+    private void RefuseHeld()
+    {
+        foreach (var h in _held)
+        {
+            var reason = $"ts {EventTime.ToIso(h.Tick.Ts)} jumped more than future.max_jump ({DurationText.Format(_future.MaxJumpMs)}) ahead of the watermark ({EventTime.ToIso(_watermark)}), and the {_future.Confirm} ticks after it did not follow";
+            Refuse(h.Tick, h.Position, reason, future: true);
+        }
+
+        _held.Clear();
+        _contradictions = 0;
+    }
+
+    private void Refuse(in Tick tick, long position, string reason, bool future)
+    {
+        Refused++;
+        if (future)
+        {
+            RefusedFuture++;
+        }
+
+        _output.OnReject(in tick, position, reason);
+    }
+
+    /// <summary>A time for a message, even one that no date can show.</summary>
+    private static string Describe(long ts) =>
+        ts is >= -62_135_596_800_000 and <= EventTime.MaxMs ? EventTime.ToIso(ts) : $"{ts} ms after 1970";
+
+    private TickOutcome Take(in Tick tick)
+    {
         var state = SymbolOf(tick.Symbol);
 
         if (tick.TradeId.HasValue && IsDuplicate(state, tick.TradeId, tick.Ts))
@@ -117,6 +280,7 @@ public sealed partial class WindowEngine
         }
 
         AdvanceTo(tick.Ts);
+        _output.OnTick(in tick, _position);
         return outcome;
     }
 
@@ -162,9 +326,16 @@ public sealed partial class WindowEngine
     /// <summary>The highest event time seen (or advanced to); <see cref="long.MinValue"/> before the first tick.</summary>
     public long MaxEventTime => _maxTs;
 
-    /// <summary>End of input: closes every open window, in the usual order.</summary>
+    /// <summary>End of input: takes the held ticks (nothing follows them to contradict their jump), then closes every open window, in the usual order.</summary>
     public void CloseAll()
     {
+        foreach (var h in _held)
+        {
+            Take(h.Tick);
+        }
+
+        _held.Clear();
+        _contradictions = 0;
         _finished = true;
         CloseUpTo(long.MaxValue);
     }
@@ -448,6 +619,8 @@ public sealed partial class WindowEngine
     }
 
     private readonly record struct TimerKey(long End, int Window, long Start, string Symbol);
+
+    private readonly record struct HeldTick(Tick Tick, long Position);
 
     private sealed class TimerKeyComparer : IComparer<TimerKey>
     {

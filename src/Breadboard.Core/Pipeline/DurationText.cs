@@ -34,6 +34,21 @@ public static partial class DurationText
         : ms % 1_000 == 0 ? $"{ms / 1_000}s"
         : $"{ms}ms";
 
+    /// <summary>A span for a message, to three significant figures in the largest fitting unit: <c>850 ms</c>, <c>1.00 h</c>, <c>73.0 y</c>.</summary>
+    public static string Approximate(long ms)
+    {
+        var (value, unit) = Math.Abs(ms) switch
+        {
+            < 1_000 => (ms, "ms"),
+            < 60_000 => (ms / 1_000.0, "s"),
+            < 3_600_000 => (ms / 60_000.0, "min"),
+            < 86_400_000 => (ms / 3_600_000.0, "h"),
+            < 31_557_600_000 => (ms / 86_400_000.0, "d"),
+            _ => (ms / 31_557_600_000.0, "y"), // Julian years
+        };
+        return unit == "ms" ? $"{ms} ms" : string.Create(CultureInfo.InvariantCulture, $"{value:G3} {unit}");
+    }
+
     [GeneratedRegex("^([0-9]{1,9})(ms|s|min|m|h|d)$")]
     private static partial Regex Pattern();
 }

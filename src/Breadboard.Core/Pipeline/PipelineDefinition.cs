@@ -19,6 +19,9 @@ public sealed record PipelineDefinition
 
     public required IReadOnlyList<RuleDefinition> Rules { get; init; }
 
+    /// <summary>How ticks dated ahead of the rest are refused, so that one bad clock cannot poison event time.</summary>
+    public FutureGuard Future { get; init; } = FutureGuard.Default;
+
     /// <summary>
     /// The default pipeline (also shipped as config/pipeline.yaml): 1m tumbling, 5m hopping every minute, 30 s
     /// sessions; price drop/spike of 5 % over 5 minutes; volume surge at 5× the mean of the previous 20 1m bars.
@@ -73,6 +76,12 @@ public sealed record PipelineDefinition
             sb.Append(System.Globalization.CultureInfo.InvariantCulture, $";rule={r.Name},{r.Kind},{r.Window},{r.Op},{r.Threshold:R},{r.Lookback}");
         }
 
+        // Left out at its default, so that checkpoints taken before the guard existed stay valid.
+        if (Future != FutureGuard.Default)
+        {
+            sb.Append(System.Globalization.CultureInfo.InvariantCulture, $";future={Future.ClockSkewMs},{Future.MaxJumpMs},{Future.Confirm}");
+        }
+
         return sb.ToString();
     }
 
@@ -88,6 +97,29 @@ public sealed record PipelineDefinition
 
         return false;
     }
+}
+
+/// <summary>
+/// The guard against ticks from the future. A trade cannot happen after the clock that receives it, and one tick
+/// with a bad clock would otherwise move the watermark ahead and make every later tick late.
+/// </summary>
+/// <param name="ClockSkewMs">
+/// Live faces (a feed or Kafka): a tick more than this ahead of the wall clock is refused. 0 turns the check off.
+/// Replays and backtests never read the clock, so that their output depends on their input alone.
+/// </param>
+/// <param name="MaxJumpMs">
+/// Every face: a tick more than this ahead of the watermark is held rather than taken. 0 turns the check off.
+/// </param>
+/// <param name="Confirm">
+/// Held ticks are taken once this many are held (the jump is real: a market opening after a weekend, a feed back
+/// after a gap), and refused once this many ticks after the first of them were not ahead (a bad clock).
+/// </param>
+public sealed record FutureGuard(long ClockSkewMs, long MaxJumpMs, int Confirm)
+{
+    public static FutureGuard Default { get; } = new(3_600_000, 86_400_000, 20);
+
+    /// <summary>No checks: every tick moves event time, however far ahead.</summary>
+    public static FutureGuard Off { get; } = new(0, 0, 1);
 }
 
 public enum WindowKind

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace Breadboard.Core.Pipeline;
@@ -20,7 +21,33 @@ public sealed class PipelineConfigException(IReadOnlyList<string> errors)
 /// </remarks>
 public static partial class PipelineLoader
 {
-    private static readonly string[] TopFields = ["version", "out_of_orderness", "dedup_horizon", "windows", "aggregates", "rules"];
+    /// <summary>Largest pipeline text read: a real definition is a few kilobytes.</summary>
+    public const int MaxTextLength = 1 << 20;
+
+    public const int MaxWindows = 32;
+
+    public const int MaxRules = 256;
+
+    /// <summary>Largest window size or session gap (and so the furthest a window reaches past its tick).</summary>
+    public const long MaxWindowMs = 366 * DayMs;
+
+    /// <summary>Most windows one tick may belong to, over every window of the pipeline: each costs an update per tick.</summary>
+    public const long MaxWindowsPerTick = 2_000;
+
+    /// <summary>Largest out_of_orderness and dedup_horizon: open windows and remembered trade ids grow with them.</summary>
+    public const long MaxToleranceMs = 7 * DayMs;
+
+    /// <summary>Deepest nesting a YAML or JSON pipeline may have; a pipeline needs four levels.</summary>
+    public const int MaxDepth = 32;
+
+    /// <summary>Most YAML nodes a document may expand to, aliases counted each time they are used.</summary>
+    public const int MaxNodes = 100_000;
+
+    private const long DayMs = 86_400_000;
+
+    private static readonly string[] TopFields = ["version", "out_of_orderness", "dedup_horizon", "future", "windows", "aggregates", "rules"];
+
+    private static readonly string[] FutureFields = ["clock_skew", "max_jump", "confirm"];
 
     /// <summary>Parses and validates; <paramref name="source"/> names the input in errors (a file path).</summary>
     /// <exception cref="PipelineConfigException">The text is not a valid pipeline definition.</exception>
@@ -28,6 +55,12 @@ public static partial class PipelineLoader
     {
         ArgumentNullException.ThrowIfNull(text);
         var errors = new Errors(source);
+        if (text.Length > MaxTextLength)
+        {
+            errors.Add("(top)", $"the file is {text.Length:N0} characters long; a pipeline definition may have at most {MaxTextLength:N0}");
+            throw new PipelineConfigException(errors.List);
+        }
+
         var root = source.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? FromJson(text, errors) : FromYaml(text, errors);
         if (root is null)
         {
@@ -47,8 +80,9 @@ public static partial class PipelineLoader
         }
 
         var defaults = PipelineDefinition.Default;
-        var ooo = top.TryGetValue("out_of_orderness", out var o) ? Duration(o, "out_of_orderness", errors, allowZero: true) : defaults.OutOfOrdernessMs;
-        var dedup = top.TryGetValue("dedup_horizon", out var d) ? Duration(d, "dedup_horizon", errors, allowZero: true) : defaults.DedupHorizonMs;
+        var ooo = top.TryGetValue("out_of_orderness", out var o) ? Duration(o, "out_of_orderness", errors, allowZero: true, MaxToleranceMs) : defaults.OutOfOrdernessMs;
+        var dedup = top.TryGetValue("dedup_horizon", out var d) ? Duration(d, "dedup_horizon", errors, allowZero: true, MaxToleranceMs) : defaults.DedupHorizonMs;
+        var future = top.TryGetValue("future", out var f) ? Future(f, errors) : defaults.Future;
         var windows = top.TryGetValue("windows", out var w) ? Windows(w, errors) : [.. defaults.Windows];
         var aggregates = top.TryGetValue("aggregates", out var a) ? Aggregates(a, errors) : [.. defaults.Aggregates];
         var rules = top.TryGetValue("rules", out var r) ? Rules(r, windows, aggregates, errors) : [];
@@ -62,6 +96,7 @@ public static partial class PipelineLoader
         {
             OutOfOrdernessMs = ooo,
             DedupHorizonMs = dedup,
+            Future = future,
             Windows = windows,
             Aggregates = aggregates,
             Rules = rules,
@@ -76,6 +111,10 @@ public static partial class PipelineLoader
         sb.AppendLine("version: 1");
         sb.AppendLine(CultureInfo.InvariantCulture, $"out_of_orderness: {FormatDuration(definition.OutOfOrdernessMs)}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"dedup_horizon: {FormatDuration(definition.DedupHorizonMs)}");
+        sb.AppendLine("future:");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"  clock_skew: {FormatDuration(definition.Future.ClockSkewMs)}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"  max_jump: {FormatDuration(definition.Future.MaxJumpMs)}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"  confirm: {definition.Future.Confirm}");
         sb.AppendLine("windows:");
         foreach (var w in definition.Windows)
         {
@@ -127,12 +166,47 @@ public static partial class PipelineLoader
         : ms % 1_000 == 0 ? $"{ms / 1_000}s"
         : $"{ms}ms";
 
+    private static FutureGuard Future(object? node, Errors errors)
+    {
+        var defaults = FutureGuard.Default;
+        if (node is not Dictionary<string, object?> map)
+        {
+            errors.Add("future", "must be a mapping with clock_skew, max_jump and confirm");
+            return defaults;
+        }
+
+        CheckFields(map, FutureFields, "future", errors);
+        var skew = map.TryGetValue("clock_skew", out var c) ? Duration(c, "future.clock_skew", errors, allowZero: true, 366 * DayMs) : defaults.ClockSkewMs;
+        var jump = map.TryGetValue("max_jump", out var j) ? Duration(j, "future.max_jump", errors, allowZero: true, 3_660 * DayMs) : defaults.MaxJumpMs;
+        var confirm = defaults.Confirm;
+        if (map.ContainsKey("confirm"))
+        {
+            var value = Number(map, "confirm", "future", new Errors(""));
+            if (value is < 2 or > 10_000 || value % 1 != 0)
+            {
+                errors.Add("future.confirm", $"must be a whole number of ticks from 2 to 10000 (got '{Shorten(Scalar(map["confirm"]))}')");
+            }
+            else
+            {
+                confirm = (int)value;
+            }
+        }
+
+        return new FutureGuard(skew, jump, confirm);
+    }
+
     private static List<WindowDefinition> Windows(object? node, Errors errors)
     {
         var result = new List<WindowDefinition>();
         if (node is not List<object?> items || items.Count == 0)
         {
             errors.Add("windows", "must be a non-empty list of windows");
+            return result;
+        }
+
+        if (items.Count > MaxWindows)
+        {
+            errors.Add("windows", $"has {items.Count:N0} windows; a pipeline may have at most {MaxWindows}");
             return result;
         }
 
@@ -175,7 +249,7 @@ public static partial class PipelineLoader
                     errors.Add(path + ".type", "is required: tumbling, hopping or session");
                     break;
                 default:
-                    errors.Add(path + ".type", $"must be tumbling, hopping or session (got '{type}')");
+                    errors.Add(path + ".type", $"must be tumbling, hopping or session (got '{Shorten(type)}')");
                     break;
             }
         }
@@ -183,6 +257,13 @@ public static partial class PipelineLoader
         foreach (var dup in result.GroupBy(w => w.Name).Where(g => g.Count() > 1))
         {
             errors.Add("windows", $"window name '{dup.Key}' is used more than once");
+        }
+
+        // Each hopping window puts a tick in size / slide windows; the others in one.
+        var perTick = result.Sum(w => w.Kind == WindowKind.Hopping && w.SlideMs > 0 ? w.SizeMs / w.SlideMs : 1);
+        if (perTick > MaxWindowsPerTick)
+        {
+            errors.Add("windows", $"a tick would belong to {perTick:N0} windows; at most {MaxWindowsPerTick:N0} are allowed (make a hopping window's slide larger or its size smaller)");
         }
 
         return result;
@@ -209,7 +290,7 @@ public static partial class PipelineLoader
             }
             else
             {
-                errors.Add($"aggregates[{i}]", $"must be one of open, high, low, close, volume, vwap, trades (got '{text}')");
+                errors.Add($"aggregates[{i}]", $"must be one of open, high, low, close, volume, vwap, trades (got '{Shorten(text)}')");
             }
         }
 
@@ -226,6 +307,12 @@ public static partial class PipelineLoader
             return result;
         }
 
+        if (items.Count > MaxRules)
+        {
+            errors.Add("rules", $"has {items.Count:N0} rules; a pipeline may have at most {MaxRules}");
+            return result;
+        }
+
         for (var i = 0; i < items.Count; i++)
         {
             var path = $"rules[{i}]";
@@ -239,7 +326,7 @@ public static partial class PipelineLoader
             if (name is not null && !RuleName().IsMatch(name))
             {
                 // Rule names become NATS subjects (alerts.<rule>) and Flink column values.
-                errors.Add(path + ".name", $"must be lower-case letters, digits and underscores (got '{name}')");
+                errors.Add(path + ".name", $"must be lower-case letters, digits and underscores (got '{Shorten(name)}')");
             }
 
             var window = map.TryGetValue("window", out var wn) ? Scalar(wn) : null;
@@ -249,7 +336,7 @@ public static partial class PipelineLoader
             }
             else if (!windows.Any(w => w.Name == window))
             {
-                errors.Add(path + ".window", $"must name a defined window ({string.Join(", ", windows.Select(w => w.Name))}), got '{window}'");
+                errors.Add(path + ".window", $"must name a defined window ({string.Join(", ", windows.Select(w => w.Name))}), got '{Shorten(window)}'");
             }
 
             var type = map.TryGetValue("type", out var t) ? Scalar(t) : null;
@@ -266,7 +353,7 @@ public static partial class PipelineLoader
                     };
                     if (cmp is null)
                     {
-                        errors.Add(path + ".op", $"must be \"<=\" or \">=\" (got '{op}')");
+                        errors.Add(path + ".op", $"must be \"<=\" or \">=\" (got '{Shorten(op)}')");
                     }
 
                     var threshold = Number(map, "threshold_percent", path, errors);
@@ -302,7 +389,7 @@ public static partial class PipelineLoader
                     errors.Add(path + ".type", "is required: price_change or volume_surge");
                     break;
                 default:
-                    errors.Add(path + ".type", $"must be price_change or volume_surge (got '{type}')");
+                    errors.Add(path + ".type", $"must be price_change or volume_surge (got '{Shorten(type)}')");
                     break;
             }
         }
@@ -326,7 +413,7 @@ public static partial class PipelineLoader
 
         if (!WindowName().IsMatch(name))
         {
-            errors.Add(path + ".name", $"must be 1-32 letters, digits, '_' or '-' (got '{name}')");
+            errors.Add(path + ".name", $"must be 1-32 letters, digits, '_' or '-' (got '{Shorten(name)}')");
         }
 
         return name;
@@ -340,15 +427,15 @@ public static partial class PipelineLoader
             return 0;
         }
 
-        return Duration(node, $"{path}.{field}", errors, allowZero: false);
+        return Duration(node, $"{path}.{field}", errors, allowZero: false, MaxWindowMs);
     }
 
-    private static long Duration(object? node, string path, Errors errors, bool allowZero)
+    private static long Duration(object? node, string path, Errors errors, bool allowZero, long max)
     {
         var text = Scalar(node);
         if (!DurationText.TryParse(text, out var ms))
         {
-            errors.Add(path, $"must be a duration like 60s, 5m, 500ms or 1h (got '{text ?? "a list or mapping"}')");
+            errors.Add(path, $"must be a duration like 60s, 5m, 500ms or 1h (got '{Shorten(text) ?? "a list or mapping"}')");
             return 0;
         }
 
@@ -356,9 +443,17 @@ public static partial class PipelineLoader
         {
             errors.Add(path, "must be greater than zero");
         }
+        else if (ms > max)
+        {
+            errors.Add(path, $"must be at most {DurationText.Format(max)} (got {text})");
+            return 0;
+        }
 
         return ms;
     }
+
+    /// <summary>A value quoted in an error, cut so that a huge scalar cannot make a huge message.</summary>
+    private static string? Shorten(string? text) => text is { Length: > 64 } ? text[..64] + "…" : text;
 
     private static double Number(Dictionary<string, object?> map, string field, string path, Errors errors)
     {
@@ -371,7 +466,7 @@ public static partial class PipelineLoader
 
         if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
         {
-            errors.Add($"{path}.{field}", $"must be a number (got '{text}')");
+            errors.Add($"{path}.{field}", $"must be a number (got '{Shorten(text)}')");
             return 0;
         }
 
@@ -402,6 +497,11 @@ public static partial class PipelineLoader
     {
         try
         {
+            if (!WithinBounds(text, errors))
+            {
+                return null;
+            }
+
             var stream = new YamlStream();
             stream.Load(new StringReader(text));
             if (stream.Documents.Count == 0)
@@ -417,6 +517,73 @@ public static partial class PipelineLoader
             errors.Add($"line {e.Start.Line}", "not valid YAML: " + e.Message);
             return null;
         }
+    }
+
+    /// <summary>
+    /// Reads the document's events once, without building it, and refuses one nested deeper than
+    /// <see cref="MaxDepth"/> or expanding to more than <see cref="MaxNodes"/> nodes: an alias stands for its
+    /// anchor's whole subtree each time it is used, so nine levels of ten aliases ("billion laughs") expand to a
+    /// billion nodes from a few hundred bytes.
+    /// </summary>
+    private static bool WithinBounds(string text, Errors errors)
+    {
+        var parser = new Parser(new StringReader(text));
+        var anchors = new Dictionary<string, long>(StringComparer.Ordinal);
+        var open = new Stack<(string? Anchor, long Nodes)>();
+        long total = 0;
+        while (parser.MoveNext())
+        {
+            var e = parser.Current!;
+            long completed;
+            string? anchor;
+            switch (e)
+            {
+                case SequenceStart or MappingStart:
+                    if (open.Count == MaxDepth)
+                    {
+                        errors.Add($"line {e.Start.Line}", $"nested deeper than {MaxDepth} levels; a pipeline needs four");
+                        return false;
+                    }
+
+                    open.Push((((NodeEvent)e).Anchor.IsEmpty ? null : ((NodeEvent)e).Anchor.Value, 1));
+                    continue;
+                case SequenceEnd or MappingEnd:
+                    (anchor, completed) = open.Pop();
+                    break;
+                case Scalar scalar:
+                    (anchor, completed) = (scalar.Anchor.IsEmpty ? null : scalar.Anchor.Value, 1);
+                    break;
+                case AnchorAlias alias:
+                    (anchor, completed) = (null, anchors.GetValueOrDefault(alias.Value.Value, 1));
+                    break;
+                default:
+                    continue;
+            }
+
+            if (anchor is not null)
+            {
+                anchors[anchor] = completed;
+            }
+
+            // A node's count includes its children's, so only roots add to the total.
+            if (open.Count > 0)
+            {
+                var (parentAnchor, nodes) = open.Pop();
+                open.Push((parentAnchor, nodes + completed));
+            }
+            else
+            {
+                total += completed;
+            }
+
+            if (total > MaxNodes || (open.Count > 0 && open.Peek().Nodes > MaxNodes))
+            {
+                errors.Add($"line {e.Start.Line}", $"the document expands to more than {MaxNodes:N0} nodes (YAML aliases count each time they are used); a pipeline needs a few hundred");
+                return false;
+            }
+        }
+
+        return true;
     }
 
     // A document becomes a tree of string scalars, List<object?> sequences and Dictionary<string, object?> mappings.

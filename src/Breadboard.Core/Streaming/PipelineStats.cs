@@ -5,8 +5,9 @@ namespace Breadboard.Core.Streaming;
 /// <summary>Live counters of a running pipeline, written by the thread that drives the engine and safe to read from any other.</summary>
 public sealed class PipelineStats
 {
-    private long _ticks, _bars, _alerts, _late, _duplicates, _rejects, _stored, _watermark = long.MinValue;
-    private int _running;
+    private long _ticks, _bars, _alerts, _late, _duplicates, _rejects, _refused, _future, _stored, _watermark = long.MinValue;
+    private int _running, _held;
+    private string? _lastReject;
 
     public long Ticks => Volatile.Read(ref _ticks);
 
@@ -18,8 +19,20 @@ public sealed class PipelineStats
 
     public long Duplicates => Volatile.Read(ref _duplicates);
 
-    /// <summary>Input lines refused by the feed.</summary>
+    /// <summary>Input refused by the feed (lines it could not read) or, with several engines, by them too.</summary>
     public long Rejects => Volatile.Read(ref _rejects);
+
+    /// <summary>Ticks the engine refused (<see cref="WindowEngine.Refused"/>); with several engines they are in <see cref="Rejects"/>.</summary>
+    public long Refused => Volatile.Read(ref _refused);
+
+    /// <summary>Ticks refused as being from the future, by every engine.</summary>
+    public long Future => Volatile.Read(ref _future);
+
+    /// <summary>Ticks held by the future guard right now, waiting for later ticks to confirm their jump.</summary>
+    public int Held => Volatile.Read(ref _held);
+
+    /// <summary>The reason of the latest refusal, to show where rejects have no file to go to.</summary>
+    public string? LastReject => Volatile.Read(ref _lastReject);
 
     /// <summary>Batches written to the store.</summary>
     public long StoreBatches => Volatile.Read(ref _stored);
@@ -44,10 +57,13 @@ public sealed class PipelineStats
         Volatile.Write(ref _late, engine.Late);
         Volatile.Write(ref _duplicates, engine.Duplicates);
         Volatile.Write(ref _watermark, engine.Watermark);
+        Volatile.Write(ref _refused, engine.Refused);
+        Volatile.Write(ref _future, engine.RefusedFuture);
+        Volatile.Write(ref _held, engine.Held);
     }
 
-    /// <summary>Sets the counters directly, for a pipeline that runs several engines (one per partition).</summary>
-    public void Set(long ticks, long bars, long alerts, long late, long duplicates, long watermark)
+    /// <summary>Sets the counters directly, for a pipeline that runs several engines (one per partition), whose refusals it counts as rejects.</summary>
+    public void Set(long ticks, long bars, long alerts, long late, long duplicates, long watermark, long future = 0, int held = 0)
     {
         Volatile.Write(ref _ticks, ticks);
         Volatile.Write(ref _bars, bars);
@@ -55,9 +71,14 @@ public sealed class PipelineStats
         Volatile.Write(ref _late, late);
         Volatile.Write(ref _duplicates, duplicates);
         Volatile.Write(ref _watermark, watermark);
+        Volatile.Write(ref _future, future);
+        Volatile.Write(ref _held, held);
     }
 
     public void Rejected(long count = 1) => Interlocked.Add(ref _rejects, count);
+
+    /// <summary>Remembers why the latest tick was refused.</summary>
+    public void RejectReason(string reason) => Volatile.Write(ref _lastReject, reason);
 
     public void Stored() => Interlocked.Increment(ref _stored);
 }

@@ -48,6 +48,11 @@ public sealed class StoreSink(IMarketStore? store, IAlertBus? alertBus, int batc
         // Counted through the engine's totals in TakeBatch; the tick itself is kept with the other ticks.
     }
 
+    public void OnTick(in Tick tick, long position) => Tick(in tick);
+
+    /// <summary>A tick the engine refused: counted with the rejects of the input.</summary>
+    public void OnReject(in Tick tick, long position, string reason) => _rejects++;
+
     /// <summary>Hands over what was collected, with the increments of the drop counts since the last batch.</summary>
     public StoreBatch TakeBatch(WindowEngine engine)
     {

@@ -73,5 +73,11 @@ public class EngineAgainstDuckDbTests
         }
 
         public void OnLate(in Tick tick, long watermark) => throw new InvalidOperationException("ordered input has no late ticks");
+
+        public void OnTick(in Tick tick, long position)
+        {
+        }
+
+        public void OnReject(in Tick tick, long position, string reason) => throw new InvalidOperationException($"valid input has no refusals: {reason}");
     }
 }

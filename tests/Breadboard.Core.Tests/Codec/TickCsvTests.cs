@@ -141,6 +141,13 @@ public class TickCsvTests
         Assert.Contains(expected, Refuse("symbol,ts,price,volume", row), StringComparison.Ordinal);
 
     [Theory]
+    [InlineData("AAPL,0,1e308,10", "field 'price' must be a number from 1e-15 to 1e15 (got 1E+308)")]
+    [InlineData("AAPL,0,1,1e19", "field 'volume' must be 0 or a number from 1e-15 to 1e18 (got 1E+19)")]
+    [InlineData("AAPL,0,1e15,1e7", "price × volume must be at most 1e21 (got 1E+22)")]
+    public void TryParse_WithNumbersBeyondTheLimits_SaysWhichAndWhy(string row, string expected) =>
+        Assert.Equal(expected, Refuse("symbol,ts,price,volume", row));
+
+    [Theory]
     [InlineData("AAPL,0,1,1,,,bond", "'asset_class'")]
     [InlineData("AAPL,0,1,1,,co inbase,", "'exchange'")]
     public void TryParse_WithBadOptionalField_NamesIt(string row, string expected) =>

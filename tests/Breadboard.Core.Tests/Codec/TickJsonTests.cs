@@ -211,6 +211,9 @@ public class TickJsonTests
     [InlineData("true")]
     [InlineData("null")]
     [InlineData("[1]")]
+    [InlineData("1e308")]
+    [InlineData("1e16")]
+    [InlineData("1e-16")]
     public void TryParse_WithBadPrice_NamesThePrice(string price) =>
         Assert.Contains("'price'", Refuse($$"""{"symbol":"AAPL","ts":0,"price":{{price}},"volume":1}"""), StringComparison.Ordinal);
 
@@ -221,8 +224,25 @@ public class TickJsonTests
     [InlineData("\"-0.5\"")]
     [InlineData("1e400")]
     [InlineData("null")]
+    [InlineData("1e19")]
+    [InlineData("1e-300")]
     public void TryParse_WithBadVolume_NamesTheVolume(string volume) =>
         Assert.Contains("'volume'", Refuse($$"""{"symbol":"AAPL","ts":0,"price":1,"volume":{{volume}}}"""), StringComparison.Ordinal);
+
+    [Theory]
+    [InlineData("1e308", "10", "field 'price' must be a number from 1e-15 to 1e15 (got 1E+308)")]
+    [InlineData("1", "1e300", "field 'volume' must be 0 or a number from 1e-15 to 1e18 (got 1E+300)")]
+    [InlineData("1e15", "1e7", "price × volume must be at most 1e21 (got 1E+22)")]
+    public void TryParse_WithNumbersBeyondTheLimits_SaysWhichAndWhy(string price, string volume, string reason) =>
+        Assert.Equal(reason, Refuse($$"""{"symbol":"AAPL","ts":0,"price":{{price}},"volume":{{volume}}}"""));
+
+    [Fact]
+    public void TryParse_WithTheLimitsThemselves_AcceptsThem()
+    {
+        Assert.True(new TickJson().TryParse("""{"symbol":"A","ts":0,"price":1e15,"volume":1e6}"""u8, out _, out var error), error);
+        Assert.True(new TickJson().TryParse("""{"symbol":"A","ts":0,"price":1e-15,"volume":1e18}"""u8, out _, out error), error);
+        Assert.True(new TickJson().TryParse("""{"symbol":"A","ts":0,"price":1e3,"volume":1e-15}"""u8, out _, out error), error);
+    }
 
     [Theory]
     [InlineData("\"yesterday\"")]

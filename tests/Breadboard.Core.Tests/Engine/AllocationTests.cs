@@ -63,5 +63,13 @@ public class AllocationTests
         public void OnLate(in Tick tick, long watermark)
         {
         }
+
+        public void OnTick(in Tick tick, long position)
+        {
+        }
+
+        public void OnReject(in Tick tick, long position, string reason)
+        {
+        }
     }
 }

@@ -7,11 +7,19 @@ namespace Breadboard.Core.Tests.Engine;
 /// <summary>A late tick as the engine reported it.</summary>
 public sealed record LateTick(Tick Tick, long Watermark);
 
+/// <summary>A tick the engine refused, as it reported it.</summary>
+public sealed record RefusedTick(Tick Tick, long Position, string Reason);
+
 /// <summary>Records everything an engine emits, in order.</summary>
 public sealed class CollectingOutput : IEngineOutput
 {
-    /// <summary>Bars, alerts and late ticks interleaved exactly as they were emitted.</summary>
+    /// <summary>Bars, alerts, late and refused ticks interleaved exactly as they were emitted.</summary>
     public List<object> Events { get; } = [];
+
+    /// <summary>The ticks the engine took, with the position it gave for each, in the order it took them.</summary>
+    public List<(Tick Tick, long Position)> Taken { get; } = [];
+
+    public IReadOnlyList<RefusedTick> Refusals => [.. Events.OfType<RefusedTick>()];
 
     public IReadOnlyList<Bar> Bars => [.. Events.OfType<Bar>()];
 
@@ -24,6 +32,10 @@ public sealed class CollectingOutput : IEngineOutput
     public void OnAlert(Alert alert) => Events.Add(alert);
 
     public void OnLate(in Tick tick, long watermark) => Events.Add(new LateTick(tick, watermark));
+
+    public void OnTick(in Tick tick, long position) => Taken.Add((tick, position));
+
+    public void OnReject(in Tick tick, long position, string reason) => Events.Add(new RefusedTick(tick, position, reason));
 }
 
 /// <summary>Small builders that keep hand-written engine tests short.</summary>
