@@ -77,11 +77,32 @@ internal static class CommandRunner
             await Console.Error.WriteLineAsync($"error: store: {e.Message}");
             return 1;
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A file could not be read or written (a full disk, a missing directory, no permission): .NET's message
+            // names the file. Checkpoints are written after what they count, so the last one still holds.
+            await Console.Error.WriteLineAsync($"error: {OneLine(e.Message)}");
+            return 1;
+        }
+        catch (System.Data.Common.DbException e)
+        {
+            // The embedded store (DuckDB) failed: its file, the disk under it, or a lock another process holds.
+            await Console.Error.WriteLineAsync($"error: store: {OneLine(e.Message)}");
+            return 1;
+        }
         catch (OperationCanceledException)
         {
             await Console.Error.WriteLineAsync("stopped");
             return 130;
         }
+    }
+
+    /// <summary>The first line of a message, for errors that must stay on one line.</summary>
+    public static string OneLine(string message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var end = message.IndexOfAny(['\r', '\n']);
+        return (end < 0 ? message : message[..end]).Trim();
     }
 
     /// <summary>One-line log records on stderr (stdout carries the commands' own output).</summary>

@@ -36,6 +36,12 @@ public static class RecordJson
                 return false;
             }
 
+            if (windowEnd <= windowStart)
+            {
+                error = "\"window_end\" must be after \"window_start\"";
+                return false;
+            }
+
             alert = new Alert(id, rule, symbol, window, windowStart, windowEnd, value, threshold, ts);
             return true;
         }
@@ -89,6 +95,18 @@ public static class RecordJson
                 return false;
             }
 
+            error = end <= start ? "\"window_end\" must be after \"window_start\""
+                : !TickLimits.IsValidPrice(open) || !TickLimits.IsValidPrice(high) || !TickLimits.IsValidPrice(low) || !TickLimits.IsValidPrice(close)
+                    ? $"\"open\", \"high\", \"low\" and \"close\" must be prices: {TickLimits.PriceRule}"
+                : vwap is { } p && !TickLimits.IsValidPrice(p) ? $"\"vwap\" must be null or a price: {TickLimits.PriceRule}"
+                : volume < 0 ? "\"volume\" must not be negative"
+                : trades < 0 ? "\"trades\" must not be negative"
+                : null;
+            if (error is not null)
+            {
+                return false;
+            }
+
             bar = new Bar(symbol, window, start, end, open, high, low, close, volume, vwap, trades);
             return true;
         }
@@ -117,9 +135,9 @@ public static class RecordJson
     {
         value = 0;
         error = null;
-        if (!root.TryGetProperty(name, out var element) || element.ValueKind != JsonValueKind.Number || !element.TryGetDouble(out value))
+        if (!root.TryGetProperty(name, out var element) || element.ValueKind != JsonValueKind.Number || !element.TryGetDouble(out value) || !double.IsFinite(value))
         {
-            error = $"\"{name}\" must be a number";
+            error = $"\"{name}\" must be a finite number";
             return false;
         }
 
@@ -132,12 +150,12 @@ public static class RecordJson
         error = null;
         if (root.TryGetProperty(name, out var element) &&
             ((element.ValueKind == JsonValueKind.String && EventTime.TryParseIso(element.GetString().AsSpan(), out ms)) ||
-             (element.ValueKind == JsonValueKind.Number && element.TryGetInt64(out ms))))
+             (element.ValueKind == JsonValueKind.Number && element.TryGetInt64(out ms) && ms is >= EventTime.MinMs and <= EventTime.MaxMs)))
         {
             return true;
         }
 
-        error = $"\"{name}\" must be an ISO-8601 UTC time or epoch milliseconds";
+        error = $"\"{name}\" must be an ISO-8601 UTC time or epoch milliseconds, from 1970 to 9999";
         return false;
     }
 

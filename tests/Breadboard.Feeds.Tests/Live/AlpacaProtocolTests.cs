@@ -173,6 +173,7 @@ public class AlpacaProtocolTests
     [InlineData("""{"T":"t","i":1,"S":"AAPL","s":1,"t":"2021-02-22T15:51:44Z"}""", "a trade without a positive price (p)")]
     [InlineData("""{"T":"t","i":1,"S":"AAPL","p":-1,"s":1,"t":"2021-02-22T15:51:44Z"}""", "a trade without a positive price (p)")]
     [InlineData("""{"T":"t","i":1,"S":"AAPL","p":1,"s":"1","t":"2021-02-22T15:51:44Z"}""", "a trade without a valid size (s)")]
+    [InlineData("""{"T":"t","i":1,"S":"AAPL","p":1e308,"s":10,"t":"2021-02-22T15:51:44Z"}""", "a trade beyond Breadboard's limits: field 'price' must be a number from 1e-15 to 1e15 (got 1E+308)")]
     [InlineData("""{"T":"t","S":"AAPL","p":1,"s":1,"t":"2021-02-22T15:51:44Z"}""", "a trade without a valid trade id (i)")]
     [InlineData("""{"T":"t","i":1,"S":"AAPL","p":1,"s":1,"t":"yesterday"}""", "a trade without a valid RFC 3339 time (t)")]
     [InlineData("""{"T":"t","i":1,"p":1,"s":1,"t":"2021-02-22T15:51:44Z"}""", "a trade without a symbol (S)")]

@@ -109,6 +109,8 @@ public sealed class BinanceProtocolTests
     [InlineData("""{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":1672515782136,"s":"BTCUSDT","a":12345,"p":"abc","q":"100","T":1672515782134}}""")]
     [InlineData("""{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":1672515782136,"s":"BTCUSDT","a":12345,"p":0.001,"q":"100","T":1672515782134}}""")]
     [InlineData("""{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":1672515782136,"s":"BTCUSDT","a":12345,"p":"0.001","q":"x","T":1672515782134}}""")]
+    [InlineData("""{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":1672515782136,"s":"BTCUSDT","a":12345,"p":"1e308","q":"10","T":1672515782134}}""")]
+    [InlineData("""{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":1672515782136,"s":"BTCUSDT","a":12345,"p":"1e15","q":"1e7","T":1672515782134}}""")]
     [InlineData("""{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":1672515782136,"s":"BTCUSDT","a":12345,"p":"0.001","q":"100"}}""")]
     [InlineData("""{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":1672515782136000,"s":"BTCUSDT","a":12345,"p":"0.001","q":"100","T":1672515782134000}}""")]
     public void Decode_GarbageTruncatedOrMissingAField_IsMalformedAndEmitsNothing(string message)

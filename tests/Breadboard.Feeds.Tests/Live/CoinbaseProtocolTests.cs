@@ -164,6 +164,8 @@ public sealed class CoinbaseProtocolTests
     [InlineData("""{"trade_id":"9","product_id":"BTC-USD","price":100,"size":"1","time":"2026-04-07T14:30:02Z"}""", "price")]
     [InlineData("""{"trade_id":"9","product_id":"BTC-USD","price":"0","size":"1","time":"2026-04-07T14:30:02Z"}""", "price")]
     [InlineData("""{"trade_id":"9","product_id":"BTC-USD","price":"1","size":"-1","time":"2026-04-07T14:30:02Z"}""", "size")]
+    [InlineData("""{"trade_id":"9","product_id":"BTC-USD","price":"1e308","size":"10","time":"2026-04-07T14:30:02Z"}""", "beyond Breadboard's limits: field 'price' must be a number from 1e-15 to 1e15 (got 1E+308)")]
+    [InlineData("""{"trade_id":"9","product_id":"BTC-USD","price":"1","size":"1e300","time":"2026-04-07T14:30:02Z"}""", "beyond Breadboard's limits: field 'volume'")]
     [InlineData("""{"trade_id":"9","product_id":"BTC-USD","price":"1","size":"1","time":"yesterday"}""", "time")]
     [InlineData("""{"trade_id":"9","product_id":"BTC-USD","price":"1","size":"1","time":"2026-04-07T14:30:02"}""", "time")]
     [InlineData("""{"product_id":"BTC-USD","price":"1","size":"1","time":"2026-04-07T14:30:02Z"}""", "trade_id")]

@@ -216,6 +216,7 @@ public class KrakenProtocolTests
     [InlineData("""{"symbol":"BTC/USD","price":"100.5","qty":1,"trade_id":2,"timestamp":"2023-09-25T07:50:00Z"}""", "a trade without a positive price")]
     [InlineData("""{"symbol":"BTC/USD","price":0,"qty":1,"trade_id":2,"timestamp":"2023-09-25T07:50:00Z"}""", "a trade without a positive price")]
     [InlineData("""{"symbol":"BTC/USD","price":1,"qty":-1,"trade_id":2,"timestamp":"2023-09-25T07:50:00Z"}""", "a trade without a valid qty")]
+    [InlineData("""{"symbol":"BTC/USD","price":1e308,"qty":10,"trade_id":2,"timestamp":"2023-09-25T07:50:00Z"}""", "a trade beyond Breadboard's limits: field 'price' must be a number from 1e-15 to 1e15 (got 1E+308)")]
     [InlineData("""{"symbol":"BTC/USD","price":1,"qty":1,"trade_id":2.5,"timestamp":"2023-09-25T07:50:00Z"}""", "a trade without a valid trade_id")]
     [InlineData("""{"symbol":"BTC/USD","price":1,"qty":1,"trade_id":2,"timestamp":"2023-09-25 07:50"}""", "a trade without a valid RFC 3339 timestamp")]
     [InlineData("""{"symbol":"BTC/USD","price":1,"qty":1,"trade_id":2,"timestamp":{"at":1}}""", "a trade without a valid RFC 3339 timestamp")]

@@ -307,6 +307,7 @@ public sealed class AlpacaProtocol : IVenueProtocol
                         : !hasSize ? "a trade without a valid size (s)"
                         : !hasId ? "a trade without a valid trade id (i)"
                         : !hasTime ? "a trade without a valid RFC 3339 time (t)"
+                        : TickLimits.Check(price, size) is { } outOfRange ? "a trade beyond Breadboard's limits: " + outOfRange
                         : null;
                     if (problem is not null)
                     {

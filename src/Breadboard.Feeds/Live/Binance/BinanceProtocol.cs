@@ -329,6 +329,11 @@ public sealed class BinanceProtocol : IVenueProtocol
             return DecodeOutcome.Malformed("aggTrade without a valid quantity (q)");
         }
 
+        if (TickLimits.Check(price, quantity) is { } outOfRange)
+        {
+            return DecodeOutcome.Malformed("aggTrade beyond Breadboard's limits: " + outOfRange);
+        }
+
         if (ts < 0)
         {
             return DecodeOutcome.Malformed("aggTrade without a valid trade time in ms (T)");

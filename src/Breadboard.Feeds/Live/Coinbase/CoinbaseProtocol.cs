@@ -357,6 +357,11 @@ public sealed class CoinbaseProtocol : IVenueProtocol
             return "a trade without a valid size";
         }
 
+        if (TickLimits.Check(price, size) is { } outOfRange)
+        {
+            return "a trade beyond Breadboard's limits: " + outOfRange;
+        }
+
         if (ts < 0)
         {
             return "a trade without a valid time";

@@ -345,6 +345,7 @@ public sealed class KrakenProtocol : IVenueProtocol
             : !hasQty ? "a trade without a valid qty"
             : !hasId ? "a trade without a valid trade_id"
             : !hasTs ? "a trade without a valid RFC 3339 timestamp"
+            : TickLimits.Check(price, qty) is { } outOfRange ? "a trade beyond Breadboard's limits: " + outOfRange
             : null;
         if (problem is not null)
         {

@@ -1,0 +1,54 @@
+using Breadboard.Core.Codec;
+using Breadboard.Core.Model;
+
+namespace Breadboard.Core.Tests.Codec;
+
+/// <summary>Bars and alerts read from outside (Flink's output topics, the alert stream): what they may not carry.</summary>
+public class RecordJsonTests
+{
+    private static readonly Bar SampleBar = new("AAPL", "1m", 1_767_364_200_000, 1_767_364_260_000, 100, 102, 99, 101, 10, 100.5, 4);
+
+    private static readonly Alert SampleAlert = new("drop:AAPL:5m:1767364200000", "drop", "AAPL", "5m", 1_767_364_200_000, 1_767_364_500_000, -5.5, -5, 1_767_364_500_000);
+
+    private static string BarJson => System.Text.Encoding.UTF8.GetString(RecordJson.Bar(SampleBar));
+
+    private static string AlertJson => System.Text.Encoding.UTF8.GetString(RecordJson.Alert(SampleAlert));
+
+    [Fact]
+    public void TryParse_WhatTheWriterWrote_ReadsItBack()
+    {
+        Assert.True(RecordJson.TryParseBar(RecordJson.Bar(SampleBar), out var bar, out var error), error);
+        Assert.Equal(SampleBar, bar);
+        Assert.True(RecordJson.TryParseAlert(RecordJson.Alert(SampleAlert), out var alert, out error), error);
+        Assert.Equal(SampleAlert, alert);
+    }
+
+    [Theory]
+    [InlineData("\"high\":102", "\"high\":1e308", "\"open\", \"high\", \"low\" and \"close\" must be prices: a number from 1e-15 to 1e15")]
+    [InlineData("\"high\":102", "\"high\":1e400", "\"high\" must be a finite number")]
+    [InlineData("\"low\":99", "\"low\":-1", "\"open\", \"high\", \"low\" and \"close\" must be prices: a number from 1e-15 to 1e15")]
+    [InlineData("\"vwap\":100.5", "\"vwap\":1e300", "\"vwap\" must be null or a price: a number from 1e-15 to 1e15")]
+    [InlineData("\"volume\":10", "\"volume\":-10", "\"volume\" must not be negative")]
+    [InlineData("\"trades\":4", "\"trades\":-4", "\"trades\" must not be negative")]
+    [InlineData("\"window_end\":\"2026-01-02T14:31:00.000Z\"", "\"window_end\":9223372036854775807", "\"window_end\" must be an ISO-8601 UTC time or epoch milliseconds, from 1970 to 9999")]
+    [InlineData("\"window_end\":\"2026-01-02T14:31:00.000Z\"", "\"window_end\":\"2026-01-02T14:30:00.000Z\"", "\"window_end\" must be after \"window_start\"")]
+    public void TryParseBar_WithValuesNoEngineMakes_RefusesThemWithTheField(string field, string replacement, string error)
+    {
+        Assert.Contains(field, BarJson, StringComparison.Ordinal);
+
+        Assert.False(RecordJson.TryParseBar(System.Text.Encoding.UTF8.GetBytes(BarJson.Replace(field, replacement, StringComparison.Ordinal)), out _, out var actual));
+        Assert.Equal(error, actual);
+    }
+
+    [Theory]
+    [InlineData("\"value\":-5.5", "\"value\":1e999", "\"value\" must be a finite number")]
+    [InlineData("\"ts\":\"2026-01-02T14:35:00.000Z\"", "\"ts\":-1", "\"ts\" must be an ISO-8601 UTC time or epoch milliseconds, from 1970 to 9999")]
+    [InlineData("\"window_start\":\"2026-01-02T14:30:00.000Z\"", "\"window_start\":\"2026-01-02T14:40:00.000Z\"", "\"window_end\" must be after \"window_start\"")]
+    public void TryParseAlert_WithValuesNoEngineMakes_RefusesThemWithTheField(string field, string replacement, string error)
+    {
+        Assert.Contains(field, AlertJson, StringComparison.Ordinal);
+
+        Assert.False(RecordJson.TryParseAlert(System.Text.Encoding.UTF8.GetBytes(AlertJson.Replace(field, replacement, StringComparison.Ordinal)), out _, out var actual));
+        Assert.Equal(error, actual);
+    }
+}
