@@ -219,7 +219,7 @@ public sealed class OutputSink : IDisposable
         switch (result.Topic)
         {
             case KafkaBusOptions.BarsTopic:
-                if (RecordJson.TryParseBar(value, out var bar, out var barError))
+                if (RecordJson.TryParseBar(value, out var bar, out var barError) && (barError = RecordJson.CheckValues(bar!)) is null)
                 {
                     position.Bars.Add(bar!);
                 }
@@ -230,7 +230,7 @@ public sealed class OutputSink : IDisposable
 
                 break;
             case KafkaBusOptions.AlertsTopic:
-                if (RecordJson.TryParseAlert(value, out var alert, out var alertError))
+                if (RecordJson.TryParseAlert(value, out var alert, out var alertError) && (alertError = RecordJson.CheckValues(alert!)) is null)
                 {
                     position.Alerts.Add(alert!);
                 }

@@ -36,12 +36,6 @@ public static class RecordJson
                 return false;
             }
 
-            if (windowEnd <= windowStart)
-            {
-                error = "\"window_end\" must be after \"window_start\"";
-                return false;
-            }
-
             alert = new Alert(id, rule, symbol, window, windowStart, windowEnd, value, threshold, ts);
             return true;
         }
@@ -95,18 +89,6 @@ public static class RecordJson
                 return false;
             }
 
-            error = end <= start ? "\"window_end\" must be after \"window_start\""
-                : !TickLimits.IsValidPrice(open) || !TickLimits.IsValidPrice(high) || !TickLimits.IsValidPrice(low) || !TickLimits.IsValidPrice(close)
-                    ? $"\"open\", \"high\", \"low\" and \"close\" must be prices: {TickLimits.PriceRule}"
-                : vwap is { } p && !TickLimits.IsValidPrice(p) ? $"\"vwap\" must be null or a price: {TickLimits.PriceRule}"
-                : volume < 0 ? "\"volume\" must not be negative"
-                : trades < 0 ? "\"trades\" must not be negative"
-                : null;
-            if (error is not null)
-            {
-                return false;
-            }
-
             bar = new Bar(symbol, window, start, end, open, high, low, close, volume, vwap, trades);
             return true;
         }
@@ -115,6 +97,30 @@ public static class RecordJson
             error = $"not JSON: {e.Message.Split('.')[0]}";
             return false;
         }
+    }
+
+    /// <summary>
+    /// Why a bar read from outside cannot be one an engine made from valid ticks (prices beyond
+    /// <see cref="TickLimits"/>, a negative volume or count, an end not after its start); null when it can.
+    /// <see cref="TryParseBar"/> reads any finite bar, so that a batch's validation can report what is wrong with it.
+    /// </summary>
+    public static string? CheckValues(Bar bar)
+    {
+        ArgumentNullException.ThrowIfNull(bar);
+        return bar.WindowEnd <= bar.WindowStart ? "\"window_end\" must be after \"window_start\""
+            : !TickLimits.IsValidPrice(bar.Open) || !TickLimits.IsValidPrice(bar.High) || !TickLimits.IsValidPrice(bar.Low) || !TickLimits.IsValidPrice(bar.Close)
+                ? $"\"open\", \"high\", \"low\" and \"close\" must be prices: {TickLimits.PriceRule}"
+            : bar.Vwap is { } vwap && !TickLimits.IsValidPrice(vwap) ? $"\"vwap\" must be null or a price: {TickLimits.PriceRule}"
+            : bar.Volume < 0 ? "\"volume\" must not be negative"
+            : bar.Trades < 0 ? "\"trades\" must not be negative"
+            : null;
+    }
+
+    /// <summary>Why an alert read from outside cannot be one an engine made; null when it can.</summary>
+    public static string? CheckValues(Alert alert)
+    {
+        ArgumentNullException.ThrowIfNull(alert);
+        return alert.WindowEnd <= alert.WindowStart ? "\"window_end\" must be after \"window_start\"" : null;
     }
 
     private static bool TryString(JsonElement root, string name, out string value, out string? error)

@@ -37,17 +37,23 @@ public sealed class TickStreamReader : IDisposable
 {
     private const int MaxRawLength = 1024;
 
+    /// <summary>The longest line read: a tick line is a few hundred bytes, and a line without end must not fill memory.</summary>
+    public const int MaxLineLength = 1 << 20;
+
     private readonly Stream _stream;
     private readonly TickFormat _format;
     private readonly TickJson _json;
     private readonly SymbolTable _symbols;
     private readonly SymbolTable _exchanges;
     private TickCsv? _csv;
-    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
+    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(MaxLineLength);
     private int _start;
     private int _end;
     private bool _eof;
     private long _bufferOffset;
+
+    // Set while the rest of a line longer than MaxLineLength is skipped; holds its first bytes for the reject.
+    private byte[]? _overlong;
 
     /// <param name="stream">The input; it must be seekable when <paramref name="startPosition"/> is not 0.</param>
     /// <param name="startPosition">Byte offset to resume at, from an earlier reader's <see cref="Position"/>.</param>
@@ -106,6 +112,14 @@ public sealed class TickStreamReader : IDisposable
             {
                 tick = default;
                 return ReadStatus.End;
+            }
+
+            if (_overlong is not null)
+            {
+                LastReject = new Reject(Line, $"the line is longer than {MaxLineLength:N0} bytes", System.Text.Encoding.UTF8.GetString(_overlong));
+                _overlong = null;
+                tick = default;
+                return ReadStatus.Rejected;
             }
 
             if (IsBlank(line))
@@ -188,7 +202,21 @@ public sealed class TickStreamReader : IDisposable
             if (_eof)
             {
                 line = default;
-                return false;
+                if (_overlong is null)
+                {
+                    return false;
+                }
+
+                Line++; // the overlong line ran to the end of the input
+                Position = _bufferOffset + _start;
+                return true;
+            }
+
+            if (_start == 0 && _end == _buffer.Length)
+            {
+                // No end in sight within the longest line allowed: keep its start for the reject, skip the rest.
+                _overlong ??= _buffer.AsSpan(0, MaxRawLength).ToArray();
+                _start = _end;
             }
 
             Fill();
@@ -203,15 +231,6 @@ public sealed class TickStreamReader : IDisposable
             _bufferOffset += _start;
             _end -= _start;
             _start = 0;
-        }
-
-        if (_end == _buffer.Length)
-        {
-            // One line longer than the buffer: grow it rather than split the line.
-            var larger = ArrayPool<byte>.Shared.Rent(_buffer.Length * 2);
-            _buffer.AsSpan(0, _end).CopyTo(larger);
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = larger;
         }
 
         var read = _stream.Read(_buffer, _end, _buffer.Length - _end);

@@ -187,6 +187,52 @@ public class KafkaPipelineTests
     }
 
     [Fact]
+    public async Task Process_TicksFromTheFuture_GoToTheDeadLetterTopicAndTheOthersAreOnTime()
+    {
+        using var dir = new TempDir();
+        await using var kafka = await StartKafkaAsync();
+        const long T0 = 1_767_312_000_000; // 2026-01-02
+        static string Tick(long ts, int price) => $$"""{"v":1,"symbol":"AAPL","ts":{{ts}},"price":{{price}},"volume":1}""";
+        var aheadOfTheClock = Tick(4_084_000_000_000, 1);    // 2099: no trade is from the future
+        var jumpAhead = Tick(T0 + (150L * 86_400_000), 2);    // June: in the past, but months ahead of the watermark
+        using (var producer = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = kafka.BootstrapServers }).Build())
+        {
+            for (var i = 0; i < 60; i++)
+            {
+                await producer.ProduceAsync("stock-prices", new Message<string, string> { Key = "AAPL", Value = Tick(T0 + (i * 1_000L), 100 + i) }, Ct);
+                if (i is 10 or 20)
+                {
+                    await producer.ProduceAsync("stock-prices", new Message<string, string> { Key = "AAPL", Value = i == 10 ? aheadOfTheClock : jumpAhead }, Ct);
+                }
+            }
+        }
+
+        await CliProcess.RunSucceedsAsync(dir, "process", "--bus", $"kafka://{kafka.BootstrapServers}", "--store", Store(dir, "future"), "--drain", "--idle-timeout", "1", "--session-timeout", "3");
+
+        using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig { BootstrapServers = kafka.BootstrapServers, GroupId = "dlq-reader", AutoOffsetReset = AutoOffsetReset.Earliest }).Build();
+        consumer.Assign(new TopicPartitionOffset("ticks-dlq", 0, Offset.Beginning));
+        var dead = new List<ConsumeResult<string, string>>();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (dead.Count < 2 && DateTime.UtcNow < deadline)
+        {
+            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { } r)
+            {
+                dead.Add(r);
+            }
+        }
+
+        var reasons = dead.Select(d => Encoding.UTF8.GetString(d.Message.Headers.GetLastBytes("reason"))).ToList();
+        Assert.Equal(2, dead.Count);
+        Assert.StartsWith("ts 2099-06-01T", reasons[0], StringComparison.Ordinal);
+        Assert.Contains("ahead of the wall clock", reasons[0], StringComparison.Ordinal);
+        Assert.Contains("jumped more than future.max_jump (1d) ahead of the watermark", reasons[1], StringComparison.Ordinal);
+        Assert.Equal(["11", "22"], dead.Select(d => Encoding.UTF8.GetString(d.Message.Headers.GetLastBytes("source-offset"))));
+        var counts = await Counts(dir.File("future.duckdb"));
+        Assert.Equal((2L, 0L), (counts.Rejects, counts.Late));
+        Assert.Equal(60, await CountTicks(dir.File("future.duckdb")));
+    }
+
+    [Fact]
     public async Task Ingest_WithABrokerDownAndUp_DeliversEveryTick()
     {
         using var dir = new TempDir();

@@ -103,7 +103,12 @@ public sealed class SinkTests
         using var dir = new TempDir();
         await using var kafka = await KafkaPipelineTests.StartKafkaAsync();
         const string Good = """{"symbol":"AAPL","window":"1m","window_start":"2026-01-02T10:00:00.000Z","window_end":"2026-01-02T10:01:00.000Z","open":190.0,"high":191.5,"low":1.0E-4,"close":191.0,"volume":1.25E7,"vwap":null,"trades":3}""";
-        string[] badBars = ["not json", """{"symbol":"AAPL","window":"1m","window_start":"yesterday","window_end":"2026-01-02T10:01:00.000Z","open":1,"high":1,"low":1,"close":1,"volume":1}"""];
+        string[] badBars =
+        [
+            "not json",
+            """{"symbol":"AAPL","window":"1m","window_start":"yesterday","window_end":"2026-01-02T10:01:00.000Z","open":1,"high":1,"low":1,"close":1,"volume":1}""",
+            """{"symbol":"AAPL","window":"1m","window_start":"2026-01-02T10:00:00.000Z","window_end":"2026-01-02T10:01:00.000Z","open":1,"high":1e308,"low":1,"close":1,"volume":1}""",
+        ];
         string[] badAlerts = ["""{"id":"x","rule":"price_drop"}"""];
         using (var producer = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = kafka.BootstrapServers }).Build())
         {
@@ -117,11 +122,12 @@ public sealed class SinkTests
 
         await CliProcess.RunSucceedsAsync(dir, "sink", "--bus", $"kafka://{kafka.BootstrapServers}", "--store", Store(dir, "dlq"), "--drain", "--idle-timeout", "1", "--session-timeout", "3");
 
-        var dead = ReadTopic(kafka.BootstrapServers, "outputs-dlq", 3);
+        var dead = ReadTopic(kafka.BootstrapServers, "outputs-dlq", 4);
         Assert.Equal(badBars.Concat(badAlerts).Order(StringComparer.Ordinal), dead.Select(d => d.Message.Value).Order(StringComparer.Ordinal));
         var reasons = dead.ToDictionary(d => d.Message.Value, d => Encoding.UTF8.GetString(d.Message.Headers.GetLastBytes("reason")));
         Assert.StartsWith("not JSON", reasons["not json"], StringComparison.Ordinal);
         Assert.Contains("\"window_start\" must be an ISO-8601 UTC time", reasons[badBars[1]], StringComparison.Ordinal);
+        Assert.Equal("\"open\", \"high\", \"low\" and \"close\" must be prices: a number from 1e-15 to 1e15", reasons[badBars[2]]);
         Assert.Contains("\"symbol\" must be a non-empty string", reasons[badAlerts[0]], StringComparison.Ordinal);
         Assert.Equal("alerts", Encoding.UTF8.GetString(dead.Single(d => d.Message.Value == badAlerts[0]).Message.Headers.GetLastBytes("source-topic")));
 
@@ -133,7 +139,7 @@ public sealed class SinkTests
         Assert.Empty(File.ReadAllLines(dir.File("alerts.ndjson")));
         await using var store = DuckDbStore.Open(dir.File("dlq.duckdb"));
         await store.InitializeAsync(Ct);
-        Assert.Equal(3, (await store.ReadCountsAsync(Ct)).Rejects);
+        Assert.Equal(4, (await store.ReadCountsAsync(Ct)).Rejects);
     }
 
     [Fact]

@@ -32,23 +32,25 @@ public class RecordJsonTests
     [InlineData("\"trades\":4", "\"trades\":-4", "\"trades\" must not be negative")]
     [InlineData("\"window_end\":\"2026-01-02T14:31:00.000Z\"", "\"window_end\":9223372036854775807", "\"window_end\" must be an ISO-8601 UTC time or epoch milliseconds, from 1970 to 9999")]
     [InlineData("\"window_end\":\"2026-01-02T14:31:00.000Z\"", "\"window_end\":\"2026-01-02T14:30:00.000Z\"", "\"window_end\" must be after \"window_start\"")]
-    public void TryParseBar_WithValuesNoEngineMakes_RefusesThemWithTheField(string field, string replacement, string error)
+    public void TryParseBarAndCheckValues_WithValuesNoEngineMakes_RefuseThemWithTheField(string field, string replacement, string error)
     {
         Assert.Contains(field, BarJson, StringComparison.Ordinal);
 
-        Assert.False(RecordJson.TryParseBar(System.Text.Encoding.UTF8.GetBytes(BarJson.Replace(field, replacement, StringComparison.Ordinal)), out _, out var actual));
-        Assert.Equal(error, actual);
+        var json = System.Text.Encoding.UTF8.GetBytes(BarJson.Replace(field, replacement, StringComparison.Ordinal));
+
+        Assert.Equal(error, RecordJson.TryParseBar(json, out var bar, out var actual) ? RecordJson.CheckValues(bar!) : actual);
     }
 
     [Theory]
     [InlineData("\"value\":-5.5", "\"value\":1e999", "\"value\" must be a finite number")]
     [InlineData("\"ts\":\"2026-01-02T14:35:00.000Z\"", "\"ts\":-1", "\"ts\" must be an ISO-8601 UTC time or epoch milliseconds, from 1970 to 9999")]
     [InlineData("\"window_start\":\"2026-01-02T14:30:00.000Z\"", "\"window_start\":\"2026-01-02T14:40:00.000Z\"", "\"window_end\" must be after \"window_start\"")]
-    public void TryParseAlert_WithValuesNoEngineMakes_RefusesThemWithTheField(string field, string replacement, string error)
+    public void TryParseAlertAndCheckValues_WithValuesNoEngineMakes_RefuseThemWithTheField(string field, string replacement, string error)
     {
         Assert.Contains(field, AlertJson, StringComparison.Ordinal);
 
-        Assert.False(RecordJson.TryParseAlert(System.Text.Encoding.UTF8.GetBytes(AlertJson.Replace(field, replacement, StringComparison.Ordinal)), out _, out var actual));
-        Assert.Equal(error, actual);
+        var json = System.Text.Encoding.UTF8.GetBytes(AlertJson.Replace(field, replacement, StringComparison.Ordinal));
+
+        Assert.Equal(error, RecordJson.TryParseAlert(json, out var alert, out var actual) ? RecordJson.CheckValues(alert!) : actual);
     }
 }

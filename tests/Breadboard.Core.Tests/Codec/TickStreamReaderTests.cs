@@ -110,14 +110,27 @@ public class TickStreamReaderTests
     }
 
     [Fact]
-    public void Read_WithLineLongerThanOneMebibyte_ReadsItWhole()
+    public void Read_WithLineLongerThanOneMebibyte_RejectsItWithoutHoldingItAndGoesOn()
     {
-        var padding = new string('p', (3 << 20) / 2);
+        var padding = new string('p', 5 << 20);
         var text = Json("A", 1) + "\n" + $$"""{"symbol":"B","pad":"{{padding}}","ts":2,"price":1,"volume":1}""" + "\n" + Json("C", 3) + "\n";
         using var reader = new TickStreamReader(Input(text), TickFormat.Ndjson);
 
-        Assert.Equal(["tick A@1 (line 1)", "tick B@2 (line 2)", "tick C@3 (line 3)"], ReadAll(reader));
+        Assert.Equal(ReadStatus.Tick, reader.Read(out _));
+        Assert.Equal(ReadStatus.Rejected, reader.Read(out _));
+        Assert.Equal(new Reject(2, "the line is longer than 1,048,576 bytes", "{\"symbol\":\"B\",\"pad\":\"" + new string('p', 1024 - 21)), reader.LastReject);
+        Assert.Equal(["tick C@3 (line 3)"], ReadAll(reader));
         Assert.Equal(Encoding.UTF8.GetByteCount(text), reader.Position);
+    }
+
+    [Fact]
+    public void Read_WithEndlessLineAtTheEnd_RejectsItOnce()
+    {
+        var text = Json("A", 1) + "\n" + new string('x', 3 << 20);
+        using var reader = new TickStreamReader(Input(text), TickFormat.Ndjson);
+
+        Assert.Equal(["tick A@1 (line 1)", "reject 2"], ReadAll(reader));
+        Assert.Equal(text.Length, reader.Position);
     }
 
     [Fact]
