@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
+using Breadboard.Core.Seams;
 
 namespace Breadboard.ClickHouse;
 
@@ -81,24 +82,22 @@ public sealed partial class ClickHouseException : Exception
             text = text[..what];
         }
 
-        text = text.Trim();
+        // The server's text (or a proxy's page) is printed and logged: no escape sequences, no more than a line.
+        text = OutsideText.ForDisplay(text, MaxServerTextLength);
         if (text.Length == 0)
         {
             text = $"HTTP {(int)status} {status}";
-        }
-        else if (text.Length > MaxServerTextLength)
-        {
-            text = string.Concat(text.AsSpan(0, MaxServerTextLength), "…");
         }
 
         var message = string.Create(CultureInfo.InvariantCulture, $"ClickHouse error {code}: {text} (query: {Abbreviate(sql)})");
         return new ClickHouseException(message, code, status);
     }
 
+    /// <summary>The statement on one line, cut short; its literals may hold outside text (a venue's symbol), so it is made safe to print.</summary>
     internal static string Abbreviate(string sql)
     {
         var oneLine = string.Join(' ', sql.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
-        return oneLine.Length <= MaxSqlLength ? oneLine : string.Concat(oneLine.AsSpan(0, MaxSqlLength), "…");
+        return OutsideText.ForDisplay(oneLine, MaxSqlLength);
     }
 
     [GeneratedRegex(@"^Code:\s*(\d+)[.,]?\s*")]

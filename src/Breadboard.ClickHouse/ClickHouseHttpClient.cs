@@ -6,6 +6,7 @@ using System.Net.Sockets;
 using System.Runtime.ExceptionServices;
 using System.Text;
 using System.Text.Json;
+using Breadboard.Core.Seams;
 using Polly;
 using Polly.Retry;
 
@@ -227,7 +228,7 @@ public sealed class ClickHouseHttpClient : IDisposable
         catch (Exception e) when (IsTransport(e, cancellationToken))
         {
             throw new ClickHouseUnavailableException(
-                $"ClickHouse at {_baseUrl} did not answer after {_opts.MaxRetries + 1} attempts ({ClickHouseException.Abbreviate(sql)}): {e.Message}", e);
+                $"ClickHouse at {SecretText.Redact(_baseUrl.AbsoluteUri)} did not answer after {_opts.MaxRetries + 1} attempts ({ClickHouseException.Abbreviate(sql)}): {OutsideText.ForDisplay(SecretText.RedactText(e.Message))}", e);
         }
     }
 

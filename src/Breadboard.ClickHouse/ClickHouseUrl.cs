@@ -1,5 +1,6 @@
 using System.Globalization;
 using Breadboard.Core.Pipeline;
+using Breadboard.Core.Seams;
 
 namespace Breadboard.ClickHouse;
 
@@ -88,7 +89,7 @@ public sealed record ClickHouseUrl(Uri BaseUrl, string Database, string? User, s
                     retryFor = TimeSpan.FromMilliseconds(ms);
                     break;
                 default:
-                    error = $"bad option '{pair}'; allowed: user=NAME, cluster=NAME, secure=true|false, retry_for=DURATION (30s, 10m)";
+                    error = $"bad option '{(SecretText.IsSecretKey(key) ? $"{key}={SecretText.Mask}" : pair)}'; allowed: user=NAME, cluster=NAME, secure=true|false, retry_for=DURATION (30s, 10m)";
                     return false;
             }
         }

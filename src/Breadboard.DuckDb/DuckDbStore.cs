@@ -127,7 +127,7 @@ public sealed class DuckDbStore : IMarketStore
 
         if (!url.StartsWith(UrlScheme, StringComparison.OrdinalIgnoreCase))
         {
-            error = $"'{url}' is not a duckdb:// URL; expected {UrlExamples}";
+            error = $"'{SecretText.Redact(url)}' is not a duckdb:// URL; expected {UrlExamples}";
             return false;
         }
 
@@ -140,25 +140,25 @@ public sealed class DuckDbStore : IMarketStore
 
         if (rest.Length == 0 || rest == "/")
         {
-            error = $"'{url}' names no file; expected {UrlExamples}";
+            error = $"'{SecretText.Redact(url)}' names no file; expected {UrlExamples}";
             return false;
         }
 
         if (rest.IndexOfAny(['?', '#']) >= 0)
         {
-            error = $"'{url}' has a query or fragment; a duckdb:// URL holds only a file path";
+            error = $"'{SecretText.Redact(url)}' has a query or fragment; a duckdb:// URL holds only a file path";
             return false;
         }
 
         if (rest.EndsWith('/') || rest.EndsWith('\\'))
         {
-            error = $"'{url}' names a directory; it must name the database file, e.g. {rest}breadboard.duckdb";
+            error = $"'{SecretText.Redact(url)}' names a directory; it must name the database file, e.g. {rest}breadboard.duckdb";
             return false;
         }
 
         if (rest.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
         {
-            error = $"'{url}' contains characters that cannot appear in a path";
+            error = $"'{SecretText.Redact(url)}' contains characters that cannot appear in a path";
             return false;
         }
 

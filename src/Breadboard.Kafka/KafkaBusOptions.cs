@@ -70,7 +70,7 @@ public sealed record KafkaBusOptions
                     result = result with { Strict = strict };
                     break;
                 default:
-                    error = $"bad option '{key}={value}'; allowed: partitions=1..10000, replication=1..32, strict=true|false";
+                    error = $"bad option '{key}={(SecretText.IsSecretKey(key) ? SecretText.Mask : value)}'; allowed: partitions=1..10000, replication=1..32, strict=true|false";
                     return false;
             }
         }

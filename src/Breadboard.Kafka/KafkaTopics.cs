@@ -1,3 +1,4 @@
+using Breadboard.Core.Seams;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 
@@ -18,7 +19,7 @@ public static class KafkaTopics
         }
         catch (KafkaException e)
         {
-            throw new KafkaSetupException($"no answer from {options.BootstrapServers}: {e.Error.Reason}", e);
+            throw new KafkaSetupException($"no answer from {SecretText.Redact(options.BootstrapServers)}: {OutsideText.ForDisplay(e.Error.Reason)}", e);
         }
 
         var existing = metadata.Topics.Where(t => t.Error.Code == ErrorCode.NoError).Select(t => t.Topic).ToHashSet(StringComparer.Ordinal);
@@ -30,7 +31,7 @@ public static class KafkaTopics
 
         if (options.Strict)
         {
-            throw new KafkaSetupException($"strict mode: topics missing on {options.BootstrapServers}: {string.Join(", ", missing)}");
+            throw new KafkaSetupException($"strict mode: topics missing on {SecretText.Redact(options.BootstrapServers)}: {string.Join(", ", missing)}");
         }
 
         var replication = (short)Math.Min(options.Replication, metadata.Brokers.Count);
@@ -50,11 +51,11 @@ public static class KafkaTopics
         catch (CreateTopicsException e)
         {
             var failed = e.Results.First(r => r.Error.Code is not (ErrorCode.NoError or ErrorCode.TopicAlreadyExists));
-            throw new KafkaSetupException($"cannot create topic {failed.Topic}: {failed.Error.Reason}", e);
+            throw new KafkaSetupException($"cannot create topic {failed.Topic}: {OutsideText.ForDisplay(failed.Error.Reason)}", e);
         }
         catch (KafkaException e)
         {
-            throw new KafkaSetupException($"cannot create topics {string.Join(", ", missing)}: {e.Error.Reason}; create them beforehand (add ?strict=true to only check)", e);
+            throw new KafkaSetupException($"cannot create topics {string.Join(", ", missing)}: {OutsideText.ForDisplay(e.Error.Reason)}; create them beforehand (add ?strict=true to only check)", e);
         }
     }
 }

@@ -1,4 +1,5 @@
 using Breadboard.Core.Model;
+using Breadboard.Core.Seams;
 using Confluent.Kafka;
 
 namespace Breadboard.Kafka;
@@ -44,7 +45,7 @@ public sealed class TickProducer : IDisposable
                 // Fatal errors stop the producer; transient ones librdkafka retries by itself.
                 if (error.IsFatal)
                 {
-                    Volatile.Write(ref _lastError, error.Reason);
+                    Volatile.Write(ref _lastError, OutsideText.ForDisplay(error.Reason));
                 }
             })
             .Build();
@@ -94,7 +95,7 @@ public sealed class TickProducer : IDisposable
         if (report.Error.IsError)
         {
             Interlocked.Increment(ref _failed);
-            Volatile.Write(ref _lastError, $"{report.Topic}: {report.Error.Reason}");
+            Volatile.Write(ref _lastError, $"{report.Topic}: {OutsideText.ForDisplay(report.Error.Reason)}");
         }
         else
         {

@@ -1,3 +1,4 @@
+using Breadboard.Core.Seams;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
@@ -71,7 +72,7 @@ public static class AlertStreams
         }
         catch (Exception e) when (e is NatsException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            throw new NatsSetupException($"NATS {options.Servers}: {FirstLine(e.Message)}", e);
+            throw new NatsSetupException($"NATS {SecretText.Redact(options.Servers)}: {FirstLine(e.Message)}", e);
         }
     }
 
@@ -82,10 +83,11 @@ public static class AlertStreams
         await js.GetStreamAsync(NatsAlertOptions.StreamName, cancellationToken: cancellationToken);
     }
 
+    /// <summary>The first line of a client's or server's error, redacted and without control characters, for messages and logs.</summary>
     internal static string FirstLine(string message)
     {
         var end = message.IndexOf('\n', StringComparison.Ordinal);
-        return end < 0 ? message : message[..end];
+        return OutsideText.ForDisplay(SecretText.RedactText(end < 0 ? message : message[..end]));
     }
 }
 

@@ -80,7 +80,7 @@ public sealed record NatsAlertOptions
                     result = result with { BufferCapacity = b };
                     break;
                 default:
-                    error = $"bad option '{key}={value}'; allowed: max_age=DURATION (like 7d), max_msgs=N, duplicate_window=DURATION (like 2m), replicas=1..5, buffer=N";
+                    error = $"bad option '{key}={(SecretText.IsSecretKey(key) ? SecretText.Mask : value)}'; allowed: max_age=DURATION (like 7d), max_msgs=N, duplicate_window=DURATION (like 2m), replicas=1..5, buffer=N";
                     return false;
             }
         }

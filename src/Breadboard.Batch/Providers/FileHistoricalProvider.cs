@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Breadboard.Core.Model;
+using Breadboard.Core.Seams;
 
 namespace Breadboard.Batch.Providers;
 
@@ -86,11 +87,8 @@ public sealed class FileHistoricalProvider : IHistoricalProvider
 
     private HistoricalProviderException Error(int line, string what) => new($"file {Path}:{line}: {what}");
 
-    private static string Show(string text)
-    {
-        var shown = text.Length > 40 ? string.Concat(text.AsSpan(0, 40), "...") : text;
-        return shown.ReplaceLineEndings(" ");
-    }
+    /// <summary>A field of the file as an error quotes it: on one line, without control characters, cut short.</summary>
+    private static string Show(string text) => OutsideText.ForDisplay(text, 40);
 
     private static bool TryParseTime(string text, out long ms)
     {

@@ -83,7 +83,7 @@ public sealed class PolygonAggregatesProvider : IHistoricalProvider
             var page = await _http.GetAsync(url, what, ReadPageAsync, Describe, cancellationToken);
             if (page.Status is not ("OK" or "DELAYED"))
             {
-                throw new HistoricalProviderException($"{what}: status {page.Status}: {Redact(page.Error ?? page.Message ?? "no message")}");
+                throw new HistoricalProviderException($"{what}: status {ProviderHttp.OneLine(page.Status ?? "")}: {ProviderHttp.OneLine(Redact(page.Error ?? page.Message ?? "no message"))}");
             }
 
             foreach (var agg in page.Results ?? [])

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using Breadboard.Core.Seams;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Polly;
@@ -14,7 +15,8 @@ namespace Breadboard.Batch.Providers;
 /// exponential backoff on 5xx, timeouts and broken connections, and one-line <see cref="HistoricalProviderException"/>s
 /// for everything else.
 /// </summary>
-/// <remarks>A failure's message goes through <c>redact</c>, which hides the API key should a server echo it.</remarks>
+/// <remarks>A failure's message goes through <c>redact</c>, which hides the API key should a server echo it, and
+/// then through <see cref="OutsideText.ForDisplay"/>: the server's words are logged and printed.</remarks>
 internal sealed partial class ProviderHttp
 {
     private const int MaxBodyInMessage = 200;
@@ -234,13 +236,14 @@ internal sealed partial class ProviderHttp
         return null;
     }
 
+    /// <summary>The start of the body, redacted before it is cut (a key cut in half would escape redaction).</summary>
     private async Task<string> ReadShortAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
-        return OneLine(_redact(body.Length > MaxBodyInMessage ? body[..MaxBodyInMessage] + "..." : body)).Trim();
+        return OutsideText.ForDisplay(_redact(body), MaxBodyInMessage);
     }
 
-    internal static string OneLine(string text) => text.ReplaceLineEndings(" ");
+    internal static string OneLine(string text) => OutsideText.ForDisplay(text);
 
     /// <summary>Refused, reset, or timed out: no answer, as opposed to an answer that is an error.</summary>
     private static bool IsTransport(Exception e, CancellationToken cancellationToken) => e switch

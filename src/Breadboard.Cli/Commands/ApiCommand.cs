@@ -36,18 +36,18 @@ internal static class ApiCommand
                 {
                     Urls = webUrls,
                     Pipeline = definition,
-                    StoreUrl = Seams.Store.Resolve(parse),
-                    BusUrl = Seams.Bus.Resolve(parse),
+                    StoreUrl = Seams.Store.Shown(parse),
+                    BusUrl = Seams.Bus.Shown(parse),
                     ApiKey = UpCommand.ApiKey(),
                     BusLag = lag is null ? null : () => lag.Latest,
                     Silences = Notifications.Silences(parse, nats.Js),
-                    AlertsUrl = Seams.Alerts.Resolve(parse),
+                    AlertsUrl = Seams.Alerts.Shown(parse),
                     AlertsCheck = nats.Js is { } js ? ct => Nats.AlertStreams.CheckAsync(js, ct) : null,
                 },
                 store,
                 hub);
             await UpCommand.StartWebAsync(web, webUrls, cancellationToken);
-            Console.WriteLine($"breadboard api: serving {Seams.Store.Resolve(parse)} at {webUrls}; Ctrl-C to stop");
+            Console.WriteLine($"breadboard api: serving {Seams.Store.Shown(parse)} at {webUrls}; Ctrl-C to stop");
             try
             {
                 await Task.Delay(Timeout.Infinite, cancellationToken);

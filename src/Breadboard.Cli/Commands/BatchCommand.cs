@@ -53,7 +53,7 @@ internal static class BatchCommand
             Backends.CheckOtherSeams(parse, busIsInProcess: false);
             await using var store = await Backends.OpenStoreAsync(parse, ct);
             var rows = await Step(() => Steps(parse, staging).WriteAsync(parse.GetValue(runId)!, store, ct));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"write {parse.GetValue(runId)}: {rows:N0} bars upserted into {Seams.Store.Resolve(parse)}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"write {parse.GetValue(runId)}: {rows:N0} bars upserted into {Seams.Store.Shown(parse)}"));
             return 0;
         }));
 
@@ -76,7 +76,7 @@ internal static class BatchCommand
                 return await Verdict(report, Steps(parse, staging).ReportPath(id));
             }
 
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"run {id}: {result.Rows:N0} bars written into {Seams.Store.Resolve(parse)}{(result.Report is null ? "" : $" ({result.Report.Bars:N0} validated)")}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"run {id}: {result.Rows:N0} bars written into {Seams.Store.Shown(parse)}{(result.Report is null ? "" : $" ({result.Report.Bars:N0} validated)")}"));
             return 0;
         }));
 

@@ -86,7 +86,7 @@ internal static class ClickHouseBench
         var parts = await ScalarAsync(admin, "SELECT count() AS v FROM system.parts WHERE database = currentDatabase() AND table = 'ticks' AND active", cancellationToken);
         Console.WriteLine($"ticks table: {parts} active parts when the queries start (background merges continue)");
 
-        await using var web = WebServer.Build(new WebOptions { Urls = "http://127.0.0.1:0", Pipeline = PipelineDefinition.Default, StoreUrl = url }, store, new LiveHub());
+        await using var web = WebServer.Build(new WebOptions { Urls = "http://127.0.0.1:0", Pipeline = PipelineDefinition.Default, StoreUrl = SecretText.Redact(url) }, store, new LiveHub());
         await web.StartAsync(cancellationToken);
         try
         {

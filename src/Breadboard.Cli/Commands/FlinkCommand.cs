@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Breadboard.Cli.Settings;
 using Breadboard.Core.Pipeline;
+using Breadboard.Core.Seams;
 using Breadboard.Flink;
 using Breadboard.Flink.Gateway;
 
@@ -52,13 +53,13 @@ internal static class FlinkCommand
                 var deployer = new FlinkDeployer(client);
                 if (parse.GetValue(ifNotRunning) && (await deployer.StatusAsync(options.JobName, ct)).FirstOrDefault(j => j.IsActive) is { } active)
                 {
-                    Console.WriteLine($"flink deploy: job '{options.JobName}' is already {active.Status} as {active.Id} on {gateway}; nothing to do");
+                    Console.WriteLine($"flink deploy: job '{options.JobName}' is already {OutsideText.ForDisplay(active.Status)} as {OutsideText.ForDisplay(active.Id)} on {gateway}; nothing to do");
                     return;
                 }
 
                 var id = await deployer.DeployAsync(statements, options.JobName, parse.GetValue(fromSavepoint), ct);
-                Console.WriteLine($"flink deploy: job '{options.JobName}' submitted as {id} through {gateway}");
-                Console.WriteLine($"the Flink web UI shows it under Jobs > Running Jobs (JobManager port 8081, #/job/running/{id}); 'breadboard flink status' lists it here");
+                Console.WriteLine($"flink deploy: job '{options.JobName}' submitted as {OutsideText.ForDisplay(id)} through {gateway}");
+                Console.WriteLine($"the Flink web UI shows it under Jobs > Running Jobs (JobManager port 8081, #/job/running/{OutsideText.ForDisplay(id)}); 'breadboard flink status' lists it here");
             });
         }));
 
@@ -78,7 +79,8 @@ internal static class FlinkCommand
 
                 foreach (var job in jobs)
                 {
-                    Console.WriteLine($"{job.Id}  {job.Status,-11}  {job.StartTime ?? "-"}  {job.Name}");
+                    // The cluster's words: shown without any escape sequence they may carry.
+                    Console.WriteLine($"{OutsideText.ForDisplay(job.Id)}  {OutsideText.ForDisplay(job.Status),-11}  {OutsideText.ForDisplay(job.StartTime ?? "-")}  {OutsideText.ForDisplay(job.Name)}");
                 }
             });
         }));
@@ -99,12 +101,13 @@ internal static class FlinkCommand
                 var stopped = await new FlinkDeployer(client).CancelAsync(parse.GetValue(jobName)!, id, parse.GetValue(withSavepoint), ct);
                 if (stopped.SavepointPath is null)
                 {
-                    Console.WriteLine($"flink cancel: job {stopped.JobId} cancelled");
+                    Console.WriteLine($"flink cancel: job {OutsideText.ForDisplay(stopped.JobId)} cancelled");
                 }
                 else
                 {
-                    Console.WriteLine(stopped.SavepointPath);
-                    Console.WriteLine($"flink cancel: job {stopped.JobId} stopped with the savepoint above; resume with 'breadboard flink deploy --from-savepoint {stopped.SavepointPath}'");
+                    var savepoint = OutsideText.ForDisplay(stopped.SavepointPath, maxLength: 1000);
+                    Console.WriteLine(savepoint);
+                    Console.WriteLine($"flink cancel: job {OutsideText.ForDisplay(stopped.JobId)} stopped with the savepoint above; resume with 'breadboard flink deploy --from-savepoint {savepoint}'");
                 }
             });
         }));

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Breadboard.Cli.Settings;
+using Breadboard.Core.Seams;
 using Breadboard.Kafka;
 
 namespace Breadboard.Cli.Commands;
@@ -22,7 +23,7 @@ internal static class LagCommand
             }
             catch (Confluent.Kafka.KafkaException e)
             {
-                throw new SettingException($"{Seams.Bus.Describe(Seams.Bus.Resolve(parse))}: {e.Error.Reason}");
+                throw new SettingException($"{Seams.Bus.Describe(Seams.Bus.Resolve(parse))}: {OutsideText.ForDisplay(e.Error.Reason)}");
             }
 
             Console.WriteLine($"{"topic",-14} {"partition",9} {"committed",12} {"end",12} {"lag",10} {"lag s",8}");

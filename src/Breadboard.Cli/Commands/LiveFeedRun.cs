@@ -123,7 +123,7 @@ internal sealed partial class LiveFeedRun
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                LogBackfillFailed(logger, gap.Symbol, gap.Reason, e.Message.ReplaceLineEndings(" "));
+                LogBackfillFailed(logger, OutsideText.ForDisplay(gap.Symbol), OutsideText.ForDisplay(gap.Reason), OutsideText.ForDisplay(SecretText.RedactText(e.Message)));
             }
         }
     }

@@ -53,7 +53,7 @@ internal static class ProcessCommand
             var processors = stats.Select(s => new TickProcessor(bus, definition, store, alertBus, s, options)).ToList();
             try
             {
-                Console.WriteLine($"breadboard process: {bus.BootstrapServers} group {options.GroupId} ×{processors.Count} → {Seams.Store.Resolve(parse)}; Ctrl-C to stop");
+                Console.WriteLine($"breadboard process: {bus.BootstrapServers} group {options.GroupId} ×{processors.Count} → {Seams.Store.Shown(parse)}; Ctrl-C to stop");
                 if (health is not null)
                 {
                     Console.WriteLine(health.Line);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Breadboard.Cli.Settings;
 using Breadboard.Core.Model;
 using Breadboard.Core.Pipeline;
+using Breadboard.Core.Seams;
 using Breadboard.Notify.Policy;
 
 namespace Breadboard.Cli.Commands;
@@ -19,7 +20,8 @@ internal static class SilencesCommand
             Console.WriteLine($"{"id",-32}  {"rule",-14} {"symbol",-12} {"channel",-8} {"starts_at",-24} {"ends_at",-24} comment");
             foreach (var s in silences)
             {
-                Console.WriteLine($"{s.Id,-32}  {s.Rule ?? "*",-14} {s.Symbol ?? "*",-12} {s.Channel ?? "*",-8} {Iso(s.StartsAt),-24} {Iso(s.EndsAt),-24} {s.Comment}");
+                // Anyone with access to the API or the bucket wrote these: shown without escape sequences or bidi overrides.
+                Console.WriteLine($"{Shown(s.Id),-32}  {Shown(s.Rule ?? "*"),-14} {Shown(s.Symbol ?? "*"),-12} {Shown(s.Channel ?? "*"),-8} {Iso(s.StartsAt),-24} {Iso(s.EndsAt),-24} {Shown(s.Comment)}");
             }
 
             return 0;
@@ -60,7 +62,7 @@ internal static class SilencesCommand
             }
 
             await store.CreateAsync(silence, cancellationToken);
-            Console.WriteLine($"silence {silence.Id}: {silence.Rule ?? "any rule"}, {silence.Symbol ?? "any symbol"}, {silence.Channel ?? "every channel"}, {Iso(silence.StartsAt)} to {Iso(silence.EndsAt)}");
+            Console.WriteLine($"silence {silence.Id}: {Shown(silence.Rule ?? "any rule")}, {Shown(silence.Symbol ?? "any symbol")}, {Shown(silence.Channel ?? "every channel")}, {Iso(silence.StartsAt)} to {Iso(silence.EndsAt)}");
             return 0;
         }, cancellationToken));
 
@@ -113,6 +115,8 @@ internal static class SilencesCommand
 
     private static DateTimeOffset Time(string flag, string value) =>
         EventTime.TryParse(value, out var ms) ? EventTime.ToDateTimeOffset(ms) : throw new SettingException($"{flag} '{value}': expected an ISO-8601 UTC time, a date or epoch ms");
+
+    private static string Shown(string text) => OutsideText.ForDisplay(text);
 
     private static string Iso(DateTimeOffset time) => EventTime.ToIso(time.ToUnixTimeMilliseconds());
 }

@@ -46,7 +46,7 @@ internal static class SinkCommand
             };
             var stats = new PipelineStats();
             using var sink = new OutputSink(bus, store, alertBus, stats, options);
-            Console.WriteLine($"breadboard sink: {bus.BootstrapServers} {string.Join(", ", OutputSink.TopicsOf(options))} (group {options.GroupId}) → {Seams.Store.Resolve(parse)}, alerts → {Seams.Alerts.Resolve(parse)}; Ctrl-C to stop");
+            Console.WriteLine($"breadboard sink: {bus.BootstrapServers} {string.Join(", ", OutputSink.TopicsOf(options))} (group {options.GroupId}) → {Seams.Store.Shown(parse)}, alerts → {Seams.Alerts.Shown(parse)}; Ctrl-C to stop");
             if (health is not null)
             {
                 Console.WriteLine(health.Line);

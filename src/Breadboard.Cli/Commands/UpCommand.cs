@@ -4,6 +4,7 @@ using System.Globalization;
 using Breadboard.Cli.Embedded;
 using Breadboard.Cli.Settings;
 using Breadboard.Core.Model;
+using Breadboard.Core.Seams;
 using Breadboard.Core.Streaming;
 using Breadboard.Feeds.Synthetic;
 using Breadboard.Flink;
@@ -106,13 +107,13 @@ internal static class UpCommand
                 {
                     Urls = webUrls,
                     Pipeline = definition,
-                    StoreUrl = Seams.Store.Resolve(parse),
-                    BusUrl = Seams.Bus.Resolve(parse),
+                    StoreUrl = Seams.Store.Shown(parse),
+                    BusUrl = Seams.Bus.Shown(parse),
                     ApiKey = ApiKey(),
                     BusLag = processor is not null ? () => Backends.ToBusLag(processor.Lag) : sink is not null ? () => Backends.ToBusLag(sink.Lag) : null,
                     Feeds = live is null ? null : live.Status,
                     Silences = silences,
-                    AlertsUrl = Seams.Alerts.Resolve(parse),
+                    AlertsUrl = Seams.Alerts.Shown(parse),
                     AlertsCheck = alertBus is Nats.NatsAlertBus natsBus ? natsBus.CheckAsync : null,
                 },
                 store,
@@ -165,9 +166,9 @@ internal static class UpCommand
                 : RunThroughKafkaAsync(feed, kafka!, processor is not null ? processor.RunAsync : sink!.RunAsync, stop.Token);
             var source = live?.Describe() ?? (replayPath is null ? $"synthetic feed ({feedOptions.Symbols.Count} symbols, {feedOptions.RatePerSecond:N0} ticks/s)" : $"replay of {replayPath} at {parse.GetValue(speed)}×");
             var path = kafka is null ? "local engine"
-                : flink ? $"Kafka {kafka.BootstrapServers} → Flink job ({Seams.Engine.Resolve(parse)}) → sink (group {SinkOptions.Default.GroupId})"
+                : flink ? $"Kafka {kafka.BootstrapServers} → Flink job ({Seams.Engine.Shown(parse)}) → sink (group {SinkOptions.Default.GroupId})"
                 : $"Kafka {kafka.BootstrapServers} → processor (group {ProcessorOptions.Default.GroupId})";
-            Console.WriteLine($"breadboard up: {source} → {path} → {Seams.Store.Resolve(parse)}; Ctrl-C to stop");
+            Console.WriteLine($"breadboard up: {source} → {path} → {Seams.Store.Shown(parse)}; Ctrl-C to stop");
             if (web is not null)
             {
                 Console.WriteLine($"dashboard: {DashboardUrl(webUrls)}");
@@ -264,7 +265,13 @@ internal static class UpCommand
         {
             if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
             {
-                throw new SettingException($"--urls (env {UrlsVariable}) = '{value}': '{url}' is not an http:// or https:// URL");
+                throw new SettingException($"--urls (env {UrlsVariable}) = '{SecretText.Redact(value)}': '{SecretText.Redact(url)}' is not an http:// or https:// URL");
+            }
+
+            // Kestrel would listen on such an address and ignore the user; a password there is a mistake to point out.
+            if (uri.UserInfo.Length > 0)
+            {
+                throw new SettingException($"--urls (env {UrlsVariable}) = '{SecretText.Redact(value)}': '{SecretText.Redact(url)}' has a user; a listen address is scheme, host and port");
             }
         }
 
@@ -283,7 +290,7 @@ internal static class UpCommand
         }
         catch (IOException e)
         {
-            throw new SettingException($"--urls (env {UrlsVariable}) = '{urls}': cannot listen: {e.Message.Split('\n')[0]}");
+            throw new SettingException($"--urls (env {UrlsVariable}) = '{SecretText.Redact(urls)}': cannot listen: {e.Message.Split('\n')[0]}");
         }
     }
 
@@ -313,7 +320,7 @@ internal static class UpCommand
             var job = (await new FlinkDeployer(client).StatusAsync(FlinkOptions.DefaultJobName, cancellationToken)).FirstOrDefault(j => j.IsActive);
             Console.WriteLine(job is null
                 ? $"warning: no active Flink job named '{FlinkOptions.DefaultJobName}' behind {gateway}: bars and alerts arrive once 'breadboard flink deploy' has submitted it"
-                : $"flink: job '{job.Name}' {job.Status} ({job.Id})");
+                : $"flink: job '{OutsideText.ForDisplay(job.Name)}' {OutsideText.ForDisplay(job.Status)} ({OutsideText.ForDisplay(job.Id)})");
         }
         catch (FlinkGatewayException e)
         {

@@ -29,7 +29,7 @@ internal static class ValidateConfigCommand
                 Console.WriteLine($"ok: {definition.Windows.Count} windows ({string.Join(", ", definition.Windows.Select(w => w.Name))}), {definition.Rules.Count} rules ({string.Join(", ", definition.Rules.Select(r => r.Name))})");
                 foreach (var seam in Seams.All)
                 {
-                    Console.WriteLine($"  {seam.Flag[2..],-10} {seam.Resolve(parse)}");
+                    Console.WriteLine($"  {seam.Flag[2..],-10} {seam.Shown(parse)}");
                 }
             }
 

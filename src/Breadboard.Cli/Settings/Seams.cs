@@ -1,4 +1,10 @@
 using System.CommandLine;
+using Breadboard.ClickHouse;
+using Breadboard.Core.Seams;
+using Breadboard.DuckDb;
+using Breadboard.Flink.Gateway;
+using Breadboard.Kafka;
+using Breadboard.Nats;
 
 namespace Breadboard.Cli.Settings;
 
@@ -6,22 +12,61 @@ namespace Breadboard.Cli.Settings;
 /// The five seams, each one URL-like setting from a flag or the environment: which bus, store, alert bus,
 /// engine and scheduler the process wires in. Embedded defaults need no server.
 /// </summary>
+/// <remarks>
+/// Each value is checked by the same parser that later opens it (so <c>validate-config</c> refuses what the commands
+/// refuse, credentials in a URL included), and shown only through <see cref="SecretText.Redact"/>.
+/// </remarks>
 internal sealed class Seams
 {
-    public static readonly Seam Bus = new("--bus", "BREADBOARD_BUS", "memory://", "The tick bus between feed and engine.", ["memory://", "kafka://"]);
-    public static readonly Seam Store = new("--store", "BREADBOARD_STORE", "duckdb://./data/breadboard.duckdb", "Where ticks, bars and alerts are stored.", ["duckdb://", "clickhouse://"]);
-    public static readonly Seam Alerts = new("--alerts", "BREADBOARD_ALERTS", "memory://", "Where alerts are published.", ["memory://", "nats://"]);
-    public static readonly Seam Engine = new("--engine", "BREADBOARD_ENGINE", "local", "Which engine runs the pipeline: local (in this process, or 'process' on Kafka) or a Flink cluster's SQL Gateway (the job is deployed with 'flink deploy'; 'sink' stores its output).", ["local", "flink+http://", "flink+https://"]);
+    public static readonly Seam Bus = new("--bus", "BREADBOARD_BUS", "memory://", "The tick bus between feed and engine.", ["memory://", "kafka://"], CheckBus);
+    public static readonly Seam Store = new("--store", "BREADBOARD_STORE", "duckdb://./data/breadboard.duckdb", "Where ticks, bars and alerts are stored.", ["duckdb://", "clickhouse://"], CheckStore);
+    public static readonly Seam Alerts = new("--alerts", "BREADBOARD_ALERTS", "memory://", "Where alerts are published.", ["memory://", "nats://"], CheckAlerts);
+    public static readonly Seam Engine = new("--engine", "BREADBOARD_ENGINE", "local", "Which engine runs the pipeline: local (in this process, or 'process' on Kafka) or a Flink cluster's SQL Gateway (the job is deployed with 'flink deploy'; 'sink' stores its output).", ["local", "flink+http://", "flink+https://"], CheckEngine);
     public static readonly Seam Scheduler = new("--scheduler", "BREADBOARD_SCHEDULER", "local", "Which scheduler runs batch jobs: local (in this process, when --batch-symbols names a job) or airflow (nothing here; the DAG runs the steps).", ["local", "airflow"]);
 
     public static IEnumerable<Seam> All => [Bus, Store, Alerts, Engine, Scheduler];
+
+    private static string? CheckBus(string value) =>
+        Seam.SchemeOf(value) == "kafka" && !KafkaBusOptions.TryParse(value, out _, out var error) ? error : null;
+
+    private static string? CheckStore(string value) => Seam.SchemeOf(value) switch
+    {
+        "clickhouse" => ClickHouseUrl.TryParse(value, out _, out var error) ? null : error,
+        _ => DuckDbStore.TryParseUrl(value, out _, out var error) ? null : error,
+    };
+
+    private static string? CheckAlerts(string value) =>
+        Seam.SchemeOf(value) == "nats" && !NatsAlertOptions.TryParse(value, out _, out var error) ? error : null;
+
+    /// <summary>The check <c>flink</c> and <c>up</c> make of a gateway address (no user, query or fragment), made of every engine setting.</summary>
+    private static string? CheckEngine(string value)
+    {
+        if (value == "local")
+        {
+            return null;
+        }
+
+        try
+        {
+            FlinkEngineUrl.Parse(value);
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return Commands.CommandRunner.OneLine(e);
+        }
+    }
 }
 
 /// <summary>One seam's flag, environment variable, default and accepted schemes.</summary>
 internal sealed class Seam
 {
-    public Seam(string flag, string environmentVariable, string defaultValue, string description, string[] schemes)
+    private readonly Func<string, string?>? _check;
+
+    /// <param name="check">The value's full check once its scheme is known: null when it is usable, else a one-line reason.</param>
+    public Seam(string flag, string environmentVariable, string defaultValue, string description, string[] schemes, Func<string, string?>? check = null)
     {
+        _check = check;
         Flag = flag;
         EnvironmentVariable = environmentVariable;
         DefaultValue = defaultValue;
@@ -64,14 +109,22 @@ internal sealed class Seam
         var scheme = SchemeOf(value);
         if (!Schemes.Any(s => SchemeOf(s).Equals(scheme, StringComparison.OrdinalIgnoreCase)))
         {
-            throw new SettingException($"{Describe(value)}: unknown scheme '{scheme}'; this build supports {string.Join(", ", Schemes)}");
+            throw new SettingException($"{Describe(value)}: unknown scheme '{SecretText.Redact(scheme)}'; this build supports {string.Join(", ", Schemes)}");
+        }
+
+        if (_check?.Invoke(value) is { } error)
+        {
+            throw new SettingException($"{Describe(value)}: {error}");
         }
 
         return value;
     }
 
-    /// <summary>Names the setting and its value, for error messages.</summary>
-    public string Describe(string value) => $"{Flag} (env {EnvironmentVariable}) = '{value}'";
+    /// <summary>The value in force as it may be shown (<see cref="SecretText.Redact"/>), for messages and the web API.</summary>
+    public string Shown(ParseResult parse) => SecretText.Redact(Resolve(parse));
+
+    /// <summary>Names the setting and its value, redacted, for error messages.</summary>
+    public string Describe(string value) => $"{Flag} (env {EnvironmentVariable}) = '{SecretText.Redact(value)}'";
 
     public static string SchemeOf(string value)
     {

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Breadboard.Core.Seams;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -72,19 +73,19 @@ internal sealed class WorkerHealth : IAsyncDisposable
             var checkable = url.Replace("://*:", "://0.0.0.0:", StringComparison.Ordinal).Replace("://+:", "://0.0.0.0:", StringComparison.Ordinal);
             if (!Uri.TryCreate(checkable, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
             {
-                throw new SettingException($"{Describe(value)}: '{url}' is not an http:// or https:// URL");
+                throw new SettingException($"{Describe(value)}: '{SecretText.Redact(url)}' is not an http:// or https:// URL");
             }
 
             // The worker has no certificate to serve TLS with, and a kubelet's probes need none.
             if (uri.Scheme == "https")
             {
-                throw new SettingException($"{Describe(value)}: '{url}': the health endpoints are served over plain http only");
+                throw new SettingException($"{Describe(value)}: '{SecretText.Redact(url)}': the health endpoints are served over plain http only");
             }
 
             // Kestrel refuses a path base in its URLs; the probes' paths are fixed.
-            if (uri.AbsolutePath != "/" || uri.Query.Length > 0)
+            if (uri.AbsolutePath != "/" || uri.Query.Length > 0 || uri.Fragment.Length > 0 || uri.UserInfo.Length > 0)
             {
-                throw new SettingException($"{Describe(value)}: '{url}' has a path; give scheme, host and port only");
+                throw new SettingException($"{Describe(value)}: '{SecretText.Redact(url)}' has a {(uri.UserInfo.Length > 0 ? "user" : "path")}; give scheme, host and port only");
             }
         }
 
@@ -163,7 +164,7 @@ internal sealed class WorkerHealth : IAsyncDisposable
         }
     }
 
-    private static string Describe(string value) => $"--health-urls (env {UrlsVariable}) = '{value}'";
+    private static string Describe(string value) => $"--health-urls (env {UrlsVariable}) = '{SecretText.Redact(value)}'";
 
     private IResult ReadyResult() => Volatile.Read(ref _state) switch
     {

@@ -9,6 +9,7 @@ public static class ServerListUrl
     /// Splits a URL into its host:port list and its options, in order; on failure <paramref name="error"/> says
     /// what is wrong in one line, calling the servers <paramref name="noun"/> (broker, server).
     /// </summary>
+    /// <remarks>A user and password in the URL are refused; the error never quotes them.</remarks>
     public static bool TryParse(string url, string scheme, string noun, out string[] servers, out List<KeyValuePair<string, string>> options, out string error)
     {
         ArgumentNullException.ThrowIfNull(url);
@@ -41,10 +42,17 @@ public static class ServerListUrl
 
         foreach (var server in servers)
         {
+            // A host never holds '@': what comes before it is a user and password, and these URLs are shown in messages.
+            if (server.Contains('@', StringComparison.Ordinal))
+            {
+                error = "credentials do not belong in the URL";
+                return false;
+            }
+
             var colon = server.LastIndexOf(':');
             if (colon <= 0 || !int.TryParse(server[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
             {
-                error = $"'{server}' is not host:port";
+                error = $"'{SecretText.Redact(server)}' is not host:port";
                 return false;
             }
         }

@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading.Channels;
 using Breadboard.Core.Model;
+using Breadboard.Core.Seams;
 using Microsoft.Extensions.Logging;
 
 namespace Breadboard.Feeds.Live;
@@ -237,7 +238,7 @@ public sealed partial class LiveFeed : IFeedSink
 
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
-                    var reason = $"closed by the venue ({socket.CloseStatus}{(string.IsNullOrEmpty(socket.CloseStatusDescription) ? "" : ": " + socket.CloseStatusDescription)})";
+                    var reason = $"closed by the venue ({socket.CloseStatus}{(string.IsNullOrEmpty(socket.CloseStatusDescription) ? "" : ": " + OutsideText.ForDisplay(socket.CloseStatusDescription))})";
                     Stats.Failed(reason);
                     LogConnectionLost(_logger, _protocol.Name, Stats.Url, reason);
                     return;
@@ -334,14 +335,17 @@ public sealed partial class LiveFeed : IFeedSink
         }
 
         _lastLogged[outcome.Kind] = now;
-        var sample = Encoding.UTF8.GetString(message[..Math.Min(message.Length, 200)]).ReplaceLineEndings(" ");
-        LogMessageProblem(_logger, _protocol.Name, outcome.Kind, outcome.Detail ?? "", Stats.Problems(outcome.Kind), sample);
+        // The venue's words, in the detail and the sample: logged without escape sequences or bidi overrides.
+        var sample = OutsideText.ForDisplay(Encoding.UTF8.GetString(message[..Math.Min(message.Length, 200)]), 200);
+        LogMessageProblem(_logger, _protocol.Name, outcome.Kind, OutsideText.ForDisplay(outcome.Detail), Stats.Problems(outcome.Kind), sample);
     }
 
-    /// <summary>The URL without its query or user info, which may carry a token.</summary>
-    private static string Redacted(Uri url) => url.GetLeftPart(UriPartial.Path);
+    /// <summary>The URL without its query, and its user info redacted: either may carry a token.</summary>
+    private static string Redacted(Uri url) => SecretText.Redact(url.GetLeftPart(UriPartial.Path));
 
-    private static string OneLine(Exception e) => (e.InnerException is { } inner && e is WebSocketException ? $"{e.Message} ({inner.Message})" : e.Message).ReplaceLineEndings(" ");
+    /// <summary>Why the connection ended, for the log and the API: the handshake's or the venue's text, made safe to show.</summary>
+    private static string OneLine(Exception e) =>
+        OutsideText.ForDisplay(SecretText.RedactText(e.InnerException is { } inner && e is WebSocketException ? $"{e.Message} ({inner.Message})" : e.Message));
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Venue} connected to {Url}: {Symbols}")]
     private static partial void LogConnected(ILogger logger, string venue, string url, string symbols);

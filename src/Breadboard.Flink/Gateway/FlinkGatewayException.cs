@@ -1,3 +1,5 @@
+using Breadboard.Core.Seams;
+
 namespace Breadboard.Flink.Gateway;
 
 /// <summary>
@@ -103,5 +105,6 @@ public sealed class FlinkGatewayException : Exception
         return line[(type.LastIndexOf('.') + 1)..];
     }
 
-    private static string Shorten(string line) => line.Length <= MaxCause ? line : line[..(MaxCause - 1)] + "…";
+    /// <summary>The gateway's line as it may be printed: no escape sequences, at most <see cref="MaxCause"/> characters.</summary>
+    private static string Shorten(string line) => OutsideText.ForDisplay(line, MaxCause - 1);
 }

@@ -4,6 +4,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Breadboard.Core.Seams;
 using Polly;
 using Polly.Retry;
 
@@ -55,6 +56,9 @@ public sealed class SqlGatewayClient : IDisposable
     /// <summary>The gateway's base address, ending in <c>/</c>.</summary>
     public Uri BaseAddress { get; }
 
+    /// <summary>The gateway's address as messages show it, credentials redacted.</summary>
+    private string Where => SecretText.Redact(BaseAddress.AbsoluteUri);
+
     public async Task<SqlGatewayInfo> GetInfoAsync(CancellationToken cancellationToken = default)
     {
         using var doc = await SendAsync(HttpMethod.Get, $"{Api}/info", null, null, cancellationToken);
@@ -68,7 +72,7 @@ public sealed class SqlGatewayClient : IDisposable
         using var doc = await SendAsync(HttpMethod.Post, $"{Api}/sessions", JsonSerializer.Serialize(body), null, cancellationToken);
         var handle = Text(doc.RootElement, "sessionHandle");
         return string.IsNullOrEmpty(handle)
-            ? throw new FlinkGatewayException($"Flink SQL Gateway at {BaseAddress} opened a session without a sessionHandle")
+            ? throw new FlinkGatewayException($"Flink SQL Gateway at {Where} opened a session without a sessionHandle")
             : new SqlGatewaySession(handle);
     }
 
@@ -310,11 +314,11 @@ public sealed class SqlGatewayClient : IDisposable
         }
         catch (HttpRequestException e)
         {
-            throw new FlinkGatewayException($"Flink SQL Gateway at {BaseAddress} is not reachable: {FirstLine(e.Message)}", e) { Statement = statement };
+            throw new FlinkGatewayException($"Flink SQL Gateway at {Where} is not reachable: {FirstLine(e.Message)}", e) { Statement = statement };
         }
         catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new FlinkGatewayException($"Flink SQL Gateway at {BaseAddress} did not answer {method} /{Path(path)} within {Seconds(_opts.RequestTimeout)}", e) { Statement = statement };
+            throw new FlinkGatewayException($"Flink SQL Gateway at {Where} did not answer {method} /{Path(path)} within {Seconds(_opts.RequestTimeout)}", e) { Statement = statement };
         }
 
         using (response)
@@ -331,7 +335,7 @@ public sealed class SqlGatewayClient : IDisposable
             }
             catch (JsonException e)
             {
-                throw new FlinkGatewayException($"Flink SQL Gateway at {BaseAddress} answered {method} /{Path(path)} with something other than JSON", e) { Statement = statement };
+                throw new FlinkGatewayException($"Flink SQL Gateway at {Where} answered {method} /{Path(path)} with something other than JSON", e) { Statement = statement };
             }
         }
     }
@@ -341,7 +345,7 @@ public sealed class SqlGatewayClient : IDisposable
         var errors = Errors(body);
         var cause = FlinkGatewayException.RootCause(errors) ?? $"HTTP {(int)code} {code}";
         var where = statement is null
-            ? $"Flink SQL Gateway at {BaseAddress} refused {method} /{Path(path)}"
+            ? $"Flink SQL Gateway at {Where} refused {method} /{Path(path)}"
             : FlinkGatewayException.Summarize(statement);
         return new FlinkGatewayException($"{where}: {cause}") { Statement = statement, Cause = cause };
     }
@@ -382,7 +386,7 @@ public sealed class SqlGatewayClient : IDisposable
     private static string FirstLine(string message)
     {
         var end = message.IndexOf('\n', StringComparison.Ordinal);
-        return (end < 0 ? message : message[..end]).Trim();
+        return OutsideText.ForDisplay(SecretText.RedactText(end < 0 ? message : message[..end]));
     }
 
     private sealed record OpenSessionBody(

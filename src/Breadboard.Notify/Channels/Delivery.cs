@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text;
+using Breadboard.Core.Seams;
 
 namespace Breadboard.Notify.Channels;
 
@@ -14,7 +15,8 @@ internal static class Delivery
 
     /// <summary>POSTs a JSON body; returns on a 2xx answer.</summary>
     /// <remarks>
-    /// Messages name the URL's host and port only: a Slack webhook URL's path is its secret.
+    /// Messages name the URL's host and port only: a Slack webhook URL's path is its secret, and so may a webhook's
+    /// query be. What the receiver answers is shown through <see cref="OutsideText.ForDisplay"/>.
     /// The deadline is applied here rather than through <see cref="HttpClient.Timeout"/>, so it holds for a shared client too.
     /// </remarks>
     public static async Task PostJsonAsync(
@@ -35,7 +37,7 @@ internal static class Delivery
 
             var snippet = await SnippetAsync(response, deadline.Token);
             throw new NotificationException(
-                $"{channel}: {url.Authority} answered {(int)response.StatusCode} {response.ReasonPhrase}{(snippet.Length > 0 ? ": " + snippet : "")}");
+                $"{channel}: {url.Authority} answered {(int)response.StatusCode} {OneLine(response.ReasonPhrase ?? "")}{(snippet.Length > 0 ? ": " + snippet : "")}");
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
@@ -47,12 +49,8 @@ internal static class Delivery
         }
     }
 
-    /// <summary>A single line of at most 200 characters.</summary>
-    public static string OneLine(string text)
-    {
-        var line = text.ReplaceLineEndings(" ").Trim();
-        return line.Length <= 200 ? line : line[..200] + "…";
-    }
+    /// <summary>Outside text (a receiver's body, a server's reply) as a single line of at most 200 characters, without control characters.</summary>
+    public static string OneLine(string text) => OutsideText.ForDisplay(text, 200);
 
     /// <summary>The start of an error body (Slack says why there, e.g. <c>invalid_blocks</c>), read no further than needed.</summary>
     private static async Task<string> SnippetAsync(HttpResponseMessage response, CancellationToken cancellationToken)

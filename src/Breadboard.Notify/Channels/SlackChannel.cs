@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Breadboard.Core.Model;
+using Breadboard.Core.Seams;
 
 namespace Breadboard.Notify.Channels;
 
@@ -16,7 +17,7 @@ public sealed record SlackOptions
 
     private bool PrintMembers(StringBuilder builder)
     {
-        builder.Append($"WebhookUrl = {WebhookUrl.Scheme}://{WebhookUrl.Authority}/***, Timeout = {Timeout}");
+        builder.Append($"WebhookUrl = {SecretText.HostOnly(WebhookUrl)}, Timeout = {Timeout}");
         return true;
     }
 }

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Breadboard.Core.Model;
+using Breadboard.Core.Seams;
 using Breadboard.Notify.Policy;
 using Microsoft.Extensions.Logging;
 
@@ -414,12 +415,17 @@ public sealed partial class AlertNotifier
         }
     }
 
-    private static string Symbols(Notification notification) => string.Join(',', notification.Alerts.Select(a => a.Symbol).Distinct());
+    /// <summary>The symbols for a log line; they came from a feed, so they are made safe to show.</summary>
+    private static string Symbols(Notification notification) => OutsideText.ForDisplay(string.Join(',', notification.Alerts.Select(a => a.Symbol).Distinct()));
 
+    /// <summary>
+    /// The first line of an error, for logs and dead letters: it may quote a receiver's answer or a server's text, so
+    /// it goes out redacted and without control characters.
+    /// </summary>
     private static string OneLine(string message)
     {
         var end = message.IndexOf('\n', StringComparison.Ordinal);
-        return end < 0 ? message : message[..end];
+        return OutsideText.ForDisplay(SecretText.RedactText(end < 0 ? message : message[..end]));
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Channel}: notified {Rule} {Symbols} ({Count} alerts, reminder {Reminder})")]

@@ -125,6 +125,28 @@ public class BinanceKlinesProviderTests
     }
 
     [Fact]
+    public async Task Fetch_ServerErrorWithEscapeSequences_GivesUpWithAMessageWithoutThem()
+    {
+        await using var api = await FakeApi.StartAsync((_, _) => new FakeApi.Reply(503, "\u001b[31mbusy\u001b[0m\u202E\u0007"), TestContext.Current.CancellationToken);
+
+        var e = await Assert.ThrowsAsync<HistoricalProviderException>(() => FetchAsync(api, "BTC-USD", T0, T0 + Minute));
+
+        Assert.Equal("binance: BTC-USD: HTTP 503: busy after 4 attempts", e.Message);
+    }
+
+    [Fact]
+    public async Task Fetch_ErrorMessageWithEscapeSequences_IsShownWithoutThem()
+    {
+        await using var api = await FakeApi.StartAsync(
+            (_, _) => new FakeApi.Reply(400, """{"code":-1121,"msg":"\u001b]0;pwned\u0007Invalid \u202Esymbol."}"""),
+            TestContext.Current.CancellationToken);
+
+        var e = await Assert.ThrowsAsync<HistoricalProviderException>(() => FetchAsync(api, "NOPE-USD", T0, T0 + Minute));
+
+        Assert.Equal("binance: NOPE-USD: Invalid symbol. (code -1121, HTTP 400)", e.Message);
+    }
+
+    [Fact]
     public async Task Fetch_InvalidSymbol_ThrowsBinancesMessageWithoutRetrying()
     {
         await using var api = await FakeApi.StartAsync(

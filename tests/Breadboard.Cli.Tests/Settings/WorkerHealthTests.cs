@@ -89,6 +89,20 @@ public sealed class WorkerHealthTests
         Assert.DoesNotContain('\n', error.Message);
     }
 
+    [Theory]
+    [InlineData("http://u:PW@0.0.0.0:8090", "'http://u:***@0.0.0.0:8090' has a user")]
+    [InlineData("http://0.0.0.0:8090;ftp://u:PW@h", "'ftp://u:***@h' is not an http:// or https:// URL")]
+    [InlineData("http://0.0.0.0:8090/?token=PW", "'http://0.0.0.0:8090/?token=***' has a path")]
+    public void ResolveUrls_WithASecretInIt_RefusesWithoutEchoingIt(string value, string reason)
+    {
+        var option = WorkerHealth.Option();
+        var parse = new RootCommand { option }.Parse(["--health-urls", value]);
+
+        var error = Assert.Throws<SettingException>(() => WorkerHealth.ResolveUrls(parse, option));
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("PW", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Process_WithHealthUrls_IsLiveAndReadyWhileRunningThenExitsZero()
     {

@@ -18,6 +18,9 @@ public sealed class ServerListUrlTests
     [InlineData("kafka://host", "'host' is not host:port")]
     [InlineData("kafka://host:0", "'host:0' is not host:port")]
     [InlineData("kafka://host:70000", "'host:70000' is not host:port")]
+    [InlineData("kafka://bob:PW@host:1", "credentials do not belong in the URL")]
+    [InlineData("kafka://a:1,bob:PW@host:1", "credentials do not belong in the URL")]
+    [InlineData("kafka://host:1#token=PW", "'host:1#token=***' is not host:port")]
     public void TryParse_Bad_SaysWhy(string url, string expected)
     {
         Assert.False(ServerListUrl.TryParse(url, "kafka://", "broker", out _, out _, out var error));

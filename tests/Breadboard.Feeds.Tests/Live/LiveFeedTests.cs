@@ -148,6 +148,46 @@ public sealed class LiveFeedTests
     }
 
     [Fact]
+    public async Task Feed_VenueErrorWithEscapeSequences_IsLoggedWithoutThem()
+    {
+        await using var server = await FakeVenueServer.StartAsync(Ct);
+        var logger = new ListLogger();
+        var feed = new LiveFeed(new LineProtocol(["BTC-USD"]), Fast with { Url = server.Url }, logger);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        await using var ticks = FeedReader.Start(feed, stop.Token);
+
+        var venue = await server.AcceptAsync(Wait, Ct);
+        // No ";" in it: the line protocol splits messages there.
+        await venue.SendAsync("E \u001b[31mrate \u202Elimited\u001b]0:pwned\u0007\u009b2J", Ct);
+        await venue.SendAsync("T BTC-USD 9 1 1 1", Ct);
+
+        Assert.Equal(9, (await NextAsync(ticks)).Ts);
+        var line = Assert.Single(logger.Lines, l => l.Contains("VenueError message (", StringComparison.Ordinal));
+        Assert.Contains("VenueError message (rate limited)", line, StringComparison.Ordinal);
+        Assert.DoesNotContain(line, c => char.IsControl(c) || c == '\u202E');
+        await stop.CancelAsync();
+    }
+
+    [Fact]
+    public async Task Feed_UrlWithUserInfoAndToken_NamesNeither()
+    {
+        var port = Breadboard.TestKit.ServerProcess.FreePort();
+        var logger = new ListLogger();
+        var feed = new LiveFeed(new LineProtocol(["BTC-USD"]), Fast with { Url = new Uri($"ws://u:PW@127.0.0.1:{port}/ws?token=PW") }, logger);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        stop.CancelAfter(TimeSpan.FromSeconds(1));
+
+        await foreach (var _ in feed.RunAsync(stop.Token))
+        {
+        }
+
+        Assert.Equal($"ws://u:***@127.0.0.1:{port}/ws", feed.Stats.Url);
+        Assert.DoesNotContain("PW", feed.Stats.Snapshot().LastError ?? "", StringComparison.Ordinal);
+        Assert.NotEmpty(logger.Lines);
+        Assert.All(logger.Lines, l => Assert.DoesNotContain("PW", l, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Feed_VenueSequenceJump_ReportsAGapAtTheNextTradeOfThatSymbol()
     {
         await using var server = await FakeVenueServer.StartAsync(Ct);

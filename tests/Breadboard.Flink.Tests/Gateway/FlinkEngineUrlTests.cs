@@ -27,4 +27,18 @@ public class FlinkEngineUrlTests
         Assert.DoesNotContain('\n', e.Message);
         Assert.Contains(engine, e.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("flink+http://u:PW@gateway:8083", "'flink+http://u:***@gateway:8083': the gateway address takes no user")]
+    [InlineData("flink+https://PW@gateway", "'flink+https://***@gateway': the gateway address takes no user")]
+    [InlineData("flink+http://gateway/?token=PW", "'flink+http://gateway/?token=***': the gateway address takes no user, query")]
+    [InlineData("flink+ftp://u:PW@gateway", "'flink+ftp://u:***@gateway' is not a Flink SQL Gateway")]
+    [InlineData("flink+http://u:PW@", "'flink+http://u:***@': not a URL with a host")]
+    public void Parse_WithCredentials_RefusesWithoutQuotingThem(string engine, string expected)
+    {
+        var e = Assert.Throws<ArgumentException>(() => FlinkEngineUrl.Parse(engine));
+
+        Assert.StartsWith(expected, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("PW", e.Message, StringComparison.Ordinal);
+    }
 }

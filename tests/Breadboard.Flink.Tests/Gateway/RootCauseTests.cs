@@ -23,6 +23,10 @@ public class RootCauseTests
     }
 
     [Fact]
+    public void RootCause_WithEscapeSequencesAndBidiOverrides_ShowsTheTextWithoutThem() =>
+        Assert.Equal("ValidationException: table gnp.exe not found", FlinkGatewayException.RootCause(["Caused by: org.apache.flink.table.api.ValidationException: table \u001b[31m\u202Egnp.exe\u001b[0m not found\u0007"]));
+
+    [Fact]
     public void RootCause_PlainMessage_IsKept() =>
         Assert.Equal("Not found: /v2/nope", FlinkGatewayException.RootCause(["Not found: /v2/nope"]));
 

@@ -100,6 +100,11 @@ public class SlackChannelTests
     }
 
     [Fact]
-    public void Options_ToString_HidesTheWebhookPath() =>
-        Assert.DoesNotContain("secret", new SlackOptions { WebhookUrl = new Uri("https://hooks.slack.com/" + SecretPath) }.ToString(), StringComparison.Ordinal);
+    public void Options_ToString_HidesTheWebhookPath()
+    {
+        var shown = new SlackOptions { WebhookUrl = new Uri("https://hooks.slack.com/" + SecretPath) }.ToString();
+
+        Assert.DoesNotContain("secret", shown, StringComparison.Ordinal);
+        Assert.Contains("WebhookUrl = https://hooks.slack.com/…,", shown, StringComparison.Ordinal);
+    }
 }

@@ -140,6 +140,18 @@ public class WebhookChannelTests
     }
 
     [Fact]
+    public async Task Send_WhenReceiverAnswersWithEscapeSequencesAndBidiOverrides_TheMessageHasNone()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var receiver = await HttpReceiver.StartAsync(_ => Task.FromResult((500, "\u001b[31mdisk full\u001b[0m \u202Egnp.exe\u0007\u009b2J")), ct);
+        await using var channel = Channel(receiver);
+
+        var e = await Assert.ThrowsAsync<NotificationException>(() => channel.SendAsync(TestAlerts.One("webhook", TestAlerts.Drop()), ct));
+
+        Assert.Equal($"webhook: {receiver.Url.Authority} answered 500 Internal Server Error: disk full gnp.exe", e.Message);
+    }
+
+    [Fact]
     public async Task Send_ToClosedPort_ThrowsCannotReach()
     {
         var port = ServerProcess.FreePort();
