@@ -47,6 +47,7 @@ public static class WebServer
         {
             o.SerializerOptions.PropertyNamingPolicy = Json.Options.PropertyNamingPolicy;
             o.SerializerOptions.Encoder = Json.Options.Encoder;
+            o.SerializerOptions.Converters.Add(new FiniteDoubleConverter());
         });
         builder.Services.AddOpenApi();
         builder.Services.AddOpenTelemetry().WithMetrics(m => m
@@ -56,6 +57,7 @@ public static class WebServer
 
         var app = builder.Build();
         RegisterMetrics(meter, app.Services.GetRequiredService<PipelineMonitor>(), hub);
+        hub.Logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<LiveHub>();
 
         app.UseExceptionHandler();
         app.UseStatusCodePages();

@@ -18,7 +18,7 @@ public class StreamTests(WebFixture web)
         return socket;
     }
 
-    private static async Task<JsonElement> ReceiveAsync(ClientWebSocket socket, string type)
+    internal static async Task<JsonElement> ReceiveAsync(ClientWebSocket socket, string type)
     {
         var buffer = new byte[1 << 16];
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
@@ -122,7 +122,7 @@ public class StreamTests(WebFixture web)
         Assert.Equal(426, (int)response.StatusCode);
     }
 
-    private static async Task WaitUntil(Func<bool> condition)
+    internal static async Task WaitUntil(Func<bool> condition)
     {
         for (var i = 0; i < 500 && !condition(); i++)
         {
