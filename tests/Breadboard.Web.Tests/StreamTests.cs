@@ -116,6 +116,20 @@ public class StreamTests(WebFixture web)
     }
 
     [Fact]
+    public async Task Stream_MalformedSubscribes_AreIgnored_AndALaterOneStillWorks()
+    {
+        using var socket = await ConnectAsync();
+        await ReceiveAsync(socket, "hello");
+
+        await SendAsync(socket, """{"type":"subscribe","symbol":5,"window":"1m"}""");
+        await SendAsync(socket, """{"type":["subscribe"],"symbol":"X","window":"1m"}""");
+        await SendAsync(socket, "{" + new string(' ', 10_000) + "}");
+        await SendAsync(socket, """{"type":"subscribe","symbol":"LATER-USD","window":"5m"}""");
+
+        await WaitUntil(() => web.Hub.Subscriptions.Contains(("LATER-USD", "5m")));
+    }
+
+    [Fact]
     public async Task Stream_PlainHttpRequest_Gets426()
     {
         using var response = await web.Http.GetAsync(new Uri("/api/stream", UriKind.Relative), Ct);
