@@ -92,11 +92,19 @@ internal sealed class BrowserBoundary
     }
 
     /// <summary>
-    /// The dashboard's policy: its own scripts, styles and images only, nothing inline, no framing; fetches to its
-    /// own origin and the stream's ws/wss URL on the same host (older browsers do not count ws: as 'self').
+    /// The hash of the one inline style allowed: the &lt;style&gt; the charting library (lightweight-charts 5.2.1)
+    /// adds for the TradingView attribution logo its license asks for. Another version of the library has another
+    /// hash; a test compares this one with the vendored file.
+    /// </summary>
+    internal const string ChartLogoStyleHash = "'sha256-3pRED1tOXas1FXFoPb9TGCjmYe9XQsmO9OV23khV2nY='";
+
+    /// <summary>
+    /// The dashboard's policy: its own scripts, styles and images only, nothing inline (but the chart logo's style),
+    /// no framing; fetches to its own origin and the stream's ws/wss URL on the same host (older browsers do not
+    /// count ws: as 'self').
     /// </summary>
     internal static string ContentSecurityPolicy(string? host) =>
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; font-src 'self'; "
+        $"default-src 'self'; script-src 'self'; style-src 'self' {ChartLogoStyleHash}; img-src 'self'; font-src 'self'; "
         + $"connect-src 'self'{(host is null ? "" : $" ws://{host} wss://{host}")}; "
         + "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 

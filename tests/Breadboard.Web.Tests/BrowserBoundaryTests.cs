@@ -187,9 +187,23 @@ public class BrowserBoundaryTests
     }
 
     [Fact]
+    public void ContentSecurityPolicy_AllowsTheChartLibrarysLogoStyle_ByItsHash()
+    {
+        // The library adds one <style> for its attribution logo; the policy allows exactly that text.
+        var library = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "wwwroot", "vendor", "lightweight-charts.standalone.production.js"));
+        var style = Assert.Single(System.Text.RegularExpressions.Regex.Matches(library, @"createElement\(""style""\),this\.\w+\.innerText=""(?<css>[^""]*)""")).Groups["css"].Value;
+
+        var hash = $"'sha256-{Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(style)))}'";
+
+        Assert.Equal(BrowserBoundary.ChartLogoStyleHash, hash);
+        Assert.Contains($"style-src 'self' {hash};", BrowserBoundary.ContentSecurityPolicy("localhost:8000"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Dashboard_HasNoInlineScriptOrEventHandlers()
     {
         var root = Path.Combine(AppContext.BaseDirectory, "wwwroot");
+        Assert.NotEmpty(Directory.EnumerateFiles(root, "*.html", SearchOption.AllDirectories));
         foreach (var file in Directory.EnumerateFiles(root, "*.html", SearchOption.AllDirectories))
         {
             var html = File.ReadAllText(file);
