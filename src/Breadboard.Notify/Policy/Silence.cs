@@ -139,7 +139,7 @@ public sealed record Silence
         endsAt = default;
         if (!DurationText.TryParse(duration, out var ms) || ms <= 0)
         {
-            problem = $"'{duration}' is not a duration like 30m, 2h or 1d";
+            problem = $"'{duration}' is not a duration like 30m, 2h or 1d (at most {MaxDurationText})";
             return false;
         }
 

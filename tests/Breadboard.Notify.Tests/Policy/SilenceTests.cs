@@ -89,8 +89,8 @@ public class SilenceTests
     [InlineData("366d", true, "")]
     [InlineData("367d", false, "'367d' is longer than a silence may last: at most 366d")]
     [InlineData("9999999d", false, "'9999999d' is longer than a silence may last: at most 366d")]
-    [InlineData("0m", false, "'0m' is not a duration like 30m, 2h or 1d")]
-    [InlineData("soon", false, "'soon' is not a duration like 30m, 2h or 1d")]
+    [InlineData("0m", false, "'0m' is not a duration like 30m, 2h or 1d (at most 366d)")]
+    [InlineData("soon", false, "'soon' is not a duration like 30m, 2h or 1d (at most 366d)")]
     public void TryEnd_ChecksTheDuration(string duration, bool ok, string expected)
     {
         Assert.Equal(ok, Silence.TryEnd(Now0, duration, out var ends, out var problem));
