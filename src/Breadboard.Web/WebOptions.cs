@@ -59,6 +59,9 @@ public sealed record WebOptions
 
     public const int DefaultMaxStreamClients = 100;
 
+    /// <summary>Every Host name the server answers to: those of <see cref="Urls"/> and <see cref="AllowedHosts"/>.</summary>
+    public IReadOnlyList<string> ServedHosts() => BrowserBoundary.AllowedHosts(this);
+
     /// <summary>The environment variable the host reads <see cref="AllowedHosts"/> from.</summary>
     public const string AllowedHostsVariable = "BREADBOARD_ALLOWED_HOSTS";
 
