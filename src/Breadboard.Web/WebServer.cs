@@ -50,6 +50,7 @@ public static class WebServer
         {
             // One id, the one the log and the X-Request-Id header carry, instead of the default trace id.
             c.ProblemDetails.Extensions.Remove("traceId");
+            c.ProblemDetails.Extensions.Remove("trace_id");
             c.ProblemDetails.Extensions["request_id"] = c.HttpContext.TraceIdentifier;
         });
         builder.Services.ConfigureHttpJsonOptions(o =>

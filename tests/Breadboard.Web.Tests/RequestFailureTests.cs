@@ -32,6 +32,7 @@ public class RequestFailureTests
         var requestId = problem.GetProperty("request_id").GetString();
         Assert.False(string.IsNullOrEmpty(requestId));
         Assert.Equal(requestId, Assert.Single(response.Headers.GetValues(WebServer.RequestIdHeader)));
+        Assert.False(problem.TryGetProperty("trace_id", out _), "one id only: request_id");
         var logged = Assert.Single(server.Logs.Entries, e => e.EventId.Id == WebLog.RequestFailedId);
         Assert.Equal(LogLevel.Error, logged.Level);
         Assert.NotNull(logged.Exception);
