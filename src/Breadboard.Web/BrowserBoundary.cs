@@ -18,6 +18,9 @@ namespace Breadboard.Web;
 /// </remarks>
 internal sealed class BrowserBoundary
 {
+    /// <summary>Set in the request's items once its Host passed, so the policy may name it.</summary>
+    private const string HostAccepted = "breadboard.host-accepted";
+
     /// <summary>The names every loopback listener answers to.</summary>
     private static readonly string[] Loopback = ["localhost", "127.0.0.1", "[::1]"];
 
@@ -172,6 +175,4 @@ internal sealed class BrowserBoundary
 
         return false;
     }
-
-    private const string HostAccepted = "breadboard.host-accepted";
 }
