@@ -43,4 +43,31 @@ public sealed record WebOptions
 
     /// <summary>Largest page of ticks one request returns.</summary>
     public int MaxTickLimit { get; init; } = 5_000;
+
+    /// <summary>
+    /// Host names the server answers to besides those of <see cref="Urls"/> (a loopback or wildcard address brings
+    /// localhost, 127.0.0.1 and [::1]); without a port; <c>*.example.com</c> for subdomains; <c>*</c> turns the check off.
+    /// </summary>
+    /// <remarks>A server listening on 0.0.0.0 is reached by names it cannot know (a Service name, a DNS name): list them.</remarks>
+    public IReadOnlyList<string>? AllowedHosts { get; init; }
+
+    /// <summary>Origins (<c>https://dash.example.com</c>) of other sites whose pages may open the stream and send mutating requests; the server's own origin always may.</summary>
+    public IReadOnlyList<string> AllowedOrigins { get; init; } = [];
+
+    /// <summary>Live-stream connections served at once; one more is refused with 503 before the upgrade.</summary>
+    public int MaxStreamClients { get; init; } = DefaultMaxStreamClients;
+
+    public const int DefaultMaxStreamClients = 100;
+
+    /// <summary>Every Host name the server answers to: those of <see cref="Urls"/> and <see cref="AllowedHosts"/>.</summary>
+    public IReadOnlyList<string> ServedHosts() => BrowserBoundary.AllowedHosts(this);
+
+    /// <summary>The environment variable the host reads <see cref="AllowedHosts"/> from.</summary>
+    public const string AllowedHostsVariable = "BREADBOARD_ALLOWED_HOSTS";
+
+    /// <summary>The environment variable the host reads <see cref="AllowedOrigins"/> from.</summary>
+    public const string AllowedOriginsVariable = "BREADBOARD_ALLOWED_ORIGINS";
+
+    /// <summary>The environment variable the host reads <see cref="MaxStreamClients"/> from.</summary>
+    public const string MaxStreamClientsVariable = "BREADBOARD_MAX_STREAM_CLIENTS";
 }

@@ -20,10 +20,14 @@ public static class WebServer
     /// <summary>Meter behind /metrics (Prometheus names: breadboard_ticks_total, …).</summary>
     public const string MeterName = "Breadboard";
 
+    /// <summary>The response header with the request's id, which its log records and problem answers carry too.</summary>
+    public const string RequestIdHeader = "X-Request-Id";
+
     /// <param name="stats">The running pipeline's counters, or null when only the API runs.</param>
     public static WebApplication Build(WebOptions options, IMarketStore store, LiveHub hub, PipelineStats? stats = null, Action<ILoggingBuilder>? logging = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxStreamClients, 1);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
             ContentRootPath = AppContext.BaseDirectory,
@@ -39,14 +43,21 @@ public static class WebServer
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(hub);
         builder.Services.AddSingleton(new PipelineMonitor(store, options, hub, stats));
-        builder.Services.AddSingleton<ApiKeyFilter>();
+        builder.Services.AddSingleton<BrowserBoundary>();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddHostedService<LiveService>();
-        builder.Services.AddProblemDetails();
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
+        {
+            // One id, the one the log and the X-Request-Id header carry, instead of the default trace id.
+            c.ProblemDetails.Extensions.Remove("traceId");
+            c.ProblemDetails.Extensions.Remove("trace_id");
+            c.ProblemDetails.Extensions["request_id"] = c.HttpContext.TraceIdentifier;
+        });
         builder.Services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.PropertyNamingPolicy = Json.Options.PropertyNamingPolicy;
             o.SerializerOptions.Encoder = Json.Options.Encoder;
+            o.SerializerOptions.Converters.Add(new FiniteDoubleConverter());
         });
         builder.Services.AddOpenApi();
         builder.Services.AddOpenTelemetry().WithMetrics(m => m
@@ -56,17 +67,29 @@ public static class WebServer
 
         var app = builder.Build();
         RegisterMetrics(meter, app.Services.GetRequiredService<PipelineMonitor>(), hub);
+        var loggers = app.Services.GetRequiredService<ILoggerFactory>();
+        hub.Logger = loggers.CreateLogger<LiveHub>();
+        var streamLogger = loggers.CreateLogger(typeof(StreamEndpoint).FullName!);
+        var boundary = app.Services.GetRequiredService<BrowserBoundary>();
 
-        app.UseExceptionHandler();
+        // Order matters: headers are promised before anything can answer; failures are caught around everything
+        // else; the Host is checked before any content is served; the Origin once upgrades are recognisable; the
+        // API key once the endpoint is known, and before the endpoint reads the body.
+        app.Use(BrowserBoundary.HeadersAsync);
+        app.UseMiddleware<RequestFailures>();
         app.UseStatusCodePages();
+        app.Use(boundary.CheckHostAsync);
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
+        app.Use(boundary.CheckOriginAsync);
         var webRoot = new PhysicalFileProvider(Path.Combine(AppContext.BaseDirectory, "wwwroot"));
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = webRoot });
         app.UseStaticFiles(new StaticFileOptions { FileProvider = webRoot });
+        app.UseRouting();
+        app.Use((context, next) => ApiKey.CheckAsync(context, next, options));
 
         BreadboardApi.Map(app);
         SilencesApi.Map(app);
-        app.Map("/api/stream", (HttpContext context) => StreamEndpoint.HandleAsync(context, hub, options)).ExcludeFromDescription();
+        app.Map("/api/stream", (HttpContext context) => StreamEndpoint.HandleAsync(context, hub, options, streamLogger)).ExcludeFromDescription();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapPrometheusScrapingEndpoint("/metrics");
         return app;

@@ -191,6 +191,39 @@ public class ManifestTests
     }
 
     [Fact]
+    public async Task WebRoles_AnswerToTheirServiceNames_AndTheirProbesSendAHostTheyAnswerTo()
+    {
+        var all = await Manifests.AllAsync();
+        var config = all.Data("ConfigMap", "breadboard-config");
+        var served = new Breadboard.Web.WebOptions
+        {
+            Urls = config["BREADBOARD_URLS"],
+            Pipeline = Breadboard.Core.Pipeline.PipelineDefinition.Default,
+            StoreUrl = config["BREADBOARD_STORE"],
+            AllowedHosts = config[Breadboard.Web.WebOptions.AllowedHostsVariable].Split(','),
+        }.ServedHosts();
+        var webRoles = all.Containers().Where(c => c.Container.Text("image") == Manifests.BreadboardImage && c.Container.Args()[0] is "api" or "up").ToList();
+        Assert.NotEmpty(webRoles);
+        foreach (var (workload, container) in webRoles)
+        {
+            foreach (var probe in new[] { "readinessProbe", "livenessProbe" })
+            {
+                var host = container.Map(probe).Map("httpGet").Items("httpHeaders").SingleOrDefault(h => h.Text("name") == "Host")?.Text("value");
+                Assert.True(host is not null && served.Contains(host), $"{workload.Name()}: {probe} sends Host {host ?? "(the pod IP)"}, which the server refuses; it answers to {string.Join(", ", served)}");
+            }
+
+            var labels = workload.Map("spec").Map("template").Map("metadata").Map("labels").Labels();
+            foreach (var service in all.Select(a => a.Object).Where(o => o.Text("kind") == "Service"))
+            {
+                if (service.Map("spec").Map("selector").Labels().All(kv => labels.TryGetValue(kv.Key, out var v) && v == kv.Value))
+                {
+                    Assert.Contains(service.Name(), served);
+                }
+            }
+        }
+    }
+
+    [Fact]
     public async Task Services_SelectExactlyOneWorkload_OnPortsItDeclares()
     {
         var all = await Manifests.AllAsync();

@@ -24,13 +24,13 @@ public class ApiKeyTests
         await store.InitializeAsync(Ct);
         await using var app = WebServer.Build(
             new WebOptions { Urls = "http://127.0.0.1:0", Pipeline = PipelineDefinition.Default, StoreUrl = "duckdb://:memory:", ApiKey = configured }, store, new LiveHub());
-        app.MapPost("/api/test-mutation", () => TypedResults.Ok()).AddEndpointFilter<ApiKeyFilter>();
+        app.MapPost("/api/test-mutation", () => TypedResults.Ok()).RequireApiKey();
         await app.StartAsync(Ct);
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/test-mutation");
         if (sent is not null)
         {
-            request.Headers.Add(ApiKeyFilter.Header, sent);
+            request.Headers.Add(ApiKey.Header, sent);
         }
 
         using var response = await http.SendAsync(request, Ct);

@@ -18,7 +18,7 @@ public class StreamTests(WebFixture web)
         return socket;
     }
 
-    private static async Task<JsonElement> ReceiveAsync(ClientWebSocket socket, string type)
+    internal static async Task<JsonElement> ReceiveAsync(ClientWebSocket socket, string type)
     {
         var buffer = new byte[1 << 16];
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
@@ -116,13 +116,27 @@ public class StreamTests(WebFixture web)
     }
 
     [Fact]
+    public async Task Stream_MalformedSubscribes_AreIgnored_AndALaterOneStillWorks()
+    {
+        using var socket = await ConnectAsync();
+        await ReceiveAsync(socket, "hello");
+
+        await SendAsync(socket, """{"type":"subscribe","symbol":5,"window":"1m"}""");
+        await SendAsync(socket, """{"type":["subscribe"],"symbol":"X","window":"1m"}""");
+        await SendAsync(socket, "{" + new string(' ', 10_000) + "}");
+        await SendAsync(socket, """{"type":"subscribe","symbol":"LATER-USD","window":"5m"}""");
+
+        await WaitUntil(() => web.Hub.Subscriptions.Contains(("LATER-USD", "5m")));
+    }
+
+    [Fact]
     public async Task Stream_PlainHttpRequest_Gets426()
     {
         using var response = await web.Http.GetAsync(new Uri("/api/stream", UriKind.Relative), Ct);
         Assert.Equal(426, (int)response.StatusCode);
     }
 
-    private static async Task WaitUntil(Func<bool> condition)
+    internal static async Task WaitUntil(Func<bool> condition)
     {
         for (var i = 0; i < 500 && !condition(); i++)
         {

@@ -15,11 +15,14 @@ internal static class ApiCommand
         var pipeline = CommandRunner.PipelineOption();
         var urls = UpCommand.WebOptions();
         var command = new Command("api", "Serve the dashboard, the HTTP API and the live stream over the configured store, without running a pipeline.") { pipeline, urls };
+        var boundary = new WebBoundary();
+        boundary.AddTo(command);
         command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(async () =>
         {
             var definition = CommandRunner.LoadPipeline(parse.GetValue(pipeline));
             Backends.CheckOtherSeams(parse, busIsInProcess: false);
             var webUrls = UpCommand.ResolveUrls(parse, urls);
+            var webOptions = boundary.Apply(parse, new WebOptions { Urls = webUrls, Pipeline = definition, StoreUrl = Seams.Store.Shown(parse) });
             var kafka = Seam.SchemeOf(Seams.Bus.Resolve(parse)) == "kafka" ? Backends.KafkaBus(parse) : null;
             await using var store = await Backends.OpenStoreAsync(parse, cancellationToken);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -32,11 +35,8 @@ internal static class ApiCommand
             var hub = new LiveHub();
             var dashboard = nats.Js is null ? Task.CompletedTask : FeedDashboardAsync(nats.Js, hub, DateTimeOffset.UtcNow, stop.Token);
             await using var web = WebServer.Build(
-                new WebOptions
+                webOptions with
                 {
-                    Urls = webUrls,
-                    Pipeline = definition,
-                    StoreUrl = Seams.Store.Shown(parse),
                     BusUrl = Seams.Bus.Shown(parse),
                     ApiKey = UpCommand.ApiKey(),
                     BusLag = lag is null ? null : () => lag.Latest,
@@ -45,7 +45,8 @@ internal static class ApiCommand
                     AlertsCheck = nats.Js is { } js ? ct => Nats.AlertStreams.CheckAsync(js, ct) : null,
                 },
                 store,
-                hub);
+                hub,
+                logging: CommandRunner.WebLogging);
             await UpCommand.StartWebAsync(web, webUrls, cancellationToken);
             Console.WriteLine($"breadboard api: serving {Seams.Store.Shown(parse)} at {webUrls}; Ctrl-C to stop");
             try

@@ -135,6 +135,20 @@ internal static class CommandRunner
 
     public static ILogger Logger(string category) => Logging.Value.CreateLogger(category);
 
+    /// <summary>
+    /// The web server's logging, like the commands' own (one line on stderr): its warnings and failures (refused
+    /// hosts and origins, failed requests with their request id), and only the framework's warnings.
+    /// </summary>
+    public static void WebLogging(ILoggingBuilder builder) => builder
+        .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
+        .AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        })
+        .AddFilter("Microsoft", LogLevel.Warning)
+        .SetMinimumLevel(LogLevel.Information);
+
     public static int Fail(string message)
     {
         Console.Error.WriteLine($"error: {message}");

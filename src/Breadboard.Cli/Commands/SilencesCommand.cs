@@ -29,13 +29,13 @@ internal static class SilencesCommand
 
         var rule = new Option<string?>("--rule") { Description = "Rule to mute (price_drop, …); any when omitted." };
         var symbol = new Option<string?>("--symbol") { Description = "Symbol to mute, or a prefix ending in * (BTC-*); any when omitted." };
-        var channel = new Option<string?>("--channel") { Description = "Channel to mute (email, slack, webhook); every one when omitted." };
-        var duration = new Option<string?>("--duration") { Description = "How long, like 30m, 2h or 1d (or give --until)." };
-        var until = new Option<string?>("--until") { Description = "End time: ISO-8601 UTC, a date or epoch ms." };
+        var channel = new Option<string?>("--channel") { Description = $"Channel to mute ({string.Join(", ", Silence.ChannelNames)}); every one when omitted." };
+        var duration = new Option<string?>("--duration") { Description = $"How long, like 30m, 2h or 1d, at most {Silence.MaxDurationText} (or give --until)." };
+        var until = new Option<string?>("--until") { Description = $"End time: ISO-8601 UTC, a date or epoch ms; at most {Silence.MaxDurationText} after the start." };
         var starts = new Option<string?>("--starts") { Description = "Start time; now when omitted." };
-        var comment = new Option<string?>("--comment") { Description = "Why, for whoever reads the list." };
-        var by = new Option<string?>("--by") { Description = "Who; default the user name." };
-        var create = new Command("create", "Mute notifications matching every given matcher for a while.") { rule, symbol, channel, duration, until, starts, comment, by };
+        var comment = new Option<string?>("--comment") { Description = $"Why, for whoever reads the list (at most {Silence.MaxCommentLength} characters)." };
+        var byOption = new Option<string?>("--by") { Description = "Who; default the user name." };
+        var create = new Command("create", "Mute notifications matching every given matcher for a while.") { rule, symbol, channel, duration, until, starts, comment, byOption };
         create.SetAction((parse, cancellationToken) => WithStoreAsync(parse, async store =>
         {
             var startsAt = parse.GetValue(starts) is { } s ? Time("--starts", s) : DateTimeOffset.UtcNow;
@@ -45,18 +45,25 @@ internal static class SilencesCommand
                 throw new SettingException("give exactly one of --duration and --until");
             }
 
+            var endOption = parse.GetValue(until) is null ? "--duration" : "--until";
             if (parse.GetValue(until) is { } u)
             {
                 endsAt = Time("--until", u);
             }
-            else
+            else if (!Silence.TryEnd(startsAt, parse.GetValue(duration), out endsAt, out var problem))
             {
-                endsAt = DurationText.TryParse(parse.GetValue(duration), out var ms) && ms > 0
-                    ? startsAt.AddMilliseconds(ms)
-                    : throw new SettingException($"--duration '{parse.GetValue(duration)}': expected a duration like 30m, 2h or 1d");
+                throw new SettingException($"--duration: {problem}");
             }
 
-            if (!Silence.TryCreate(parse.GetValue(rule), parse.GetValue(symbol), parse.GetValue(channel), startsAt, endsAt, parse.GetValue(by) ?? Environment.UserName, parse.GetValue(comment), out var silence, out var error))
+            var by = parse.GetValue(byOption) ?? Environment.UserName;
+            var problems = Silence.Check(parse.GetValue(rule), parse.GetValue(symbol), parse.GetValue(channel), startsAt, endsAt, by, parse.GetValue(comment));
+            if (problems.Count > 0)
+            {
+                // One line naming each option at fault; the matcher rule keeps the model's own wording.
+                throw new SettingException(string.Join("; ", problems.Select(p => p.Key == "silence" ? $"silence: {p.Value}" : $"{Option(p.Key, endOption)}: {p.Value}")));
+            }
+
+            if (!Silence.TryCreate(parse.GetValue(rule), parse.GetValue(symbol), parse.GetValue(channel), startsAt, endsAt, by, parse.GetValue(comment), out var silence, out var error))
             {
                 throw new SettingException(error);
             }
@@ -112,6 +119,15 @@ internal static class SilencesCommand
             (store as IDisposable)?.Dispose();
         }
     }
+
+    /// <summary>The option behind a field <see cref="Silence.Check"/> names.</summary>
+    private static string Option(string field, string endOption) => field switch
+    {
+        "starts_at" => "--starts",
+        "ends_at" => endOption,
+        "created_by" => "--by",
+        _ => "--" + field,
+    };
 
     private static DateTimeOffset Time(string flag, string value) =>
         EventTime.TryParse(value, out var ms) ? EventTime.ToDateTimeOffset(ms) : throw new SettingException($"{flag} '{value}': expected an ISO-8601 UTC time, a date or epoch ms");

@@ -35,6 +35,8 @@ internal static class UpCommand
         {
             pipeline, feedOption, symbols, rate, seed, speed, duration, checkpoint, noCheckpoint, urls, noWeb,
         };
+        var boundary = new WebBoundary();
+        boundary.AddTo(command);
         var batchSchedule = new BatchSchedule();
         batchSchedule.AddTo(command);
         var liveOptions = new LiveFeedRun.Options();
@@ -62,6 +64,7 @@ internal static class UpCommand
             }
 
             var webUrls = ResolveUrls(parse, urls);
+            var webOptions = boundary.Apply(parse, new Web.WebOptions { Urls = webUrls, Pipeline = definition, StoreUrl = Seams.Store.Shown(parse) });
             await using var store = await Backends.OpenStoreAsync(parse, cancellationToken);
             // New consumers of the alert stream (dashboard, channels) start here: nothing this run fires is missed.
             var started = DateTimeOffset.UtcNow;
@@ -103,11 +106,8 @@ internal static class UpCommand
             using var disposeProcessor = processor;
             using var disposeSink = sink;
             await using var web = hub is null ? null : Web.WebServer.Build(
-                new Web.WebOptions
+                webOptions with
                 {
-                    Urls = webUrls,
-                    Pipeline = definition,
-                    StoreUrl = Seams.Store.Shown(parse),
                     BusUrl = Seams.Bus.Shown(parse),
                     ApiKey = ApiKey(),
                     BusLag = processor is not null ? () => Backends.ToBusLag(processor.Lag) : sink is not null ? () => Backends.ToBusLag(sink.Lag) : null,
@@ -118,7 +118,8 @@ internal static class UpCommand
                 },
                 store,
                 hub,
-                stats);
+                stats,
+                CommandRunner.WebLogging);
             if (web is not null)
             {
                 await StartWebAsync(web, webUrls, cancellationToken);

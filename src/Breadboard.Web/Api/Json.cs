@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Breadboard.Core.Model;
 using Breadboard.Core.Seams;
 
@@ -11,11 +12,47 @@ internal static class Json
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        Converters = { new FiniteDoubleConverter() },
     };
+
+    /// <summary>Writes a number, or null when it is NaN or infinite (which JSON cannot hold).</summary>
+    public static void WriteNumber(Utf8JsonWriter writer, ReadOnlySpan<byte> name, double value)
+    {
+        if (double.IsFinite(value))
+        {
+            writer.WriteNumber(name, value);
+        }
+        else
+        {
+            writer.WriteNull(name);
+        }
+    }
 
     public static void WriteBar(Utf8JsonWriter writer, Bar bar) => JsonSerializer.Serialize(writer, BarJson.From(bar), Options);
 
     public static void WriteAlert(Utf8JsonWriter writer, Alert alert) => JsonSerializer.Serialize(writer, AlertJson.From(alert), Options);
+}
+
+/// <summary>
+/// Doubles as JSON numbers, and NaN or ±Infinity as null: the serializer would throw on them, and an old database
+/// can hold them, so one bad row would otherwise fail a whole answer (or, on the live stream, the pipeline thread).
+/// </summary>
+internal sealed class FiniteDoubleConverter : JsonConverter<double>
+{
+    public override double Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.GetDouble();
+
+    public override void Write(Utf8JsonWriter writer, double value, JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        if (double.IsFinite(value))
+        {
+            writer.WriteNumberValue(value);
+        }
+        else
+        {
+            writer.WriteNullValue();
+        }
+    }
 }
 
 public sealed record BarJson(string Symbol, string Window, string WindowStart, string WindowEnd, double Open, double High, double Low, double Close, double Volume, double? Vwap, long Trades)

@@ -6,6 +6,8 @@ using Breadboard.Core.Model;
 using Breadboard.Core.Pipeline;
 using Breadboard.Core.Streaming;
 using Breadboard.Web.Api;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Breadboard.Web.Live;
 
@@ -17,6 +19,8 @@ namespace Breadboard.Web.Live;
 /// The pipeline thread only updates a small map and tries to enqueue; it never waits for a client. Each client
 /// has a bounded queue; one that fills up is marked overflowed and its connection is aborted, so a slow
 /// browser costs the pipeline nothing. In the embedded face this broadcast is the alert channel to the dashboard.
+/// Nothing here throws into the caller: a message that cannot be written (a number JSON cannot hold slipped past
+/// the writer, say) is logged and dropped, since the caller is the pipeline thread or the stream's clock.
 /// </remarks>
 public sealed class LiveHub : ILiveObserver
 {
@@ -31,6 +35,9 @@ public sealed class LiveHub : ILiveObserver
     private readonly Lock _clientsGate = new();
 
     public int ClientCount => _clients.Length;
+
+    /// <summary>Where dropped messages are reported; the web server sets its own.</summary>
+    internal ILogger Logger { get; set; } = NullLogger.Instance;
 
     /// <summary>The (symbol, window) pairs some client charts, for which the pipeline should publish bars so far.</summary>
     public ImmutableArray<(string Symbol, string Window)> Subscriptions => _subscriptions;
@@ -62,14 +69,25 @@ public sealed class LiveHub : ILiveObserver
         {
             if (client.Charts(bar.Symbol, bar.Window))
             {
-                message ??= Messages.Bar(bar, final);
+                message ??= Write("bar", () => Messages.Bar(bar, final));
+                if (message is null)
+                {
+                    return;
+                }
+
                 client.Enqueue(message);
             }
         }
     }
 
     /// <summary>An alert: sent to every client.</summary>
-    public void OnAlert(Alert alert) => Broadcast(Messages.Alert(alert));
+    public void OnAlert(Alert alert)
+    {
+        if (_clients.Length > 0 && Write("alert", () => Messages.Alert(alert)) is { } message)
+        {
+            Broadcast(message);
+        }
+    }
 
     /// <summary>Sends the ticks summarised since the last call, one message for all symbols; the hub's timer calls it every 100 ms.</summary>
     public void FlushTicks()
@@ -87,9 +105,9 @@ public sealed class LiveHub : ILiveObserver
             _spareTicks = ticks;
         }
 
-        if (_clients.Length > 0)
+        if (_clients.Length > 0 && Write("ticks", () => Messages.Ticks(ticks)) is { } message)
         {
-            Broadcast(Messages.Ticks(ticks));
+            Broadcast(message);
         }
 
         ticks.Clear();
@@ -103,15 +121,36 @@ public sealed class LiveHub : ILiveObserver
         }
     }
 
-    public LiveClient Connect()
+    public LiveClient Connect() => TryConnect(int.MaxValue)!;
+
+    /// <summary>A new client, unless <paramref name="maxClients"/> are connected already.</summary>
+    public LiveClient? TryConnect(int maxClients)
     {
-        var client = new LiveClient(this);
         lock (_clientsGate)
         {
-            _clients = _clients.Add(client);
-        }
+            if (_clients.Length >= maxClients)
+            {
+                return null;
+            }
 
-        return client;
+            var client = new LiveClient(this);
+            _clients = _clients.Add(client);
+            return client;
+        }
+    }
+
+    /// <summary>The message <paramref name="write"/> makes, or null (logged) when it throws.</summary>
+    internal byte[]? Write(string kind, Func<byte[]> write)
+    {
+        try
+        {
+            return write();
+        }
+        catch (Exception e)
+        {
+            Logger.LiveMessageDropped(e, kind);
+            return null;
+        }
     }
 
     internal void Disconnect(LiveClient client)
@@ -194,12 +233,25 @@ public sealed class LiveClient : IDisposable
         _hub.SubscriptionChanged();
     }
 
+    /// <summary>Queues a message; never throws, also not on a client that disconnected since the caller saw it.</summary>
     public void Enqueue(byte[] message)
     {
-        if (!_queue.Writer.TryWrite(message) && Interlocked.Exchange(ref _overflowed, 1) == 0)
+        if (_queue.Writer.TryWrite(message) || Volatile.Read(ref _disposed) == 1)
+        {
+            return;
+        }
+
+        if (Interlocked.Exchange(ref _overflowed, 1) == 0)
         {
             _queue.Writer.TryComplete();
-            _overflow.Cancel();
+            try
+            {
+                _overflow.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Disconnected meanwhile: nobody waits on the token any more.
+            }
         }
     }
 
@@ -242,9 +294,9 @@ internal static class Messages
         {
             w.WriteStartObject();
             w.WriteString("symbol"u8, symbol);
-            w.WriteNumber("price"u8, t.Price);
+            Json.WriteNumber(w, "price"u8, t.Price);
             Core.Codec.TickJson.WriteTime(w, "ts"u8, t.Ts);
-            w.WriteNumber("volume"u8, t.Volume);
+            Json.WriteNumber(w, "volume"u8, t.Volume);
             w.WriteEndObject();
         }
 

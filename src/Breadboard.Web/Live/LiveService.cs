@@ -1,35 +1,72 @@
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace Breadboard.Web.Live;
 
 /// <summary>The stream's clock: coalesced ticks every 100 ms, pipeline status every second, backend checks every 5 s.</summary>
-internal sealed class LiveService(LiveHub hub, PipelineMonitor monitor) : BackgroundService
+/// <remarks>
+/// A failing round (a status source that throws, a message that cannot be written) is logged and the clock goes
+/// on: an exception escaping a hosted service stops the whole host.
+/// </remarks>
+internal sealed class LiveService(LiveHub hub, PipelineMonitor monitor, ILogger<LiveService> logger) : BackgroundService
 {
+    private bool _failing;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
         var tick = 0;
-        await monitor.CheckBackendsAsync(stoppingToken);
         try
         {
+            await RoundAsync(() => monitor.CheckBackendsAsync(stoppingToken));
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                hub.FlushTicks();
-                if (++tick % 10 == 0)
+                var round = ++tick;
+                await RoundAsync(async () =>
                 {
-                    monitor.Sample();
-                    hub.Broadcast(Messages.Pipeline(monitor.Status()));
-                }
+                    hub.FlushTicks();
+                    if (round % 10 == 0)
+                    {
+                        monitor.Sample();
+                        var status = monitor.Status();
+                        if (hub.Write("pipeline", () => Messages.Pipeline(status)) is { } message)
+                        {
+                            hub.Broadcast(message);
+                        }
+                    }
 
-                if (tick % 50 == 0)
-                {
-                    await monitor.CheckBackendsAsync(stoppingToken);
-                }
+                    if (round % 50 == 0)
+                    {
+                        await monitor.CheckBackendsAsync(stoppingToken);
+                    }
+                });
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // Shutting down.
+        }
+    }
+
+    /// <summary>Runs one round; a failure is logged when it starts, and the recovery when it ends.</summary>
+    private async Task RoundAsync(Func<Task> round)
+    {
+        try
+        {
+            await round();
+            if (_failing)
+            {
+                _failing = false;
+                logger.LiveClockRecovered();
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            if (!_failing)
+            {
+                _failing = true;
+                logger.LiveClockFailed(e);
+            }
         }
     }
 }

@@ -7,7 +7,8 @@ namespace Breadboard.Cli.Tests.Browser;
 
 /// <summary>
 /// End to end, as a person sees it: <c>breadboard up</c> replays a file with a crash in it, and headless Chromium
-/// (Debian's, driven by Playwright) opens the dashboard, sees candles for the symbol and the alert toast.
+/// (Debian's, driven by Playwright) opens the dashboard, sees candles for the symbol and the alert toast, all under
+/// the server's Content-Security-Policy without a violation.
 /// </summary>
 public class DashboardBrowserTests
 {
@@ -54,8 +55,11 @@ public class DashboardBrowserTests
                 }
             };
             page.PageError += (_, e) => errors.Add(e);
+            // Every Content-Security-Policy violation, also one the console would not show (a report-only one, say).
+            await page.AddInitScriptAsync("window.__cspViolations = []; document.addEventListener('securitypolicyviolation', e => window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));");
 
-            await page.GotoAsync(url);
+            var response = await page.GotoAsync(url);
+            Assert.Contains("frame-ancestors 'none'", await response!.HeaderValueAsync("content-security-policy") ?? "", StringComparison.Ordinal);
             var row = page.Locator("[data-testid=symbol-row][data-symbol='CRSH-USD']");
             await row.WaitForAsync(new() { Timeout = 30_000 });
             await row.ClickAsync();
@@ -73,6 +77,7 @@ public class DashboardBrowserTests
             TestContext.Current.SendDiagnosticMessage($"dashboard screenshot: {shot}");
 
             Assert.True(await page.Locator("[data-testid=alert-item]").CountAsync() > 0, "the alert feed lists the alert");
+            Assert.Empty(await page.EvaluateAsync<string[]>("() => window.__cspViolations"));
             Assert.Empty(errors);
         }
         finally

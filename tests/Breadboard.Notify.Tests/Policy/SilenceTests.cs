@@ -65,6 +65,51 @@ public class SilenceTests
         Assert.Equal(expected, error);
     }
 
+    [Theory]
+    [InlineData("bogus", 2, "", "silence: channel \"bogus\" is not a notification channel: one of email, slack, webhook")]
+    [InlineData("email", 24 * 367, "", "silence: ends_at is 367 days after starts_at; a silence lasts at most 366d")]
+    [InlineData("email", 2, "long", "silence: comment is 1001 characters long; at most 1000")]
+    public void TryCreate_UnknownChannelTooLongOrTooLarge_GivesOneLineError(string channel, int hours, string comment, string expected)
+    {
+        Assert.False(Silence.TryCreate(null, null, channel, Now0, Now0.AddHours(hours), "ops", comment == "long" ? new string('c', 1_001) : comment, out _, out var error));
+
+        Assert.Equal(expected, error);
+    }
+
+    [Fact]
+    public void Check_ManyBadFields_NamesEachOfThem()
+    {
+        var problems = Silence.Check(new string('r', 201), "B*C", "sms", Now0, Now0, new string('o', 201), new string('c', 1_001));
+
+        Assert.Equal(["channel", "comment", "created_by", "ends_at", "rule", "symbol"], problems.Keys.Order(StringComparer.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("2h", true, "")]
+    [InlineData("366d", true, "")]
+    [InlineData("367d", false, "'367d' is longer than a silence may last: at most 366d")]
+    [InlineData("9999999d", false, "'9999999d' is longer than a silence may last: at most 366d")]
+    [InlineData("0m", false, "'0m' is not a duration like 30m, 2h or 1d (at most 366d)")]
+    [InlineData("soon", false, "'soon' is not a duration like 30m, 2h or 1d (at most 366d)")]
+    public void TryEnd_ChecksTheDuration(string duration, bool ok, string expected)
+    {
+        Assert.Equal(ok, Silence.TryEnd(Now0, duration, out var ends, out var problem));
+
+        Assert.Equal(ok ? null : expected, problem);
+        if (ok)
+        {
+            Assert.True(ends > Now0);
+        }
+    }
+
+    [Fact]
+    public void TryEnd_PastTheLastRepresentableTime_IsAProblem()
+    {
+        Assert.False(Silence.TryEnd(new DateTimeOffset(9999, 12, 31, 0, 0, 0, TimeSpan.Zero), "2d", out _, out var problem));
+
+        Assert.Equal("'2d' from 9999-12-31T00:00:00.000Z ends after 9999-12-31", problem);
+    }
+
     [Fact]
     public void TryCreate_UnknownRuleName_IsFine() =>
         Assert.True(Silence.TryCreate("no_such_rule", null, null, Now0, Now0.AddHours(1), null, null, out _, out _));
