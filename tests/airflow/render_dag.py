@@ -32,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import itertools
-import json
 import os
 import shutil
 import subprocess
@@ -569,14 +568,15 @@ class Checks:
         os.makedirs(self.home)
         self.bin = os.path.join(self.scratch, "bin")
         os.makedirs(self.bin)
-        self.log = os.path.join(self.scratch, "argv.jsonl")
+        self.log = os.path.join(self.scratch, "argv.log")
         self.marker = os.path.join(self.scratch, "owned")
         standin = os.path.join(self.bin, "breadboard")
+        # Each argument NUL-terminated, then a record separator: exact whatever the arguments hold (a shell script,
+        # because it starts in a millisecond and the checks run it a few hundred times).
         with open(standin, "w", encoding="utf-8") as f:
-            f.write(f"#!{sys.executable}\n"
-                    "import json, os, sys\n"
-                    "with open(os.environ['BREADBOARD_STANDIN_LOG'], 'a', encoding='utf-8') as log:\n"
-                    "    log.write(json.dumps(sys.argv[1:]) + '\\n')\n")
+            f.write("#!/bin/sh\n"
+                    "for a in \"$@\"; do printf '%s\\000' \"$a\"; done >> \"$BREADBOARD_STANDIN_LOG\"\n"
+                    "printf '\\036\\000' >> \"$BREADBOARD_STANDIN_LOG\"\n")
         os.chmod(standin, 0o755)
 
     def close(self):
@@ -616,10 +616,15 @@ class Checks:
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
-        calls = []
+        calls, call = [], []
         if os.path.exists(self.log):
-            with open(self.log, encoding="utf-8") as f:
-                calls = [json.loads(line) for line in f if line.strip()]
+            with open(self.log, "rb") as f:
+                for token in f.read().split(b"\0")[:-1]:
+                    if token == b"\x1e":
+                        calls.append(call)
+                        call = []
+                    else:
+                        call.append(token.decode("utf-8"))
         return calls, code, stderr
 
     # -- item 2 (and the argv of every task): each kind of run renders its window -------------------------------
