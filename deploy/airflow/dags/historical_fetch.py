@@ -345,7 +345,7 @@ with DAG(
     # were skipped). With batch_failed the only leaf, a failed run whose alert went out would be marked a success;
     # batch_done, downstream of the last step, is upstream_failed then and keeps the run failed. EmptyOperator: the
     # standard provider in Airflow 3 (the core module is a shim, as for BashOperator); the scheduler marks it done
-    # without running anything.
+    # without running anything (DagRun.schedule_tis: an EmptyOperator without callbacks, inlets or outlets).
     try:
         from airflow.providers.standard.operators.empty import EmptyOperator
     except ImportError:

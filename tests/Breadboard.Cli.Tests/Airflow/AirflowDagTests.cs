@@ -174,7 +174,8 @@ public sealed class AirflowDagTests
             var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
             var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(TimeSpan.FromSeconds(60));
+            // render_dag.py takes a few seconds (it runs a few hundred bash commands); the machine may be busy.
+            timeout.CancelAfter(TimeSpan.FromSeconds(120));
             await process.WaitForExitAsync(timeout.Token);
             return new CliProcess.Result(process.ExitCode, await stdout, await stderr);
         }
