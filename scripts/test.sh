@@ -33,9 +33,21 @@ PATH="$PATH:/usr/sbin" nats-server --version
 step "clickhouse-server for the ClickHouse store tests (Debian's 18.16; the tests start it on free ports)"
 need_package clickhouse-server clickhouse-server
 
-step "python3 for the Airflow DAG's structural check (Airflow itself cannot be installed here)"
+# need_python_module MODULE PACKAGE: a Debian package that python3 imports (it has no command to look for).
+need_python_module() {
+  if ! python3 -c "import $1" 2>/dev/null; then
+    if [[ $(id -u) -ne 0 ]]; then echo "python3 cannot import $1; install it: sudo apt-get install -y $2" >&2; exit 1; fi
+    if [[ -z ${apt_updated:-} ]]; then apt-get update -qq; apt_updated=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+    # Debian's package serves Debian's python3; another python3 first on PATH does not see it.
+    python3 -c "import $1" || { echo "python3 ($(command -v python3)) still cannot import $1 after installing $2" >&2; exit 1; }
+  fi
+}
+
+step "python3 and Jinja for the Airflow DAG's checks (Airflow itself cannot be installed here)"
 need_package python3 python3
-python3 --version
+need_python_module jinja2 python3-jinja2
+python3 -c 'import jinja2, sys; print("python", sys.version.split()[0], "jinja2", jinja2.__version__)'
 command -v npm >/dev/null || { echo "npm is required to build the dashboard assets (Node.js 20)" >&2; exit 1; }
 
 step "restore and build (Release, warnings are errors)"

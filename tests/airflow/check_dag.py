@@ -3,12 +3,13 @@
 
     python3 tests/airflow/check_dag.py deploy/airflow/dags/historical_fetch.py
         compiles the file, reads it with `ast` and checks the DAG's settings, tasks, their order, their
-        commands and the failure callback; prints one line per failed check and exits 1, or prints "ok".
+        commands and the batch_failed alert task; prints one line per failed check and exits 1, or prints "ok".
     python3 tests/airflow/check_dag.py DAG_FILE --print-commands
         prints every `breadboard ...` command line the file contains, one a line, and exits 0.
 
 It reads the source, it does not run it: values must be literals, module-level constants or os.environ.get(...,
-default) (the default is taken), which is how the DAG is written so that this check can read it.
+default) (the default is taken), which is how the DAG is written so that this check can read it. What the templates
+render to, and what the commands receive, is tests/airflow/render_dag.py's part.
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ from __future__ import annotations
 import ast
 import os
 import py_compile
+import re
 import sys
 import tempfile
 
 DAG_ID = "historical_fetch"
 TASKS = {"fetch_symbols": "fetch", "validate_data": "validate", "write_clickhouse": "write"}
 CHAIN = [("fetch_symbols", "validate_data"), ("validate_data", "write_clickhouse")]
+ALERT = "batch_failed"
 UNKNOWN = "<expr>"
+RUN_ID_TEMPLATE = re.compile(r"\{\{\s*run_id\s*(\|[^}]*)?\}\}")
 
 
 class Dag:
@@ -145,7 +149,7 @@ def _tasks(dag: Dag) -> tuple[dict[str, str], dict[str, ast.Call]]:
             call = node.value
             task_id = _kwargs(call).get("task_id") or (call.args[0] if call.args else None)
             task_id = dag.value(task_id)
-            if isinstance(task_id, str) and task_id in TASKS:
+            if isinstance(task_id, str) and (task_id in TASKS or task_id == ALERT):
                 names[node.targets[0].id] = task_id
                 calls[task_id] = call
     return names, calls
@@ -197,7 +201,16 @@ def check(path: str) -> list[str]:
 
     if "schedule_interval" in kw:
         problems.append("schedule_interval: deprecated since Airflow 2.4, use schedule=")
-    expect("schedule", dag.value(kw.get("schedule")), "0 */6 * * *")
+    schedule = dag.node(kw.get("schedule"))
+    if isinstance(schedule, ast.Call) and _dotted(schedule.func).split(".")[-1] == "CronDataIntervalTimetable":
+        expect("schedule", dag.value(schedule.args[0] if schedule.args else None), "0 */6 * * *")
+        zone = _kwargs(schedule).get("timezone") or (schedule.args[1] if len(schedule.args) > 1 else None)
+        expect("schedule time zone", dag.value(zone), "UTC")
+    else:
+        found = dag.value(schedule)
+        problems.append(f"schedule: expected CronDataIntervalTimetable('0 */6 * * *', timezone='UTC'), found {found!r}"
+                        + (": on Airflow 3 a cron string is a CronTriggerTimetable, whose data interval is empty"
+                           if isinstance(found, str) else ""))
     start = _date(dag, kw.get("start_date"))
     if start is None:
         problems.append("start_date: expected datetime(...) or pendulum.datetime(...)")
@@ -219,7 +232,7 @@ def check(path: str) -> list[str]:
             continue
         if words[1:3] != ["batch", verb]:
             problems.append(f"task {task_id}: expected `breadboard batch {verb}`, found `{' '.join(words[:3])}`")
-        if not any(words[i:i + 2] == ["--run-id", "{{ run_id }}"] for i in range(len(words))):
+        if not any(words[i] == "--run-id" and RUN_ID_TEMPLATE.fullmatch(words[i + 1]) for i in range(len(words) - 1)):
             problems.append(f"task {task_id}: no `--run-id {{{{ run_id }}}}`")
         if verb == "fetch":
             for option in ("--symbols", "--from", "--to", "--interval", "--provider"):
@@ -234,13 +247,17 @@ def check(path: str) -> list[str]:
         if up in TASKS and down in TASKS:
             problems.append(f"dependencies: unexpected {up} >> {down}")
 
-    callback = default_args.get("on_failure_callback") or kw.get("on_failure_callback")
-    if callback is None and calls and all("on_failure_callback" in _kwargs(c) for c in calls.values()):
-        callback = _kwargs(next(iter(calls.values())))["on_failure_callback"]
-    if callback is None:
-        problems.append("on_failure_callback: not set (default_args, the DAG or every task)")
-    elif isinstance(callback, ast.Name) and callback.id not in dag.functions:
-        problems.append(f"on_failure_callback: {callback.id} is not a function defined in the file")
+    # The alert: a task after the three steps that runs when one of them has failed for good.
+    if ALERT not in calls:
+        problems.append(f"task {ALERT}: not found (the task that publishes alerts.batch_failed)")
+    else:
+        words = _task_command(dag, calls[ALERT])
+        if words is None or words[1:3] != ["alerts", "publish"] or "batch_failed" not in words:
+            problems.append(f"task {ALERT}: expected `breadboard alerts publish --rule batch_failed ...`")
+        expect(f"task {ALERT}: trigger_rule", dag.value(_kwargs(calls[ALERT]).get("trigger_rule")), "one_failed")
+        for step in TASKS:
+            if (step, ALERT) not in edges:
+                problems.append(f"dependencies: {step} >> {ALERT} missing")
     return problems
 
 
