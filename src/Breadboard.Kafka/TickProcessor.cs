@@ -272,6 +272,7 @@ public sealed class TickProcessor : IDisposable
         if (!_messages.TryParse(result.Message.Value, out var tick, out var error))
         {
             DeadLetter(result, error!);
+            _stats.RejectReason($"{result.Topic}/{result.Partition.Value}@{result.Offset.Value}: {error}");
             work.Rejects++;
             return;
         }
@@ -284,6 +285,7 @@ public sealed class TickProcessor : IDisposable
             _outputs.Produce(KafkaBusOptions.DeadLetterTopic, GroupConsumers.DeadLetter(work.Partition, offset, refused, reason));
             DeadLetters++;
             work.Rejects++;
+            _stats.RejectReason($"{refused.Symbol}: {reason}");
         }
 
         work.Refusals.Clear();

@@ -103,7 +103,9 @@ public static class WebServer
         meter.CreateObservableCounter("breadboard.alerts", () => monitor.Stats?.Alerts ?? 0, description: "Alerts fired.");
         meter.CreateObservableCounter("breadboard.late", () => monitor.Status().Late, description: "Ticks too late for every window.");
         meter.CreateObservableCounter("breadboard.duplicates", () => monitor.Status().Duplicates, description: "Duplicate ticks dropped.");
-        meter.CreateObservableCounter("breadboard.rejects", () => monitor.Status().Rejects, description: "Input lines refused.");
+        meter.CreateObservableCounter("breadboard.rejects", () => monitor.Status().Rejects, description: "Input refused: lines that could not be read and ticks the engine refused.");
+        meter.CreateObservableCounter("breadboard.future", () => monitor.Stats?.Future ?? 0, description: "Ticks refused as being from the future (ahead of the wall clock, or a jump later ticks contradicted).");
+        meter.CreateObservableGauge("breadboard.held", () => monitor.Stats?.Held ?? 0, description: "Ticks held by the future guard, waiting for later ticks to confirm their jump.");
         meter.CreateObservableGauge("breadboard.watermark.lag", () => monitor.Status().WatermarkLagMs ?? 0, unit: "ms", description: "Wall clock minus the engine's watermark.");
         meter.CreateObservableGauge("breadboard.stream.clients", () => hub.ClientCount, description: "Open live-stream connections.");
         meter.CreateObservableGauge("breadboard.bus.lag", () => monitor.Status().Bus.LagSeconds ?? 0, unit: "s", description: "Worst partition's consumer lag (Kafka bus).");

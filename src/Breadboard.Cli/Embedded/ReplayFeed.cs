@@ -27,6 +27,7 @@ internal static class ReplayFeed
             if (status == ReadStatus.Rejected)
             {
                 stats.Rejected();
+                stats.RejectReason($"{path}:{reader.LastReject!.Line}: {reader.LastReject.Reason}");
                 continue;
             }
 
