@@ -73,6 +73,8 @@ export AFL_FORKSRV_INIT_TMOUT=120000         # .NET starts slowly, and slower on
 export AFL_SKIP_CRASHES=1                    # a kept crash input in the corpus must not stop the run
 export AFL_QUIET=1
 timeout_ms=10000+                            # per input; "+" skips inputs that time out in the dry run
+max_queue=64                                 # new corpus inputs kept per target
+max_crashes=8                                # crash inputs kept per target and run
 
 mkdir -p "$work/findings" "$work/stats" "$work/logs"
 
@@ -95,16 +97,17 @@ fuzz_one() { # fuzz_one TARGET: run afl-fuzz, then merge its queue into the corp
     cp "$f" "$all/q-$(sha1sum "$f" | cut -c1-16)"
   done
   if afl-cmin -i "$all" -o "$min" -t 10000 -m none -- "$dotnet" "$bin/Breadboard.Fuzz.dll" "$t" >"$work/logs/$t.cmin.log" 2>&1; then
-    # Keep the seeds and every kept crash input; take the minimised set of the rest.
+    # Keep the seeds and the crash inputs; of the minimised rest, the smallest $max_queue, so the corpus stays small
+    # and CI's replay fast.
     find fuzz/corpus/"$t" -type f -name 'q-*' -delete
-    for f in "$min"/q-*; do [[ -f $f ]] && cp "$f" fuzz/corpus/"$t"/; done
+    find "$min" -type f -name 'q-*' -printf '%s %p\n' | sort -n | head -n "$max_queue" | cut -d' ' -f2- |
+      while read -r f; do cp "$f" fuzz/corpus/"$t"/; done || true
   else
     echo "[$t] afl-cmin failed (see $work/logs/$t.cmin.log); the corpus is left as it was" >&2
   fi
-  for f in "$out"/default/crashes/id:*; do
-    [[ -f $f ]] || continue
-    cp "$f" "fuzz/corpus/$t/crash-$(sha1sum "$f" | cut -c1-16)"
-  done
+  # The smallest few crashes join the corpus, so the replay test fails until they are fixed and guards the fix after.
+  find "$out/default/crashes" -type f -name 'id:*' -size -4097c -printf '%s %p\n' 2>/dev/null | sort -n | head -n "$max_crashes" |
+    cut -d' ' -f2- | while read -r f; do cp "$f" "fuzz/corpus/$t/crash-$(sha1sum "$f" | cut -c1-16)"; done || true
   summary "$t"
 }
 
