@@ -517,6 +517,13 @@ public static partial class PipelineLoader
             errors.Add($"line {e.Start.Line}", "not valid YAML: " + e.Message);
             return null;
         }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            // YamlDotNet throws these too on some malformed input (found by fuzzing: "...\r", "!!A!!![]", a NUL as
+            // a key); they carry no position.
+            errors.Add("(top)", "not valid YAML: " + e.Message);
+            return null;
+        }
     }
 
     /// <summary>

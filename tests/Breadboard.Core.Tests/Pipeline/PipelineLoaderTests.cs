@@ -316,6 +316,20 @@ public class PipelineLoaderTests
         Assert.Equal(string.Join(Environment.NewLine, e.Errors), e.Message);
     }
 
+    // Found by fuzzing (fuzz/corpus/pipeline/crash-*): YamlDotNet throws InvalidOperationException or
+    // ArgumentException, not YamlException, on these, and they escaped Parse.
+    [Theory]
+    [InlineData(":\n[\nU")]
+    [InlineData("\0\0: \u007f")]
+    [InlineData("...\rP\u001f ")]
+    [InlineData("!!A!!![]")]
+    public void Parse_WithYamlTheParserThrowsOtherExceptionsOn_SaysItIsNotValidYaml(string text)
+    {
+        var error = Assert.Single(Errors(text));
+
+        Assert.StartsWith("pipeline.yaml: (top): not valid YAML: ", error, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("windows: [unclosed", "line ")]
     [InlineData("", "(top): the file is empty")]
