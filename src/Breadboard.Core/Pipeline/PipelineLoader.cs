@@ -62,7 +62,7 @@ public static partial class PipelineLoader
         }
 
         var root = source.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? FromJson(text, errors) : FromYaml(text, errors);
-        if (root is null)
+        if (root is null && errors.List.Count > 0)
         {
             throw new PipelineConfigException(errors.List);
         }
@@ -614,6 +614,13 @@ public static partial class PipelineLoader
         catch (JsonException e)
         {
             errors.Add($"line {(e.LineNumber ?? 0) + 1}", "not valid JSON: " + e.Message);
+            return null;
+        }
+        catch (InvalidOperationException e)
+        {
+            // JsonDocument leaves strings unvalidated until they are read: a lone surrogate escape ("\ud800") throws
+            // this from GetString or a property's name (found by fuzzing).
+            errors.Add("(top)", "not valid JSON: " + e.Message);
             return null;
         }
     }

@@ -330,6 +330,19 @@ public class PipelineLoaderTests
         Assert.StartsWith("pipeline.yaml: (top): not valid YAML: ", error, StringComparison.Ordinal);
     }
 
+    // Found by fuzzing (fuzz/corpus/pipeline/crash-*): JSON null was refused with no error at all, and a lone
+    // surrogate escape threw InvalidOperationException out of Parse.
+    [Theory]
+    [InlineData("null", "(top): must be a mapping")]
+    [InlineData("""{"windows":"\ud800"}""", "(top): not valid JSON: ")]
+    [InlineData("""{"\udc00":1}""", "(top): not valid JSON: ")]
+    public void Parse_WithUnusableJson_SaysWhy(string text, string expected)
+    {
+        var error = Assert.Single(Errors(text, "pipeline.json"));
+
+        Assert.StartsWith("pipeline.json: " + expected, error, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("windows: [unclosed", "line ")]
     [InlineData("", "(top): the file is empty")]
