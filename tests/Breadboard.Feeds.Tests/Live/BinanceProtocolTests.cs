@@ -193,6 +193,24 @@ public sealed class BinanceProtocolTests
     private static string Trade(string symbol, long id) =>
         $$$"""{"stream":"{{{symbol.ToLowerInvariant()}}}@aggTrade","data":{"e":"aggTrade","E":1672515782136,"s":"{{{symbol}}}","a":{{{id}}},"p":"1.5","q":"2","f":{{{id * 10}}},"l":{{{id * 10}}},"T":1672515782134,"m":false,"M":true}}""";
 
+    // Found by fuzzing (fuzz/corpus/binance/crash-*): Utf8JsonReader throws InvalidOperationException, which escaped
+    // Decode, when it unescapes or reads a string with a lone surrogate escape or bytes that are not UTF-8 (written
+    // here as Latin-1 characters, one byte each).
+    [Theory]
+    [InlineData("""{"error":"\ud800"}""")]
+    [InlineData("""{"code":1,"msg":"\udc00"}""")]
+    [InlineData("""{"e":"aggTrade","s":"BTC\ud800"}""")]
+    [InlineData("{\"error\":\"\u0080g\"}")]
+    public void Decode_WithInvalidEscapeOrInvalidUtf8_IsMalformedAndEmitsNothing(string message)
+    {
+        var sink = new RecordingSink();
+        var outcome = new BinanceProtocol(["BTC-USD", "ETH-BTC"]).Decode(Encoding.Latin1.GetBytes(message), sink);
+
+        Assert.Equal(DecodeKind.Malformed, outcome.Kind);
+        Assert.StartsWith("invalid JSON", outcome.Detail, StringComparison.Ordinal);
+        Assert.Empty(sink.Ticks);
+    }
+
     private static (DecodeOutcome Outcome, RecordingSink Sink) DecodeOne(string message)
     {
         var sink = new RecordingSink();
