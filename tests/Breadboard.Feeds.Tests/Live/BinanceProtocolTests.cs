@@ -211,6 +211,20 @@ public sealed class BinanceProtocolTests
         Assert.Empty(sink.Ticks);
     }
 
+    // Found by fuzzing: the venue's text went into the detail as it was, so a message could forge log lines.
+    [Theory]
+    [InlineData("""{"stream":"x","data":{"e":"aggT\nde"}}""", DecodeKind.Unknown)]
+    [InlineData("""{"code":3,"msg":"bad\nERROR forged line"}""", DecodeKind.VenueError)]
+    [InlineData("""{"error":{"code":2,"msg":"x\r\ny"}}""", DecodeKind.VenueError)]
+    [InlineData("""{"error":"a\u2029b"}""", DecodeKind.VenueError)]
+    public void Decode_WithLineBreaksInTheVenuesText_GivesAOneLineDetail(string message, DecodeKind kind)
+    {
+        var (outcome, _) = DecodeOne(message);
+
+        Assert.Equal(kind, outcome.Kind);
+        Assert.Equal(outcome.Detail!.ReplaceLineEndings(" "), outcome.Detail);
+    }
+
     private static (DecodeOutcome Outcome, RecordingSink Sink) DecodeOne(string message)
     {
         var sink = new RecordingSink();

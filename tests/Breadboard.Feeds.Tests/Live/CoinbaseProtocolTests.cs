@@ -272,6 +272,19 @@ public sealed class CoinbaseProtocolTests
         Assert.StartsWith("invalid JSON", outcome.Detail, StringComparison.Ordinal);
     }
 
+    // Found by fuzzing: the venue's text went into the detail as it was, so a message could forge log lines.
+    [Theory]
+    [InlineData("""{"channel":"market\nrades"}""", DecodeKind.Unknown)]
+    [InlineData("""{"type":"subscr\r\nibe"}""", DecodeKind.Unknown)]
+    [InlineData("""{"type":"error","message":"failure\nERROR forged line","reason":"a\u2028b"}""", DecodeKind.VenueError)]
+    public void Decode_WithLineBreaksInTheVenuesText_GivesAOneLineDetail(string message, DecodeKind kind)
+    {
+        var (outcome, _) = DecodeOne(message);
+
+        Assert.Equal(kind, outcome.Kind);
+        Assert.Equal(outcome.Detail!.ReplaceLineEndings(" "), outcome.Detail);
+    }
+
     private static (DecodeOutcome Outcome, RecordingSink Sink) DecodeOne(string message, IReadOnlyList<string>? symbols = null)
     {
         var sink = new RecordingSink();

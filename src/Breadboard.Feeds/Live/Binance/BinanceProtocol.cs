@@ -186,7 +186,7 @@ public sealed class BinanceProtocol : IVenueProtocol
         // The error table of Binance's stream docs shows errors without the "error" wrapper.
         if (code is not null && msg is not null && !hasData && !hasEvent)
         {
-            return DecodeOutcome.VenueError(string.Create(CultureInfo.InvariantCulture, $"code {code}: {msg}"));
+            return DecodeOutcome.VenueError(Truncate(OneLine(string.Create(CultureInfo.InvariantCulture, $"code {code}: {msg}"))));
         }
 
         if (hasData)
@@ -234,7 +234,7 @@ public sealed class BinanceProtocol : IVenueProtocol
             inner.Skip();
         }
 
-        return string.Create(CultureInfo.InvariantCulture, $"code {(code is null ? "?" : code)}: {msg ?? "no msg"}");
+        return Truncate(OneLine(string.Create(CultureInfo.InvariantCulture, $"code {(code is null ? "?" : code)}: {msg ?? "no msg"}")));
     }
 
     private DecodeOutcome DecodePayload(ref Utf8JsonReader reader, IFeedSink sink)

@@ -185,7 +185,7 @@ public sealed class CoinbaseProtocol : IVenueProtocol
         if (isError)
         {
             var detail = errorMessage ?? "error without a message";
-            return DecodeOutcome.VenueError(errorReason is null ? detail : $"{detail}: {errorReason}");
+            return DecodeOutcome.VenueError(Truncate(OneLine(errorReason is null ? detail : $"{detail}: {errorReason}")));
         }
 
         if (channel == Channel.None)
