@@ -285,6 +285,11 @@ public sealed class CoinbaseProtocolTests
         Assert.Equal(outcome.Detail!.ReplaceLineEndings(" "), outcome.Detail);
     }
 
+    // Found by fuzzing: an error with an empty message gave a venue error with an empty detail.
+    [Fact]
+    public void Decode_ErrorWithAnEmptyMessage_SaysThereIsNoMessage() =>
+        Assert.Equal(DecodeOutcome.VenueError("error without a message: p"), DecodeOne("""{"type":"error","message":"","reason":"p"}""").Outcome);
+
     private static (DecodeOutcome Outcome, RecordingSink Sink) DecodeOne(string message, IReadOnlyList<string>? symbols = null)
     {
         var sink = new RecordingSink();

@@ -184,7 +184,7 @@ public sealed class CoinbaseProtocol : IVenueProtocol
 
         if (isError)
         {
-            var detail = errorMessage ?? "error without a message";
+            var detail = string.IsNullOrEmpty(errorMessage) ? "error without a message" : errorMessage;
             return DecodeOutcome.VenueError(Truncate(OneLine(errorReason is null ? detail : $"{detail}: {errorReason}")));
         }
 
