@@ -561,7 +561,16 @@ public static partial class PipelineLoader
                     (anchor, completed) = (scalar.Anchor.IsEmpty ? null : scalar.Anchor.Value, 1);
                     break;
                 case AnchorAlias alias:
-                    (anchor, completed) = (null, anchors.GetValueOrDefault(alias.Value.Value, 1));
+                    // YAML lets an alias name only a node completed before it. YamlDotNet also resolves one naming a
+                    // later node or an enclosing one, and such a cycle overflowed the stack when the alias was a
+                    // mapping key ("&-\n*x :\n&x :", found by fuzzing): a crash no catch can stop.
+                    if (!anchors.TryGetValue(alias.Value.Value, out completed))
+                    {
+                        errors.Add($"line {e.Start.Line}", $"alias *{Shorten(alias.Value.Value)} names no anchor before it");
+                        return false;
+                    }
+
+                    anchor = null;
                     break;
                 default:
                     continue;
