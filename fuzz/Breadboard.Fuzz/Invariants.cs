@@ -7,6 +7,9 @@ namespace Breadboard.Fuzz;
 /// <summary>What every value a parser accepted must satisfy: cheap checks that turn logic bugs into crashes.</summary>
 public static class Invariants
 {
+    /// <summary>What <see cref="string.ReplaceLineEndings()"/> takes for a line end.</summary>
+    private static readonly System.Buffers.SearchValues<char> LineBreaks = System.Buffers.SearchValues.Create("\r\n\f\u0085\u2028\u2029");
+
     public static void Tick(in Tick tick, string who)
     {
         Require(!string.IsNullOrEmpty(tick.Symbol), $"{who}: a tick without a symbol");
@@ -62,7 +65,4 @@ public static class Invariants
     /// <summary>A detail meant for one log line: a line break in it would let a message forge log lines.</summary>
     public static void OneLine(string text, string who) =>
         Require(text.AsSpan().IndexOfAny(LineBreaks) < 0, $"{who} has a line break: {text}");
-
-    /// <summary>What <see cref="string.ReplaceLineEndings()"/> takes for a line end.</summary>
-    private static readonly System.Buffers.SearchValues<char> LineBreaks = System.Buffers.SearchValues.Create("\r\n\f\u0085\u2028\u2029");
 }
