@@ -82,6 +82,11 @@ public sealed class TickMessages : IDisposable
         {
             // Malformed JSON: no version to read.
         }
+        catch (InvalidOperationException)
+        {
+            // A field name with a lone surrogate escape or bytes that are not UTF-8, which the reader only notices
+            // when comparing it (found by fuzzing): malformed too, and the tick parser says why.
+        }
 
         return false;
     }

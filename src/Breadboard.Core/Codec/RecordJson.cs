@@ -44,6 +44,13 @@ public static class RecordJson
             error = $"not JSON: {e.Message.Split('.')[0]}";
             return false;
         }
+        catch (InvalidOperationException)
+        {
+            // JsonDocument leaves strings unvalidated until they are read: a lone surrogate escape or bytes that are
+            // not UTF-8 throw this from GetString (found by fuzzing).
+            error = InvalidString;
+            return false;
+        }
     }
 
     /// <summary>Reads a bar written by <see cref="Bar(Model.Bar)"/> (replay's bars NDJSON line); on failure a
@@ -97,6 +104,13 @@ public static class RecordJson
             error = $"not JSON: {e.Message.Split('.')[0]}";
             return false;
         }
+        catch (InvalidOperationException)
+        {
+            // JsonDocument leaves strings unvalidated until they are read: a lone surrogate escape or bytes that are
+            // not UTF-8 throw this from GetString (found by fuzzing).
+            error = InvalidString;
+            return false;
+        }
     }
 
     /// <summary>
@@ -122,6 +136,8 @@ public static class RecordJson
         ArgumentNullException.ThrowIfNull(alert);
         return alert.WindowEnd <= alert.WindowStart ? "\"window_end\" must be after \"window_start\"" : null;
     }
+
+    private const string InvalidString = "not JSON: a string is not valid UTF-8 or has an invalid \\u escape";
 
     private static bool TryString(JsonElement root, string name, out string value, out string? error)
     {

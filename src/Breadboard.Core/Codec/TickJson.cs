@@ -146,6 +146,13 @@ public sealed class TickJson
             error = "malformed JSON: " + FirstSentence(e.Message);
             return false;
         }
+        catch (InvalidOperationException)
+        {
+            // Utf8JsonReader does not validate strings as it reads them: unescaping or comparing one (a field name
+            // too) throws this for a lone surrogate escape (\ud800) or bytes that are not UTF-8. Found by fuzzing.
+            error = "malformed JSON: a string is not valid UTF-8 or has an invalid \\u escape";
+            return false;
+        }
 
         error = symbol is null ? "missing field 'symbol'"
             : !hasTs ? "missing field 'ts'"

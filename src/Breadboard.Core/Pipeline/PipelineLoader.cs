@@ -62,7 +62,7 @@ public static partial class PipelineLoader
         }
 
         var root = source.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? FromJson(text, errors) : FromYaml(text, errors);
-        if (root is null)
+        if (root is null && errors.List.Count > 0)
         {
             throw new PipelineConfigException(errors.List);
         }
@@ -517,6 +517,13 @@ public static partial class PipelineLoader
             errors.Add($"line {e.Start.Line}", "not valid YAML: " + e.Message);
             return null;
         }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            // YamlDotNet throws these too on some malformed input (found by fuzzing: "...\r", "!!A!!![]", a NUL as
+            // a key); they carry no position.
+            errors.Add("(top)", "not valid YAML: " + e.Message);
+            return null;
+        }
     }
 
     /// <summary>
@@ -554,7 +561,16 @@ public static partial class PipelineLoader
                     (anchor, completed) = (scalar.Anchor.IsEmpty ? null : scalar.Anchor.Value, 1);
                     break;
                 case AnchorAlias alias:
-                    (anchor, completed) = (null, anchors.GetValueOrDefault(alias.Value.Value, 1));
+                    // YAML lets an alias name only a node completed before it. YamlDotNet also resolves one naming a
+                    // later node or an enclosing one, and such a cycle overflowed the stack when the alias was a
+                    // mapping key ("&-\n*x :\n&x :", found by fuzzing): a crash no catch can stop.
+                    if (!anchors.TryGetValue(alias.Value.Value, out completed))
+                    {
+                        errors.Add($"line {e.Start.Line}", $"alias *{Shorten(alias.Value.Value)} names no anchor before it");
+                        return false;
+                    }
+
+                    anchor = null;
                     break;
                 default:
                     continue;
@@ -607,6 +623,13 @@ public static partial class PipelineLoader
         catch (JsonException e)
         {
             errors.Add($"line {(e.LineNumber ?? 0) + 1}", "not valid JSON: " + e.Message);
+            return null;
+        }
+        catch (InvalidOperationException e)
+        {
+            // JsonDocument leaves strings unvalidated until they are read: a lone surrogate escape ("\ud800") throws
+            // this from GetString or a property's name (found by fuzzing).
+            errors.Add("(top)", "not valid JSON: " + e.Message);
             return null;
         }
     }

@@ -41,9 +41,10 @@ internal static class VenueJson
         return reader.ValueSpan.Length <= buffer.Length && map.TryGet(buffer[..reader.CopyString(buffer)], out symbol);
     }
 
-    /// <summary>A string value as text, or its JSON kind (for one-line details only).</summary>
+    /// <summary>A string value as one line of text, cut at <see cref="MaxDetailChars"/>, or its JSON kind (for details only).</summary>
+    /// <remarks>The venue's text goes into log lines: a line break in it would let a message forge log lines (found by fuzzing).</remarks>
     public static string Text(ref Utf8JsonReader reader) =>
-        reader.TokenType == JsonTokenType.String ? reader.GetString() ?? "" : reader.TokenType.ToString();
+        reader.TokenType == JsonTokenType.String ? Truncate(OneLine(reader.GetString() ?? "")) : reader.TokenType.ToString();
 
     public static string OneLine(string text) => text.ReplaceLineEndings(" ");
 

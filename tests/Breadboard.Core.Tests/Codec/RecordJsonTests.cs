@@ -53,4 +53,26 @@ public class RecordJsonTests
 
         Assert.Equal(error, RecordJson.TryParseAlert(json, out var alert, out var actual) ? RecordJson.CheckValues(alert!) : actual);
     }
+
+    // Found by fuzzing (fuzz/corpus/sink-records/crash-*): JsonDocument throws InvalidOperationException, which
+    // escaped both readers, when it reads a string with a lone surrogate escape or bytes that are not UTF-8
+    // (written here as <FF>).
+    [Theory]
+    [InlineData("\"symbol\":\"AAPL\"", "\"symbol\":\"\\ud800\"")]
+    [InlineData("\"symbol\":\"AAPL\"", "\"symbol\":\"AAPL\\udc00\"")]
+    [InlineData("\"window_start\":\"2026-01-02T14:30:00.000Z\"", "\"window_start\":\"2026-01-02T14:30:00.000Z\\udc00\"")]
+    [InlineData("\"symbol\":\"AAPL\"", "\"symbol\":\"A\\u0041<FF>\"")]
+    public void TryParse_WithInvalidEscapeOrInvalidUtf8_RefusesAsNotJson(string field, string replacement)
+    {
+        Assert.Contains(field, BarJson, StringComparison.Ordinal);
+        Assert.Contains(field, AlertJson, StringComparison.Ordinal);
+
+        Assert.False(RecordJson.TryParseBar(Bytes(BarJson.Replace(field, replacement, StringComparison.Ordinal)), out _, out var error));
+        Assert.StartsWith("not JSON", error, StringComparison.Ordinal);
+        Assert.False(RecordJson.TryParseAlert(Bytes(AlertJson.Replace(field, replacement, StringComparison.Ordinal)), out _, out error));
+        Assert.StartsWith("not JSON", error, StringComparison.Ordinal);
+    }
+
+    private static byte[] Bytes(string json) =>
+        json.Split("<FF>").Select(System.Text.Encoding.UTF8.GetBytes).Aggregate((left, right) => [.. left, 0xFF, .. right]);
 }

@@ -178,6 +178,38 @@ public class TickJsonTests
     public void TryParse_WithMalformedJson_RefusesAsMalformed(string json) =>
         Assert.Contains("JSON", Refuse(json), StringComparison.Ordinal);
 
+    // Found by fuzzing (fuzz/corpus/tick-json/crash-*): Utf8JsonReader leaves strings unvalidated until they are
+    // unescaped or compared, and then throws InvalidOperationException, which escaped TryParse.
+    [Theory]
+    [InlineData("""{"\ud800":"AAPL","ts":0,"price":1,"volume":1}""")]
+    [InlineData("""{"symbol":"\ud800AAPL","ts":0,"price":1,"volume":1}""")]
+    [InlineData("""{"symbol":"AAPL","ts":"\udc00","price":1,"volume":1}""")]
+    [InlineData("""{"symbol":"AAPL","ts":0,"price":"1\ud800","volume":1}""")]
+    [InlineData("""{"symbol":"AAPL","ts":0,"price":1,"volume":1,"trade_id":"\udc00"}""")]
+    [InlineData("""{"symbol":"AAPL","ts":0,"price":1,"volume":1,"asset_class":"\ud800\u0041"}""")]
+    [InlineData("""{"symbol":"ETH\u002d\xff","ts":0,"price":1,"volume":1}""")]
+    [InlineData("""{"symbol":"AAPL","ts":0,"price":"1\u002e\x9f5","volume":1}""")]
+    public void TryParse_WithInvalidEscapeOrInvalidUtf8_RefusesAsMalformed(string line)
+    {
+        // \xNN stands for that byte, which no C# string can carry as UTF-8.
+        var bytes = new List<byte>();
+        for (var i = 0; i < line.Length; i++)
+        {
+            if (line[i] == '\\' && line[i + 1] == 'x')
+            {
+                bytes.Add(Convert.ToByte(line.Substring(i + 2, 2), 16));
+                i += 3;
+            }
+            else
+            {
+                bytes.Add((byte)line[i]);
+            }
+        }
+
+        Assert.False(new TickJson().TryParse(bytes.ToArray(), out _, out var error));
+        Assert.StartsWith("malformed JSON", error, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("[1,2]")]
     [InlineData("\"AAPL\"")]

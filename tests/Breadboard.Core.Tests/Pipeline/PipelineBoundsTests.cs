@@ -122,6 +122,18 @@ public class PipelineBoundsTests
         Assert.Equal("1m", Assert.Single(definition.Windows).Name);
     }
 
+    /// <summary>
+    /// Found by fuzzing (fuzz/corpus/pipeline/crash-*): YamlDotNet resolved an alias to a later anchor, and as a
+    /// mapping key the cycle overflowed the stack, which kills the process.
+    /// </summary>
+    [Theory]
+    [InlineData("&-\n*x :\n&x :", "line 2: alias *x names no anchor before it")]
+    [InlineData("a: *b\nb: &b 1", "line 1: alias *b names no anchor before it")]
+    [InlineData("&a [*a]", "line 1: alias *a names no anchor before it")]
+    [InlineData("a: *undefined", "line 1: alias *undefined names no anchor before it")]
+    public void Parse_AliasToAnAnchorNotYetComplete_IsRefusedWithoutOverflowingTheStack(string yaml, string expected) =>
+        Assert.Equal(["p.yaml: " + expected], Errors(yaml));
+
     [Theory]
     [InlineData("p.yaml")]
     [InlineData("p.json")]

@@ -316,6 +316,33 @@ public class PipelineLoaderTests
         Assert.Equal(string.Join(Environment.NewLine, e.Errors), e.Message);
     }
 
+    // Found by fuzzing (fuzz/corpus/pipeline/crash-*): YamlDotNet throws InvalidOperationException or
+    // ArgumentException, not YamlException, on these, and they escaped Parse.
+    [Theory]
+    [InlineData(":\n[\nU")]
+    [InlineData("\0\0: \u007f")]
+    [InlineData("...\rP\u001f ")]
+    [InlineData("!!A!!![]")]
+    public void Parse_WithYamlTheParserThrowsOtherExceptionsOn_SaysItIsNotValidYaml(string text)
+    {
+        var error = Assert.Single(Errors(text));
+
+        Assert.StartsWith("pipeline.yaml: (top): not valid YAML: ", error, StringComparison.Ordinal);
+    }
+
+    // Found by fuzzing (fuzz/corpus/pipeline/crash-*): JSON null was refused with no error at all, and a lone
+    // surrogate escape threw InvalidOperationException out of Parse.
+    [Theory]
+    [InlineData("null", "(top): must be a mapping")]
+    [InlineData("""{"windows":"\ud800"}""", "(top): not valid JSON: ")]
+    [InlineData("""{"\udc00":1}""", "(top): not valid JSON: ")]
+    public void Parse_WithUnusableJson_SaysWhy(string text, string expected)
+    {
+        var error = Assert.Single(Errors(text, "pipeline.json"));
+
+        Assert.StartsWith("pipeline.json: " + expected, error, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("windows: [unclosed", "line ")]
     [InlineData("", "(top): the file is empty")]

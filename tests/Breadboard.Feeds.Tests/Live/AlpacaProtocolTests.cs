@@ -135,6 +135,14 @@ public class AlpacaProtocolTests
     public void Decode_AuthFailure_IsAVenueErrorWithCodeAndMessage() =>
         Assert.Equal(DecodeOutcome.VenueError("402 auth failed"), Decode(Protocol(), AuthFailed).Outcome);
 
+    // Found after fuzzing found the same in Coinbase's decoder: an error with an empty message and no code gave a
+    // venue error with an empty detail.
+    [Theory]
+    [InlineData("""[{"T":"error","msg":""}]""", "no message")]
+    [InlineData("""[{"T":"error","code":401,"msg":""}]""", "401 no message")]
+    public void Decode_ErrorWithAnEmptyMessage_SaysThereIsNoMessage(string message, string detail) =>
+        Assert.Equal(DecodeOutcome.VenueError(detail), Decode(Protocol(), message).Outcome);
+
     [Fact]
     public void Decode_ConnectionLimit_IsAVenueError() =>
         Assert.Equal(DecodeOutcome.VenueError("406 connection limit exceeded"), Decode(Protocol(), ConnectionLimit).Outcome);

@@ -193,6 +193,38 @@ public sealed class BinanceProtocolTests
     private static string Trade(string symbol, long id) =>
         $$$"""{"stream":"{{{symbol.ToLowerInvariant()}}}@aggTrade","data":{"e":"aggTrade","E":1672515782136,"s":"{{{symbol}}}","a":{{{id}}},"p":"1.5","q":"2","f":{{{id * 10}}},"l":{{{id * 10}}},"T":1672515782134,"m":false,"M":true}}""";
 
+    // Found by fuzzing (fuzz/corpus/binance/crash-*): Utf8JsonReader throws InvalidOperationException, which escaped
+    // Decode, when it unescapes or reads a string with a lone surrogate escape or bytes that are not UTF-8 (written
+    // here as Latin-1 characters, one byte each).
+    [Theory]
+    [InlineData("""{"error":"\ud800"}""")]
+    [InlineData("""{"code":1,"msg":"\udc00"}""")]
+    [InlineData("""{"e":"aggTrade","s":"BTC\ud800"}""")]
+    [InlineData("{\"error\":\"\u0080g\"}")]
+    public void Decode_WithInvalidEscapeOrInvalidUtf8_IsMalformedAndEmitsNothing(string message)
+    {
+        var sink = new RecordingSink();
+        var outcome = new BinanceProtocol(["BTC-USD", "ETH-BTC"]).Decode(Encoding.Latin1.GetBytes(message), sink);
+
+        Assert.Equal(DecodeKind.Malformed, outcome.Kind);
+        Assert.StartsWith("invalid JSON", outcome.Detail, StringComparison.Ordinal);
+        Assert.Empty(sink.Ticks);
+    }
+
+    // Found by fuzzing: the venue's text went into the detail as it was, so a message could forge log lines.
+    [Theory]
+    [InlineData("""{"stream":"x","data":{"e":"aggT\nde"}}""", DecodeKind.Unknown)]
+    [InlineData("""{"code":3,"msg":"bad\nERROR forged line"}""", DecodeKind.VenueError)]
+    [InlineData("""{"error":{"code":2,"msg":"x\r\ny"}}""", DecodeKind.VenueError)]
+    [InlineData("""{"error":"a\u2029b"}""", DecodeKind.VenueError)]
+    public void Decode_WithLineBreaksInTheVenuesText_GivesAOneLineDetail(string message, DecodeKind kind)
+    {
+        var (outcome, _) = DecodeOne(message);
+
+        Assert.Equal(kind, outcome.Kind);
+        Assert.Equal(outcome.Detail!.ReplaceLineEndings(" "), outcome.Detail);
+    }
+
     private static (DecodeOutcome Outcome, RecordingSink Sink) DecodeOne(string message)
     {
         var sink = new RecordingSink();

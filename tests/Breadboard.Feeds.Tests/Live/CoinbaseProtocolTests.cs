@@ -256,6 +256,40 @@ public sealed class CoinbaseProtocolTests
         Assert.True(allocated < 1_024, $"{allocated} bytes allocated decoding 1,000 messages of 3 trades");
     }
 
+    // Found by fuzzing (fuzz/corpus/coinbase/crash-*): Utf8JsonReader throws InvalidOperationException, which escaped
+    // Decode, when it unescapes or reads a string with a lone surrogate escape or bytes that are not UTF-8 (written
+    // here as Latin-1 characters, one byte each).
+    [Theory]
+    [InlineData("""{"channel":"heart\ud800","sequence_num":5}""")]
+    [InlineData("""{"type":"error","message":"\udc00"}""")]
+    [InlineData("{\"channel\":\"market_\u00ab2\",\"sequence_num\":1}")]
+    [InlineData("""{"channel":"market_trades","events":[{"trades":[{"product_id":"ETH-USD","price":"1","size":"1","time":"2019-08-14T20:42:27Z","trade_id":"\ud800"}]}]}""")]
+    public void Decode_WithInvalidEscapeOrInvalidUtf8_IsMalformed(string message)
+    {
+        var outcome = new CoinbaseProtocol(["BTC-USD", "ETH-USD"]).Decode(Encoding.Latin1.GetBytes(message), new RecordingSink());
+
+        Assert.Equal(DecodeKind.Malformed, outcome.Kind);
+        Assert.StartsWith("invalid JSON", outcome.Detail, StringComparison.Ordinal);
+    }
+
+    // Found by fuzzing: the venue's text went into the detail as it was, so a message could forge log lines.
+    [Theory]
+    [InlineData("""{"channel":"market\nrades"}""", DecodeKind.Unknown)]
+    [InlineData("""{"type":"subscr\r\nibe"}""", DecodeKind.Unknown)]
+    [InlineData("""{"type":"error","message":"failure\nERROR forged line","reason":"a\u2028b"}""", DecodeKind.VenueError)]
+    public void Decode_WithLineBreaksInTheVenuesText_GivesAOneLineDetail(string message, DecodeKind kind)
+    {
+        var (outcome, _) = DecodeOne(message);
+
+        Assert.Equal(kind, outcome.Kind);
+        Assert.Equal(outcome.Detail!.ReplaceLineEndings(" "), outcome.Detail);
+    }
+
+    // Found by fuzzing: an error with an empty message gave a venue error with an empty detail.
+    [Fact]
+    public void Decode_ErrorWithAnEmptyMessage_SaysThereIsNoMessage() =>
+        Assert.Equal(DecodeOutcome.VenueError("error without a message: p"), DecodeOne("""{"type":"error","message":"","reason":"p"}""").Outcome);
+
     private static (DecodeOutcome Outcome, RecordingSink Sink) DecodeOne(string message, IReadOnlyList<string>? symbols = null)
     {
         var sink = new RecordingSink();

@@ -326,7 +326,7 @@ public sealed class AlpacaProtocol : IVenueProtocol
                 summary.Control = true;
                 break;
             case ItemType.Error:
-                var text = hasMessage ? OneLine(message.GetString()!) : "no message";
+                var text = hasMessage && message.GetString() is { Length: > 0 } sent ? OneLine(sent) : "no message";
                 summary.Error ??= Truncate(code != 0 ? string.Create(CultureInfo.InvariantCulture, $"{code} {text}") : text);
                 break;
             case ItemType.Correction:

@@ -108,6 +108,12 @@ public sealed class BinanceProtocol : IVenueProtocol
             // Only the first pass reads unvalidated JSON, so nothing was emitted before this.
             return DecodeOutcome.Malformed("invalid JSON: " + e.Message.ReplaceLineEndings(" "));
         }
+        catch (InvalidOperationException e)
+        {
+            // A string with a lone surrogate escape or bytes that are not UTF-8, noticed only when it is unescaped or
+            // compared (found by fuzzing); the one trade of a message is handed on last, so nothing was emitted.
+            return DecodeOutcome.Malformed("invalid JSON: " + OneLine(e.Message));
+        }
     }
 
     private DecodeOutcome DecodeMessage(ReadOnlySpan<byte> message, IFeedSink sink)
@@ -180,7 +186,7 @@ public sealed class BinanceProtocol : IVenueProtocol
         // The error table of Binance's stream docs shows errors without the "error" wrapper.
         if (code is not null && msg is not null && !hasData && !hasEvent)
         {
-            return DecodeOutcome.VenueError(string.Create(CultureInfo.InvariantCulture, $"code {code}: {msg}"));
+            return DecodeOutcome.VenueError(Truncate(OneLine(string.Create(CultureInfo.InvariantCulture, $"code {code}: {msg}"))));
         }
 
         if (hasData)
@@ -228,7 +234,7 @@ public sealed class BinanceProtocol : IVenueProtocol
             inner.Skip();
         }
 
-        return string.Create(CultureInfo.InvariantCulture, $"code {(code is null ? "?" : code)}: {msg ?? "no msg"}");
+        return Truncate(OneLine(string.Create(CultureInfo.InvariantCulture, $"code {(code is null ? "?" : code)}: {msg ?? "no msg"}")));
     }
 
     private DecodeOutcome DecodePayload(ref Utf8JsonReader reader, IFeedSink sink)

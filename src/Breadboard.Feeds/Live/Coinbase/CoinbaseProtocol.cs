@@ -93,6 +93,12 @@ public sealed class CoinbaseProtocol : IVenueProtocol
             // Only the first pass reads unvalidated JSON, so nothing was emitted before this.
             return DecodeOutcome.Malformed("invalid JSON: " + e.Message.ReplaceLineEndings(" "));
         }
+        catch (InvalidOperationException e)
+        {
+            // A string with a lone surrogate escape or bytes that are not UTF-8, noticed only when it is unescaped or
+            // compared (found by fuzzing); trades before it in the message were valid and have been handed on.
+            return DecodeOutcome.Malformed("invalid JSON: " + OneLine(e.Message));
+        }
     }
 
     private DecodeOutcome DecodeMessage(ReadOnlySpan<byte> message, IFeedSink sink)
@@ -178,8 +184,8 @@ public sealed class CoinbaseProtocol : IVenueProtocol
 
         if (isError)
         {
-            var detail = errorMessage ?? "error without a message";
-            return DecodeOutcome.VenueError(errorReason is null ? detail : $"{detail}: {errorReason}");
+            var detail = string.IsNullOrEmpty(errorMessage) ? "error without a message" : errorMessage;
+            return DecodeOutcome.VenueError(Truncate(OneLine(errorReason is null ? detail : $"{detail}: {errorReason}")));
         }
 
         if (channel == Channel.None)
