@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Breadboard.Core.Model;
 using Breadboard.Core.Pipeline;
 
 namespace Breadboard.Flink;
@@ -64,7 +65,7 @@ public static class FlinkSqlCompiler
         statements.AddRange(Settings(options));
         statements.Add(SourceTable(StockTable, StockTopic, definition, options));
         statements.Add(SourceTable(CryptoTable, CryptoTopic, definition, options));
-        statements.Add(AllTicksView());
+        statements.Add(AllTicksView(definition));
         statements.Add(DedupView());
         for (var i = 0; i < definition.Windows.Count; i++)
         {
@@ -154,7 +155,11 @@ public static class FlinkSqlCompiler
         sb.AppendLine("-- * Sessions: the gap is compiled as gap - 1 ms, and window_end written as Flink's end + 1 ms, because Flink");
         sb.AppendLine("--   merges sessions that touch and the local engine does not.");
         sb.AppendLine("-- * volume_surge takes the mean of the previous bars as (sum of lookback+1 bars - this bar) / lookback.");
-        sb.AppendLine("-- * Malformed tick messages are skipped here (json.ignore-parse-errors); 'breadboard sink' dead-letters them.");
+        sb.AppendLine("-- * Ticks the local engine refuses (malformed, out of range, beyond year 9999) are skipped here and never move");
+        sb.AppendLine("--   the watermark; 'breadboard sink', which reads the tick topics too, dead-letters them.");
+        sb.AppendLine("-- * No future guard: a valid tick far ahead of the others moves the watermark (the local engine holds it");
+        sb.AppendLine("--   until later ticks confirm the jump, and on live faces refuses ticks ahead of the wall clock).");
+        sb.AppendLine("-- * A ts with an impossible day (2026-02-30) is read leniently by UNIX_TIMESTAMP; the local engine refuses it.");
         sb.AppendLine("-- * Doubles are written in Java's notation (1.0E-4 where .NET writes 0.0001); readers parse both.");
         sb.AppendLine("-- Readers of the bars and alerts topics must use isolation.level=read_committed (exactly-once sinks).");
         return sb.ToString();
@@ -169,26 +174,39 @@ public static class FlinkSqlCompiler
         yield return Set("execution.checkpointing.mode", "EXACTLY_ONCE");
         yield return Set("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION");
         yield return Set("state.backend.type", "rocksdb");
-        yield return Set("state.backend.incremental", "true");
+        // FLIP-406 (Flink 1.20) renamed state.backend.incremental to this key, keeping the old one as deprecated
+        // (flink-core CheckpointingOptions.INCREMENTAL_CHECKPOINTS). Flink 1.19 does not know it and checkpoints in
+        // full: slower checkpoints, the same results.
+        yield return Set("execution.checkpointing.incremental", "true");
         // Window starts of TIMESTAMP_LTZ time attributes follow the session time zone: UTC keeps them epoch-aligned,
         // as in the local engine, and makes DATE_FORMAT print UTC.
         yield return Set("table.local-time-zone", "UTC");
         yield return Set("table.exec.source.idle-timeout", FlinkDuration(o.SourceIdleTimeout));
     }
 
+    /// <remarks>
+    /// <c>ts</c> is read as text and converted here, because the JSON format's TIMESTAMP_LTZ takes only ISO-8601
+    /// ending in Z (flink-json JsonParserToRowDataConverters.convertToTimestampWithLocalZone with
+    /// ISO8601_TIMESTAMP_WITH_LOCAL_TIMEZONE_FORMAT) and would make every tick with an offset or in epoch ms NULL;
+    /// a JSON number read as STRING is its text (convertToString). The watermark takes only valid ticks: the
+    /// generated watermark generator ignores a NULL watermark (flink-table-runtime
+    /// GeneratedWatermarkGeneratorSupplier.DefaultWatermarkGenerator.onEvent), so a tick the views filter out never
+    /// moves event time, as in the local engine.
+    /// </remarks>
     private static string SourceTable(string table, string topic, PipelineDefinition d, FlinkOptions o) =>
         $"""
         CREATE TABLE {table} (
           `v` INT,
           `symbol` STRING,
-          `ts` TIMESTAMP_LTZ(3),
+          `ts` STRING,
           `price` DOUBLE,
           `volume` DOUBLE,
           `trade_id` STRING,
           `exchange` STRING,
           `asset_class` STRING,
           `proc_time` AS PROCTIME(),
-          WATERMARK FOR `ts` AS `ts` - {Interval(d.OutOfOrdernessMs)}
+          `event_ts` AS TO_TIMESTAMP_LTZ({EpochMsOfTs}, 3),
+          WATERMARK FOR `event_ts` AS CASE WHEN {Valid(d)} THEN `event_ts` - {Interval(d.OutOfOrdernessMs)} END
         ) WITH (
           'connector' = 'kafka',
           'topic' = {Lit(topic)},
@@ -202,20 +220,56 @@ public static class FlinkSqlCompiler
         )
         """;
 
-    // Schema version 1 only, as the local consumer; invalid prices and volumes are dropped as it rejects them.
-    private static string AllTicksView() =>
+    // Schema version 1 only, as the local consumer; ticks it refuses are dropped here (the sink dead-letters them).
+    private static string AllTicksView(PipelineDefinition d) =>
         $"""
         CREATE TEMPORARY VIEW ticks_all AS
-        SELECT `symbol`, `ts`, `price`, `volume`, `trade_id`, `proc_time`,
-          CONCAT(DATE_FORMAT(`ts`, {SortableTs}), CAST(`price` AS STRING)) AS `ts_price`
+        SELECT `symbol`, `event_ts` AS `ts`, `price`, `volume`, `trade_id`, `proc_time`,
+          CONCAT(DATE_FORMAT(`event_ts`, {SortableTs}), CAST(`price` AS STRING)) AS `ts_price`
         FROM {StockTable}
-        WHERE `v` = 1 AND `symbol` IS NOT NULL AND `ts` IS NOT NULL AND `price` > 0 AND `volume` >= 0
+        WHERE {Valid(d)}
         UNION ALL
-        SELECT `symbol`, `ts`, `price`, `volume`, `trade_id`, `proc_time`,
-          CONCAT(DATE_FORMAT(`ts`, {SortableTs}), CAST(`price` AS STRING)) AS `ts_price`
+        SELECT `symbol`, `event_ts` AS `ts`, `price`, `volume`, `trade_id`, `proc_time`,
+          CONCAT(DATE_FORMAT(`event_ts`, {SortableTs}), CAST(`price` AS STRING)) AS `ts_price`
         FROM {CryptoTable}
-        WHERE `v` = 1 AND `symbol` IS NOT NULL AND `ts` IS NOT NULL AND `price` > 0 AND `volume` >= 0
+        WHERE {Valid(d)}
         """;
+
+    /// <summary>The epoch-milliseconds form of <c>ts</c> (the range is checked after), as a Java regular expression.</summary>
+    internal const string EpochMsPattern = "^[0-9]{1,15}$";
+
+    /// <summary>The ISO-8601 form of <c>ts</c> the local engine reads, as a Java regular expression.</summary>
+    internal const string IsoPattern =
+        "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$";
+
+    /// <summary>
+    /// <c>ts</c> as epoch milliseconds, read as the local engine reads it (EventTime.TryParseIso, TickJson.TryParseTs):
+    /// digits are epoch ms; otherwise <c>YYYY-MM-DD(T| )HH:MM:SS[.fraction](Z|±HH:MM)</c>, the fraction truncated to
+    /// milliseconds; NULL for anything else. UNIX_TIMESTAMP reads the date in the session time zone, UTC.
+    /// </summary>
+    internal const string EpochMsOfTs =
+        "CASE "
+        + "WHEN REGEXP(`ts`, '" + EpochMsPattern + "') THEN CAST(`ts` AS BIGINT) "
+        + "WHEN REGEXP(`ts`, '" + IsoPattern + "') THEN "
+        + "UNIX_TIMESTAMP(CONCAT(SUBSTRING(`ts` FROM 1 FOR 10), ' ', SUBSTRING(`ts` FROM 12 FOR 8)), 'yyyy-MM-dd HH:mm:ss') * 1000 "
+        + "+ CAST(RPAD(COALESCE(REGEXP_EXTRACT(`ts`, '^.{19}\\.([0-9]{1,3})', 1), ''), 3, '0') AS BIGINT) "
+        + "- CASE WHEN REGEXP(`ts`, '[+-][0-9]{2}:[0-9]{2}$') THEN "
+        + "(CASE WHEN SUBSTRING(`ts` FROM CHAR_LENGTH(`ts`) - 5 FOR 1) = '-' THEN -1 ELSE 1 END) "
+        + "* (CAST(SUBSTRING(`ts` FROM CHAR_LENGTH(`ts`) - 4 FOR 2) AS BIGINT) * 60 + CAST(SUBSTRING(`ts` FROM CHAR_LENGTH(`ts`) - 1 FOR 2) AS BIGINT)) * 60000 "
+        + "ELSE 0 END "
+        + "END";
+
+    /// <summary>
+    /// A tick the local engine takes, as a predicate over a source table's columns: schema version 1, a symbol of 1 to
+    /// 64 characters without spaces or control characters, a time from 1970 to the pipeline's latest tick time,
+    /// and the price, volume and notional bounds of <see cref="TickLimits"/>.
+    /// </summary>
+    internal static string Valid(PipelineDefinition d) =>
+        "`v` = 1 AND CHAR_LENGTH(`symbol`) BETWEEN 1 AND 64 AND NOT REGEXP(`symbol`, '[\\s\\p{Cntrl}]') "
+        + $"AND `event_ts` BETWEEN TO_TIMESTAMP_LTZ(0, 3) AND TO_TIMESTAMP_LTZ({d.LatestTickMs.ToString(CultureInfo.InvariantCulture)}, 3) "
+        + $"AND `price` BETWEEN {Number(TickLimits.MinPrice)} AND {Number(TickLimits.MaxPrice)} "
+        + $"AND (`volume` = 0 OR `volume` BETWEEN {Number(TickLimits.MinVolume)} AND {Number(TickLimits.MaxVolume)}) "
+        + $"AND `price` * `volume` <= {Number(TickLimits.MaxNotional)}";
 
     // First arrival wins, as in the local engine; ticks without a trade id are never duplicates.
     private static string DedupView() =>
@@ -273,7 +327,7 @@ public static class FlinkSqlCompiler
         var idWindow = Lit($":{r.Window}:");
         var threshold = Number(r.Threshold);
         var select = $"""
-              {Lit(r.Name)} AS `rule`,
+              {Text(r.Name)} AS `rule`,
               CONCAT({idPrefix}, `symbol`, {idWindow}, CAST({EpochMs("`window_start`")} AS STRING)) AS `id`,
               `symbol`, `window_start`, `window_end`, `value`, CAST({threshold} AS DOUBLE) AS `threshold`
             """;
@@ -373,30 +427,48 @@ public static class FlinkSqlCompiler
           'sink.transactional-id-prefix' = {Lit($"{o.TransactionalIdPrefix}-{suffix}")}
         """;
 
+    /// <summary>
+    /// One INSERT per sink table, its windows' or rules' rows joined with UNION ALL. Each INSERT becomes a KafkaSink
+    /// of its own, and transactional ids are prefix-subtask-checkpoint (flink-connector-kafka 3.3.0
+    /// TransactionalIdFactory.buildTransactionalId); two sinks with one prefix would share ids and abort each
+    /// other's transactions at start (KafkaWriter.abortLingeringTransactions), a ProducerFencedException loop.
+    /// </summary>
     private static string StatementSet(PipelineDefinition d)
     {
         var sb = new StringBuilder();
         sb.Append("EXECUTE STATEMENT SET\nBEGIN\n");
+        sb.Append(CultureInfo.InvariantCulture, $"INSERT INTO {BarsSinkTable}\n");
         for (var i = 0; i < d.Windows.Count; i++)
         {
             var w = d.Windows[i];
             var key = $"CONCAT(`symbol`, '|', {Lit(w.Name)}, '|', CAST({EpochMs("`window_start`")} AS STRING))";
-            sb.Append(CultureInfo.InvariantCulture, $"INSERT INTO {BarsSinkTable}\nSELECT\n  {key},\n  `symbol`,\n  {Lit(w.Name)},\n");
+            sb.Append(i == 0 ? "" : "UNION ALL\n");
+            sb.Append(CultureInfo.InvariantCulture, $"SELECT\n  {key},\n  `symbol`,\n  {Text(w.Name)},\n");
             sb.Append(CultureInfo.InvariantCulture, $"  {Iso("`window_start`")},\n  {Iso("`window_end`")}");
             foreach (var a in EmittedAggregates(d))
             {
                 sb.Append(CultureInfo.InvariantCulture, $",\n  `{Name(a)}`");
             }
 
-            sb.Append(CultureInfo.InvariantCulture, $"\nFROM {BarsView(i)};\n");
+            sb.Append(CultureInfo.InvariantCulture, $"\nFROM {BarsView(i)}\n");
         }
 
-        for (var i = 0; i < d.Rules.Count; i++)
+        sb.Length--;
+        sb.Append(";\n");
+        if (d.Rules.Count > 0)
         {
-            var r = d.Rules[i];
-            sb.Append(CultureInfo.InvariantCulture, $"INSERT INTO {AlertsSinkTable}\nSELECT\n  `id`,\n  `id`,\n  `rule`,\n  `symbol`,\n  {Lit(r.Window)},\n");
-            sb.Append(CultureInfo.InvariantCulture, $"  {Iso("`window_start`")},\n  {Iso("`window_end`")},\n  `value`,\n  `threshold`,\n  {Iso("`window_end`")}\n");
-            sb.Append(CultureInfo.InvariantCulture, $"FROM {AlertsView(i)};\n");
+            sb.Append(CultureInfo.InvariantCulture, $"INSERT INTO {AlertsSinkTable}\n");
+            for (var i = 0; i < d.Rules.Count; i++)
+            {
+                var r = d.Rules[i];
+                sb.Append(i == 0 ? "" : "UNION ALL\n");
+                sb.Append(CultureInfo.InvariantCulture, $"SELECT\n  `id`,\n  `id`,\n  `rule`,\n  `symbol`,\n  {Text(r.Window)},\n");
+                sb.Append(CultureInfo.InvariantCulture, $"  {Iso("`window_start`")},\n  {Iso("`window_end`")},\n  `value`,\n  `threshold`,\n  {Iso("`window_end`")}\n");
+                sb.Append(CultureInfo.InvariantCulture, $"FROM {AlertsView(i)}\n");
+            }
+
+            sb.Length--;
+            sb.Append(";\n");
         }
 
         sb.Append("END");
@@ -427,6 +499,13 @@ public static class FlinkSqlCompiler
     private static string Set(string key, string value) => $"SET {Lit(key)} = {Lit(value)}";
 
     private static string Lit(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
+
+    /// <summary>
+    /// A string literal as STRING. A literal is CHAR(n), and UNION ALL of CHAR(2) and CHAR(7) is CHAR(7) under
+    /// Calcite's default type system (RelDataTypeSystem.shouldConvertRaggedUnionTypesToVarying is false), which
+    /// would pad '1m' with spaces; as STRING every branch keeps its own text.
+    /// </summary>
+    private static string Text(string text) => $"CAST({Lit(text)} AS STRING)";
 
     private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Text.RegularExpressions;
 using Breadboard.Core.Pipeline;
 using Breadboard.TestKit;
 
@@ -33,16 +34,68 @@ public class FlinkSqlCompilerTests
     }
 
     [Theory]
-    [InlineData(5_000, "WATERMARK FOR `ts` AS `ts` - INTERVAL '5' SECOND")]
-    [InlineData(0, "WATERMARK FOR `ts` AS `ts` - INTERVAL '0' SECOND")]
-    [InlineData(1_500, "WATERMARK FOR `ts` AS `ts` - INTERVAL '1.500' SECOND")]
-    [InlineData(120_000, "WATERMARK FOR `ts` AS `ts` - INTERVAL '2' MINUTE")]
-    [InlineData(150_000, "WATERMARK FOR `ts` AS `ts` - INTERVAL '150' SECOND(3)")]
+    [InlineData(5_000, "THEN `event_ts` - INTERVAL '5' SECOND END")]
+    [InlineData(0, "THEN `event_ts` - INTERVAL '0' SECOND END")]
+    [InlineData(1_500, "THEN `event_ts` - INTERVAL '1.500' SECOND END")]
+    [InlineData(120_000, "THEN `event_ts` - INTERVAL '2' MINUTE END")]
+    [InlineData(150_000, "THEN `event_ts` - INTERVAL '150' SECOND(3) END")]
     public void Compile_OutOfOrderness_IsTheWatermarkIntervalOfBothSources(long ms, string watermark)
     {
         var sql = FlinkSqlCompiler.Compile(PipelineDefinition.Default with { OutOfOrdernessMs = ms }, Options);
 
         Assert.Equal(2, Count(sql, watermark + "\n"));
+    }
+
+    [Fact]
+    public void Compile_Watermark_IsTakenOnlyFromTheTicksTheViewsKeep()
+    {
+        // A refused tick with a readable far-future ts must not move event time: the watermark expression is NULL
+        // for exactly the rows the WHERE clause drops, and Flink's generated watermark generator skips a NULL.
+        var definition = PipelineDefinition.Default;
+        var sql = FlinkSqlCompiler.Compile(definition, Options);
+        var valid = FlinkSqlCompiler.Valid(definition);
+
+        Assert.Equal(2, Count(sql, $"WATERMARK FOR `event_ts` AS CASE WHEN {valid} THEN `event_ts` - INTERVAL '5' SECOND END\n"));
+        Assert.Equal(2, Count(sql, $"WHERE {valid}"));
+        Assert.DoesNotContain("ELSE", sql[sql.IndexOf("WATERMARK", StringComparison.Ordinal)..sql.IndexOf(") WITH", StringComparison.Ordinal)], StringComparison.Ordinal);
+        Assert.Contains("`event_ts` BETWEEN TO_TIMESTAMP_LTZ(0, 3) AND TO_TIMESTAMP_LTZ(253402300499999, 3)", valid, StringComparison.Ordinal);
+        Assert.Contains("`price` BETWEEN 1E-15 AND 1000000000000000", valid, StringComparison.Ordinal);
+        Assert.Contains("(`volume` = 0 OR `volume` BETWEEN 1E-15 AND 1E+18)", valid, StringComparison.Ordinal);
+        Assert.Contains("`price` * `volume` <= 1E+21", valid, StringComparison.Ordinal);
+        Assert.Contains("`v` = 1", valid, StringComparison.Ordinal);
+    }
+
+    /// <summary>The ts forms the Flink job reads are exactly those the local engine reads (ranges aside).</summary>
+    [Theory]
+    [InlineData("2026-01-02T14:30:00Z")]
+    [InlineData("2026-01-02T14:30:00.123Z")]
+    [InlineData("2026-01-02t14:30:00.1z")]
+    [InlineData("2026-01-02 14:30:00.123456789Z")]
+    [InlineData("2026-01-02T15:30:00.123+01:00")]
+    [InlineData("2026-01-02T09:30:00-05:00")]
+    [InlineData("2026-01-02T14:30:00+23:59")]
+    [InlineData("1767364200123")]
+    [InlineData("0")]
+    [InlineData("2026-01-02T14:30:00")]
+    [InlineData("2026-01-02T14:30:00.Z")]
+    [InlineData("2026-01-02T14:30Z")]
+    [InlineData("2026-13-02T14:30:00Z")]
+    [InlineData("2026-01-02T24:00:00Z")]
+    [InlineData("2026-01-02T14:60:00Z")]
+    [InlineData("2026-01-02T14:30:00+24:00")]
+    [InlineData("2026-01-02T14:30:00+0100")]
+    [InlineData("2026-01-02")]
+    [InlineData("-5")]
+    [InlineData("1.5")]
+    [InlineData("yesterday")]
+    [InlineData("")]
+    public void TsPatterns_AcceptWhatTheLocalEngineAccepts(string ts)
+    {
+        // .NET reads these patterns as Java does: character classes, groups, alternation and counted repeats only.
+        var flink = Regex.IsMatch(ts, FlinkSqlCompiler.EpochMsPattern) || Regex.IsMatch(ts, FlinkSqlCompiler.IsoPattern);
+        var local = Core.Codec.TickJson.TryParseTs(System.Text.Encoding.UTF8.GetBytes(ts), out _);
+
+        Assert.Equal(local, flink);
     }
 
     [Fact]
@@ -58,7 +111,7 @@ public class FlinkSqlCompilerTests
         Assert.Contains("SET 'execution.checkpointing.mode' = 'EXACTLY_ONCE';\n", sql, StringComparison.Ordinal);
         Assert.Contains("SET 'execution.checkpointing.externalized-checkpoint-retention' = 'RETAIN_ON_CANCELLATION';\n", sql, StringComparison.Ordinal);
         Assert.Contains("SET 'state.backend.type' = 'rocksdb';\n", sql, StringComparison.Ordinal);
-        Assert.Contains("SET 'state.backend.incremental' = 'true';\n", sql, StringComparison.Ordinal);
+        Assert.Contains("SET 'execution.checkpointing.incremental' = 'true';\n", sql, StringComparison.Ordinal);
         Assert.Contains("'sink.transactional-id-prefix' = 'bb-7-bars'", sql, StringComparison.Ordinal);
         Assert.Contains("'sink.transactional-id-prefix' = 'bb-7-alerts'", sql, StringComparison.Ordinal);
         Assert.Equal(2, Count(sql, "'sink.delivery-guarantee' = 'exactly-once'"));
@@ -131,8 +184,19 @@ public class FlinkSqlCompilerTests
         var set = statements[^1];
         Assert.StartsWith("EXECUTE STATEMENT SET\nBEGIN\n", set, StringComparison.Ordinal);
         Assert.EndsWith("\nEND", set, StringComparison.Ordinal);
-        Assert.Equal(3, Count(set, "INSERT INTO bars_sink"));
-        Assert.Equal(3, Count(set, "INSERT INTO alerts_sink"));
+        // One INSERT per sink table: each INSERT is a KafkaSink of its own, and two with one transactional id
+        // prefix would fence each other (flink-connector-kafka 3.3.0 TransactionalIdFactory, KafkaWriter).
+        Assert.Equal(1, Count(set, "INSERT INTO bars_sink"));
+        Assert.Equal(1, Count(set, "INSERT INTO alerts_sink"));
+        Assert.Equal(2 + 2, Count(set, "UNION ALL"));
+        Assert.Equal(3, Count(set, "FROM bars_"));
+        Assert.Equal(3, Count(set, "FROM alerts_"));
+
+        // A bare literal is CHAR(n): the union of '1m' and 'session' would pad '1m' to CHAR(7) with spaces.
+        Assert.Contains("\n  CAST('1m' AS STRING),\n", set, StringComparison.Ordinal);
+        Assert.Contains("\n  CAST('session' AS STRING),\n", set, StringComparison.Ordinal);
+        Assert.DoesNotContain("\n  '1m',\n", set, StringComparison.Ordinal);
+        Assert.Contains("CAST('price_drop' AS STRING) AS `rule`", string.Join("\n", statements), StringComparison.Ordinal);
         Assert.All(statements, s => Assert.False(s.EndsWith(';'), s));
     }
 

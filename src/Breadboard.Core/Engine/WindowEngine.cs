@@ -89,15 +89,7 @@ public sealed partial class WindowEngine
         _dedupHorizon = definition.DedupHorizonMs;
         _future = definition.Future;
         _clock = wallClock;
-
-        // A window ends at most its size (a session: its gap) after its latest tick, and its end must format.
-        var extent = 0L;
-        foreach (var w in _windows)
-        {
-            extent = Math.Max(extent, w.Kind == WindowKind.Session ? w.GapMs : w.SizeMs);
-        }
-
-        _latestTs = EventTime.MaxMs - extent;
+        _latestTs = definition.LatestTickMs;
     }
 
     /// <summary>The current watermark in epoch ms; <see cref="long.MinValue"/> before the first tick.</summary>

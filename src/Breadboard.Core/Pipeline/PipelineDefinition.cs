@@ -45,6 +45,24 @@ public sealed record PipelineDefinition
         ],
     };
 
+    /// <summary>
+    /// The latest tick time every window can hold: a window ends at most its size (a session: its gap) after its
+    /// latest tick, and its end must still be a date (before year 10000). Engines refuse later ticks.
+    /// </summary>
+    public long LatestTickMs
+    {
+        get
+        {
+            var extent = 0L;
+            foreach (var w in Windows)
+            {
+                extent = Math.Max(extent, w.Kind == WindowKind.Session ? w.GapMs : w.SizeMs);
+            }
+
+            return Model.EventTime.MaxMs - extent;
+        }
+    }
+
     public WindowDefinition Window(string name)
     {
         foreach (var w in Windows)

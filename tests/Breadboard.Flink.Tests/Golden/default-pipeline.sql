@@ -15,7 +15,11 @@
 -- * Sessions: the gap is compiled as gap - 1 ms, and window_end written as Flink's end + 1 ms, because Flink
 --   merges sessions that touch and the local engine does not.
 -- * volume_surge takes the mean of the previous bars as (sum of lookback+1 bars - this bar) / lookback.
--- * Malformed tick messages are skipped here (json.ignore-parse-errors); 'breadboard sink' dead-letters them.
+-- * Ticks the local engine refuses (malformed, out of range, beyond year 9999) are skipped here and never move
+--   the watermark; 'breadboard sink', which reads the tick topics too, dead-letters them.
+-- * No future guard: a valid tick far ahead of the others moves the watermark (the local engine holds it
+--   until later ticks confirm the jump, and on live faces refuses ticks ahead of the wall clock).
+-- * A ts with an impossible day (2026-02-30) is read leniently by UNIX_TIMESTAMP; the local engine refuses it.
 -- * Doubles are written in Java's notation (1.0E-4 where .NET writes 0.0001); readers parse both.
 -- Readers of the bars and alerts topics must use isolation.level=read_committed (exactly-once sinks).
 
@@ -33,7 +37,7 @@ SET 'execution.checkpointing.externalized-checkpoint-retention' = 'RETAIN_ON_CAN
 
 SET 'state.backend.type' = 'rocksdb';
 
-SET 'state.backend.incremental' = 'true';
+SET 'execution.checkpointing.incremental' = 'true';
 
 SET 'table.local-time-zone' = 'UTC';
 
@@ -42,14 +46,15 @@ SET 'table.exec.source.idle-timeout' = '30 s';
 CREATE TABLE stock_prices (
   `v` INT,
   `symbol` STRING,
-  `ts` TIMESTAMP_LTZ(3),
+  `ts` STRING,
   `price` DOUBLE,
   `volume` DOUBLE,
   `trade_id` STRING,
   `exchange` STRING,
   `asset_class` STRING,
   `proc_time` AS PROCTIME(),
-  WATERMARK FOR `ts` AS `ts` - INTERVAL '5' SECOND
+  `event_ts` AS TO_TIMESTAMP_LTZ(CASE WHEN REGEXP(`ts`, '^[0-9]{1,15}$') THEN CAST(`ts` AS BIGINT) WHEN REGEXP(`ts`, '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$') THEN UNIX_TIMESTAMP(CONCAT(SUBSTRING(`ts` FROM 1 FOR 10), ' ', SUBSTRING(`ts` FROM 12 FOR 8)), 'yyyy-MM-dd HH:mm:ss') * 1000 + CAST(RPAD(COALESCE(REGEXP_EXTRACT(`ts`, '^.{19}\.([0-9]{1,3})', 1), ''), 3, '0') AS BIGINT) - CASE WHEN REGEXP(`ts`, '[+-][0-9]{2}:[0-9]{2}$') THEN (CASE WHEN SUBSTRING(`ts` FROM CHAR_LENGTH(`ts`) - 5 FOR 1) = '-' THEN -1 ELSE 1 END) * (CAST(SUBSTRING(`ts` FROM CHAR_LENGTH(`ts`) - 4 FOR 2) AS BIGINT) * 60 + CAST(SUBSTRING(`ts` FROM CHAR_LENGTH(`ts`) - 1 FOR 2) AS BIGINT)) * 60000 ELSE 0 END END, 3),
+  WATERMARK FOR `event_ts` AS CASE WHEN `v` = 1 AND CHAR_LENGTH(`symbol`) BETWEEN 1 AND 64 AND NOT REGEXP(`symbol`, '[\s\p{Cntrl}]') AND `event_ts` BETWEEN TO_TIMESTAMP_LTZ(0, 3) AND TO_TIMESTAMP_LTZ(253402300499999, 3) AND `price` BETWEEN 1E-15 AND 1000000000000000 AND (`volume` = 0 OR `volume` BETWEEN 1E-15 AND 1E+18) AND `price` * `volume` <= 1E+21 THEN `event_ts` - INTERVAL '5' SECOND END
 ) WITH (
   'connector' = 'kafka',
   'topic' = 'stock-prices',
@@ -65,14 +70,15 @@ CREATE TABLE stock_prices (
 CREATE TABLE crypto_prices (
   `v` INT,
   `symbol` STRING,
-  `ts` TIMESTAMP_LTZ(3),
+  `ts` STRING,
   `price` DOUBLE,
   `volume` DOUBLE,
   `trade_id` STRING,
   `exchange` STRING,
   `asset_class` STRING,
   `proc_time` AS PROCTIME(),
-  WATERMARK FOR `ts` AS `ts` - INTERVAL '5' SECOND
+  `event_ts` AS TO_TIMESTAMP_LTZ(CASE WHEN REGEXP(`ts`, '^[0-9]{1,15}$') THEN CAST(`ts` AS BIGINT) WHEN REGEXP(`ts`, '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$') THEN UNIX_TIMESTAMP(CONCAT(SUBSTRING(`ts` FROM 1 FOR 10), ' ', SUBSTRING(`ts` FROM 12 FOR 8)), 'yyyy-MM-dd HH:mm:ss') * 1000 + CAST(RPAD(COALESCE(REGEXP_EXTRACT(`ts`, '^.{19}\.([0-9]{1,3})', 1), ''), 3, '0') AS BIGINT) - CASE WHEN REGEXP(`ts`, '[+-][0-9]{2}:[0-9]{2}$') THEN (CASE WHEN SUBSTRING(`ts` FROM CHAR_LENGTH(`ts`) - 5 FOR 1) = '-' THEN -1 ELSE 1 END) * (CAST(SUBSTRING(`ts` FROM CHAR_LENGTH(`ts`) - 4 FOR 2) AS BIGINT) * 60 + CAST(SUBSTRING(`ts` FROM CHAR_LENGTH(`ts`) - 1 FOR 2) AS BIGINT)) * 60000 ELSE 0 END END, 3),
+  WATERMARK FOR `event_ts` AS CASE WHEN `v` = 1 AND CHAR_LENGTH(`symbol`) BETWEEN 1 AND 64 AND NOT REGEXP(`symbol`, '[\s\p{Cntrl}]') AND `event_ts` BETWEEN TO_TIMESTAMP_LTZ(0, 3) AND TO_TIMESTAMP_LTZ(253402300499999, 3) AND `price` BETWEEN 1E-15 AND 1000000000000000 AND (`volume` = 0 OR `volume` BETWEEN 1E-15 AND 1E+18) AND `price` * `volume` <= 1E+21 THEN `event_ts` - INTERVAL '5' SECOND END
 ) WITH (
   'connector' = 'kafka',
   'topic' = 'crypto-prices',
@@ -86,15 +92,15 @@ CREATE TABLE crypto_prices (
 );
 
 CREATE TEMPORARY VIEW ticks_all AS
-SELECT `symbol`, `ts`, `price`, `volume`, `trade_id`, `proc_time`,
-  CONCAT(DATE_FORMAT(`ts`, 'yyyy-MM-dd HH:mm:ss.SSS'), CAST(`price` AS STRING)) AS `ts_price`
+SELECT `symbol`, `event_ts` AS `ts`, `price`, `volume`, `trade_id`, `proc_time`,
+  CONCAT(DATE_FORMAT(`event_ts`, 'yyyy-MM-dd HH:mm:ss.SSS'), CAST(`price` AS STRING)) AS `ts_price`
 FROM stock_prices
-WHERE `v` = 1 AND `symbol` IS NOT NULL AND `ts` IS NOT NULL AND `price` > 0 AND `volume` >= 0
+WHERE `v` = 1 AND CHAR_LENGTH(`symbol`) BETWEEN 1 AND 64 AND NOT REGEXP(`symbol`, '[\s\p{Cntrl}]') AND `event_ts` BETWEEN TO_TIMESTAMP_LTZ(0, 3) AND TO_TIMESTAMP_LTZ(253402300499999, 3) AND `price` BETWEEN 1E-15 AND 1000000000000000 AND (`volume` = 0 OR `volume` BETWEEN 1E-15 AND 1E+18) AND `price` * `volume` <= 1E+21
 UNION ALL
-SELECT `symbol`, `ts`, `price`, `volume`, `trade_id`, `proc_time`,
-  CONCAT(DATE_FORMAT(`ts`, 'yyyy-MM-dd HH:mm:ss.SSS'), CAST(`price` AS STRING)) AS `ts_price`
+SELECT `symbol`, `event_ts` AS `ts`, `price`, `volume`, `trade_id`, `proc_time`,
+  CONCAT(DATE_FORMAT(`event_ts`, 'yyyy-MM-dd HH:mm:ss.SSS'), CAST(`price` AS STRING)) AS `ts_price`
 FROM crypto_prices
-WHERE `v` = 1 AND `symbol` IS NOT NULL AND `ts` IS NOT NULL AND `price` > 0 AND `volume` >= 0;
+WHERE `v` = 1 AND CHAR_LENGTH(`symbol`) BETWEEN 1 AND 64 AND NOT REGEXP(`symbol`, '[\s\p{Cntrl}]') AND `event_ts` BETWEEN TO_TIMESTAMP_LTZ(0, 3) AND TO_TIMESTAMP_LTZ(253402300499999, 3) AND `price` BETWEEN 1E-15 AND 1000000000000000 AND (`volume` = 0 OR `volume` BETWEEN 1E-15 AND 1E+18) AND `price` * `volume` <= 1E+21;
 
 CREATE TEMPORARY VIEW ticks AS
 SELECT `symbol`, `ts`, `price`, `volume`, `ts_price`
@@ -163,7 +169,7 @@ GROUP BY `symbol`, `window_start`, `window_end`, `window_time`;
 CREATE TEMPORARY VIEW alerts_0 AS
 -- rule 'price_drop': price_change over window '5m', (close - open) / open * 100 <= -5
 SELECT
-  'price_drop' AS `rule`,
+  CAST('price_drop' AS STRING) AS `rule`,
   CONCAT('price_drop:', `symbol`, ':5m:', CAST(UNIX_TIMESTAMP(DATE_FORMAT(`window_start`, 'yyyy-MM-dd HH:mm:ss')) * 1000 + CAST(DATE_FORMAT(`window_start`, 'SSS') AS BIGINT) AS STRING)) AS `id`,
   `symbol`, `window_start`, `window_end`, `value`, CAST(-5 AS DOUBLE) AS `threshold`
 FROM (
@@ -175,7 +181,7 @@ WHERE `value` <= -5;
 CREATE TEMPORARY VIEW alerts_1 AS
 -- rule 'price_spike': price_change over window '5m', (close - open) / open * 100 >= 5
 SELECT
-  'price_spike' AS `rule`,
+  CAST('price_spike' AS STRING) AS `rule`,
   CONCAT('price_spike:', `symbol`, ':5m:', CAST(UNIX_TIMESTAMP(DATE_FORMAT(`window_start`, 'yyyy-MM-dd HH:mm:ss')) * 1000 + CAST(DATE_FORMAT(`window_start`, 'SSS') AS BIGINT) AS STRING)) AS `id`,
   `symbol`, `window_start`, `window_end`, `value`, CAST(5 AS DOUBLE) AS `threshold`
 FROM (
@@ -187,7 +193,7 @@ WHERE `value` >= 5;
 CREATE TEMPORARY VIEW alerts_2 AS
 -- rule 'volume_surge': volume_surge over window '1m', volume >= 5 x the mean of the previous 20 bars
 SELECT
-  'volume_surge' AS `rule`,
+  CAST('volume_surge' AS STRING) AS `rule`,
   CONCAT('volume_surge:', `symbol`, ':1m:', CAST(UNIX_TIMESTAMP(DATE_FORMAT(`window_start`, 'yyyy-MM-dd HH:mm:ss')) * 1000 + CAST(DATE_FORMAT(`window_start`, 'SSS') AS BIGINT) AS STRING)) AS `id`,
   `symbol`, `window_start`, `window_end`, `value`, CAST(5 AS DOUBLE) AS `threshold`
 FROM (
@@ -260,7 +266,7 @@ INSERT INTO bars_sink
 SELECT
   CONCAT(`symbol`, '|', '1m', '|', CAST(UNIX_TIMESTAMP(DATE_FORMAT(`window_start`, 'yyyy-MM-dd HH:mm:ss')) * 1000 + CAST(DATE_FORMAT(`window_start`, 'SSS') AS BIGINT) AS STRING)),
   `symbol`,
-  '1m',
+  CAST('1m' AS STRING),
   DATE_FORMAT(`window_start`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
   DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
   `open`,
@@ -270,12 +276,12 @@ SELECT
   `volume`,
   `vwap`,
   `trades`
-FROM bars_0;
-INSERT INTO bars_sink
+FROM bars_0
+UNION ALL
 SELECT
   CONCAT(`symbol`, '|', '5m', '|', CAST(UNIX_TIMESTAMP(DATE_FORMAT(`window_start`, 'yyyy-MM-dd HH:mm:ss')) * 1000 + CAST(DATE_FORMAT(`window_start`, 'SSS') AS BIGINT) AS STRING)),
   `symbol`,
-  '5m',
+  CAST('5m' AS STRING),
   DATE_FORMAT(`window_start`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
   DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
   `open`,
@@ -285,12 +291,12 @@ SELECT
   `volume`,
   `vwap`,
   `trades`
-FROM bars_1;
-INSERT INTO bars_sink
+FROM bars_1
+UNION ALL
 SELECT
   CONCAT(`symbol`, '|', 'session', '|', CAST(UNIX_TIMESTAMP(DATE_FORMAT(`window_start`, 'yyyy-MM-dd HH:mm:ss')) * 1000 + CAST(DATE_FORMAT(`window_start`, 'SSS') AS BIGINT) AS STRING)),
   `symbol`,
-  'session',
+  CAST('session' AS STRING),
   DATE_FORMAT(`window_start`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
   DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
   `open`,
@@ -307,33 +313,33 @@ SELECT
   `id`,
   `rule`,
   `symbol`,
-  '5m',
+  CAST('5m' AS STRING),
   DATE_FORMAT(`window_start`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
   DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
   `value`,
   `threshold`,
   DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''')
-FROM alerts_0;
-INSERT INTO alerts_sink
+FROM alerts_0
+UNION ALL
 SELECT
   `id`,
   `id`,
   `rule`,
   `symbol`,
-  '5m',
+  CAST('5m' AS STRING),
   DATE_FORMAT(`window_start`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
   DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
   `value`,
   `threshold`,
   DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''')
-FROM alerts_1;
-INSERT INTO alerts_sink
+FROM alerts_1
+UNION ALL
 SELECT
   `id`,
   `id`,
   `rule`,
   `symbol`,
-  '1m',
+  CAST('1m' AS STRING),
   DATE_FORMAT(`window_start`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
   DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
   `value`,
