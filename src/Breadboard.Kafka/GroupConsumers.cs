@@ -29,13 +29,7 @@ internal static class GroupConsumers
     {
         Key = result.Message.Key ?? "",
         Value = result.Message.Value ?? [],
-        Headers = new Headers
-        {
-            { "reason", Encoding.UTF8.GetBytes(reason) },
-            { "source-topic", Encoding.UTF8.GetBytes(result.Topic) },
-            { "source-partition", Encoding.UTF8.GetBytes(result.Partition.Value.ToString(CultureInfo.InvariantCulture)) },
-            { "source-offset", Encoding.UTF8.GetBytes(result.Offset.Value.ToString(CultureInfo.InvariantCulture)) },
-        },
+        Headers = DeadLetterHeaders(reason, result.TopicPartition, result.Offset.Value),
     };
 
     /// <summary>
@@ -46,13 +40,15 @@ internal static class GroupConsumers
     {
         Key = tick.Symbol,
         Value = Encoding.UTF8.GetBytes("{\"v\":" + TickMessages.SchemaVersion.ToString(CultureInfo.InvariantCulture) + "," + Core.Codec.TickJson.ToJson(in tick)[1..]),
-        Headers = new Headers
-        {
-            { "reason", Encoding.UTF8.GetBytes(reason) },
-            { "source-topic", Encoding.UTF8.GetBytes(source.Topic) },
-            { "source-partition", Encoding.UTF8.GetBytes(source.Partition.Value.ToString(CultureInfo.InvariantCulture)) },
-            { "source-offset", Encoding.UTF8.GetBytes(offset.ToString(CultureInfo.InvariantCulture)) },
-        },
+        Headers = DeadLetterHeaders(reason, source, offset),
+    };
+
+    private static Headers DeadLetterHeaders(string reason, TopicPartition source, long offset) => new()
+    {
+        { "reason", Encoding.UTF8.GetBytes(reason) },
+        { "source-topic", Encoding.UTF8.GetBytes(source.Topic) },
+        { "source-partition", Encoding.UTF8.GetBytes(source.Partition.Value.ToString(CultureInfo.InvariantCulture)) },
+        { "source-offset", Encoding.UTF8.GetBytes(offset.ToString(CultureInfo.InvariantCulture)) },
     };
 
     /// <summary>Whether a partition whose next offset is <paramref name="next"/> has reached its high watermark.</summary>
