@@ -55,7 +55,7 @@ internal static class AlertsCommand
     private static Command Publish()
     {
         var rule = new Option<string>("--rule") { Description = "The rule that fired; the subject is alerts.<rule> (batch_failed → alerts.batch_failed).", Required = true };
-        var symbol = new Option<string>("--symbol") { Description = "What the alert is about: a symbol, or for a batch job its dag/task (historical_fetch/fetch_symbols).", Required = true };
+        var symbol = new Option<string>("--symbol") { Description = "What the alert is about: a symbol, or for a batch job the job (historical_fetch, as the DAG publishes it).", Required = true };
         var value = new Option<double>("--value") { Description = "What was measured (for batch_failed: the try that failed). Default 0." };
         var threshold = new Option<double>("--threshold") { Description = "The limit it is measured against (for batch_failed: the tries allowed). Default 0." };
         var window = new Option<string>("--window") { Description = "The alert's window label.", DefaultValueFactory = _ => "batch" };
