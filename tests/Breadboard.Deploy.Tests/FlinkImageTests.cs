@@ -63,8 +63,7 @@ public partial class FlinkImageTests
     [InlineData("state.backend.type", "state.backend.type")]
     [InlineData("execution.checkpointing.externalized-checkpoint-retention", "execution.checkpointing.externalized-checkpoint-retention")]
     [InlineData("execution.checkpointing.mode", "execution.checkpointing.mode")]
-    // The compiler still writes the pre-1.20 key; Flink 1.20 reads it as a deprecated alias of the new one.
-    [InlineData("state.backend.incremental", "execution.checkpointing.incremental")]
+    [InlineData("execution.checkpointing.incremental", "execution.checkpointing.incremental")]
     public async Task CompiledScript_CheckpointSetting_AgreesWithTheClusterConfig(string scriptKey, string configKey)
     {
         var config = DeployFiles.FlinkConfig(await DeployFiles.FlinkManifestAsync());

@@ -14,7 +14,7 @@ public sealed class FlinkSqlCommandTests
         Assert.Contains("'properties.bootstrap.servers' = 'k1:9092,k2:9092'", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("SET 'parallelism.default' = '4';", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("SET 'pipeline.name' = 'bb-prod';", result.Stdout, StringComparison.Ordinal);
-        Assert.Contains("WATERMARK FOR `ts` AS `ts` - INTERVAL '5' SECOND", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("THEN `event_ts` - INTERVAL '5' SECOND END", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("EXECUTE STATEMENT SET", result.Stdout, StringComparison.Ordinal);
     }
 
