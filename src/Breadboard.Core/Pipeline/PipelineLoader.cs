@@ -452,8 +452,8 @@ public static partial class PipelineLoader
         return ms;
     }
 
-    /// <summary>A value quoted in an error, cut so that a huge scalar cannot make a huge message.</summary>
-    private static string? Shorten(string? text) => text is { Length: > 64 } ? text[..64] + "…" : text;
+    /// <summary>A value quoted in an error: one line without control characters, cut so that a huge scalar cannot make a huge message.</summary>
+    private static string? Shorten(string? text) => text is null ? null : Seams.OutsideText.ForDisplay(text, 64);
 
     private static double Number(Dictionary<string, object?> map, string field, string path, Errors errors)
     {
