@@ -2,6 +2,7 @@ using Breadboard.Core.Engine;
 using Breadboard.Core.Pipeline;
 using Breadboard.Core.Streaming;
 using Breadboard.DuckDb;
+using Breadboard.Runtime;
 using Breadboard.Feeds.Synthetic;
 using Breadboard.Web.Live;
 using Microsoft.AspNetCore.Builder;
@@ -42,21 +43,18 @@ public sealed class WebFixture : IAsyncLifetime
 
         // Two hours of three symbols with the synthetic feed's shocks: bars in every window and some alerts.
         var options = SyntheticFeedOptions.Default with { Symbols = ["AAPL", "BTC-USD", "ETH-USD"], StartTime = 1_767_312_000_000, RatePerSecond = 12, Seed = 5, ShockProbability = 1.0 / 2_000 };
-        var sink = new StoreSink(Store, null, 20_000);
-        var collect = new Collecting(sink, Bars, Alerts);
-        var engine = new WindowEngine(PipelineDefinition.Default, collect);
+        var run = EngineRun.Start(PipelineDefinition.Default, EngineRunOptions.Default with { Tap = new Collecting(Bars, Alerts) });
         foreach (var tick in new SyntheticFeed(options).Generate(86_400))
         {
-            engine.Process(in tick);
-            TickCount++;
-            if (sink.IsFull)
+            run.Process(in tick, TickCount++);
+            if (run.Pending >= 20_000)
             {
-                await sink.FlushAsync(engine);
+                await Store.WriteAsync(run.TakeBatch());
             }
         }
 
-        engine.CloseAll();
-        await sink.FlushAsync(engine);
+        run.Engine.CloseAll();
+        await Store.WriteAsync(run.TakeBatch());
 
         App = WebServer.Build(new WebOptions { Urls = "http://127.0.0.1:0", Pipeline = PipelineDefinition.Default, StoreUrl = "duckdb://test", MaxLimit = MaxLimit, MaxTickLimit = MaxLimit }, Store, Hub);
         await App.StartAsync();
@@ -73,25 +71,23 @@ public sealed class WebFixture : IAsyncLifetime
         Directory.Delete(_dir, recursive: true);
     }
 
-    private sealed class Collecting(StoreSink sink, List<Core.Model.Bar> bars, List<Core.Model.Alert> alerts) : IEngineOutput
+    private sealed class Collecting(List<Core.Model.Bar> bars, List<Core.Model.Alert> alerts) : IEngineOutput
     {
-        public void OnBar(Core.Model.Bar bar)
+        public void OnBar(Core.Model.Bar bar) => bars.Add(bar);
+
+        public void OnAlert(Core.Model.Alert alert) => alerts.Add(alert);
+
+        public void OnLate(in Core.Model.Tick tick, long watermark)
         {
-            bars.Add(bar);
-            sink.OnBar(bar);
         }
 
-        public void OnAlert(Core.Model.Alert alert)
+        public void OnTick(in Core.Model.Tick tick, long position)
         {
-            alerts.Add(alert);
-            sink.OnAlert(alert);
         }
 
-        public void OnLate(in Core.Model.Tick tick, long watermark) => sink.OnLate(in tick, watermark);
-
-        public void OnTick(in Core.Model.Tick tick, long position) => sink.OnTick(in tick, position);
-
-        public void OnReject(in Core.Model.Tick tick, long position, string reason) => sink.OnReject(in tick, position, reason);
+        public void OnReject(in Core.Model.Tick tick, long position, string reason)
+        {
+        }
     }
 }
 

@@ -1,12 +1,13 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using Breadboard.Cli.Replay;
 using Breadboard.Cli.Settings;
 using Breadboard.Core.Pipeline;
 using Breadboard.DuckDb.Baseline;
 using Breadboard.Feeds;
 using Breadboard.Feeds.Synthetic;
+using Breadboard.Runtime;
+using Breadboard.Runtime.Faces;
 
 namespace Breadboard.Cli.Commands;
 
@@ -41,12 +42,12 @@ internal static class BenchCommand
 
                 // Ours first, so the process's peak memory is the replay's and not DuckDB's.
                 var best = TimeSpan.MaxValue;
-                ReplayResult? result = null;
+                RunResult? result = null;
                 long allocated = 0;
                 for (var i = 0; i < count; i++)
                 {
                     var before = GC.GetTotalAllocatedBytes(precise: true);
-                    result = await new ReplayRunner(new ReplayOptions
+                    result = await Replay.RunAsync(new ReplayOptions
                     {
                         Input = path,
                         Pipeline = PipelineDefinition.Default,
@@ -54,7 +55,7 @@ internal static class BenchCommand
                         AlertsOut = Path.Combine(outDir.FullName, "alerts.ndjson"),
                         LateOut = Path.Combine(outDir.FullName, "late.ndjson"),
                         RejectsOut = Path.Combine(outDir.FullName, "rejects.ndjson"),
-                    }).RunAsync(cancellationToken);
+                    }, cancellationToken: cancellationToken);
                     allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
                     best = result.Elapsed < best ? result.Elapsed : best;
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  breadboard replay run {i + 1}: {result.Elapsed.TotalSeconds:F3} s"));

@@ -1,11 +1,11 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using Breadboard.Cli.Embedded;
 using Breadboard.Cli.Settings;
 using Breadboard.Core.Streaming;
 using Breadboard.Feeds.Synthetic;
 using Breadboard.Kafka;
+using Breadboard.Runtime.Sources;
 
 namespace Breadboard.Cli.Commands;
 
@@ -41,8 +41,9 @@ internal static class IngestCommand
 
             var replayPath = FeedSettings.ReplayPath(feedSetting);
             var live = LiveFeedRun.IsVenue(feedSetting) ? LiveFeedRun.Create(feedSetting, parse.GetValue(symbols), parse, liveOptions, CommandRunner.Logger("feed")) : null;
+            using var file = replayPath is null ? null : new FileTickSource(replayPath, new FileSourceOpts { Speed = parse.GetValue(speed) }, stop.Token);
             var feed = live is not null ? live.Feed.RunAsync(stop.Token)
-                : replayPath is not null ? ReplayFeed.ReadAsync(replayPath, parse.GetValue(speed), stats, stop.Token)
+                : replayPath is not null ? SourceTicks.ReadAllAsync(file!, stats, stop.Token)
                 : new SyntheticFeed(FeedSettings.Synthetic(parse.GetValue(rate), parse.GetValue(seed), parse.GetValue(symbols))).RunLiveAsync(stop.Token);
 
             await using var health = await WorkerHealth.StartAsync(parse, healthUrls, "ingest", cancellationToken);

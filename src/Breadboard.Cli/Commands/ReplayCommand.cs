@@ -1,9 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
-using Breadboard.Cli.Replay;
 using Breadboard.Cli.Settings;
 using Breadboard.Core.Codec;
 using Breadboard.Core.Seams;
+using Breadboard.Runtime;
+using Breadboard.Runtime.Faces;
 using Spectre.Console;
 
 namespace Breadboard.Cli.Commands;
@@ -69,10 +70,11 @@ internal static class ReplayCommand
                 CheckpointEvery = parse.GetValue(checkpointEvery),
                 Store = store,
                 AlertBus = alertBus,
+                Logger = CommandRunner.Logger("replay"),
             };
 
             var showProgress = !parse.GetValue(quiet) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
-            ReplayResult result;
+            RunResult result;
             if (showProgress)
             {
                 result = await AnsiConsole.Progress()
@@ -80,13 +82,12 @@ internal static class ReplayCommand
                     .StartAsync(async ctx =>
                     {
                         var task = ctx.AddTask(Path.GetFileName(inputPath), maxValue: 1);
-                        var runner = new ReplayRunner(options) { Progress = (done, total) => task.Value = total == 0 ? 1 : (double)done / total };
-                        return await runner.RunAsync(cancellationToken);
+                        return await Replay.RunAsync(options, (done, total) => task.Value = total == 0 ? 1 : (double)done / total, cancellationToken);
                     });
             }
             else
             {
-                result = await new ReplayRunner(options).RunAsync(cancellationToken);
+                result = await Replay.RunAsync(options, cancellationToken: cancellationToken);
             }
 
             if (!parse.GetValue(quiet))
@@ -99,7 +100,7 @@ internal static class ReplayCommand
         return command;
     }
 
-    private static string Summary(ReplayResult r)
+    private static string Summary(RunResult r)
     {
         var rate = r.Elapsed.TotalSeconds > 0 ? r.Ticks / r.Elapsed.TotalSeconds : 0;
         return string.Create(

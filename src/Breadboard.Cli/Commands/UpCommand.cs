@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using Breadboard.Cli.Embedded;
 using Breadboard.Cli.Settings;
 using Breadboard.Core.Model;
 using Breadboard.Core.Seams;
@@ -9,7 +8,7 @@ using Breadboard.Core.Streaming;
 using Breadboard.Feeds.Synthetic;
 using Breadboard.Flink;
 using Breadboard.Flink.Gateway;
-using Breadboard.Kafka;
+using Breadboard.Runtime.Sources;
 using Breadboard.Web.Live;
 using Spectre.Console;
 
@@ -46,13 +45,6 @@ internal static class UpCommand
         {
             var definition = CommandRunner.LoadPipeline(parse.GetValue(pipeline));
             Backends.CheckOtherSeams(parse, busIsInProcess: false);
-            var kafka = Seam.SchemeOf(Seams.Bus.Resolve(parse)) == "kafka" ? Backends.KafkaBus(parse) : null;
-            var flink = Backends.IsFlinkEngine(parse);
-            if (flink && kafka is null)
-            {
-                throw new SettingException($"{Seams.Engine.Describe(Seams.Engine.Resolve(parse))}: the Flink engine reads ticks from Kafka and writes bars and alerts there; add --bus kafka://host:port");
-            }
-
             var feedOptions = FeedSettings.Synthetic(parse.GetValue(rate), parse.GetValue(seed), parse.GetValue(symbols));
             var feedSetting = parse.GetValue(feedOption)!;
             var replayPath = FeedSettings.ReplayPath(feedSetting);
@@ -68,53 +60,25 @@ internal static class UpCommand
             await using var store = await Backends.OpenStoreAsync(parse, cancellationToken);
             // New consumers of the alert stream (dashboard, channels) start here: nothing this run fires is missed.
             var started = DateTimeOffset.UtcNow;
-            await using var alertBus = await Backends.OpenAlertBusAsync(parse, cancellationToken);
-            var silences = Notifications.Silences(parse, (alertBus as Nats.NatsAlertBus)?.JetStream);
-            var notifiers = Notifications.ForUp(alertBus, silences, started);
+            await using var alerts = await AlertSeam.OpenAsync(parse, cancellationToken);
+            var silences = alerts.Silences(parse);
+            var notifiers = Notifications.ForUp(alerts, silences, started);
             var hub = parse.GetValue(noWeb) ? null : new LiveHub();
             // A replayed file is input with an end: its windows close when it ends, and it keeps no checkpoint
             // (started again, it plays from the top). Through Kafka, the processor checkpoints in the store.
-            var keepCheckpoint = kafka is null && replayPath is null && !parse.GetValue(noCheckpoint);
-            EmbeddedPipeline? embedded = null;
-            TickProcessor? processor = null;
-            OutputSink? sink = null;
-            PipelineStats stats;
-            if (kafka is null)
-            {
-                embedded = new EmbeddedPipeline(definition, store, alertBus, EmbeddedPipelineOptions.Default with
-                {
-                    CheckpointPath = keepCheckpoint ? parse.GetValue(checkpoint) : null,
-                    CloseAtEndOfInput = replayPath is not null,
-                }, hub);
-                stats = embedded.Stats;
-            }
-            else
-            {
-                await Backends.EnsureTopicsAsync(parse, kafka, cancellationToken);
-                stats = new PipelineStats();
-                if (flink)
-                {
-                    // Flink runs the pipeline (deployed with 'flink deploy'); this process feeds it and stores what it writes.
-                    sink = new OutputSink(kafka, store, alertBus, stats, SinkOptions.Default, hub);
-                }
-                else
-                {
-                    processor = new TickProcessor(kafka, definition, store, alertBus, stats, ProcessorOptions.Default with { DrainWhenIdle = replayPath is not null, IdleTimeout = TimeSpan.FromSeconds(2) }, hub);
-                }
-            }
-
-            using var disposeProcessor = processor;
-            using var disposeSink = sink;
+            var checkpointPath = replayPath is null && !parse.GetValue(noCheckpoint) ? parse.GetValue(checkpoint) : null;
+            using var face = await PipelineFace.CreateAsync(parse, definition, store, alerts.Bus, hub, new FaceSettings(checkpointPath, InputEnds: replayPath is not null), cancellationToken);
+            var stats = face.Stats;
             await using var web = hub is null ? null : Web.WebServer.Build(
                 webOptions with
                 {
                     BusUrl = Seams.Bus.Shown(parse),
                     ApiKey = ApiKey(),
-                    BusLag = processor is not null ? () => Backends.ToBusLag(processor.Lag) : sink is not null ? () => Backends.ToBusLag(sink.Lag) : null,
+                    BusLag = face.Lag,
                     Feeds = live is null ? null : live.Status,
                     Silences = silences,
                     AlertsUrl = Seams.Alerts.Shown(parse),
-                    AlertsCheck = alertBus is Nats.NatsAlertBus natsBus ? natsBus.CheckAsync : null,
+                    AlertsCheck = alerts.Check,
                 },
                 store,
                 hub,
@@ -141,53 +105,37 @@ internal static class UpCommand
             }
 
             // The historical job on its cron, beside the live pipeline; it stops with the notifiers.
-            var scheduler = batchSchedule.Create(parse, store, alertBus);
+            var scheduler = batchSchedule.Create(parse, store, alerts.Bus);
             var scheduling = scheduler is null ? Task.CompletedTask : scheduler.RunAsync(stopNotifiers.Token);
             if (scheduler?.NextOccurrence() is { } firstRun)
             {
                 Console.WriteLine($"batch: historical job scheduled, first run {firstRun:yyyy-MM-dd HH:mm}Z");
             }
 
+            // The dashboard and the terminal read alerts from the bus.
             var recent = new RecentAlerts(hub);
-            // The dashboard and the terminal read alerts from the bus: the broadcast embedded, the durable
-            // 'dashboard' consumer on NATS.
-            var watch = alertBus switch
-            {
-                MemoryAlertBus memory => memory.SubscribeAsync(cancellationToken: stop.Token),
-                Nats.NatsAlertBus nats => Nats.AlertConsumers.DashboardAsync(nats.JetStream, started, stop.Token),
-                _ => null,
-            };
-            var watching = watch is null ? Task.CompletedTask : recent.CollectAsync(watch);
+            var watching = recent.CollectAsync(alerts.WatchAsync(started, stop.Token));
 
-            var feed = live is not null ? live.Feed.RunAsync(stop.Token)
-                : replayPath is null ? new SyntheticFeed(feedOptions).RunLiveAsync(stop.Token)
-                : ReplayFeed.ReadAsync(replayPath, parse.GetValue(speed), stats, stop.Token);
+            using ITickSource source = live is not null ? new FeedTickSource(live.Describe(), live.Feed.RunAsync(stop.Token), stop: stop.Token)
+                : replayPath is null ? new FeedTickSource("synthetic feed", new SyntheticFeed(feedOptions).RunLiveAsync(stop.Token), stop: stop.Token)
+                : new FileTickSource(replayPath, new FileSourceOpts { Speed = parse.GetValue(speed) }, stop.Token);
             var backfilling = live?.BackfillAsync(store, CommandRunner.Logger("backfill"), stopNotifiers.Token) ?? Task.CompletedTask;
-            var run = embedded is not null ? embedded.RunAsync(feed, stop.Token)
-                : RunThroughKafkaAsync(feed, kafka!, processor is not null ? processor.RunAsync : sink!.RunAsync, stop.Token);
-            var source = live?.Describe() ?? (replayPath is null ? $"synthetic feed ({feedOptions.Symbols.Count} symbols, {feedOptions.RatePerSecond:N0} ticks/s)" : $"replay of {replayPath} at {parse.GetValue(speed)}×");
-            var path = kafka is null ? "local engine"
-                : flink ? $"Kafka {kafka.BootstrapServers} → Flink job ({Seams.Engine.Shown(parse)}) → sink (group {SinkOptions.Default.GroupId})"
-                : $"Kafka {kafka.BootstrapServers} → processor (group {ProcessorOptions.Default.GroupId})";
-            Console.WriteLine($"breadboard up: {source} → {path} → {Seams.Store.Shown(parse)}; Ctrl-C to stop");
+            var run = face.RunAsync(source, stop.Token);
+            var described = live?.Describe() ?? (replayPath is null ? $"synthetic feed ({feedOptions.Symbols.Count} symbols, {feedOptions.RatePerSecond:N0} ticks/s)" : $"replay of {replayPath} at {parse.GetValue(speed)}×");
+            Console.WriteLine($"breadboard up: {described} → {face.Path} → {Seams.Store.Shown(parse)}; Ctrl-C to stop");
             if (web is not null)
             {
                 Console.WriteLine($"dashboard: {DashboardUrl(webUrls)}");
             }
 
-            if (flink)
+            if (Backends.IsFlinkEngine(parse))
             {
                 await ReportFlinkJobAsync(parse, cancellationToken);
             }
 
-            if (embedded?.Restored == true)
+            foreach (var note in face.Notes)
             {
-                Console.WriteLine($"resumed from checkpoint {parse.GetValue(checkpoint)}: open windows continue");
-            }
-
-            if (embedded?.CheckpointProblem is { } problem)
-            {
-                Console.WriteLine($"warning: {problem}");
+                Console.WriteLine(note);
             }
 
             await ShowProgressAsync(stats, recent, run);
@@ -207,10 +155,10 @@ internal static class UpCommand
 
             await stop.CancelAsync();
             await watching;
-            if (alertBus is MemoryAlertBus finished)
+            // The pipeline has published its last alert: notifiers that can, send what they hold, then end.
+            alerts.PublishingEnded();
+            if (alerts.DeliverPendingOnStop)
             {
-                // The pipeline has published its last alert: each notifier reads what it holds, sends it, then ends.
-                finished.Complete();
                 await Task.WhenAny(Task.WhenAll(notifying), Task.Delay(NotifierDrain, CancellationToken.None));
             }
 
@@ -236,7 +184,7 @@ internal static class UpCommand
                 await web.StopAsync(CancellationToken.None);
             }
 
-            Console.WriteLine($"stopped: {Line(stats, null)}; store flushed{(keepCheckpoint ? ", checkpoint saved" : "")}");
+            Console.WriteLine($"stopped: {Line(stats, null)}; store flushed{(checkpointPath is not null && face.KeepsCheckpoint ? ", checkpoint saved" : "")}");
             return 0;
         }));
         return command;
@@ -327,30 +275,6 @@ internal static class UpCommand
         {
             Console.WriteLine($"warning: cannot check the Flink job: {e.Message}");
         }
-    }
-
-    /// <summary>The feed published to Kafka while the processor (or, with Flink, the sink) consumes in the same process.</summary>
-    private static async Task RunThroughKafkaAsync(IAsyncEnumerable<Tick> feed, KafkaBusOptions kafka, Func<CancellationToken, Task> consume, CancellationToken cancellationToken)
-    {
-        var processing = consume(cancellationToken);
-        using (var producer = new TickProducer(kafka))
-        {
-            try
-            {
-                await foreach (var tick in feed.WithCancellation(cancellationToken))
-                {
-                    producer.Produce(in tick);
-                }
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                // Ctrl-C or --duration.
-            }
-
-            producer.Flush(TimeSpan.FromSeconds(30));
-        }
-
-        await processing;
     }
 
     private static async Task ShowProgressAsync(PipelineStats stats, RecentAlerts recent, Task run)

@@ -4,13 +4,13 @@ using System.Globalization;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
-using Breadboard.Cli.Embedded;
 using Breadboard.Core.Model;
 using Breadboard.Core.Pipeline;
 using Breadboard.Core.Seams;
 using Breadboard.Core.Streaming;
 using Breadboard.DuckDb;
 using Breadboard.Feeds.Synthetic;
+using Breadboard.Runtime.Faces;
 using Breadboard.Web;
 using Breadboard.Web.Live;
 

@@ -68,21 +68,15 @@ internal static class Notifications
     }
 
     /// <summary>The notifiers of <c>up</c>: one per configured channel, reading the bus <c>up</c> publishes to; a new NATS channel starts at <paramref name="started"/>.</summary>
-    public static List<(AlertNotifier Notifier, INotificationChannel Channel)> ForUp(IAlertBus bus, ISilenceStore silences, DateTimeOffset started)
+    public static List<(AlertNotifier Notifier, INotificationChannel Channel)> ForUp(AlertSeam alerts, ISilenceStore silences, DateTimeOffset started)
     {
         var result = new List<(AlertNotifier, INotificationChannel)>();
         foreach (var name in ConfiguredChannels())
         {
             var channel = Channel(name);
             var logger = Commands.CommandRunner.Logger("notify");
-            INotifierTransport transport = bus switch
-            {
-                NatsAlertBus nats => new NatsNotifierTransport(nats.JetStream, name, StartFrom.Time(started), NotifyAckWait),
-                MemoryAlertBus memory => new MemoryNotifierTransport(memory, logger),
-                _ => throw new SettingException($"alerts: no notifier transport for {bus.GetType().Name}"),
-            };
-            var options = NotifierOptions.Default with { DeliverPendingOnStop = bus is MemoryAlertBus };
-            result.Add((new AlertNotifier(channel, transport, silences, options, TimeProvider.System, logger), channel));
+            var options = NotifierOptions.Default with { DeliverPendingOnStop = alerts.DeliverPendingOnStop };
+            result.Add((new AlertNotifier(channel, alerts.Transport(name, started, logger), silences, options, TimeProvider.System, logger), channel));
         }
 
         return result;

@@ -10,4 +10,12 @@ public interface ILiveObserver
 
     /// <summary>A window closed.</summary>
     void OnClosedBar(Bar bar);
+
+    /// <summary>The (symbol, window) charts being watched: a pipeline that can, shows them their open bars now and then.</summary>
+    IReadOnlyList<(string Symbol, string Window)> WatchedCharts => [];
+
+    /// <summary>The bar so far of a watched chart's open window, so its candle moves between closes.</summary>
+    void OnOpenBar(Bar bar)
+    {
+    }
 }

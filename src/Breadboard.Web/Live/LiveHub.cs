@@ -59,6 +59,10 @@ public sealed class LiveHub : ILiveObserver
 
     public void OnClosedBar(Bar bar) => OnBar(bar, final: true);
 
+    IReadOnlyList<(string Symbol, string Window)> ILiveObserver.WatchedCharts => _subscriptions;
+
+    public void OnOpenBar(Bar bar) => OnBar(bar, final: false);
+
     /// <summary>A bar, closed or so far: sent to the clients charting its symbol and window.</summary>
     public void OnBar(Bar bar, bool final)
     {

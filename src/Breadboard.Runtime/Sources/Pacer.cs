@@ -1,8 +1,8 @@
 using System.Diagnostics;
 
-namespace Breadboard.Cli.Replay;
+namespace Breadboard.Runtime.Sources;
 
-/// <summary>Sleeps so that event time passes at <c>speed</c> times wall-clock time.</summary>
+/// <summary>Says when a tick is due so that event time passes at <c>speed</c> times wall-clock time.</summary>
 /// <remarks>
 /// A gap of more than <see cref="MaxGapMs"/> between consecutive ticks, forward or back, is not waited for: pacing
 /// starts again from the tick after it. One tick with a bad clock (dated 2099) would otherwise stall the feed for
@@ -12,30 +12,31 @@ internal sealed class Pacer(double speed)
 {
     public const long MaxGapMs = 86_400_000;
 
-    private static readonly TimeSpan LongestWait = TimeSpan.FromMilliseconds(MaxGapMs);
+    /// <summary>Waits shorter than this are not worth a sleep.</summary>
+    public static readonly TimeSpan Slack = TimeSpan.FromMilliseconds(5);
 
     private readonly Stopwatch _clock = new();
     private long _originTs;
     private TimeSpan _originElapsed;
     private long _lastTs;
+    private TimeSpan _due;
 
-    public async ValueTask WaitAsync(long ts, CancellationToken cancellationToken)
+    /// <summary>Takes the next tick's time; <see cref="Remaining"/> then says how long until it is due.</summary>
+    public void Schedule(long ts)
     {
         var gap = ts - _lastTs;
         if (!_clock.IsRunning || gap > MaxGapMs || gap < -MaxGapMs)
         {
             _clock.Start();
             (_originTs, _originElapsed, _lastTs) = (ts, _clock.Elapsed, ts);
+            _due = _originElapsed;
             return;
         }
 
         _lastTs = ts;
-        var due = _originElapsed + TimeSpan.FromMilliseconds((ts - _originTs) / speed);
-        var wait = due - _clock.Elapsed;
-        if (wait > TimeSpan.FromMilliseconds(5))
-        {
-            // At a speed below 1 a day of event time is more than a day of waiting; Task.Delay takes at most 49 days.
-            await Task.Delay(wait < LongestWait ? wait : LongestWait, cancellationToken);
-        }
+        _due = _originElapsed + TimeSpan.FromMilliseconds((ts - _originTs) / speed);
     }
+
+    /// <summary>How long until the scheduled tick is due; zero or less when it is.</summary>
+    public TimeSpan Remaining => _due - _clock.Elapsed;
 }

@@ -1,0 +1,34 @@
+using System.Runtime.CompilerServices;
+using Breadboard.Core.Model;
+using Breadboard.Core.Streaming;
+
+namespace Breadboard.Runtime.Sources;
+
+/// <summary>A source as a stream of ticks, for a face whose engine runs elsewhere (behind Kafka).</summary>
+public static class SourceTicks
+{
+    /// <summary>The source's ticks until it ends; input that is not a tick is counted on <paramref name="stats"/> with its reason.</summary>
+    public static async IAsyncEnumerable<Tick> ReadAllAsync(ITickSource source, PipelineStats stats, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(stats);
+        while (true)
+        {
+            switch (source.Read(out var tick, out _))
+            {
+                case SourceStatus.Tick:
+                    yield return tick;
+                    break;
+                case SourceStatus.Rejected:
+                    stats.Rejected();
+                    stats.RejectReason($"{source.Name}:{source.LastReject!.Line}: {source.LastReject.Reason}");
+                    break;
+                case SourceStatus.Empty:
+                    await source.WaitAsync(TimeSpan.FromMilliseconds(100), cancellationToken);
+                    break;
+                case SourceStatus.End:
+                    yield break;
+            }
+        }
+    }
+}
