@@ -95,11 +95,11 @@ internal static class UpCommand
                 if (flink)
                 {
                     // Flink runs the pipeline (deployed with 'flink deploy'); this process feeds it and stores what it writes.
-                    sink = new OutputSink(kafka, store, alertBus, stats, SinkOptions.Default, hub);
+                    sink = new OutputSink(kafka, store, alertBus, stats, SinkOptions.Default with { Logger = CommandRunner.Logger("kafka") }, hub);
                 }
                 else
                 {
-                    processor = new TickProcessor(kafka, definition, store, alertBus, stats, ProcessorOptions.Default with { DrainWhenIdle = replayPath is not null, IdleTimeout = TimeSpan.FromSeconds(2) }, hub);
+                    processor = new TickProcessor(kafka, definition, store, alertBus, stats, ProcessorOptions.Default with { DrainWhenIdle = replayPath is not null, IdleTimeout = TimeSpan.FromSeconds(2), Logger = CommandRunner.Logger("kafka") }, hub);
                 }
             }
 
