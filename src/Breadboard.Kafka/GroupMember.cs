@@ -5,31 +5,19 @@ using Breadboard.Core.Seams;
 using Breadboard.Core.Streaming;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Breadboard.Kafka;
 
-/// <summary>How a <see cref="GroupMember{TState}"/> consumes, batches and logs; the roles' options map onto it.</summary>
-internal sealed record GroupSettings
+/// <summary>What the public face of a worker reads of its member.</summary>
+internal interface IGroupMember : IDisposable
 {
-    public required string GroupId { get; init; }
+    IReadOnlyList<PartitionLag> Lag { get; }
 
-    /// <summary>Longest a taken message waits before it is written and its offset checkpointed.</summary>
-    public TimeSpan FlushInterval { get; init; } = TimeSpan.FromSeconds(1);
+    long DeadLetters { get; }
 
-    /// <summary>What a write is due at, in the unit of <see cref="IGroupRole{TState}.Pending"/>.</summary>
-    public int BatchSize { get; init; } = 100_000;
+    bool Drained { get; }
 
-    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(10);
-
-    public bool DrainWhenIdle { get; init; }
-
-    public TimeSpan SessionTimeout { get; init; } = TimeSpan.FromSeconds(10);
-
-    public ILogger Logger { get; init; } = NullLogger.Instance;
-
-    /// <summary>How often a delivery or write that keeps waiting says so.</summary>
-    public TimeSpan WaitLogInterval { get; init; } = TimeSpan.FromSeconds(5);
+    Task RunAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -48,11 +36,11 @@ internal sealed record GroupSettings
 /// synchronous: a revoked partition is written before it moves; a lost one (this member was kicked out) drops
 /// what it took, since its next owner reads it again.</para>
 /// </remarks>
-internal sealed class GroupMember<TState> : IDisposable
+internal sealed class GroupMember<TState> : IGroupMember
 {
     private readonly KafkaBusOptions _bus;
     private readonly IGroupRole<TState> _role;
-    private readonly GroupSettings _settings;
+    private readonly ConsumerGroupOptions _settings;
     private readonly IMarketStore _store;
     private readonly IAlertBus? _alertBus;
     private readonly PipelineStats _stats;
@@ -67,7 +55,7 @@ internal sealed class GroupMember<TState> : IDisposable
     private long _pending;
     private volatile bool _drained;
 
-    public GroupMember(KafkaBusOptions bus, IGroupRole<TState> role, GroupSettings settings, IMarketStore store, IAlertBus? alertBus, PipelineStats stats)
+    public GroupMember(KafkaBusOptions bus, IGroupRole<TState> role, ConsumerGroupOptions settings, IMarketStore store, IAlertBus? alertBus, PipelineStats stats)
     {
         _bus = bus;
         _role = role;
@@ -101,7 +89,7 @@ internal sealed class GroupMember<TState> : IDisposable
     /// <summary>Messages sent to a dead-letter topic.</summary>
     public long DeadLetters => _producer.DeadLetters;
 
-    /// <summary>Set when the member stopped because <see cref="GroupSettings.DrainWhenIdle"/> found all input consumed.</summary>
+    /// <summary>Set when the member stopped because <see cref="ConsumerGroupOptions.DrainWhenIdle"/> found all input consumed.</summary>
     public bool Drained => _drained;
 
     /// <summary>What the assigned partitions hold for the next write, in the unit of the batch size.</summary>

@@ -1,3 +1,4 @@
+using Breadboard.Core.Model;
 using Breadboard.Core.Seams;
 using Confluent.Kafka;
 
@@ -103,4 +104,33 @@ internal sealed class GroupPartition<TState>(TopicPartition partition, string ke
 
     /// <summary>Rejects up to the last write (or the checkpoint it resumed from): the checkpoint carries totals.</summary>
     public long RejectsBefore { get; set; }
+}
+
+/// <summary>What a partition has for the store since the last write.</summary>
+internal sealed class PartitionOutput
+{
+    public List<Tick> Ticks { get; } = [];
+
+    /// <summary>Each tick's offset, in the order of <see cref="Ticks"/>.</summary>
+    public List<TickOrigin> Origins { get; } = [];
+
+    public List<Bar> Bars { get; } = [];
+
+    public List<Alert> Alerts { get; } = [];
+
+    public void AddTo(StoreBatch batch)
+    {
+        batch.Ticks.AddRange(Ticks);
+        batch.TickOrigins.AddRange(Origins);
+        batch.Bars.AddRange(Bars);
+        batch.Alerts.AddRange(Alerts);
+    }
+
+    public void Clear()
+    {
+        Ticks.Clear();
+        Origins.Clear();
+        Bars.Clear();
+        Alerts.Clear();
+    }
 }

@@ -3,40 +3,24 @@ using Breadboard.Core.Model;
 using Breadboard.Core.Seams;
 using Breadboard.Core.Streaming;
 using Confluent.Kafka;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Breadboard.Kafka;
 
 /// <summary>Settings of a sink.</summary>
-public sealed record SinkOptions
+public sealed record SinkOptions : ConsumerGroupOptions
 {
+    public SinkOptions()
+    {
+        GroupId = KafkaBusOptions.SinkGroup;
+    }
+
     public static SinkOptions Default { get; } = new();
-
-    public string GroupId { get; init; } = KafkaBusOptions.SinkGroup;
-
-    /// <summary>Longest a consumed message waits before it is written and its offset checkpointed.</summary>
-    public TimeSpan FlushInterval { get; init; } = TimeSpan.FromSeconds(1);
-
-    /// <summary>Messages per write; a full batch is written at once.</summary>
-    public int BatchSize { get; init; } = 100_000;
 
     /// <summary>
     /// Also store the ticks of <c>stock-prices</c> and <c>crypto-prices</c>: with the Flink engine nothing else
     /// writes them, and the dashboard's prices and symbols read them from the store.
     /// </summary>
     public bool IncludeTicks { get; init; } = true;
-
-    /// <summary>Treat the topics as bounded: once every assigned partition is caught up and quiet for <see cref="IdleTimeout"/>, write and stop.</summary>
-    public bool DrainWhenIdle { get; init; }
-
-    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>How long the group waits for a member that stopped answering before its partitions move.</summary>
-    public TimeSpan SessionTimeout { get; init; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>Where assignments, waits on Kafka or the store, dead letters and librdkafka's own messages are logged.</summary>
-    public ILogger Logger { get; init; } = NullLogger.Instance;
 }
 
 /// <summary>
@@ -55,16 +39,11 @@ public sealed record SinkOptions
 /// alert bus (flushed), the store batch with its checkpoints, then the advisory offset commit that lag monitors
 /// read.</para>
 /// </remarks>
-public sealed class OutputSink : IDisposable
+public sealed class OutputSink : ConsumerGroupWorker
 {
-    private readonly GroupMember<SinkRecords> _member;
-    private readonly Role _role;
-
     public OutputSink(KafkaBusOptions bus, IMarketStore store, IAlertBus? alertBus, PipelineStats stats, SinkOptions? options = null, ILiveObserver? observer = null)
+        : base(Build(bus, store, alertBus, stats, options ?? SinkOptions.Default, observer))
     {
-        options ??= SinkOptions.Default;
-        _role = new Role(stats, options, observer);
-        _member = new GroupMember<SinkRecords>(bus, _role, Settings(options), store, alertBus, stats);
     }
 
     /// <summary>The topics a sink with these options reads.</summary>
@@ -76,55 +55,23 @@ public sealed class OutputSink : IDisposable
             : [KafkaBusOptions.BarsTopic, KafkaBusOptions.AlertsTopic];
     }
 
-    /// <summary>Per-partition position and lag, refreshed at every write.</summary>
-    public IReadOnlyList<PartitionLag> Lag => _member.Lag;
-
-    /// <summary>Messages sent to a dead-letter topic.</summary>
-    public long DeadLetters => _member.DeadLetters;
-
-    /// <summary>Set when the sink stopped because <see cref="SinkOptions.DrainWhenIdle"/> found all input consumed.</summary>
-    public bool Drained => _member.Drained;
-
-    /// <summary>Runs until cancelled (or drained), then writes what it has and leaves the group.</summary>
-    public Task RunAsync(CancellationToken cancellationToken = default) => _member.RunAsync(cancellationToken);
-
-    public void Dispose()
+    private static (IGroupMember, IDisposable) Build(KafkaBusOptions bus, IMarketStore store, IAlertBus? alertBus, PipelineStats stats, SinkOptions options, ILiveObserver? observer)
     {
-        _member.Dispose();
-        _role.Dispose();
+        var role = new Role(stats, options, observer);
+        return (new GroupMember<SinkRecords>(bus, role, options, store, alertBus, stats), role);
     }
-
-    internal static GroupSettings Settings(SinkOptions options) => new()
-    {
-        GroupId = options.GroupId,
-        FlushInterval = options.FlushInterval,
-        BatchSize = options.BatchSize,
-        IdleTimeout = options.IdleTimeout,
-        DrainWhenIdle = options.DrainWhenIdle,
-        SessionTimeout = options.SessionTimeout,
-        Logger = options.Logger,
-    };
 
     /// <summary>What a sink partition took since the last write.</summary>
     internal sealed class SinkRecords
     {
-        public List<Tick> Ticks { get; } = [];
-
-        public List<TickOrigin> Origins { get; } = [];
-
-        public List<Bar> Bars { get; } = [];
-
-        public List<Alert> Alerts { get; } = [];
+        public PartitionOutput Output { get; } = new();
 
         /// <summary>Messages taken since the last write, dead letters included.</summary>
         public int Taken { get; set; }
 
         public void Clear()
         {
-            Ticks.Clear();
-            Origins.Clear();
-            Bars.Clear();
-            Alerts.Clear();
+            Output.Clear();
             Taken = 0;
         }
     }
@@ -157,9 +104,9 @@ public sealed class OutputSink : IDisposable
 
         public void Take(GroupPartition<SinkRecords> partition, ConsumeResult<string?, byte[]> result, GroupProducer producer)
         {
-            var records = partition.State;
+            var records = partition.State.Output;
             partition.Dirty = true;
-            records.Taken++;
+            partition.State.Taken++;
             var value = result.Message.Value ?? [];
             switch (result.Topic)
             {
@@ -214,11 +161,7 @@ public sealed class OutputSink : IDisposable
 
         public CheckpointState Collect(GroupPartition<SinkRecords> partition, StoreBatch batch)
         {
-            var records = partition.State;
-            batch.Ticks.AddRange(records.Ticks);
-            batch.TickOrigins.AddRange(records.Origins);
-            batch.Bars.AddRange(records.Bars);
-            batch.Alerts.AddRange(records.Alerts);
+            partition.State.Output.AddTo(batch);
             return CheckpointState.Stateless;
         }
 

@@ -23,14 +23,8 @@ internal sealed class PartitionEngine : IEngineOutput
 
     public WindowEngine Engine { get; private set; } = null!;
 
-    public List<Tick> Ticks { get; } = [];
-
-    /// <summary>Each tick's offset, in the order of <see cref="Ticks"/>.</summary>
-    public List<TickOrigin> Origins { get; } = [];
-
-    public List<Bar> Bars { get; } = [];
-
-    public List<Alert> Alerts { get; } = [];
+    /// <summary>What the engine emitted since the last write.</summary>
+    public PartitionOutput Output { get; } = new();
 
     /// <summary>Ticks the engine refused while taking the last message, with their offsets, for the dead-letter topic.</summary>
     public List<(Tick Tick, long Offset, string Reason)> Refusals { get; } = [];
@@ -73,20 +67,17 @@ internal sealed class PartitionEngine : IEngineOutput
     /// <summary>Forgets what was emitted: it is written (or dropped).</summary>
     public void Clear()
     {
-        Ticks.Clear();
-        Origins.Clear();
-        Bars.Clear();
-        Alerts.Clear();
+        Output.Clear();
         SyncCounters();
     }
 
     public void OnBar(Bar bar)
     {
-        Bars.Add(bar);
+        Output.Bars.Add(bar);
         _observer?.OnClosedBar(bar);
     }
 
-    public void OnAlert(Alert alert) => Alerts.Add(alert);
+    public void OnAlert(Alert alert) => Output.Alerts.Add(alert);
 
     public void OnLate(in Tick tick, long watermark)
     {
@@ -95,8 +86,8 @@ internal sealed class PartitionEngine : IEngineOutput
 
     public void OnTick(in Tick tick, long position)
     {
-        Ticks.Add(tick);
-        Origins.Add(new TickOrigin(_key, position));
+        Output.Ticks.Add(tick);
+        Output.Origins.Add(new TickOrigin(_key, position));
         _observer?.OnTick(in tick);
     }
 

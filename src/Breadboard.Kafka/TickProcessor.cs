@@ -5,48 +5,30 @@ using Breadboard.Core.Pipeline;
 using Breadboard.Core.Seams;
 using Breadboard.Core.Streaming;
 using Confluent.Kafka;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Breadboard.Kafka;
 
 /// <summary>Settings of a processor; the defaults suit the seed's 10K msg/s.</summary>
-public sealed record ProcessorOptions
+/// <remarks>
+/// A partition that is caught up and has had no message for <see cref="ConsumerGroupOptions.IdleTimeout"/> moves its
+/// event time on with the wall clock, so its last windows close instead of waiting for the next trade; with
+/// <see cref="ConsumerGroupOptions.DrainWhenIdle"/> every window closes at the end of the input.
+/// </remarks>
+public sealed record ProcessorOptions : ConsumerGroupOptions
 {
+    public ProcessorOptions()
+    {
+        GroupId = KafkaBusOptions.ProcessorGroup;
+        BatchSize = 200_000;
+    }
+
     public static ProcessorOptions Default { get; } = new();
-
-    public string GroupId { get; init; } = KafkaBusOptions.ProcessorGroup;
-
-    /// <summary>Longest a consumed tick waits before its outputs are written and its offset checkpointed.</summary>
-    public TimeSpan FlushInterval { get; init; } = TimeSpan.FromSeconds(1);
-
-    /// <summary>Ticks per write; a full batch is written at once.</summary>
-    public int BatchSize { get; init; } = 200_000;
-
-    /// <summary>
-    /// A partition that is caught up and has had no message for this long moves its event time on with the wall
-    /// clock, so its last windows close instead of waiting for the next trade.
-    /// </summary>
-    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>
-    /// Treat the topics as bounded input: once every assigned partition is caught up and has been quiet for
-    /// <see cref="IdleTimeout"/>, close every window (end of input), write, and stop — for backfills and for
-    /// comparing with <c>replay</c>.
-    /// </summary>
-    public bool DrainWhenIdle { get; init; }
-
-    /// <summary>How long the group waits for a member that stopped answering (a killed process) before its partitions move.</summary>
-    public TimeSpan SessionTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Also publish bars and alerts to the <c>bars</c> and <c>alerts</c> topics.</summary>
     public bool PublishOutputs { get; init; } = true;
 
     /// <summary>The clock ticks from the future are measured against (the pipeline's future.clock_skew).</summary>
     public TimeProvider WallClock { get; init; } = TimeProvider.System;
-
-    /// <summary>Where assignments, waits on Kafka or the store, dead letters and librdkafka's own messages are logged.</summary>
-    public ILogger Logger { get; init; } = NullLogger.Instance;
 }
 
 /// <summary>
@@ -66,46 +48,18 @@ public sealed record ProcessorOptions
 /// partition and its watermark is that partition's. An idle partition therefore never holds back another's
 /// windows, and the output does not depend on how partitions are spread over processors.</para>
 /// </remarks>
-public sealed class TickProcessor : IDisposable
+public sealed class TickProcessor : ConsumerGroupWorker
 {
-    private readonly GroupMember<PartitionEngine> _member;
-    private readonly Role _role;
-
     public TickProcessor(KafkaBusOptions bus, PipelineDefinition definition, IMarketStore store, IAlertBus? alertBus, PipelineStats stats, ProcessorOptions? options = null, ILiveObserver? observer = null)
+        : base(Build(bus, definition, store, alertBus, stats, options ?? ProcessorOptions.Default, observer))
     {
-        options ??= ProcessorOptions.Default;
-        _role = new Role(definition, store, stats, options, observer);
-        _member = new GroupMember<PartitionEngine>(bus, _role, Settings(options), store, alertBus, stats);
     }
 
-    /// <summary>Per-partition position and lag, refreshed at every write.</summary>
-    public IReadOnlyList<PartitionLag> Lag => _member.Lag;
-
-    /// <summary>Messages sent to the dead-letter topic.</summary>
-    public long DeadLetters => _member.DeadLetters;
-
-    /// <summary>Set when the processor stopped because <see cref="ProcessorOptions.DrainWhenIdle"/> found all input consumed.</summary>
-    public bool Drained => _member.Drained;
-
-    /// <summary>Runs until cancelled, then writes what it has, checkpoints and leaves the group.</summary>
-    public Task RunAsync(CancellationToken cancellationToken = default) => _member.RunAsync(cancellationToken);
-
-    public void Dispose()
+    private static (IGroupMember, IDisposable) Build(KafkaBusOptions bus, PipelineDefinition definition, IMarketStore store, IAlertBus? alertBus, PipelineStats stats, ProcessorOptions options, ILiveObserver? observer)
     {
-        _member.Dispose();
-        _role.Dispose();
+        var role = new Role(definition, store, stats, options, observer);
+        return (new GroupMember<PartitionEngine>(bus, role, options, store, alertBus, stats), role);
     }
-
-    internal static GroupSettings Settings(ProcessorOptions options) => new()
-    {
-        GroupId = options.GroupId,
-        FlushInterval = options.FlushInterval,
-        BatchSize = options.BatchSize,
-        IdleTimeout = options.IdleTimeout,
-        DrainWhenIdle = options.DrainWhenIdle,
-        SessionTimeout = options.SessionTimeout,
-        Logger = options.Logger,
-    };
 
     /// <summary>The processor's part: an engine per partition, fed the parsed ticks, its outputs and state written.</summary>
     internal sealed class Role(PipelineDefinition definition, IMarketStore store, PipelineStats stats, ProcessorOptions options, ILiveObserver? observer)
@@ -139,7 +93,7 @@ public sealed class TickProcessor : IDisposable
             return work;
         }
 
-        public int Pending(PartitionEngine state) => state.Ticks.Count;
+        public int Pending(PartitionEngine state) => state.Output.Ticks.Count;
 
         public void Take(GroupPartition<PartitionEngine> partition, ConsumeResult<string?, byte[]> result, GroupProducer producer)
         {
@@ -181,12 +135,8 @@ public sealed class TickProcessor : IDisposable
 
         public CheckpointState Collect(GroupPartition<PartitionEngine> partition, StoreBatch batch)
         {
-            var work = partition.State;
-            batch.Ticks.AddRange(work.Ticks);
-            batch.TickOrigins.AddRange(work.Origins);
-            batch.Bars.AddRange(work.Bars);
-            batch.Alerts.AddRange(work.Alerts);
-            return work.Save();
+            partition.State.Output.AddTo(batch);
+            return partition.State.Save();
         }
 
         public void Publish(StoreBatch batch, GroupProducer producer)

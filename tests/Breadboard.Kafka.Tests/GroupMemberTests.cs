@@ -32,10 +32,10 @@ public sealed class GroupMemberTests : IDisposable
 
     public void Dispose() => _kafka.Dispose();
 
-    private GroupMember<List<string>> Member(WordRole role, GroupSettings? settings = null) => new(
+    private GroupMember<List<string>> Member(WordRole role, WordOptions? settings = null) => new(
         new KafkaBusOptions { BootstrapServers = _kafka.BootstrapServers },
         role,
-        settings ?? new GroupSettings { GroupId = "words", Logger = _log },
+        settings ?? new WordOptions { GroupId = "words", Logger = _log },
         _store,
         _bus,
         new PipelineStats());
@@ -183,7 +183,7 @@ public sealed class GroupMemberTests : IDisposable
     [Fact]
     public async Task Write_WhileTheStoreKeepsWaiting_LogsThatItWaitsUntilItIsDone()
     {
-        using var member = Member(new WordRole(_journal), new GroupSettings { GroupId = "words", Logger = _log, WaitLogInterval = TimeSpan.FromMilliseconds(50) });
+        using var member = Member(new WordRole(_journal), new WordOptions { GroupId = "words", Logger = _log, WaitLogInterval = TimeSpan.FromMilliseconds(50) });
         member.Assign([Words0]);
         member.Take(member.Partitions.Single(), Messages.At(Words0, 0, "alpha"));
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -202,7 +202,7 @@ public sealed class GroupMemberTests : IDisposable
     [Fact]
     public async Task Write_WhileKafkaIsDown_LogsUndeliveredMessagesAndWritesOnlyOnceDelivered()
     {
-        using var member = Member(new WordRole(_journal) { OutputTopic = "words-out" }, new GroupSettings { GroupId = "words", Logger = _log, WaitLogInterval = TimeSpan.FromMilliseconds(200) });
+        using var member = Member(new WordRole(_journal) { OutputTopic = "words-out" }, new WordOptions { GroupId = "words", Logger = _log, WaitLogInterval = TimeSpan.FromMilliseconds(200) });
         member.Assign([Words0]);
         member.Take(member.Partitions.Single(), Messages.At(Words0, 0, "alpha"));
         _kafka.BrokerDown(1);
@@ -287,7 +287,7 @@ public sealed class GroupMemberTests : IDisposable
         Assert.Equal(Offset.Unset, Committed("failing"));
     }
 
-    private GroupSettings RunSettings(string group) => new()
+    private WordOptions RunSettings(string group) => new()
     {
         GroupId = group,
         Logger = _log,
@@ -311,4 +311,6 @@ public sealed class GroupMemberTests : IDisposable
         using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = _kafka.BootstrapServers, GroupId = group }).Build();
         return consumer.Committed([Words0], TimeSpan.FromSeconds(10)).Single().Offset;
     }
+
+    private sealed record WordOptions : ConsumerGroupOptions;
 }

@@ -42,7 +42,7 @@ public sealed class RoleTests : IDisposable
     public void Processor_TicksAndAMalformedMessage_WriteTicksWithOriginsAndAnEngineCheckpointUnderTheKafkaKey()
     {
         using var role = new TickProcessor.Role(PipelineDefinition.Default, _store, _stats, ProcessorOptions.Default, observer: null);
-        using var member = new GroupMember<PartitionEngine>(Bus, role, TickProcessor.Settings(ProcessorOptions.Default), _store, _bus, _stats);
+        using var member = new GroupMember<PartitionEngine>(Bus, role, ProcessorOptions.Default, _store, _bus, _stats);
         var stock0 = new TopicPartition(KafkaBusOptions.StockTopic, 0);
         member.Assign([stock0]);
         var partition = member.Partitions.Single();
@@ -68,7 +68,7 @@ public sealed class RoleTests : IDisposable
     public void Processor_EndOfInput_ClosesTheWindowsAndPublishesBarsToTheBarsTopic()
     {
         using var role = new TickProcessor.Role(PipelineDefinition.Default, _store, _stats, ProcessorOptions.Default, observer: null);
-        using var member = new GroupMember<PartitionEngine>(Bus, role, TickProcessor.Settings(ProcessorOptions.Default), _store, _bus, _stats);
+        using var member = new GroupMember<PartitionEngine>(Bus, role, ProcessorOptions.Default, _store, _bus, _stats);
         var stock0 = new TopicPartition(KafkaBusOptions.StockTopic, 0);
         member.Assign([stock0]);
         var partition = member.Partitions.Single();
@@ -90,7 +90,7 @@ public sealed class RoleTests : IDisposable
     {
         var stock0 = new TopicPartition(KafkaBusOptions.StockTopic, 0);
         using (var role = new TickProcessor.Role(PipelineDefinition.Default, _store, _stats, ProcessorOptions.Default, observer: null))
-        using (var member = new GroupMember<PartitionEngine>(Bus, role, TickProcessor.Settings(ProcessorOptions.Default), _store, _bus, _stats))
+        using (var member = new GroupMember<PartitionEngine>(Bus, role, ProcessorOptions.Default, _store, _bus, _stats))
         {
             member.Assign([stock0]);
             member.Take(member.Partitions.Single(), Messages.At(stock0, 0, TickMessage(0)));
@@ -99,7 +99,7 @@ public sealed class RoleTests : IDisposable
 
         // The same trade again at a later offset: the restored engine knows its id from the stored ticks.
         using (var role = new TickProcessor.Role(PipelineDefinition.Default, _store, _stats, ProcessorOptions.Default, observer: null))
-        using (var member = new GroupMember<PartitionEngine>(Bus, role, TickProcessor.Settings(ProcessorOptions.Default), _store, _bus, _stats))
+        using (var member = new GroupMember<PartitionEngine>(Bus, role, ProcessorOptions.Default, _store, _bus, _stats))
         {
             Assert.Equal(1, member.Assign([stock0]).Single().Offset.Value);
             member.Take(member.Partitions.Single(), Messages.At(stock0, 1, TickMessage(0)));
@@ -115,7 +115,7 @@ public sealed class RoleTests : IDisposable
     {
         var options = SinkOptions.Default;
         using var role = new OutputSink.Role(_stats, options, observer: null);
-        using var member = new GroupMember<OutputSink.SinkRecords>(Bus, role, OutputSink.Settings(options), _store, _bus, _stats);
+        using var member = new GroupMember<OutputSink.SinkRecords>(Bus, role, options, _store, _bus, _stats);
         TopicPartition bars = new(KafkaBusOptions.BarsTopic, 0), alerts = new(KafkaBusOptions.AlertsTopic, 0), ticks = new(KafkaBusOptions.StockTopic, 0);
         member.Assign([bars, alerts, ticks]);
         var byTopic = member.Partitions.ToDictionary(p => p.Partition.Topic);
