@@ -30,6 +30,8 @@ public sealed class RoleTests : IDisposable
         }
     }
 
+    private static readonly TopicPartition Stock0 = new(KafkaBusOptions.StockTopic, 0);
+
     private KafkaBusOptions Bus => new() { BootstrapServers = _kafka.BootstrapServers };
 
     public void Dispose()
@@ -41,15 +43,15 @@ public sealed class RoleTests : IDisposable
     [Fact]
     public void Processor_TicksAndAMalformedMessage_WriteTicksWithOriginsAndAnEngineCheckpointUnderTheKafkaKey()
     {
-        using var role = new TickProcessor.Role(PipelineDefinition.Default, _store, _stats, ProcessorOptions.Default, observer: null);
-        using var member = new GroupMember<PartitionEngine>(Bus, role, ProcessorOptions.Default, _store, _bus, _stats);
-        var stock0 = new TopicPartition(KafkaBusOptions.StockTopic, 0);
-        member.Assign([stock0]);
+        var (role, member) = Processor();
+        using var disposeRole = role;
+        using var disposeMember = member;
+        member.Assign([Stock0]);
         var partition = member.Partitions.Single();
 
-        member.Take(partition, Messages.At(stock0, 0, TickMessage(0)));
-        member.Take(partition, Messages.At(stock0, 1, "not json"));
-        member.Take(partition, Messages.At(stock0, 2, TickMessage(1)));
+        member.Take(partition, Messages.At(Stock0, 0, TickMessage(0)));
+        member.Take(partition, Messages.At(Stock0, 1, "not json"));
+        member.Take(partition, Messages.At(Stock0, 2, TickMessage(1)));
         member.WriteAll();
 
         Assert.Equal(2, _store.Ticks.Count);
@@ -67,12 +69,12 @@ public sealed class RoleTests : IDisposable
     [Fact]
     public void Processor_EndOfInput_ClosesTheWindowsAndPublishesBarsToTheBarsTopic()
     {
-        using var role = new TickProcessor.Role(PipelineDefinition.Default, _store, _stats, ProcessorOptions.Default, observer: null);
-        using var member = new GroupMember<PartitionEngine>(Bus, role, ProcessorOptions.Default, _store, _bus, _stats);
-        var stock0 = new TopicPartition(KafkaBusOptions.StockTopic, 0);
-        member.Assign([stock0]);
+        var (role, member) = Processor();
+        using var disposeRole = role;
+        using var disposeMember = member;
+        member.Assign([Stock0]);
         var partition = member.Partitions.Single();
-        member.Take(partition, Messages.At(stock0, 0, TickMessage(0)));
+        member.Take(partition, Messages.At(Stock0, 0, TickMessage(0)));
         member.WriteAll();
         Assert.Empty(_store.Bars);
 
@@ -88,21 +90,22 @@ public sealed class RoleTests : IDisposable
     [Fact]
     public void Processor_RestoredFromItsCheckpoint_CountsATickTakenBeforeItAsADuplicate()
     {
-        var stock0 = new TopicPartition(KafkaBusOptions.StockTopic, 0);
-        using (var role = new TickProcessor.Role(PipelineDefinition.Default, _store, _stats, ProcessorOptions.Default, observer: null))
-        using (var member = new GroupMember<PartitionEngine>(Bus, role, ProcessorOptions.Default, _store, _bus, _stats))
+        var (role, member) = Processor();
+        using (role)
+        using (member)
         {
-            member.Assign([stock0]);
-            member.Take(member.Partitions.Single(), Messages.At(stock0, 0, TickMessage(0)));
+            member.Assign([Stock0]);
+            member.Take(member.Partitions.Single(), Messages.At(Stock0, 0, TickMessage(0)));
             member.WriteAll();
         }
 
         // The same trade again at a later offset: the restored engine knows its id from the stored ticks.
-        using (var role = new TickProcessor.Role(PipelineDefinition.Default, _store, _stats, ProcessorOptions.Default, observer: null))
-        using (var member = new GroupMember<PartitionEngine>(Bus, role, ProcessorOptions.Default, _store, _bus, _stats))
+        (role, member) = Processor();
+        using (role)
+        using (member)
         {
-            Assert.Equal(1, member.Assign([stock0]).Single().Offset.Value);
-            member.Take(member.Partitions.Single(), Messages.At(stock0, 1, TickMessage(0)));
+            Assert.Equal(1, member.Assign([Stock0]).Single().Offset.Value);
+            member.Take(member.Partitions.Single(), Messages.At(Stock0, 1, TickMessage(0)));
             member.WriteAll();
         }
 
@@ -154,6 +157,12 @@ public sealed class RoleTests : IDisposable
 
         Assert.Equal(IsolationLevel.ReadCommitted, config.IsolationLevel);
         Assert.Equal(["bars", "alerts", "stock-prices", "crypto-prices"], role.Topics);
+    }
+
+    private (TickProcessor.Role Role, GroupMember<PartitionEngine> Member) Processor()
+    {
+        var role = new TickProcessor.Role(PipelineDefinition.Default, _store, _stats, ProcessorOptions.Default, observer: null);
+        return (role, new GroupMember<PartitionEngine>(Bus, role, ProcessorOptions.Default, _store, _bus, _stats));
     }
 
     private byte[] TickMessage(int i) =>
