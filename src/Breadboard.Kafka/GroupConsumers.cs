@@ -62,13 +62,19 @@ internal static class GroupConsumers
         }
 
         var position = next.Value >= 0 ? next.Value : consumer.Position(partition).Value;
-        return high.Value == 0 || (position >= 0 && position >= high.Value);
+        return CaughtUp(high.Value, position);
     }
 
+    /// <summary>Whether a consumer at <paramref name="position"/> (negative: unknown) has reached the high watermark <paramref name="high"/>.</summary>
+    public static bool CaughtUp(long high, long position) => high == 0 || (position >= 0 && position >= high);
+
     /// <summary>A partition's lag: messages behind its high watermark, and seconds since the last message taken while behind.</summary>
-    public static PartitionLag Lag(IConsumer<string?, byte[]> consumer, TopicPartition partition, Offset next, long lastMessageTime, long nowMs)
+    public static PartitionLag Lag(IConsumer<string?, byte[]> consumer, TopicPartition partition, Offset next, long lastMessageTime, long nowMs) =>
+        Lag(partition, next, consumer.GetWatermarkOffsets(partition).High.Value, lastMessageTime, nowMs);
+
+    /// <summary>A partition's lag given its high watermark (negative when not known yet).</summary>
+    public static PartitionLag Lag(TopicPartition partition, Offset next, long high, long lastMessageTime, long nowMs)
     {
-        var high = consumer.GetWatermarkOffsets(partition).High.Value;
         var position = next.Value < 0 ? 0 : next.Value;
         var behind = high > position;
         return new PartitionLag(partition.Topic, partition.Partition.Value, position, Math.Max(high, position), behind && lastMessageTime > 0 ? Math.Max(0, (nowMs - lastMessageTime) / 1000.0) : 0);

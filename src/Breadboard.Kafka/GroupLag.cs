@@ -2,6 +2,12 @@ using Confluent.Kafka;
 
 namespace Breadboard.Kafka;
 
+/// <summary>One partition's consumption, for lag reports.</summary>
+public sealed record PartitionLag(string Topic, int Partition, long Position, long HighWatermark, double LagSeconds)
+{
+    public long LagMessages => Math.Max(0, HighWatermark - Position);
+}
+
 /// <summary>Reads a consumer group's lag from outside the group: committed offsets against high watermarks.</summary>
 public static class GroupLag
 {

@@ -58,6 +58,15 @@ public sealed class EngineRun : IEngineOutput
     /// <summary>Records collected since the last <see cref="TakeBatch"/>.</summary>
     public int Pending => _batch.Ticks.Count + _batch.Bars.Count + _batch.Alerts.Count;
 
+    /// <summary>Ticks collected since the last <see cref="TakeBatch"/>.</summary>
+    public int PendingTicks => _batch.Ticks.Count;
+
+    /// <summary>Late ticks since the last batch.</summary>
+    public long NewLate => Engine.Late - _lateSeen;
+
+    /// <summary>Duplicates since the last batch.</summary>
+    public long NewDuplicates => Engine.Duplicates - _duplicatesSeen;
+
     /// <summary>Input refused since the last batch (the reader's and the engine's).</summary>
     public long PendingRejects => _rejects;
 
@@ -102,14 +111,24 @@ public sealed class EngineRun : IEngineOutput
     public StoreBatch TakeBatch()
     {
         var batch = _batch;
-        batch.Counts = new PipelineCounts(_rejects, Engine.Late - _lateSeen, Engine.Duplicates - _duplicatesSeen);
+        batch.Counts = new PipelineCounts(_rejects, NewLate, NewDuplicates);
         _batch = new StoreBatch();
         SyncCounters();
         return batch;
     }
 
-    /// <summary>Drops what was collected since the last batch (its input will be read again by someone else).</summary>
-    public void DropPending()
+    /// <summary>Adds what was collected to a batch several runs share (one per Kafka partition); <see cref="Clear"/> once it is written.</summary>
+    public void AddTo(StoreBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        batch.Ticks.AddRange(_batch.Ticks);
+        batch.TickOrigins.AddRange(_batch.TickOrigins);
+        batch.Bars.AddRange(_batch.Bars);
+        batch.Alerts.AddRange(_batch.Alerts);
+    }
+
+    /// <summary>Forgets what was collected: it is written, or dropped (its input will be read again by someone else).</summary>
+    public void Clear()
     {
         _batch.Clear();
         Refusals.Clear();

@@ -48,7 +48,7 @@ internal static class ProcessCommand
                 stop.CancelAfter(TimeSpan.FromSeconds(seconds));
             }
 
-            var options = ProcessorOptions.Default with { IdleTimeout = TimeSpan.FromSeconds(parse.GetValue(idle)), DrainWhenIdle = parse.GetValue(drain), SessionTimeout = TimeSpan.FromSeconds(parse.GetValue(session)) };
+            var options = ProcessorOptions.Default with { IdleTimeout = TimeSpan.FromSeconds(parse.GetValue(idle)), DrainWhenIdle = parse.GetValue(drain), SessionTimeout = TimeSpan.FromSeconds(parse.GetValue(session)), Logger = CommandRunner.Logger("kafka") };
             var stats = Enumerable.Range(0, parse.GetValue(consumers)).Select(_ => new PipelineStats()).ToList();
             var processors = stats.Select(s => new TickProcessor(bus, definition, store, alertBus, s, options)).ToList();
             try

@@ -43,6 +43,7 @@ internal static class SinkCommand
                 DrainWhenIdle = parse.GetValue(drain),
                 SessionTimeout = TimeSpan.FromSeconds(parse.GetValue(session)),
                 IncludeTicks = !parse.GetValue(noTicks),
+                Logger = CommandRunner.Logger("kafka"),
             };
             var stats = new PipelineStats();
             using var sink = new OutputSink(bus, store, alertBus, stats, options);

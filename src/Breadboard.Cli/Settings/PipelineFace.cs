@@ -64,7 +64,7 @@ internal abstract class PipelineFace : IDisposable
         if (flink)
         {
             // Flink runs the pipeline (deployed with 'flink deploy'); this process feeds it and stores what it writes.
-            var sink = new OutputSink(kafka, store, alerts, stats, SinkOptions.Default, hub);
+            var sink = new OutputSink(kafka, store, alerts, stats, SinkOptions.Default with { Logger = Commands.CommandRunner.Logger("kafka") }, hub);
             return new ThroughKafka(kafka, stats, sink.RunAsync, () => Backends.ToBusLag(sink.Lag), sink, $"Kafka {kafka.BootstrapServers} → Flink job ({Seams.Engine.Shown(parse)}) → sink (group {SinkOptions.Default.GroupId})");
         }
 
@@ -72,6 +72,7 @@ internal abstract class PipelineFace : IDisposable
         {
             DrainWhenIdle = settings.InputEnds,
             IdleTimeout = TimeSpan.FromSeconds(2),
+            Logger = Commands.CommandRunner.Logger("kafka"),
         }, hub);
         return new ThroughKafka(kafka, stats, processor.RunAsync, () => Backends.ToBusLag(processor.Lag), processor, $"Kafka {kafka.BootstrapServers} → processor (group {ProcessorOptions.Default.GroupId})");
     }
