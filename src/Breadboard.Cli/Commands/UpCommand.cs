@@ -70,7 +70,7 @@ internal static class UpCommand
             var started = DateTimeOffset.UtcNow;
             await using var alertBus = await Backends.OpenAlertBusAsync(parse, cancellationToken);
             var silences = Notifications.Silences(parse, (alertBus as Nats.NatsAlertBus)?.JetStream);
-            var notifiers = Notifications.ForUp(alertBus, silences, started);
+            var notifiers = Notifications.ForUp(alertBus, silences, started, definition.Rules);
             var hub = parse.GetValue(noWeb) ? null : new LiveHub();
             // A replayed file is input with an end: its windows close when it ends, and it keeps no checkpoint
             // (started again, it plays from the top). Through Kafka, the processor checkpoints in the store.

@@ -68,7 +68,7 @@ internal static class Notifications
     }
 
     /// <summary>The notifiers of <c>up</c>: one per configured channel, reading the bus <c>up</c> publishes to; a new NATS channel starts at <paramref name="started"/>.</summary>
-    public static List<(AlertNotifier Notifier, INotificationChannel Channel)> ForUp(IAlertBus bus, ISilenceStore silences, DateTimeOffset started)
+    public static List<(AlertNotifier Notifier, INotificationChannel Channel)> ForUp(IAlertBus bus, ISilenceStore silences, DateTimeOffset started, IReadOnlyList<Core.Pipeline.RuleDefinition> rules)
     {
         var result = new List<(AlertNotifier, INotificationChannel)>();
         foreach (var name in ConfiguredChannels())
@@ -81,7 +81,7 @@ internal static class Notifications
                 MemoryAlertBus memory => new MemoryNotifierTransport(memory, logger),
                 _ => throw new SettingException($"alerts: no notifier transport for {bus.GetType().Name}"),
             };
-            var options = NotifierOptions.Default with { DeliverPendingOnStop = bus is MemoryAlertBus };
+            var options = NotifierOptions.Default with { DeliverPendingOnStop = bus is MemoryAlertBus, Rules = rules };
             result.Add((new AlertNotifier(channel, transport, silences, options, TimeProvider.System, logger), channel));
         }
 

@@ -311,7 +311,7 @@ internal static class Messages
         {
             w.WriteStartObject();
             w.WriteString("name"u8, window.Name);
-            w.WriteString("type"u8, window.Kind.ToString().ToLowerInvariant());
+            w.WriteString("type"u8, window.Kind.Name);
             w.WriteEndObject();
         }
 
@@ -321,7 +321,8 @@ internal static class Messages
         {
             w.WriteStartObject();
             w.WriteString("name"u8, rule.Name);
-            w.WriteString("type"u8, rule.Kind == RuleKind.PriceChange ? "price_change" : "volume_surge");
+            w.WriteString("type"u8, rule.Kind.Name);
+            w.WriteString("unit"u8, rule.Kind.Unit);
             w.WriteString("window"u8, rule.Window);
             w.WriteEndObject();
         }
