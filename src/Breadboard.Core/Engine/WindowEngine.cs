@@ -266,7 +266,7 @@ public sealed partial class WindowEngine
             {
                 WindowAssignment.Aligned => AddToFixedWindows(state, w, in tick),
                 WindowAssignment.Session => AddToSession(state, w, in tick),
-                var other => throw new InvalidOperationException($"window '{_windows[w].Name}': the engine cannot assign ticks by {other}"),
+                _ => UnknownAssignment(w),
             };
         }
 
@@ -286,6 +286,11 @@ public sealed partial class WindowEngine
         _output.OnTick(in tick, _position);
         return outcome;
     }
+
+    // Out of the per-tick loop, so that the loop stays small; unreachable while every WindowAssignment has a case above.
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private bool UnknownAssignment(int w) =>
+        throw new InvalidOperationException($"window '{_windows[w].Name}': the engine cannot assign ticks by {_assignment[w]}");
 
     /// <summary>
     /// The bar so far of the most recently started open window of <paramref name="window"/> for
