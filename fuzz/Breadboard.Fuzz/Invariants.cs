@@ -1,5 +1,7 @@
 using Breadboard.Core.Model;
 using Breadboard.Core.Pipeline;
+using Breadboard.Core.Pipeline.Rules;
+using Breadboard.Core.Pipeline.Windows;
 using static Breadboard.Fuzz.FuzzTargets;
 
 namespace Breadboard.Fuzz;

@@ -97,35 +97,18 @@ public static class FlinkSqlCompiler
 
         foreach (var w in definition.Windows)
         {
-            switch (w.Kind)
+            if (w.Kind.SqlRefusal(w) is { } refusal)
             {
-                case WindowKind.Tumbling when w.SizeMs <= 0:
-                    throw new FlinkUnsupportedException($"window '{w.Name}': tumbling size must be positive");
-                case WindowKind.Hopping when w.SlideMs <= 0 || w.SizeMs <= 0 || w.SlideMs > w.SizeMs || w.SizeMs % w.SlideMs != 0:
-                    throw new FlinkUnsupportedException($"window '{w.Name}': Flink's HOP needs a size that is a multiple of the slide (size {w.SizeMs} ms, slide {w.SlideMs} ms)");
-                case WindowKind.Session when w.GapMs < 2:
-                    // The gap is compiled as gap - 1 ms (see BarsView), which must stay positive.
-                    throw new FlinkUnsupportedException($"window '{w.Name}': session gaps under 2 ms");
-                case WindowKind.Tumbling or WindowKind.Hopping or WindowKind.Session:
-                    break;
-                default:
-                    throw new FlinkUnsupportedException($"window '{w.Name}': window type {w.Kind}");
+                throw new FlinkUnsupportedException($"window '{w.Name}': {refusal}");
             }
         }
 
         foreach (var r in definition.Rules)
         {
             _ = WindowIndex(definition, r);
-            switch (r.Kind)
+            if (r.Kind.SqlRefusal(r) is { } refusal)
             {
-                case RuleKind.PriceChange when r.Op is ComparisonOp.LessOrEqual or ComparisonOp.GreaterOrEqual:
-                    break;
-                case RuleKind.VolumeSurge when r.Lookback is >= 1 and < 10_000:
-                    break;
-                case RuleKind.VolumeSurge:
-                    throw new FlinkUnsupportedException($"rule '{r.Name}': volume_surge lookback {r.Lookback} (Flink OVER windows: 1..9999 rows)");
-                default:
-                    throw new FlinkUnsupportedException($"rule '{r.Name}': rule type {r.Kind} with op {r.Op}");
+                throw new FlinkUnsupportedException($"rule '{r.Name}': {refusal}");
             }
 
             if (!double.IsFinite(r.Threshold))
@@ -290,19 +273,13 @@ public static class FlinkSqlCompiler
 
     private static string BarsView(int index, WindowDefinition w)
     {
-        var tvf = w.Kind switch
-        {
-            WindowKind.Tumbling => $"TUMBLE(TABLE ticks, DESCRIPTOR(`ts`), {Interval(w.SizeMs)})",
-            WindowKind.Hopping => $"HOP(TABLE ticks, DESCRIPTOR(`ts`), {Interval(w.SlideMs)}, {Interval(w.SizeMs)})",
-            // Flink merges sessions whose [ts, ts + gap) windows touch; the local engine only merges overlapping ones.
-            // With integer-ms event times, gap - 1 ms makes Flink merge exactly the ticks less than gap apart.
-            _ => $"SESSION(TABLE ticks PARTITION BY `symbol`, DESCRIPTOR(`ts`), {Interval(w.GapMs - 1)})",
-        };
-        var end = w.Kind == WindowKind.Session ? "`window_end` + INTERVAL '0.001' SECOND AS `window_end`" : "`window_end`";
+        var sql = w.Kind.ToSql(w, Interval);
+        var tvf = sql.Table;
+        var end = sql.WindowEnd;
         var first = SortableTsLength + 1;
         return $"""
             CREATE TEMPORARY VIEW {BarsView(index)} AS
-            -- window '{w.Name}': {w.Kind.ToString().ToLowerInvariant()}
+            -- window '{w.Name}': {w.Kind.Name}
             SELECT
               `symbol`,
               `window_start`,
@@ -331,43 +308,17 @@ public static class FlinkSqlCompiler
               CONCAT({idPrefix}, `symbol`, {idWindow}, CAST({EpochMs("`window_start`")} AS STRING)) AS `id`,
               `symbol`, `window_start`, `window_end`, `value`, CAST({threshold} AS DOUBLE) AS `threshold`
             """;
-        if (r.Kind == RuleKind.PriceChange)
-        {
-            var op = r.Op == ComparisonOp.LessOrEqual ? "<=" : ">=";
-            return $"""
-                CREATE TEMPORARY VIEW {AlertsView(index)} AS
-                -- rule '{r.Name}': price_change over window '{r.Window}', (close - open) / open * 100 {op} {threshold}
-                SELECT
-                {select}
-                FROM (
-                  SELECT `symbol`, `window_start`, `window_end`, (`close` - `open`) / `open` * 100 AS `value`
-                  FROM {BarsView(window)}
-                )
-                WHERE `value` {op} {threshold}
-                """;
-        }
-
-        var lookback = r.Lookback.ToString(CultureInfo.InvariantCulture);
-        var rows = (r.Lookback + 1).ToString(CultureInfo.InvariantCulture);
-        // Flink OVER windows end at the current row, so the previous bars' sum is the window's sum minus this bar.
+        var sql = r.Kind.ToSql(r, BarsView(window));
+        var values = "  " + sql.Values.ReplaceLineEndings("\n").Replace("\n", "\n  ", StringComparison.Ordinal);
         return $"""
             CREATE TEMPORARY VIEW {AlertsView(index)} AS
-            -- rule '{r.Name}': volume_surge over window '{r.Window}', volume >= {threshold} x the mean of the previous {lookback} bars
+            -- rule '{r.Name}': {r.Kind.Name} over window '{r.Window}', {sql.Description}
             SELECT
             {select}
             FROM (
-              SELECT `symbol`, `window_start`, `window_end`,
-                `volume` / ((`sum_volume` - `volume`) / {lookback}) AS `value`
-              FROM (
-                SELECT `symbol`, `window_start`, `window_end`, `volume`,
-                  SUM(`volume`) OVER w AS `sum_volume`,
-                  COUNT(*) OVER w AS `bars`
-                FROM {BarsView(window)}
-                WINDOW w AS (PARTITION BY `symbol` ORDER BY `window_time` ROWS BETWEEN {lookback} PRECEDING AND CURRENT ROW)
-              )
-              WHERE `bars` = {rows} AND `sum_volume` - `volume` > 0
+            {values}
             )
-            WHERE `value` >= {threshold}
+            WHERE `value` {sql.Condition}
             """;
     }
 

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Breadboard.Core.Codec;
 using Breadboard.Core.Model;
+using Breadboard.Core.Pipeline;
 
 namespace Breadboard.Notify;
 
@@ -12,6 +13,12 @@ namespace Breadboard.Notify;
 /// <param name="Reminder">True when an earlier notification already covered the same (rule, symbol) and the repeat interval has passed.</param>
 public sealed record Notification(string Channel, IReadOnlyList<Alert> Alerts, bool Reminder = false)
 {
+    /// <summary>
+    /// The rules whose alerts it words (<see cref="Notifier.NotifierOptions.Rules"/>): each value is written in the unit of its
+    /// rule's kind. Not part of the JSON.
+    /// </summary>
+    public IReadOnlyList<RuleDefinition> Rules { get; init; } = PipelineDefinition.Default.Rules;
+
     /// <summary>
     /// A stable id: the same alerts to the same channel give the same id, so a receiver can drop a notification
     /// sent twice (after a crash between delivery and acknowledgement).

@@ -57,6 +57,7 @@ public class StreamTests(WebFixture web)
 
         Assert.Equal(["1m:tumbling", "5m:hopping", "session:session"], hello.GetProperty("windows").EnumerateArray().Select(w => $"{w.GetProperty("name").GetString()}:{w.GetProperty("type").GetString()}"));
         Assert.Contains("volume_surge:volume_surge:1m", hello.GetProperty("rules").EnumerateArray().Select(r => $"{r.GetProperty("name").GetString()}:{r.GetProperty("type").GetString()}:{r.GetProperty("window").GetString()}"));
+        Assert.Equal(["percent", "percent", "factor"], hello.GetProperty("rules").EnumerateArray().Select(r => r.GetProperty("unit").GetString()));
     }
 
     [Fact]

@@ -62,7 +62,7 @@ internal static class UpCommand
             var started = DateTimeOffset.UtcNow;
             await using var alerts = await AlertSeam.OpenAsync(parse, cancellationToken);
             var silences = alerts.Silences(parse);
-            var notifiers = Notifications.ForUp(alerts, silences, started);
+            var notifiers = Notifications.ForUp(alerts, silences, started, definition.Rules);
             var hub = parse.GetValue(noWeb) ? null : new LiveHub();
             // A replayed file is input with an end: its windows close when it ends, and it keeps no checkpoint
             // (started again, it plays from the top). Through Kafka, the processor checkpoints in the store.

@@ -68,14 +68,14 @@ internal static class Notifications
     }
 
     /// <summary>The notifiers of <c>up</c>: one per configured channel, reading the bus <c>up</c> publishes to; a new NATS channel starts at <paramref name="started"/>.</summary>
-    public static List<(AlertNotifier Notifier, INotificationChannel Channel)> ForUp(AlertSeam alerts, ISilenceStore silences, DateTimeOffset started)
+    public static List<(AlertNotifier Notifier, INotificationChannel Channel)> ForUp(AlertSeam alerts, ISilenceStore silences, DateTimeOffset started, IReadOnlyList<Core.Pipeline.RuleDefinition> rules)
     {
         var result = new List<(AlertNotifier, INotificationChannel)>();
         foreach (var name in ConfiguredChannels())
         {
             var channel = Channel(name);
             var logger = Commands.CommandRunner.Logger("notify");
-            var options = NotifierOptions.Default with { DeliverPendingOnStop = alerts.DeliverPendingOnStop };
+            var options = NotifierOptions.Default with { DeliverPendingOnStop = alerts.DeliverPendingOnStop, Rules = rules };
             result.Add((new AlertNotifier(channel, alerts.Transport(name, started, logger), silences, options, TimeProvider.System, logger), channel));
         }
 

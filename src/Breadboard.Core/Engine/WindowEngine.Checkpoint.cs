@@ -85,18 +85,7 @@ public sealed partial class WindowEngine
 
             for (var r = 0; r < _rules.Length; r++)
             {
-                var history = state.History[r];
-                if (history is null)
-                {
-                    w.Write(-1);
-                    continue;
-                }
-
-                w.Write(history.Count);
-                foreach (var v in history.OldestFirst())
-                {
-                    w.Write(v);
-                }
+                _rules[r].Kind.WriteState(w, state.RuleStates[r]);
             }
         }
     }
@@ -190,19 +179,7 @@ public sealed partial class WindowEngine
 
                 for (var k = 0; k < engine._rules.Length; k++)
                 {
-                    var count = r.ReadInt32();
-                    if (count < 0)
-                    {
-                        continue;
-                    }
-
-                    var history = new VolumeHistory(engine._rules[k].Lookback);
-                    for (var v = 0; v < count; v++)
-                    {
-                        history.Add(r.ReadDouble());
-                    }
-
-                    state.History[k] = history;
+                    state.RuleStates[k] = engine._rules[k].Kind.ReadState(r, engine._rules[k]);
                 }
             }
         }

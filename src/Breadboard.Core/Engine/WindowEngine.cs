@@ -1,5 +1,6 @@
 using Breadboard.Core.Model;
 using Breadboard.Core.Pipeline;
+using Breadboard.Core.Pipeline.Windows;
 
 namespace Breadboard.Core.Engine;
 
@@ -36,6 +37,7 @@ public sealed partial class WindowEngine
     private readonly PipelineDefinition _definition;
     private readonly IEngineOutput _output;
     private readonly WindowDefinition[] _windows;
+    private readonly WindowAssignment[] _assignment;
     private readonly RuleDefinition[] _rules;
     private readonly int[] _ruleWindow;
     private readonly long _outOfOrderness;
@@ -74,6 +76,12 @@ public sealed partial class WindowEngine
         _definition = definition;
         _output = output;
         _windows = [.. definition.Windows];
+        _assignment = new WindowAssignment[_windows.Length];
+        for (var w = 0; w < _windows.Length; w++)
+        {
+            _assignment[w] = _windows[w].Kind.Assignment;
+        }
+
         _rules = [.. definition.Rules];
         _ruleWindow = new int[_rules.Length];
         for (var r = 0; r < _rules.Length; r++)
@@ -254,9 +262,12 @@ public sealed partial class WindowEngine
         var added = false;
         for (var w = 0; w < _windows.Length; w++)
         {
-            added |= _windows[w].Kind == WindowKind.Session
-                ? AddToSession(state, w, in tick)
-                : AddToFixedWindows(state, w, in tick);
+            added |= _assignment[w] switch
+            {
+                WindowAssignment.Aligned => AddToFixedWindows(state, w, in tick),
+                WindowAssignment.Session => AddToSession(state, w, in tick),
+                _ => UnknownAssignment(w),
+            };
         }
 
         TickOutcome outcome;
@@ -275,6 +286,11 @@ public sealed partial class WindowEngine
         _output.OnTick(in tick, _position);
         return outcome;
     }
+
+    // Out of the per-tick loop, so that the loop stays small; unreachable while every WindowAssignment has a case above.
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private bool UnknownAssignment(int w) =>
+        throw new InvalidOperationException($"window '{_windows[w].Name}': the engine cannot assign ticks by {_assignment[w]}");
 
     /// <summary>
     /// The bar so far of the most recently started open window of <paramref name="window"/> for
@@ -556,37 +572,7 @@ public sealed partial class WindowEngine
     private void Evaluate(int r, SymbolState state, Bar bar)
     {
         var rule = _rules[r];
-        double value;
-        switch (rule.Kind)
-        {
-            case RuleKind.PriceChange:
-                if (bar.Open == 0)
-                {
-                    return;
-                }
-
-                value = (bar.Close - bar.Open) / bar.Open * 100;
-                break;
-
-            case RuleKind.VolumeSurge:
-                var history = state.History[r] ??= new VolumeHistory(rule.Lookback);
-                var full = history.Count == history.Capacity;
-                var mean = full ? history.Mean() : 0;
-                history.Add(bar.Volume);
-                if (!full || mean <= 0)
-                {
-                    return; // no alert until the lookback is full; a zero mean gives no meaningful multiple
-                }
-
-                value = bar.Volume / mean;
-                break;
-
-            default:
-                throw new InvalidOperationException($"unknown rule kind {rule.Kind}");
-        }
-
-        var fires = rule.Op == ComparisonOp.LessOrEqual ? value <= rule.Threshold : value >= rule.Threshold;
-        if (!fires)
+        if (!rule.Kind.Evaluate(rule, bar, ref state.RuleStates[r], out var value, out var threshold))
         {
             return;
         }
@@ -600,7 +586,7 @@ public sealed partial class WindowEngine
             bar.WindowStart,
             bar.WindowEnd,
             value,
-            rule.Threshold,
+            threshold,
             bar.WindowEnd));
     }
 

@@ -1,3 +1,6 @@
+using Breadboard.Core.Pipeline.Rules;
+using Breadboard.Core.Pipeline.Windows;
+
 namespace Breadboard.Core.Pipeline;
 
 /// <summary>
@@ -56,7 +59,7 @@ public sealed record PipelineDefinition
             var extent = 0L;
             foreach (var w in Windows)
             {
-                extent = Math.Max(extent, w.Kind == WindowKind.Session ? w.GapMs : w.SizeMs);
+                extent = Math.Max(extent, w.Kind.Extent(w));
             }
 
             return Model.EventTime.MaxMs - extent;
@@ -86,12 +89,12 @@ public sealed record PipelineDefinition
         sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"ooo={OutOfOrdernessMs};dedup={DedupHorizonMs}");
         foreach (var w in Windows)
         {
-            sb.Append(System.Globalization.CultureInfo.InvariantCulture, $";window={w.Name},{w.Kind},{w.SizeMs},{w.SlideMs},{w.GapMs}");
+            sb.Append(";window=").Append(w.Kind.Fingerprint(w));
         }
 
         foreach (var r in Rules)
         {
-            sb.Append(System.Globalization.CultureInfo.InvariantCulture, $";rule={r.Name},{r.Kind},{r.Window},{r.Op},{r.Threshold:R},{r.Lookback}");
+            sb.Append(";rule=").Append(r.Kind.Fingerprint(r));
         }
 
         // Left out at its default, so that checkpoints taken before the guard existed stay valid.
@@ -140,14 +143,7 @@ public sealed record FutureGuard(long ClockSkewMs, long MaxJumpMs, int Confirm)
     public static FutureGuard Off { get; } = new(0, 0, 1);
 }
 
-public enum WindowKind
-{
-    Tumbling,
-    Hopping,
-    Session,
-}
-
-/// <summary>One window of the pipeline. Tumbling and hopping windows are aligned to the Unix epoch.</summary>
+/// <summary>One window of the pipeline; its <see cref="WindowKind"/> (in <c>Pipeline/Windows</c>) says what the sizes mean.</summary>
 public sealed record WindowDefinition(string Name, WindowKind Kind, long SizeMs, long SlideMs, long GapMs)
 {
     public static WindowDefinition Tumbling(string name, long sizeMs) => new(name, WindowKind.Tumbling, sizeMs, sizeMs, 0);
@@ -169,22 +165,13 @@ public enum Aggregate
     Trades,
 }
 
-public enum RuleKind
-{
-    /// <summary>Fires when (close − open)/open·100 of a closed window meets the threshold.</summary>
-    PriceChange,
-
-    /// <summary>Fires when a bar's volume is at least Factor × the mean volume of the symbol's previous Lookback bars of that window.</summary>
-    VolumeSurge,
-}
-
 public enum ComparisonOp
 {
     LessOrEqual,
     GreaterOrEqual,
 }
 
-/// <summary>One alert rule, evaluated on every closed window of <see cref="Window"/>.</summary>
+/// <summary>One alert rule, evaluated on every closed window of <see cref="Window"/>; its <see cref="RuleKind"/> (in <c>Pipeline/Rules</c>) says how.</summary>
 public sealed record RuleDefinition(string Name, RuleKind Kind, string Window, ComparisonOp Op, double Threshold, int Lookback)
 {
     public static RuleDefinition PriceChange(string name, string window, ComparisonOp op, double thresholdPercent) =>
@@ -192,4 +179,10 @@ public sealed record RuleDefinition(string Name, RuleKind Kind, string Window, C
 
     public static RuleDefinition VolumeSurge(string name, string window, double factor, int lookback) =>
         new(name, RuleKind.VolumeSurge, window, ComparisonOp.GreaterOrEqual, factor, lookback);
+
+    /// <summary>
+    /// What a kind needs beyond op, threshold and lookback (say, an expression); null for the shipped kinds. Part of
+    /// the definition's equality; a kind that uses it writes it into its fingerprint and YAML.
+    /// </summary>
+    public RuleSettings? Settings { get; init; }
 }

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Breadboard.Core.Pipeline.Rules;
+using Breadboard.Core.Pipeline.Windows;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
@@ -51,9 +53,15 @@ public static partial class PipelineLoader
 
     /// <summary>Parses and validates; <paramref name="source"/> names the input in errors (a file path).</summary>
     /// <exception cref="PipelineConfigException">The text is not a valid pipeline definition.</exception>
-    public static PipelineDefinition Parse(string text, string source)
+    public static PipelineDefinition Parse(string text, string source) => Parse(text, source, RuleKinds.Builtin, WindowKinds.Builtin);
+
+    /// <summary>As <see cref="Parse(string, string)"/>, with the rule and window types the file may name.</summary>
+    /// <exception cref="PipelineConfigException">The text is not a valid pipeline definition.</exception>
+    public static PipelineDefinition Parse(string text, string source, RuleKinds ruleKinds, WindowKinds windowKinds)
     {
         ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(ruleKinds);
+        ArgumentNullException.ThrowIfNull(windowKinds);
         var errors = new Errors(source);
         if (text.Length > MaxTextLength)
         {
@@ -83,9 +91,9 @@ public static partial class PipelineLoader
         var ooo = top.TryGetValue("out_of_orderness", out var o) ? Duration(o, "out_of_orderness", errors, allowZero: true, MaxToleranceMs) : defaults.OutOfOrdernessMs;
         var dedup = top.TryGetValue("dedup_horizon", out var d) ? Duration(d, "dedup_horizon", errors, allowZero: true, MaxToleranceMs) : defaults.DedupHorizonMs;
         var future = top.TryGetValue("future", out var f) ? Future(f, errors) : defaults.Future;
-        var windows = top.TryGetValue("windows", out var w) ? Windows(w, errors) : [.. defaults.Windows];
+        var windows = top.TryGetValue("windows", out var w) ? Windows(w, windowKinds, errors) : [.. defaults.Windows];
         var aggregates = top.TryGetValue("aggregates", out var a) ? Aggregates(a, errors) : [.. defaults.Aggregates];
-        var rules = top.TryGetValue("rules", out var r) ? Rules(r, windows, aggregates, errors) : [];
+        var rules = top.TryGetValue("rules", out var r) ? Rules(r, windows, aggregates, ruleKinds, errors) : [];
 
         if (errors.List.Count > 0)
         {
@@ -103,7 +111,7 @@ public static partial class PipelineLoader
         };
     }
 
-    /// <summary>Writes a definition as YAML that <see cref="Parse"/> reads back to an equal definition.</summary>
+    /// <summary>Writes a definition as YAML that <see cref="Parse(string, string)"/> reads back to an equal definition.</summary>
     public static string ToYaml(PipelineDefinition definition)
     {
         ArgumentNullException.ThrowIfNull(definition);
@@ -119,19 +127,10 @@ public static partial class PipelineLoader
         foreach (var w in definition.Windows)
         {
             sb.AppendLine(CultureInfo.InvariantCulture, $"  - name: \"{w.Name}\"");
-            sb.AppendLine(CultureInfo.InvariantCulture, $"    type: {w.Kind.ToString().ToLowerInvariant()}");
-            switch (w.Kind)
+            sb.AppendLine(CultureInfo.InvariantCulture, $"    type: {w.Kind.Name}");
+            foreach (var (field, value) in w.Kind.YamlFields(w))
             {
-                case WindowKind.Tumbling:
-                    sb.AppendLine(CultureInfo.InvariantCulture, $"    size: {FormatDuration(w.SizeMs)}");
-                    break;
-                case WindowKind.Hopping:
-                    sb.AppendLine(CultureInfo.InvariantCulture, $"    size: {FormatDuration(w.SizeMs)}");
-                    sb.AppendLine(CultureInfo.InvariantCulture, $"    slide: {FormatDuration(w.SlideMs)}");
-                    break;
-                case WindowKind.Session:
-                    sb.AppendLine(CultureInfo.InvariantCulture, $"    gap: {FormatDuration(w.GapMs)}");
-                    break;
+                sb.AppendLine(CultureInfo.InvariantCulture, $"    {field}: {value}");
             }
         }
 
@@ -141,17 +140,10 @@ public static partial class PipelineLoader
         {
             sb.AppendLine(CultureInfo.InvariantCulture, $"  - name: {r.Name}");
             sb.AppendLine(CultureInfo.InvariantCulture, $"    window: \"{r.Window}\"");
-            if (r.Kind == RuleKind.PriceChange)
+            sb.AppendLine(CultureInfo.InvariantCulture, $"    type: {r.Kind.Name}");
+            foreach (var (field, value) in r.Kind.YamlFields(r))
             {
-                sb.AppendLine("    type: price_change");
-                sb.AppendLine(CultureInfo.InvariantCulture, $"    op: \"{(r.Op == ComparisonOp.LessOrEqual ? "<=" : ">=")}\"");
-                sb.AppendLine(CultureInfo.InvariantCulture, $"    threshold_percent: {r.Threshold.ToString("R", CultureInfo.InvariantCulture)}");
-            }
-            else
-            {
-                sb.AppendLine("    type: volume_surge");
-                sb.AppendLine(CultureInfo.InvariantCulture, $"    factor: {r.Threshold.ToString("R", CultureInfo.InvariantCulture)}");
-                sb.AppendLine(CultureInfo.InvariantCulture, $"    lookback: {r.Lookback}");
+                sb.AppendLine(CultureInfo.InvariantCulture, $"    {field}: {value}");
             }
         }
 
@@ -160,11 +152,7 @@ public static partial class PipelineLoader
 
     private static string AggregateName(Aggregate a) => a.ToString().ToLowerInvariant();
 
-    private static string FormatDuration(long ms) =>
-        ms % 3_600_000 == 0 && ms > 0 ? $"{ms / 3_600_000}h"
-        : ms % 60_000 == 0 && ms > 0 ? $"{ms / 60_000}m"
-        : ms % 1_000 == 0 ? $"{ms / 1_000}s"
-        : $"{ms}ms";
+    private static string FormatDuration(long ms) => PipelineMapping.FormatDuration(ms);
 
     private static FutureGuard Future(object? node, Errors errors)
     {
@@ -195,7 +183,7 @@ public static partial class PipelineLoader
         return new FutureGuard(skew, jump, confirm);
     }
 
-    private static List<WindowDefinition> Windows(object? node, Errors errors)
+    private static List<WindowDefinition> Windows(object? node, WindowKinds kinds, Errors errors)
     {
         var result = new List<WindowDefinition>();
         if (node is not List<object?> items || items.Count == 0)
@@ -221,37 +209,20 @@ public static partial class PipelineLoader
 
             var name = Name(map, path, errors);
             var type = map.TryGetValue("type", out var t) ? Scalar(t) : null;
-            switch (type)
+            if (type is null)
             {
-                case "tumbling":
-                    CheckFields(map, ["name", "type", "size"], path, errors);
-                    var size = RequiredDuration(map, "size", path, errors);
-                    result.Add(WindowDefinition.Tumbling(name ?? "?", size));
-                    break;
-                case "hopping":
-                    CheckFields(map, ["name", "type", "size", "slide"], path, errors);
-                    var hopSize = RequiredDuration(map, "size", path, errors);
-                    var slide = RequiredDuration(map, "slide", path, errors);
-                    if (slide > 0 && hopSize > 0 && (slide > hopSize || hopSize % slide != 0))
-                    {
-                        // Flink's HOP requires it too; keeping the rule here keeps the engines equivalent.
-                        errors.Add(path + ".slide", $"must divide size evenly and be at most size (size {FormatDuration(hopSize)}, slide {FormatDuration(slide)})");
-                    }
-
-                    result.Add(WindowDefinition.Hopping(name ?? "?", hopSize, slide));
-                    break;
-                case "session":
-                    CheckFields(map, ["name", "type", "gap"], path, errors);
-                    var gap = RequiredDuration(map, "gap", path, errors);
-                    result.Add(WindowDefinition.Session(name ?? "?", gap));
-                    break;
-                case null:
-                    errors.Add(path + ".type", "is required: tumbling, hopping or session");
-                    break;
-                default:
-                    errors.Add(path + ".type", $"must be tumbling, hopping or session (got '{Shorten(type)}')");
-                    break;
+                errors.Add(path + ".type", $"is required: {kinds.Names}");
+                continue;
             }
+
+            if (kinds.Find(type) is not { } kind)
+            {
+                errors.Add(path + ".type", $"must be {kinds.Names} (got '{Shorten(type)}')");
+                continue;
+            }
+
+            CheckFields(map, ["name", "type", .. kind.Fields], path, errors);
+            result.Add(kind.Parse(new PipelineMapping(map, path, errors.Add, []), name ?? "?"));
         }
 
         foreach (var dup in result.GroupBy(w => w.Name).Where(g => g.Count() > 1))
@@ -259,8 +230,8 @@ public static partial class PipelineLoader
             errors.Add("windows", $"window name '{dup.Key}' is used more than once");
         }
 
-        // Each hopping window puts a tick in size / slide windows; the others in one.
-        var perTick = result.Sum(w => w.Kind == WindowKind.Hopping && w.SlideMs > 0 ? w.SizeMs / w.SlideMs : 1);
+        // A hopping window puts a tick in size / slide windows; each kind says.
+        var perTick = result.Sum(w => w.Kind.WindowsPerTick(w));
         if (perTick > MaxWindowsPerTick)
         {
             errors.Add("windows", $"a tick would belong to {perTick:N0} windows; at most {MaxWindowsPerTick:N0} are allowed (make a hopping window's slide larger or its size smaller)");
@@ -298,7 +269,7 @@ public static partial class PipelineLoader
         return result;
     }
 
-    private static List<RuleDefinition> Rules(object? node, List<WindowDefinition> windows, List<Aggregate> aggregates, Errors errors)
+    private static List<RuleDefinition> Rules(object? node, List<WindowDefinition> windows, List<Aggregate> aggregates, RuleKinds kinds, Errors errors)
     {
         var result = new List<RuleDefinition>();
         if (node is not List<object?> items)
@@ -340,58 +311,20 @@ public static partial class PipelineLoader
             }
 
             var type = map.TryGetValue("type", out var t) ? Scalar(t) : null;
-            switch (type)
+            if (type is null)
             {
-                case "price_change":
-                    CheckFields(map, ["name", "type", "window", "op", "threshold_percent"], path, errors);
-                    var op = map.TryGetValue("op", out var o) ? Scalar(o) : null;
-                    var cmp = op switch
-                    {
-                        "<=" => ComparisonOp.LessOrEqual,
-                        ">=" => ComparisonOp.GreaterOrEqual,
-                        _ => (ComparisonOp?)null,
-                    };
-                    if (cmp is null)
-                    {
-                        errors.Add(path + ".op", $"must be \"<=\" or \">=\" (got '{Shorten(op)}')");
-                    }
-
-                    var threshold = Number(map, "threshold_percent", path, errors);
-                    if (!aggregates.Contains(Aggregate.Open) || !aggregates.Contains(Aggregate.Close))
-                    {
-                        errors.Add(path, "a price_change rule needs the open and close aggregates");
-                    }
-
-                    result.Add(RuleDefinition.PriceChange(name ?? "?", window ?? "?", cmp ?? ComparisonOp.LessOrEqual, threshold));
-                    break;
-                case "volume_surge":
-                    CheckFields(map, ["name", "type", "window", "factor", "lookback"], path, errors);
-                    var factor = Number(map, "factor", path, errors);
-                    if (factor <= 0)
-                    {
-                        errors.Add(path + ".factor", "must be greater than 0");
-                    }
-
-                    var lookback = (int)Number(map, "lookback", path, errors);
-                    if (lookback is < 1 or > 10_000 || Number(map, "lookback", path, new Errors("")) % 1 != 0)
-                    {
-                        errors.Add(path + ".lookback", "must be a whole number of bars from 1 to 10000");
-                    }
-
-                    if (!aggregates.Contains(Aggregate.Volume))
-                    {
-                        errors.Add(path, "a volume_surge rule needs the volume aggregate");
-                    }
-
-                    result.Add(RuleDefinition.VolumeSurge(name ?? "?", window ?? "?", factor, Math.Max(lookback, 1)));
-                    break;
-                case null:
-                    errors.Add(path + ".type", "is required: price_change or volume_surge");
-                    break;
-                default:
-                    errors.Add(path + ".type", $"must be price_change or volume_surge (got '{Shorten(type)}')");
-                    break;
+                errors.Add(path + ".type", $"is required: {kinds.Names}");
+                continue;
             }
+
+            if (kinds.Find(type) is not { } kind)
+            {
+                errors.Add(path + ".type", $"must be {kinds.Names} (got '{Shorten(type)}')");
+                continue;
+            }
+
+            CheckFields(map, ["name", "type", "window", .. kind.Fields], path, errors);
+            result.Add(kind.Parse(new PipelineMapping(map, path, errors.Add, aggregates), name ?? "?", window ?? "?"));
         }
 
         foreach (var dup in result.GroupBy(r => r.Name).Where(g => g.Count() > 1))
@@ -419,33 +352,25 @@ public static partial class PipelineLoader
         return name;
     }
 
-    private static long RequiredDuration(Dictionary<string, object?> map, string field, string path, Errors errors)
-    {
-        if (!map.TryGetValue(field, out var node))
-        {
-            errors.Add($"{path}.{field}", "is required: a duration like 60s, 5m, 500ms or 1h");
-            return 0;
-        }
+    private static long Duration(object? node, string path, Errors errors, bool allowZero, long max) =>
+        Duration(node, path, errors.Add, allowZero, max);
 
-        return Duration(node, $"{path}.{field}", errors, allowZero: false, MaxWindowMs);
-    }
-
-    private static long Duration(object? node, string path, Errors errors, bool allowZero, long max)
+    internal static long Duration(object? node, string path, Action<string, string> error, bool allowZero, long max)
     {
         var text = Scalar(node);
         if (!DurationText.TryParse(text, out var ms))
         {
-            errors.Add(path, $"must be a duration like 60s, 5m, 500ms or 1h (got '{Shorten(text) ?? "a list or mapping"}')");
+            error(path, $"must be a duration like 60s, 5m, 500ms or 1h (got '{Shorten(text) ?? "a list or mapping"}')");
             return 0;
         }
 
         if (ms == 0 && !allowZero)
         {
-            errors.Add(path, "must be greater than zero");
+            error(path, "must be greater than zero");
         }
         else if (ms > max)
         {
-            errors.Add(path, $"must be at most {DurationText.Format(max)} (got {text})");
+            error(path, $"must be at most {DurationText.Format(max)} (got {text})");
             return 0;
         }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Breadboard.Core.Model;
+using Breadboard.Core.Pipeline;
 
 namespace Breadboard.Notify.Channels;
 
@@ -15,7 +16,7 @@ internal static class AlertText
         if (alerts.Count == 1)
         {
             var a = alerts[0];
-            return $"{a.Rule} {a.Symbol} {Value(a)} ({a.Window})";
+            return $"{a.Rule} {a.Symbol} {Value(notification, a)} ({a.Window})";
         }
 
         var rules = string.Join(", ", alerts.Select(a => a.Rule).Distinct(StringComparer.Ordinal));
@@ -30,18 +31,24 @@ internal static class AlertText
         (notification.Reminder ? "Reminder: " : "") + "[Breadboard] " + Title(notification);
 
     /// <summary>What the rule measured, in its unit: <c>−5.2%</c>, <c>+6.1%</c>, <c>6.3× mean volume</c>.</summary>
-    public static string Value(Alert alert) => Measure(alert.Rule, alert.Value, withUnit: true);
+    public static string Value(Notification notification, Alert alert) => Measure(notification, alert.Rule, alert.Value, withUnit: true);
 
     /// <summary>The rule's threshold in the same unit: <c>−5.0%</c>, <c>5.0×</c>.</summary>
-    public static string Threshold(Alert alert) => Measure(alert.Rule, alert.Threshold, withUnit: false);
+    public static string Threshold(Notification notification, Alert alert) => Measure(notification, alert.Rule, alert.Threshold, withUnit: false);
 
     public static string Reminder => "Reminder: the rule is still firing for these symbols; an earlier notification already reported it.";
 
-    private static string Measure(string rule, double value, bool withUnit) => rule switch
+    /// <summary>The value as the rule's kind words it; a rule the notifier's pipeline does not define has no known unit.</summary>
+    private static string Measure(Notification notification, string rule, double value, bool withUnit)
     {
-        // U+2212 (minus) rather than a hyphen: it reads as a sign and does not wrap away from the number.
-        "price_drop" or "price_spike" => value.ToString("+0.0;\u22120.0;0.0", Inv) + "%",
-        "volume_surge" => value.ToString("0.0", Inv) + (withUnit ? "\u00d7 mean volume" : "\u00d7"),
-        _ => value.ToString("G6", Inv),
-    };
+        foreach (var r in notification.Rules)
+        {
+            if (r.Name == rule)
+            {
+                return r.Kind.FormatValue(value, withUnit);
+            }
+        }
+
+        return value.ToString("G6", Inv);
+    }
 }

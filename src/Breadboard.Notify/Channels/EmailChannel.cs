@@ -140,7 +140,7 @@ public sealed class EmailChannel : INotificationChannel
 
         foreach (var a in notification.Alerts)
         {
-            text.Append($"{a.Symbol}  {a.Rule} {AlertText.Value(a)} (threshold {AlertText.Threshold(a)})\n");
+            text.Append($"{a.Symbol}  {a.Rule} {AlertText.Value(notification, a)} (threshold {AlertText.Threshold(notification, a)})\n");
             text.Append($"    window {a.Window}: {EventTime.ToIso(a.WindowStart)} to {EventTime.ToIso(a.WindowEnd)}\n");
         }
 
@@ -163,7 +163,7 @@ public sealed class EmailChannel : INotificationChannel
         html.Append("<tr><th align=\"left\">Symbol</th><th align=\"left\">Rule</th><th align=\"right\">Change</th><th align=\"right\">Threshold</th><th align=\"left\">Window</th><th align=\"left\">Window end (UTC)</th></tr>");
         foreach (var a in notification.Alerts)
         {
-            html.Append($"<tr><td>{E(a.Symbol)}</td><td>{E(a.Rule)}</td><td align=\"right\">{E(AlertText.Value(a))}</td><td align=\"right\">{E(AlertText.Threshold(a))}</td>");
+            html.Append($"<tr><td>{E(a.Symbol)}</td><td>{E(a.Rule)}</td><td align=\"right\">{E(AlertText.Value(notification, a))}</td><td align=\"right\">{E(AlertText.Threshold(notification, a))}</td>");
             html.Append($"<td>{E(a.Window)}</td><td>{E(EventTime.ToIso(a.WindowEnd))}</td></tr>");
         }
 

@@ -90,7 +90,7 @@ public sealed class SlackChannel : INotificationChannel
                 w.WriteString("type", "section");
                 w.WriteStartArray("fields");
                 Field(w, "Symbol", Escape(a.Symbol));
-                Field(w, "Change", Escape($"{AlertText.Value(a)} (threshold {AlertText.Threshold(a)})"));
+                Field(w, "Change", Escape($"{AlertText.Value(notification, a)} (threshold {AlertText.Threshold(notification, a)})"));
                 Field(w, "Window", Escape(a.Window));
                 Field(w, "Time", Date(a.WindowEnd));
                 w.WriteEndArray();

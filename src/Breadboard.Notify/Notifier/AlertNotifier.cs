@@ -262,7 +262,7 @@ public sealed partial class AlertNotifier
             attempts++;
             try
             {
-                await _channel.SendAsync(notification, cancellationToken);
+                await _channel.SendAsync(notification with { Rules = _options.Rules }, cancellationToken);
                 lastError = null;
                 break;
             }

@@ -1,3 +1,4 @@
+using Breadboard.Core.Pipeline;
 using Breadboard.Notify.Policy;
 
 namespace Breadboard.Notify.Notifier;
@@ -22,6 +23,12 @@ public sealed record NotifierOptions
     public TimeSpan KeepAliveEvery { get; init; } = TimeSpan.FromSeconds(10);
 
     public NoisePolicyOptions Policy { get; init; } = NoisePolicyOptions.Default;
+
+    /// <summary>
+    /// The pipeline's rules, so that notifications word each value in its rule's unit (a percentage, a multiple);
+    /// an alert of a rule not listed gets a plain number. By default the rules of the default pipeline.
+    /// </summary>
+    public IReadOnlyList<RuleDefinition> Rules { get; init; } = PipelineDefinition.Default.Rules;
 
     /// <summary>
     /// On stop, offer what was read and deliver every pending group (one try each, within 10 s) instead of leaving

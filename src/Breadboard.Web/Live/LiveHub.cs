@@ -315,7 +315,7 @@ internal static class Messages
         {
             w.WriteStartObject();
             w.WriteString("name"u8, window.Name);
-            w.WriteString("type"u8, window.Kind.ToString().ToLowerInvariant());
+            w.WriteString("type"u8, window.Kind.Name);
             w.WriteEndObject();
         }
 
@@ -325,7 +325,8 @@ internal static class Messages
         {
             w.WriteStartObject();
             w.WriteString("name"u8, rule.Name);
-            w.WriteString("type"u8, rule.Kind == RuleKind.PriceChange ? "price_change" : "volume_surge");
+            w.WriteString("type"u8, rule.Kind.Name);
+            w.WriteString("unit"u8, rule.Kind.Unit);
             w.WriteString("window"u8, rule.Window);
             w.WriteEndObject();
         }

@@ -1,6 +1,7 @@
 using Breadboard.Core.Engine;
 using Breadboard.Core.Model;
 using Breadboard.Core.Pipeline;
+using Breadboard.Core.Pipeline.Rules;
 using CsCheck;
 
 namespace Breadboard.Core.Tests.Engine;

@@ -2,6 +2,8 @@ using System.Globalization;
 using Breadboard.Core.Engine;
 using Breadboard.Core.Model;
 using Breadboard.Core.Pipeline;
+using Breadboard.Core.Pipeline.Rules;
+using Breadboard.Core.Pipeline.Windows;
 
 namespace Breadboard.Core.Tests.Engine;
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Breadboard.Core.Model;
+using Breadboard.Core.Pipeline;
 using Breadboard.Notify.Channels;
 using Breadboard.TestKit;
 using Breadboard.TestKit.Http;
@@ -48,6 +49,19 @@ public class SlackChannelTests
         Assert.Equal("*Window*\n5m", fields[2]);
         Assert.Equal($"*Time*\n<!date^{TestAlerts.End / 1000}^{{date_short_pretty}} {{time_secs}}|{EventTime.ToIso(TestAlerts.End)}>", fields[3]);
         Assert.Contains(notification.Id, blocks[2].GetProperty("elements")[0].GetProperty("text").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Send_AlertOfARuleWithItsOwnName_WordsTheValueInTheUnitOfTheRulesKind()
+    {
+        var alert = TestAlerts.Drop() with { Rule = "big_move" };
+        var rules = new[] { RuleDefinition.PriceChange("big_move", "5m", ComparisonOp.LessOrEqual, -5) };
+
+        var message = await SendAndReadAsync(TestAlerts.One("slack", alert) with { Rules = rules });
+        var unknown = await SendAndReadAsync(TestAlerts.One("slack", alert));
+
+        Assert.Equal("[Breadboard] big_move BTC-USD \u22125.2% (5m)", message.GetProperty("text").GetString());
+        Assert.Equal("[Breadboard] big_move BTC-USD -5.23 (5m)", unknown.GetProperty("text").GetString());
     }
 
     [Fact]

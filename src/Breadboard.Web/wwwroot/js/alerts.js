@@ -34,7 +34,7 @@ export class AlertFeed {
     this._toasts = toasts;
     this._onPick = onPick;
     this._ids = new Map(); // id → element
-    this.ruleTypes = new Map(); // rule name → rule type, when the hello message says
+    this.ruleUnits = new Map(); // rule name → unit of its values (percent, factor, number), when the hello message says
     list.addEventListener('click', (event) => {
       const item = event.target.closest('[data-testid="alert-item"]');
       if (item?.alert) onPick(item.alert);
@@ -93,10 +93,10 @@ export class AlertFeed {
     top.className = 'alert-line';
     // The ' ' between spans keep textContent readable ("price_drop ETH-USD 5m −6.20 %"); flex ignores them.
     top.append(span(`rule-badge ${tone}`, alert.rule), ' ', span('alert-symbol', alert.symbol), ' ',
-      span('alert-window', alert.window ?? ''), ' ', span(`num alert-value ${tone}`, formatAlertValue(alert, this.ruleTypes)));
+      span('alert-window', alert.window ?? ''), ' ', span(`num alert-value ${tone}`, formatAlertValue(alert, this.ruleUnits)));
     const bottom = document.createElement('div');
     bottom.className = 'alert-line muted';
-    const threshold = alert.threshold == null ? '' : `threshold ${formatAlertValue({ ...alert, value: alert.threshold }, this.ruleTypes)}`;
+    const threshold = alert.threshold == null ? '' : `threshold ${formatAlertValue({ ...alert, value: alert.threshold }, this.ruleUnits)}`;
     bottom.append(span('alert-threshold', threshold), ' ', span('num alert-time', formatTimestamp(alert.ts)));
     item.append(top, ' ', bottom);
     return item;
@@ -114,7 +114,7 @@ export class AlertFeed {
     head.append(span(`rule-badge ${tone}`, alert.rule), ' ', span('toast-symbol', alert.symbol), ' ', span('alert-window', alert.window ?? ''));
     const body = document.createElement('div');
     body.className = 'toast-body';
-    body.append(span(`num toast-value ${tone}`, formatAlertValue(alert, this.ruleTypes)), ' ', span('num muted', formatTimestamp(alert.ts)));
+    body.append(span(`num toast-value ${tone}`, formatAlertValue(alert, this.ruleUnits)), ' ', span('num muted', formatTimestamp(alert.ts)));
     toast.append(head, ' ', body);
     toast.addEventListener('click', () => {
       this._onPick(alert);

@@ -84,17 +84,23 @@ export function formatTimestamp(iso) {
   return `${month} ${pad(date.getUTCDate())} ${formatClock(date)}`;
 }
 
-/** Where a rule's value is a multiple of a mean (volume_surge) rather than a percentage (price_change). */
-export function isFactorRule(rule, ruleTypes) {
-  const type = ruleTypes?.get(rule);
-  if (type) return type === 'volume_surge';
-  return /volume|surge/i.test(rule);
+/**
+ * The unit of a rule's values, as the hello message gives it per rule from the rule's kind: "percent",
+ * "factor" (a multiple, e.g. of a mean volume) or "number". Guessed from the name without a hello.
+ */
+export function ruleUnit(rule, ruleUnits) {
+  const unit = ruleUnits?.get(rule);
+  if (unit) return unit;
+  return /volume|surge/i.test(rule) ? 'factor' : 'percent';
 }
 
 /** An alert's value in its rule's unit: "−6.20 %" for price rules, "7.3×" for volume surges. */
-export function formatAlertValue(alert, ruleTypes) {
+export function formatAlertValue(alert, ruleUnits) {
   const value = Number(alert.value);
   if (!Number.isFinite(value)) return '—';
-  if (isFactorRule(alert.rule, ruleTypes)) return `${value.toFixed(1)}\u00d7`;
-  return formatPercent(value);
+  switch (ruleUnit(alert.rule, ruleUnits)) {
+    case 'factor': return `${value.toFixed(1)}\u00d7`;
+    case 'percent': return formatPercent(value);
+    default: return String(Number(value.toPrecision(6)));
+  }
 }

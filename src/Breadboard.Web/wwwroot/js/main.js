@@ -193,9 +193,9 @@ function onHello(message) {
     state.windows.push(name);
     if (typeof item === 'object' && item.type) state.windowTypes.set(name, item.type);
   }
-  alerts.ruleTypes.clear();
+  alerts.ruleUnits.clear();
   for (const rule of Array.isArray(message.rules) ? message.rules : []) {
-    if (rule && typeof rule === 'object' && rule.name && rule.type) alerts.ruleTypes.set(rule.name, rule.type);
+    if (rule && typeof rule === 'object' && rule.name && rule.unit) alerts.ruleUnits.set(rule.name, rule.unit);
   }
   if (state.windows.length && !state.windows.includes(state.window)) {
     state.window = state.windows.includes(DEFAULT_WINDOW) ? DEFAULT_WINDOW : state.windows[0];
