@@ -434,10 +434,14 @@ public abstract class MarketStoreContract : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Dispose_Twice_IsHarmless()
+    public async Task Dispose_TwiceIsHarmless_AndThenWritesAndQueriesThrowObjectDisposed()
     {
         await Store.DisposeAsync();
         await Store.DisposeAsync();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await Store.WriteAsync(Batch(ticks: [Tick("AAPL", T0, 1)]), Ct));
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await Store.QueryBarsAsync(new BarQuery(), Ct).ToListAsync(Ct));
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await Store.ReadCountsAsync(Ct));
     }
 
     protected static Tick Tick(string symbol, long ts, double price, double volume = 1, string? tradeId = null, string? exchange = "test") =>
