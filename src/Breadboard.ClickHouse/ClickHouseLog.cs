@@ -15,5 +15,5 @@ internal static partial class ClickHouseLog
     public static partial void GaveUp(ILogger logger, Exception exception, string server, double seconds, int rows, string table);
 
     [LoggerMessage(EventId = 1904, Level = LogLevel.Information, Message = "store: ClickHouse database {Database} at {Server} upgraded to schema version {Version} (applied migrations {Applied})")]
-    public static partial void Migrated(ILogger logger, string database, string server, int version, string applied);
+    public static partial void Migrated(ILogger logger, string database, string server, int version, IReadOnlyList<int> applied);
 }

@@ -48,6 +48,9 @@ public sealed class ClickHouseStore : IMarketStore
     private readonly ClickHouseHttpClient _client;
     private readonly ClickHouseUrl _url;
     private readonly ILogger _logger;
+
+    /// <summary>The server, for log lines (no credentials).</summary>
+    private readonly string _server;
     private readonly ClickHouseInsertOpts _insertOpts;
     /// <summary>This store instance's name in counts rows: versions come from the clock, so two processes can
     /// write in the same millisecond, and their counts must not replace each other's.</summary>
@@ -59,13 +62,11 @@ public sealed class ClickHouseStore : IMarketStore
         _client = client;
         _url = url;
         _logger = logger;
+        _server = SecretText.Redact(client.BaseUrl.AbsoluteUri);
 
         // A Distributed table acknowledges an insert once it is queued locally; sync makes the ack mean the shard has it.
         _insertOpts = url.Cluster is null ? ClickHouseInsertOpts.Default : new ClickHouseInsertOpts { Settings = [new("insert_distributed_sync", "1")] };
     }
-
-    /// <summary>The server, for log lines (no credentials).</summary>
-    private string Server => SecretText.Redact(_client.BaseUrl.AbsoluteUri);
 
     /// <summary>Where the store lives, for messages (no credentials).</summary>
     public string Location => $"{_client.BaseUrl}{_client.Database}";
@@ -88,7 +89,7 @@ public sealed class ClickHouseStore : IMarketStore
         if (applied.Count > 0 && !applied.Contains(1))
         {
             // An upgrade of an existing database is news; creating a new one is not.
-            ClickHouseLog.Migrated(_logger, _client.Database, Server, ClickHouseSchema.LatestVersion, string.Join(", ", applied));
+            ClickHouseLog.Migrated(_logger, _client.Database, _server, ClickHouseSchema.LatestVersion, applied);
         }
     }
 
@@ -364,7 +365,8 @@ public sealed class ClickHouseStore : IMarketStore
                 await _client.InsertAsync(table, columns, writeRows, opts, cancellationToken);
                 if (loggedAt is not null)
                 {
-                    ClickHouseLog.Recovered(_logger, Server, Stopwatch.GetElapsedTime(since).TotalSeconds, rows, table);
+                    var outage = Stopwatch.GetElapsedTime(since);
+                    ClickHouseLog.Recovered(_logger, _server, outage.TotalSeconds, rows, table);
                 }
 
                 return;
@@ -374,13 +376,13 @@ public sealed class ClickHouseStore : IMarketStore
                 var waited = Stopwatch.GetElapsedTime(since);
                 if (_url.RetryFor is { } limit && waited >= limit)
                 {
-                    ClickHouseLog.GaveUp(_logger, e, Server, waited.TotalSeconds, rows, table);
+                    ClickHouseLog.GaveUp(_logger, e, _server, waited.TotalSeconds, rows, table);
                     throw;
                 }
 
                 if (loggedAt is not { } last || waited - last >= OutageLogInterval)
                 {
-                    ClickHouseLog.Unavailable(_logger, e, Server, waited.TotalSeconds, rows, table);
+                    ClickHouseLog.Unavailable(_logger, e, _server, waited.TotalSeconds, rows, table);
                     loggedAt = waited;
                 }
 

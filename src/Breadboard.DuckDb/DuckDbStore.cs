@@ -191,7 +191,7 @@ public sealed class DuckDbStore : IMarketStore
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             var from = await DuckDbSchema.MigrateAsync(_writer, cancellationToken);
-            if (from is > 0 and < DuckDbSchema.LatestVersion)
+            if (from > 0 && from < DuckDbSchema.LatestVersion)
             {
                 // An upgrade of an existing file is news; creating a new one is not.
                 DuckDbLog.Migrated(_logger, DataSource, from, DuckDbSchema.LatestVersion);

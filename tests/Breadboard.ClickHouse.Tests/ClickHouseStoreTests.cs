@@ -1,11 +1,13 @@
 using System.Text.RegularExpressions;
 using Breadboard.Core.Model;
 using Breadboard.Core.Seams;
+using Breadboard.TestKit;
 using Breadboard.TestKit.ClickHouse;
 
 namespace Breadboard.ClickHouse.Tests;
 
 /// <summary>The store seam on a real ClickHouse 18.16: what is written is what the API's queries read, once.</summary>
+[Slow]
 public sealed class ClickHouseStoreTests(ClickHouseServerFixture fixture) : IClassFixture<ClickHouseServerFixture>
 {
     private const long T0 = 1_767_225_600_000; // 2026-01-01T00:00:00Z

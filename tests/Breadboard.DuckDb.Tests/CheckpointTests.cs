@@ -1,4 +1,5 @@
 using Breadboard.Core.Seams;
+using Breadboard.TestKit.Logging;
 using DuckDB.NET.Data;
 
 namespace Breadboard.DuckDb.Tests;
@@ -33,7 +34,9 @@ public class CheckpointTests
             await command.ExecuteNonQueryAsync(Ct);
         }
 
-        var store = await temp.ReopenAsync();
+        var log = new ListLogger();
+        var store = await temp.ReopenAsync(log);
+        Assert.Equal($"store: DuckDB {temp.FilePath} upgraded from schema version 3 to 4", Assert.Single(log.Lines));
         var loaded = await store.LoadCheckpointAsync("kafka:stock-prices:0", Ct);
         Assert.Equal((10L, default(PipelineCounts)), (loaded!.Position, loaded.Counts));
         Assert.Equal(new PipelineCounts(1, 2, 3), await store.ReadCountsAsync(Ct));
