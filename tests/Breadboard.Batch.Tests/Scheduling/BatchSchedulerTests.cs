@@ -142,7 +142,7 @@ public sealed class BatchSchedulerTests : IAsyncDisposable
         Assert.Equal(4, provider.Calls.Count); // the first try and 3 retries
         var failed = Assert.Single(await RunsAsync());
         Assert.Equal(("failed", 4, "list: BTC-USD failed"), (failed.Status, failed.Attempt, failed.Error));
-        await Task.Delay(200, Ct);
+        await WaitUntilAsync(() => received.Count > 0);
         await listening.CancelAsync();
         await subscription.ContinueWith(_ => { }, TaskScheduler.Default);
         var alert = Assert.Single(received);
