@@ -30,7 +30,7 @@ namespace Breadboard.ClickHouse;
 /// <para>The password comes from <c>BREADBOARD_CLICKHOUSE_PASSWORD</c>, never from the URL. Checkpoint keys starting
 /// with <c>counts:</c> are the store's own.</para>
 /// </remarks>
-public sealed partial class ClickHouseStore : IMarketStore
+public sealed class ClickHouseStore : IMarketStore
 {
     public const string Scheme = ClickHouseUrl.Scheme;
 
@@ -40,11 +40,17 @@ public sealed partial class ClickHouseStore : IMarketStore
     /// <summary>Pause between rounds of the client's retries while the server stays unreachable.</summary>
     private static readonly TimeSpan OutagePause = TimeSpan.FromSeconds(1);
 
+    /// <summary>A write that keeps waiting for the server says so at most this often.</summary>
+    private static readonly TimeSpan OutageLogInterval = TimeSpan.FromSeconds(5);
+
     private static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
 
     private readonly ClickHouseHttpClient _client;
     private readonly ClickHouseUrl _url;
     private readonly ILogger _logger;
+
+    /// <summary>The server, for log lines (no credentials).</summary>
+    private readonly string _server;
     private readonly ClickHouseInsertOpts _insertOpts;
     /// <summary>This store instance's name in counts rows: versions come from the clock, so two processes can
     /// write in the same millisecond, and their counts must not replace each other's.</summary>
@@ -56,6 +62,7 @@ public sealed partial class ClickHouseStore : IMarketStore
         _client = client;
         _url = url;
         _logger = logger;
+        _server = SecretText.Redact(client.BaseUrl.AbsoluteUri);
 
         // A Distributed table acknowledges an insert once it is queued locally; sync makes the ack mean the shard has it.
         _insertOpts = url.Cluster is null ? ClickHouseInsertOpts.Default : new ClickHouseInsertOpts { Settings = [new("insert_distributed_sync", "1")] };
@@ -76,8 +83,15 @@ public sealed partial class ClickHouseStore : IMarketStore
     }
 
     /// <summary>Creates or migrates the schema (<see cref="ClickHouseSchema.MigrateAsync"/>).</summary>
-    public async ValueTask InitializeAsync(CancellationToken cancellationToken = default) =>
-        await ClickHouseSchema.MigrateAsync(_client, _url.Cluster, cancellationToken);
+    public async ValueTask InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        var applied = await ClickHouseSchema.MigrateAsync(_client, _url.Cluster, cancellationToken);
+        if (applied.Count > 0 && !applied.Contains(1))
+        {
+            // An upgrade of an existing database is news; creating a new one is not.
+            ClickHouseLog.Migrated(_logger, _client.Database, _server, ClickHouseSchema.LatestVersion, applied);
+        }
+    }
 
     public async ValueTask WriteAsync(StoreBatch batch, CancellationToken cancellationToken = default)
     {
@@ -343,16 +357,35 @@ public sealed partial class ClickHouseStore : IMarketStore
     {
         var opts = _insertOpts with { Format = format, DeduplicationToken = string.Create(CultureInfo.InvariantCulture, $"{version}:{table}") };
         var since = Stopwatch.GetTimestamp();
+        TimeSpan? loggedAt = null;
         while (true)
         {
             try
             {
                 await _client.InsertAsync(table, columns, writeRows, opts, cancellationToken);
+                if (loggedAt is not null)
+                {
+                    var outage = Stopwatch.GetElapsedTime(since);
+                    ClickHouseLog.Recovered(_logger, _server, outage.TotalSeconds, rows, table);
+                }
+
                 return;
             }
-            catch (ClickHouseUnavailableException e) when (_url.RetryFor is not { } limit || Stopwatch.GetElapsedTime(since) < limit)
+            catch (ClickHouseUnavailableException e)
             {
-                LogUnavailable(_logger, rows, table, e.Message);
+                var waited = Stopwatch.GetElapsedTime(since);
+                if (_url.RetryFor is { } limit && waited >= limit)
+                {
+                    ClickHouseLog.GaveUp(_logger, e, _server, waited.TotalSeconds, rows, table);
+                    throw;
+                }
+
+                if (loggedAt is not { } last || waited - last >= OutageLogInterval)
+                {
+                    ClickHouseLog.Unavailable(_logger, e, _server, waited.TotalSeconds, rows, table);
+                    loggedAt = waited;
+                }
+
                 await Task.Delay(OutagePause, cancellationToken);
             }
         }
@@ -380,9 +413,6 @@ public sealed partial class ClickHouseStore : IMarketStore
 
         await stream.WriteAsync(buffer.WrittenMemory, cancellationToken);
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "store: ClickHouse unreachable; {Rows} {Table} rows kept and retried: {Reason}")]
-    private static partial void LogUnavailable(ILogger logger, int rows, string table, string reason);
 
     private static string Ordered(string columns, string table, Where where, int? limit, params string[] orderKeys)
     {

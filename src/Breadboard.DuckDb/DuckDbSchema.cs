@@ -125,8 +125,9 @@ internal static class DuckDbSchema
         DELETE FROM temp.alerts_stage;
         """;
 
-    /// <summary>Brings the schema to <see cref="LatestVersion"/> in one transaction; a current schema is left alone.</summary>
-    public static async Task MigrateAsync(DuckDBConnection connection, CancellationToken cancellationToken)
+    /// <summary>Brings the schema to <see cref="LatestVersion"/> in one transaction; a current schema is left alone.
+    /// Returns the version the file had (0 for a new one).</summary>
+    public static async Task<int> MigrateAsync(DuckDBConnection connection, CancellationToken cancellationToken)
     {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", cancellationToken);
@@ -146,7 +147,7 @@ internal static class DuckDbSchema
 
         if (current == LatestVersion)
         {
-            return;
+            return current;
         }
 
         for (var version = current; version < LatestVersion; version++)
@@ -163,6 +164,7 @@ internal static class DuckDbSchema
         }
 
         await transaction.CommitAsync(cancellationToken);
+        return current;
     }
 
     public static async Task ExecuteAsync(DuckDBConnection connection, string sql, CancellationToken cancellationToken)

@@ -1,8 +1,11 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Breadboard.Core.Model;
 using Breadboard.Core.Seams;
 using DuckDB.NET.Data;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Breadboard.DuckDb;
 
@@ -56,9 +59,16 @@ public sealed class DuckDbStore : IMarketStore
 
     private static readonly long EpochTicks = DateTime.UnixEpoch.Ticks;
 
+    /// <summary>A write waiting for the one before it says so at most this often.</summary>
+    private static readonly TimeSpan WaitLogInterval = TimeSpan.FromSeconds(5);
+
+    /// <summary>A batch that takes longer than this to commit is logged: the pipeline behind it waits as long.</summary>
+    private static readonly TimeSpan SlowWrite = TimeSpan.FromSeconds(2);
+
     private readonly DuckDBConnection _writer;
     private readonly string _connectionString;
     private readonly bool _inMemory;
+    private readonly ILogger _logger;
 
     // Never disposed: a WriteAsync queued behind DisposeAsync must wake up and see the store disposed, and a
     // SemaphoreSlim holds no unmanaged handle unless its AvailableWaitHandle is used.
@@ -66,9 +76,10 @@ public sealed class DuckDbStore : IMarketStore
     private volatile bool _initialized;
     private volatile bool _disposed;
 
-    private DuckDbStore(DuckDBConnection writer, string connectionString, string dataSource, bool inMemory)
+    private DuckDbStore(DuckDBConnection writer, string connectionString, string dataSource, bool inMemory, ILogger logger)
     {
         _writer = writer;
+        _logger = logger;
         _connectionString = connectionString;
         _inMemory = inMemory;
         DataSource = dataSource;
@@ -81,7 +92,8 @@ public sealed class DuckDbStore : IMarketStore
     /// Opens (or creates) the database at <paramref name="path"/>, creating its directory if missing;
     /// <see cref="InMemoryPath"/> opens a private in-memory database. Call <see cref="InitializeAsync"/> next.
     /// </summary>
-    public static DuckDbStore Open(string path)
+    /// <param name="logger">Where migrations, slow writes and writes waiting for another are logged; none by default.</param>
+    public static DuckDbStore Open(string path, ILogger? logger = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var inMemory = path == InMemoryPath;
@@ -107,7 +119,7 @@ public sealed class DuckDbStore : IMarketStore
             throw;
         }
 
-        return new DuckDbStore(writer, connectionString, dataSource, inMemory);
+        return new DuckDbStore(writer, connectionString, dataSource, inMemory, logger ?? NullLogger.Instance);
     }
 
     /// <summary>
@@ -174,11 +186,17 @@ public sealed class DuckDbStore : IMarketStore
 
     public async ValueTask InitializeAsync(CancellationToken cancellationToken = default)
     {
-        await _writeLock.WaitAsync(cancellationToken);
+        await WaitForWriterAsync(cancellationToken);
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            await DuckDbSchema.MigrateAsync(_writer, cancellationToken);
+            var from = await DuckDbSchema.MigrateAsync(_writer, cancellationToken);
+            if (from > 0 && from < DuckDbSchema.LatestVersion)
+            {
+                // An upgrade of an existing file is news; creating a new one is not.
+                DuckDbLog.Migrated(_logger, DataSource, from, DuckDbSchema.LatestVersion);
+            }
+
             await DuckDbSchema.ExecuteAsync(_writer, DuckDbSchema.CreateStagingTables, cancellationToken);
             _initialized = true;
         }
@@ -193,7 +211,7 @@ public sealed class DuckDbStore : IMarketStore
     public async ValueTask WriteAsync(StoreBatch batch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        await _writeLock.WaitAsync(cancellationToken);
+        await WaitForWriterAsync(cancellationToken);
         try
         {
             ThrowIfNotReady();
@@ -201,6 +219,8 @@ public sealed class DuckDbStore : IMarketStore
             {
                 return;
             }
+
+            var started = Stopwatch.GetTimestamp();
 
             await using var transaction = await _writer.BeginTransactionAsync(cancellationToken);
             if (batch.Ticks.Count > 0)
@@ -249,6 +269,11 @@ public sealed class DuckDbStore : IMarketStore
             }
 
             await transaction.CommitAsync(cancellationToken);
+            var took = Stopwatch.GetElapsedTime(started);
+            if (took > SlowWrite)
+            {
+                DuckDbLog.SlowWrite(_logger, batch.Ticks.Count, batch.Bars.Count, batch.Alerts.Count, batch.Checkpoints.Count, DataSource, took.TotalSeconds);
+            }
         }
         finally
         {
@@ -388,7 +413,7 @@ public sealed class DuckDbStore : IMarketStore
     public async ValueTask WriteBatchRunAsync(BatchRun run, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(run);
-        await _writeLock.WaitAsync(cancellationToken);
+        await WaitForWriterAsync(cancellationToken);
         try
         {
             ThrowIfNotReady();
@@ -449,6 +474,16 @@ public sealed class DuckDbStore : IMarketStore
         finally
         {
             _writeLock.Release();
+        }
+    }
+
+    /// <summary>Takes the write lock; while another write holds it, says so every <see cref="WaitLogInterval"/>.</summary>
+    private async Task WaitForWriterAsync(CancellationToken cancellationToken)
+    {
+        var since = Stopwatch.GetTimestamp();
+        while (!await _writeLock.WaitAsync(WaitLogInterval, cancellationToken))
+        {
+            DuckDbLog.WaitingForWriter(_logger, DataSource, Stopwatch.GetElapsedTime(since).TotalSeconds);
         }
     }
 

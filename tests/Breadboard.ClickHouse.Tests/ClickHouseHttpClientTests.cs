@@ -1,10 +1,12 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Breadboard.TestKit;
 using Breadboard.TestKit.ClickHouse;
 
 namespace Breadboard.ClickHouse.Tests;
 
+[Slow]
 public sealed class ClickHouseHttpClientTests(ClickHouseServerFixture fixture) : IClassFixture<ClickHouseServerFixture>
 {
     private const int RowCount = 100_000;

@@ -1,9 +1,12 @@
 using Breadboard.Core.Model;
 using Breadboard.Core.Seams;
+using Breadboard.TestKit;
+using Breadboard.TestKit.Logging;
 
 namespace Breadboard.ClickHouse.Tests;
 
 /// <summary>Kills and restarts its own server, so it does not share one with the other tests.</summary>
+[Slow]
 public sealed class ClickHouseRetryTests(ClickHouseServerFixture fixture) : IClassFixture<ClickHouseServerFixture>
 {
     [Fact]
@@ -21,7 +24,7 @@ public sealed class ClickHouseRetryTests(ClickHouseServerFixture fixture) : ICla
         await fixture.Server.KillAsync();
         var attemptsBefore = recording.Attempts;
         var insert = client.InsertAsync("t", "k", (s, token) => s.WriteAsync("{\"k\":3}\n"u8.ToArray(), token).AsTask(), ct);
-        await Task.Delay(TimeSpan.FromMilliseconds(500), ct);
+        await Eventually.UntilAsync(() => recording.Attempts - attemptsBefore > 1, TimeSpan.FromSeconds(10), "the insert's first retry", ct);
         await fixture.Server.RestartAsync(ct);
         await insert;
 
@@ -59,7 +62,8 @@ public sealed class ClickHouseRetryTests(ClickHouseServerFixture fixture) : ICla
     {
         var ct = TestContext.Current.CancellationToken;
         var opts = ClickHouseClientOpts.Default with { MaxRetries = 1, BaseDelay = TimeSpan.FromMilliseconds(50) };
-        await using var store = ClickHouseStore.Open($"clickhouse://127.0.0.1:{fixture.Server.HttpPort}/outage_{Guid.NewGuid():N}", opts: opts);
+        var log = new ListLogger();
+        await using var store = ClickHouseStore.Open($"clickhouse://127.0.0.1:{fixture.Server.HttpPort}/outage_{Guid.NewGuid():N}", opts: opts, logger: log);
         await store.InitializeAsync(ct);
         var batch = new StoreBatch();
         batch.Ticks.Add(new Tick("BTC-USD", 1_767_225_600_000, 100, 1, TradeId.FromNumber(1), "coinbase", AssetClass.Crypto));
@@ -68,7 +72,7 @@ public sealed class ClickHouseRetryTests(ClickHouseServerFixture fixture) : ICla
 
         await fixture.Server.KillAsync();
         var write = store.WriteAsync(batch, ct).AsTask();
-        await Task.Delay(TimeSpan.FromSeconds(3), ct); // several rounds of the client's retries
+        await Eventually.UntilAsync(() => log.Lines.Count(l => l.Contains("ClickHouse unreachable", StringComparison.Ordinal)) >= 2, TimeSpan.FromSeconds(30), "the store to say twice that it waits", ct);
         Assert.False(write.IsCompleted, "the write must wait for the server, not fail or return");
         await fixture.Server.RestartAsync(ct);
         await write.WaitAsync(TimeSpan.FromSeconds(30), ct);
@@ -76,6 +80,12 @@ public sealed class ClickHouseRetryTests(ClickHouseServerFixture fixture) : ICla
 
         Assert.Single(await store.QueryTicksAsync(new TickQuery(), ct).ToListAsync(ct));
         Assert.Equal(1, (await store.LoadCheckpointAsync("replay:test", ct))!.Position);
+
+        // Rounds of retries come every second or so; the store says it waits once every 5 s, the exception attached.
+        var waits = log.Lines.Where(l => l.Contains("ClickHouse unreachable", StringComparison.Ordinal)).ToList();
+        Assert.InRange(waits.Count, 2, 3);
+        Assert.All(waits, l => Assert.Contains(nameof(ClickHouseUnavailableException), l, StringComparison.Ordinal));
+        Assert.Contains(log.Lines, l => l.Contains("answered again", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -83,7 +93,8 @@ public sealed class ClickHouseRetryTests(ClickHouseServerFixture fixture) : ICla
     {
         var ct = TestContext.Current.CancellationToken;
         var opts = ClickHouseClientOpts.Default with { MaxRetries = 1, BaseDelay = TimeSpan.FromMilliseconds(50) };
-        await using var store = ClickHouseStore.Open($"clickhouse://127.0.0.1:{fixture.Server.HttpPort}/bounded_{Guid.NewGuid():N}?retry_for=2s", opts: opts);
+        var log = new ListLogger();
+        await using var store = ClickHouseStore.Open($"clickhouse://127.0.0.1:{fixture.Server.HttpPort}/bounded_{Guid.NewGuid():N}?retry_for=2s", opts: opts, logger: log);
         await store.InitializeAsync(ct);
         var batch = new StoreBatch();
         batch.Counts = new PipelineCounts(1, 0, 0);
@@ -96,6 +107,7 @@ public sealed class ClickHouseRetryTests(ClickHouseServerFixture fixture) : ICla
 
             Assert.InRange(started.Elapsed, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(20));
             Assert.Contains(fixture.Server.Url, error.Message, StringComparison.Ordinal);
+            Assert.Contains(log.Lines, l => l.Contains("longer than retry_for", StringComparison.Ordinal));
         }
         finally
         {

@@ -1,5 +1,8 @@
+using Breadboard.TestKit;
+
 namespace Breadboard.ClickHouse.Tests;
 
+[Slow]
 public sealed class ClickHouseSchemaTests(ClickHouseServerFixture fixture) : IClassFixture<ClickHouseServerFixture>
 {
     private static readonly string[] Tables = ["alerts", "bars", "batch_runs", "checkpoints", "pipeline_counts", "schema_migrations", "ticks"];

@@ -1,11 +1,13 @@
 using System.Text.RegularExpressions;
 using Breadboard.Core.Model;
 using Breadboard.Core.Seams;
+using Breadboard.TestKit;
 using Breadboard.TestKit.ClickHouse;
 
 namespace Breadboard.ClickHouse.Tests;
 
 /// <summary>The store seam on a real ClickHouse 18.16: what is written is what the API's queries read, once.</summary>
+[Slow]
 public sealed class ClickHouseStoreTests(ClickHouseServerFixture fixture) : IClassFixture<ClickHouseServerFixture>
 {
     private const long T0 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
@@ -32,106 +34,24 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture fixture) : ICla
         return batch;
     }
 
+    /// <remarks>Bars, alerts, checkpoints and counts are the store contract's; ticks are ClickHouse's own: without
+    /// transactions a retried insert or re-read input writes them again, and the table collapses identical ones.</remarks>
     [Fact]
-    public async Task Write_ThenQuery_ReadsBackEveryRow()
-    {
-        var ct = TestContext.Current.CancellationToken;
-        await using var store = await OpenAsync(ct);
-        var batch = Batch();
-
-        await store.WriteAsync(batch, ct);
-
-        Assert.Equal(batch.Bars.OrderBy(b => b.WindowStart).ThenBy(b => b.Window), await store.QueryBarsAsync(new BarQuery("BTC-USD"), ct).ToListAsync(ct));
-        Assert.Equal(batch.Alerts, await store.QueryAlertsAsync(new AlertQuery(), ct).ToListAsync(ct));
-        var ticks = await store.QueryTicksAsync(new TickQuery("BTC-USD"), ct).ToListAsync(ct);
-        Assert.Equal(batch.Ticks.Where(t => t.Symbol == "BTC-USD"), ticks); // same-millisecond ticks in written order
-        Assert.Equal([batch.Ticks[3]], await store.QueryTicksAsync(new TickQuery("O'REILLY\\X"), ct).ToListAsync(ct));
-        Assert.Equal(new PipelineCounts(2, 1, 3), await store.ReadCountsAsync(ct));
-        var checkpoint = await store.LoadCheckpointAsync("kafka:stock-prices:3", ct);
-        Assert.Equal(42, checkpoint!.Position);
-        Assert.Equal(new byte[] { 0, 1, 2, 255, 128 }, checkpoint.State);
-        Assert.Null(await store.LoadCheckpointAsync("kafka:stock-prices:4", ct));
-    }
-
-    [Fact]
-    public async Task Write_DoublesThatTextParsingRoundsWrongly_ReadBackBitForBit()
-    {
-        var ct = TestContext.Current.CancellationToken;
-        await using var store = await OpenAsync(ct);
-        // 76.0695184292994 came back one ulp off when bars were inserted as JSON; the others are edge cases of
-        // decimal parsing (0.1 + 0.2, subnormals, the largest double, a long mantissa).
-        double[] values = [76.0695184292994, 0.1 + 0.2, 5e-324, 2.2250738585072014E-308, double.MaxValue, 123456789.12345679, 1.0 / 3];
-        var batch = new StoreBatch();
-        for (var i = 0; i < values.Length; i++)
-        {
-            var v = values[i];
-            batch.Bars.Add(new Bar("X", "1m", T0 + (i * 60_000), T0 + ((i + 1) * 60_000), v, v, v, v, v, v, 1));
-            batch.Alerts.Add(new Alert(Alert.MakeId("price_drop", "X", "1m", T0 + (i * 60_000)), "price_drop", "X", "1m", T0 + (i * 60_000), T0 + ((i + 1) * 60_000), v, -v, T0));
-        }
-
-        await store.WriteAsync(batch, ct);
-
-        Assert.Equal(batch.Bars, await store.QueryBarsAsync(new BarQuery("X"), ct).ToListAsync(ct));
-        Assert.Equal(batch.Alerts.Select(a => (a.Value, a.Threshold)).Order(), (await store.QueryAlertsAsync(new AlertQuery("X"), ct).ToListAsync(ct)).Select(a => (a.Value, a.Threshold)).Order());
-    }
-
-    [Fact]
-    public async Task Write_SameBatchTwice_LeavesNoDuplicates_AndANewerBarReplacesTheOlder()
+    public async Task Write_SameBatchTwice_CollapsesItsTicks()
     {
         var ct = TestContext.Current.CancellationToken;
         await using var store = await OpenAsync(ct);
         await store.WriteAsync(Batch(), ct);
-        var again = Batch();
-        again.Counts = default; // a replay of the same input: its outputs again, counted once
-        await store.WriteAsync(again, ct);
-        var update = new StoreBatch();
-        update.Bars.Add(new Bar("BTC-USD", "1m", T0, T0 + 60_000, 100, 102, 99.25, 101, 4.5, 100.1, 4));
-        update.Checkpoints.Add(new Checkpoint("kafka:stock-prices:3", 50, [9]));
-        await store.WriteAsync(update, ct);
+        await store.WriteAsync(Batch(), ct);
 
         Assert.Equal(4, (await store.QueryTicksAsync(new TickQuery(), ct).ToListAsync(ct)).Count);
-        Assert.Single(await store.QueryAlertsAsync(new AlertQuery(), ct).ToListAsync(ct));
-        var oneMinute = Assert.Single(await store.QueryBarsAsync(new BarQuery("BTC-USD", "1m"), ct).ToListAsync(ct));
-        Assert.Equal(101, oneMinute.Close);
-        Assert.Equal(50, (await store.LoadCheckpointAsync("kafka:stock-prices:3", ct))!.Position);
-        Assert.Equal(new PipelineCounts(2, 1, 3), await store.ReadCountsAsync(ct));
     }
 
     [Fact]
-    public async Task Queries_FilterAndLimitLikeTheOtherStore()
+    public async Task Write_ACheckpointUnderTheStoresOwnCountsKeys_IsRefused()
     {
         var ct = TestContext.Current.CancellationToken;
         await using var store = await OpenAsync(ct);
-        var batch = new StoreBatch();
-        for (var i = 0; i < 30; i++)
-        {
-            batch.Bars.Add(new Bar("ETH-USD", "1m", T0 + (i * 60_000L), T0 + ((i + 1) * 60_000L), 10 + i, 11 + i, 9 + i, 10.5 + i, 1, 10 + i, 2));
-            batch.Ticks.Add(new Tick("ETH-USD", T0 + (i * 1_000L), 10 + i, 1, TradeId.FromNumber(i), "kraken", AssetClass.Crypto));
-        }
-
-        batch.Ticks.Add(new Tick("ETH-USD", T0 + 100_000_000, 42, 1, TradeId.FromNumber(99), "kraken", AssetClass.Crypto)); // > 24 h later
-        await store.WriteAsync(batch, ct);
-
-        var latest = await store.QueryBarsAsync(new BarQuery("ETH-USD", "1m", Limit: 5), ct).ToListAsync(ct);
-        Assert.Equal(batch.Bars.TakeLast(5), latest);
-        var range = await store.QueryBarsAsync(new BarQuery("ETH-USD", "1m", T0 + 60_000, T0 + 180_000), ct).ToListAsync(ct);
-        Assert.Equal(batch.Bars.Skip(1).Take(2), range);
-        Assert.Empty(await store.QueryBarsAsync(new BarQuery("ETH-USD", "5m"), ct).ToListAsync(ct));
-
-        var symbol = Assert.Single(await store.QuerySymbolsAsync(ct).ToListAsync(ct));
-        Assert.Equal(new SymbolSummary("ETH-USD", AssetClass.Crypto, T0 + 100_000_000, 42, 42), symbol);
-    }
-
-    [Fact]
-    public async Task Counts_WithAndWithoutCheckpoints_AddUp_AndAStoreKeyIsRefusedAsACheckpoint()
-    {
-        var ct = TestContext.Current.CancellationToken;
-        await using var store = await OpenAsync(ct);
-        var plain = new StoreBatch { Counts = new PipelineCounts(1, 1, 1) };
-        await store.WriteAsync(plain, ct);
-        await store.WriteAsync(Batch(), ct);
-
-        Assert.Equal(new PipelineCounts(3, 2, 4), await store.ReadCountsAsync(ct));
 
         var reserved = new StoreBatch();
         reserved.Checkpoints.Add(new Checkpoint("counts:1", 0, []));
@@ -294,20 +214,6 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture fixture) : ICla
         Assert.Equal(42, (await store.LoadCheckpointAsync("kafka:stock-prices:3", ct))!.Position);
         using var client = new ClickHouseHttpClient(fixture.Url, database, null, null);
         Assert.Equal([4L], await client.QueryAsync("SELECT count() AS n FROM ticks_local FINAL", r => r.GetProperty("n").GetInt64(), ct));
-    }
-
-    [Fact]
-    public async Task BatchRuns_ReplacedByJobAndRunId_ReadNewestFirst()
-    {
-        var ct = TestContext.Current.CancellationToken;
-        await using var store = await OpenAsync(ct);
-        await store.WriteBatchRunAsync(new BatchRun("r1", "historical_fetch", T0, null, "running", 0, ""), ct);
-        await store.WriteBatchRunAsync(new BatchRun("r2", "historical_fetch", T0 + 10, T0 + 20, "failed", 0, "provider down", 4), ct);
-        await store.WriteBatchRunAsync(new BatchRun("r1", "historical_fetch", T0, T0 + 5, "succeeded", 120, ""), ct);
-
-        Assert.Equal(
-            [new BatchRun("r2", "historical_fetch", T0 + 10, T0 + 20, "failed", 0, "provider down", 4), new BatchRun("r1", "historical_fetch", T0, T0 + 5, "succeeded", 120, "")],
-            await store.QueryBatchRunsAsync(10, ct).ToListAsync(ct));
     }
 
     [Fact]

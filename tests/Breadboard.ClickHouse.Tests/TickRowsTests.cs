@@ -1,9 +1,11 @@
 using Breadboard.Core.Model;
 using Breadboard.Core.Seams;
+using Breadboard.TestKit;
 
 namespace Breadboard.ClickHouse.Tests;
 
 /// <summary>RowBinary ticks on a real ClickHouse 18.16: what goes in is what the ticks table holds.</summary>
+[Slow]
 public sealed class TickRowsTests(ClickHouseServerFixture fixture) : IClassFixture<ClickHouseServerFixture>
 {
     private const long T0 = 1_767_225_600_000; // 2026-01-01T00:00:00Z

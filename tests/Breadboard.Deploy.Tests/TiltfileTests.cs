@@ -8,6 +8,7 @@ namespace Breadboard.Deploy.Tests;
 public partial class TiltfileTests
 {
     [Fact]
+    [Slow] // runs python3
     public async Task Tiltfile_IsSyntacticallyValidStarlark()
     {
         // Starlark's syntax is a subset of Python's: python3 (which CI installs for the Airflow DAG) parses it.

@@ -1,5 +1,6 @@
 using Breadboard.Core.Model;
 using Breadboard.Core.Seams;
+using Microsoft.Extensions.Logging;
 
 namespace Breadboard.DuckDb.Tests;
 
@@ -28,10 +29,10 @@ internal sealed class TempStore : IAsyncDisposable
     }
 
     /// <summary>Closes the store and opens the same file again, as a restart would.</summary>
-    public async Task<DuckDbStore> ReopenAsync()
+    public async Task<DuckDbStore> ReopenAsync(ILogger? logger = null)
     {
         await Store.DisposeAsync();
-        Store = DuckDbStore.Open(FilePath);
+        Store = DuckDbStore.Open(FilePath, logger);
         await Store.InitializeAsync(TestContext.Current.CancellationToken);
         return Store;
     }

@@ -1,7 +1,9 @@
+using Breadboard.TestKit;
 using Breadboard.TestKit.Nats;
 
 namespace Breadboard.Nats.Tests;
 
+[Slow]
 public sealed class NatsAlertBusTests
 {
     private static NatsAlertOptions Options(NatsServerProcess server) =>
@@ -84,7 +86,7 @@ public sealed class NatsAlertBusTests
             await bus.PublishAsync(alerts[i], ct);
         }
 
-        await Task.Delay(1_000, ct);
+        await Task.Delay(1_000, ct); // the outage itself: a second of failed retries, after which the alerts still wait
         Assert.True(bus.Pending > 0, "alerts published while NATS is down wait in the buffer");
         await server.RestartAsync(ct);
 

@@ -4,6 +4,7 @@ using Breadboard.Core.Model;
 using Breadboard.Notify.Channels;
 using Breadboard.Notify.Notifier;
 using Breadboard.Notify.Policy;
+using Breadboard.TestKit;
 using Breadboard.TestKit.Http;
 using Breadboard.TestKit.Nats;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -14,6 +15,7 @@ using NATS.Net;
 namespace Breadboard.Nats.Tests;
 
 /// <summary>The webhook channel's notifier on a real nats-server, delivering to a real HTTP receiver that checks signatures.</summary>
+[Slow]
 public sealed class NotifierTests
 {
     private const string Secret = "whsec_test_secret";
@@ -75,11 +77,11 @@ public sealed class NotifierTests
             await bus.PublishAsync(alerts[i], ct);
         }
 
-        await Task.Delay(500, ct);
+        await Task.Delay(500, ct); // the outage itself: the bus and the notifier retry against a dead server meanwhile
         await server.RestartAsync(ct);
         await bus.FlushAsync(ct);
         await receiver.WaitForAlertsAsync(300, ct, TimeSpan.FromSeconds(90));
-        await Task.Delay(1_500, ct);
+        await Task.Delay(1_500, ct); // nothing to poll for: anything delivered twice would arrive now
         receiver.AssertEachOnce(alerts);
     }
 
@@ -109,7 +111,7 @@ public sealed class NotifierTests
         // Dealt with: a new run does not try again.
         await using (var again = await NotifierRun.StartAsync(server, receiver.Url, Fast, ct))
         {
-            await Task.Delay(1_000, ct);
+            await Task.Delay(1_000, ct); // nothing to poll for: anything redelivered would arrive now
             Assert.Equal(0, again.Notifier.Received);
         }
     }

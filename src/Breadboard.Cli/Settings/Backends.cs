@@ -24,7 +24,7 @@ internal static class Backends
         DuckDbStore? store = null;
         try
         {
-            store = DuckDbStore.Open(path);
+            store = DuckDbStore.Open(path, Commands.CommandRunner.Logger("store"));
             await store.InitializeAsync(cancellationToken);
             return store;
         }

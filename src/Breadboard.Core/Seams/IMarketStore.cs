@@ -4,9 +4,12 @@ namespace Breadboard.Core.Seams;
 
 /// <summary>Where ticks, bars, alerts and pipeline counts are kept: DuckDB embedded, ClickHouse in production.</summary>
 /// <remarks>
-/// Writes must be idempotent: bars are upserted by (symbol, window, window_start) and alerts by id, so a batch
-/// written twice (a retry, a replay after a crash) leaves the same rows. Readers (API, export) see only this
-/// interface and never learn which store they have.
+/// Writes must be idempotent: bars are upserted by (symbol, window, window_start) and alerts by id (the last of a
+/// batch wins), and checkpoints replace their key's with totals, so a batch written twice (a retry, a replay after a
+/// crash) leaves the same bars, alerts, checkpoints and counts. Ticks are not keyed: a store that writes a batch in
+/// one transaction appends them, one without transactions collapses identical ones; readers rely on neither.
+/// Readers (API, export) see only this interface and never learn which store they have. Every promise here is a test
+/// in <c>tests/Breadboard.TestKit/Stores/MarketStoreContract.cs</c>, run against each store.
 /// </remarks>
 public interface IMarketStore : IAsyncDisposable
 {
@@ -16,10 +19,13 @@ public interface IMarketStore : IAsyncDisposable
     /// <summary>Writes one batch; returns once it is durable in the store.</summary>
     ValueTask WriteAsync(StoreBatch batch, CancellationToken cancellationToken = default);
 
+    /// <summary>Bars in order of window_start, window, symbol; with a limit, the latest ones, still in that order.</summary>
     IAsyncEnumerable<Bar> QueryBarsAsync(BarQuery query, CancellationToken cancellationToken = default);
 
+    /// <summary>Alerts in order of ts, then id; with a limit, the latest ones, still in that order.</summary>
     IAsyncEnumerable<Alert> QueryAlertsAsync(AlertQuery query, CancellationToken cancellationToken = default);
 
+    /// <summary>Ticks in order of ts, those of one millisecond as written; with a limit, the latest ones, still in that order.</summary>
     IAsyncEnumerable<Tick> QueryTicksAsync(TickQuery query, CancellationToken cancellationToken = default);
 
     /// <summary>Latest tick of every symbol with the first price of the last 24 h of event time, for change figures.</summary>

@@ -5,6 +5,7 @@ using Breadboard.Core.Model;
 using Breadboard.Core.Seams;
 using Breadboard.Core.Streaming;
 using Breadboard.DuckDb;
+using Breadboard.TestKit;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -36,17 +37,30 @@ public sealed class BatchSchedulerTests : IAsyncDisposable
     private static ListProvider Provider() =>
         new(new Dictionary<string, List<Bar>> { ["BTC-USD"] = ListProvider.Minutes("BTC-USD", Start.AddDays(-1).ToUnixTimeMilliseconds(), 3 * 24 * 60, 43_000) });
 
-    /// <summary>Moves the fake clock a minute at a time until <paramref name="done"/> holds (the scheduler runs on real threads).</summary>
-    private async Task AdvanceUntilAsync(Func<Task<bool>> done, TimeSpan limit)
+    /// <summary>
+    /// Moves the fake clock from one wait of the scheduler to the next until <paramref name="done"/> holds: once the
+    /// scheduler (on real threads) has started waiting on <paramref name="clock"/>, the clock jumps to when that wait
+    /// ends, however long the work in between took in real time.
+    /// </summary>
+    private async Task AdvanceUntilAsync(WatchedClock clock, Func<Task<bool>> done, TimeSpan limit)
     {
         var end = _clock.GetUtcNow() + limit;
+        var released = 0;
         while (!await done())
         {
-            Assert.True(_clock.GetUtcNow() < end, $"not done by {end:O}");
-            // Real time for the scheduler's work to settle into its next wait, so the fake minutes mostly pass
-            // while it waits (timings below allow one step of slack).
-            await Task.Delay(20, Ct);
-            _clock.Advance(TimeSpan.FromMinutes(1));
+            if (clock.Timers == released)
+            {
+                await Task.Delay(Eventually.Interval, Ct); // polling: the scheduler is working, not yet waiting
+                continue;
+            }
+
+            released = clock.Timers;
+            var due = clock.LastDue;
+            Assert.True(due <= end, $"not done by {end:O}");
+            if (due > _clock.GetUtcNow())
+            {
+                _clock.SetUtcNow(due);
+            }
         }
     }
 
@@ -56,12 +70,13 @@ public sealed class BatchSchedulerTests : IAsyncDisposable
     public async Task Scheduler_RunsAtTheCronTimes_FetchingTheSixHoursBefore()
     {
         var provider = Provider();
-        var scheduler = await SchedulerAsync(provider);
+        var clock = new WatchedClock(_clock);
+        var scheduler = await SchedulerAsync(provider, time: clock);
         Assert.Equal(new DateTimeOffset(2026, 1, 5, 6, 0, 0, TimeSpan.Zero), scheduler.NextOccurrence());
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         var running = scheduler.RunAsync(stop.Token);
 
-        await AdvanceUntilAsync(async () => (await RunsAsync()).Count(r => r.Status == "succeeded") == 2, TimeSpan.FromHours(13));
+        await AdvanceUntilAsync(clock, async () => (await RunsAsync()).Count(r => r.Status == "succeeded") == 2, TimeSpan.FromHours(13));
         await stop.CancelAsync();
         await running;
 
@@ -131,18 +146,19 @@ public sealed class BatchSchedulerTests : IAsyncDisposable
                 received.Add(alert);
             }
         }, Ct);
-        var scheduler = await SchedulerAsync(provider, bus);
+        var clock = new WatchedClock(_clock);
+        var scheduler = await SchedulerAsync(provider, bus, clock);
         var occurrence = new DateTimeOffset(2026, 1, 5, 6, 0, 0, TimeSpan.Zero);
         _clock.SetUtcNow(occurrence);
 
         var run = scheduler.RunOccurrenceAsync(occurrence, Ct);
-        await AdvanceUntilAsync(() => Task.FromResult(run.IsCompleted), TimeSpan.FromMinutes(30));
+        await AdvanceUntilAsync(clock, () => Task.FromResult(run.IsCompleted), TimeSpan.FromMinutes(30));
 
         Assert.False(await run);
         Assert.Equal(4, provider.Calls.Count); // the first try and 3 retries
         var failed = Assert.Single(await RunsAsync());
         Assert.Equal(("failed", 4, "list: BTC-USD failed"), (failed.Status, failed.Attempt, failed.Error));
-        await Task.Delay(200, Ct);
+        await WaitUntilAsync(() => received.Count > 0);
         await listening.CancelAsync();
         await subscription.ContinueWith(_ => { }, TaskScheduler.Default);
         var alert = Assert.Single(received);
@@ -154,15 +170,16 @@ public sealed class BatchSchedulerTests : IAsyncDisposable
     public async Task Scheduler_StartedLate_DoesNotCatchUpMissedRuns()
     {
         var provider = Provider();
-        var scheduler = await SchedulerAsync(provider);
+        var clock = new WatchedClock(_clock);
+        var scheduler = await SchedulerAsync(provider, time: clock);
         _clock.SetUtcNow(new DateTimeOffset(2026, 1, 5, 13, 0, 0, TimeSpan.Zero)); // 06:00 and 12:00 went by
 
         Assert.Equal(new DateTimeOffset(2026, 1, 5, 18, 0, 0, TimeSpan.Zero), scheduler.NextOccurrence());
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         var running = scheduler.RunAsync(stop.Token);
-        await Task.Delay(100, Ct);
+        await clock.WaitForTimersAsync(1, Ct); // waiting for 18:00, having fetched nothing
         Assert.Empty(provider.Calls);
-        await AdvanceUntilAsync(async () => (await RunsAsync()).Count == 1 && (await RunsAsync())[0].Status == "succeeded", TimeSpan.FromHours(6));
+        await AdvanceUntilAsync(clock, async () => (await RunsAsync()).Count == 1 && (await RunsAsync())[0].Status == "succeeded", TimeSpan.FromHours(6));
         await stop.CancelAsync();
         await running;
 
@@ -180,6 +197,13 @@ public sealed class BatchSchedulerTests : IAsyncDisposable
     private sealed class WatchedClock(FakeTimeProvider fake) : TimeProvider
     {
         private int _timers;
+        private long _lastDueTicks;
+
+        /// <summary>The timers set so far.</summary>
+        public int Timers => Volatile.Read(ref _timers);
+
+        /// <summary>When the last timer set is due.</summary>
+        public DateTimeOffset LastDue => new(Interlocked.Read(ref _lastDueTicks), TimeSpan.Zero);
 
         public override long TimestampFrequency => fake.TimestampFrequency;
 
@@ -192,6 +216,7 @@ public sealed class BatchSchedulerTests : IAsyncDisposable
         public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
         {
             var timer = fake.CreateTimer(callback, state, dueTime, period);
+            Interlocked.Exchange(ref _lastDueTicks, (fake.GetUtcNow() + dueTime).UtcTicks);
             Interlocked.Increment(ref _timers);
             return timer;
         }

@@ -166,7 +166,10 @@ public sealed class ClickHouseStoreCliTests
         using var up = Process.Start(CliProcess.StartInfo(dir.Path, null, "up", "--no-web", "--rate", "500", "--no-checkpoint", "--store", $"clickhouse://127.0.0.1:{server.HttpPort}/live?retry_for=1s"))!;
         var stderr = up.StandardError.ReadToEndAsync(ct);
         _ = up.StandardOutput.ReadToEndAsync(ct);
-        await Task.Delay(TimeSpan.FromSeconds(3), ct);
+        using (var client = new ClickHouseHttpClient(new Uri(server.Url), "live", null, null))
+        {
+            await Eventually.UntilAsync(async token => await CountTicksAsync(client, token) > 0, TimeSpan.FromSeconds(60), "the pipeline's first ticks in ClickHouse", ct);
+        }
 
         await server.KillAsync();
         await up.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromSeconds(60), ct);

@@ -5,6 +5,7 @@ using Breadboard.TestKit;
 
 namespace Breadboard.Notify.Tests.Channels;
 
+[Slow]
 public class EmailChannelTests
 {
     private static EmailOptions Options(int port, SmtpSecurity security = SmtpSecurity.None) => new()

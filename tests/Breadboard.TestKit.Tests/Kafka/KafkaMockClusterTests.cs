@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
+using Breadboard.TestKit;
 using Breadboard.TestKit.Kafka;
 using Confluent.Kafka;
 using static Breadboard.TestKit.Tests.Kafka.KafkaTestClients;
 
 namespace Breadboard.TestKit.Tests.Kafka;
 
+[Slow]
 public sealed class KafkaMockClusterTests
 {
     [Fact]

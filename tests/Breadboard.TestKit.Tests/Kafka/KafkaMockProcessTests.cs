@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
+using Breadboard.TestKit;
 using Breadboard.TestKit.Kafka;
 using Confluent.Kafka;
 using static Breadboard.TestKit.Tests.Kafka.KafkaTestClients;
 
 namespace Breadboard.TestKit.Tests.Kafka;
 
+[Slow]
 public sealed class KafkaMockProcessTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -87,7 +89,7 @@ public sealed class KafkaMockProcessTests
             Produce(0, 1500);
             await mock.BrokerDownAsync(1, Ct);
             Produce(1500, 3500);
-            await Task.Delay(TimeSpan.FromSeconds(1), Ct);
+            await Eventually.UntilAsync(() => Volatile.Read(ref delivered) > 0, TimeSpan.FromSeconds(30), "deliveries to the brokers still up", Ct);
 
             // With replication factor 1, broker 1 leads partitions 0 and 3: their messages wait for it.
             var beforeUp = Volatile.Read(ref delivered);
