@@ -2,8 +2,8 @@ using Breadboard.Core.Engine;
 using Breadboard.Core.Pipeline;
 using Breadboard.Core.Streaming;
 using Breadboard.DuckDb;
-using Breadboard.Runtime;
 using Breadboard.Feeds.Synthetic;
+using Breadboard.Runtime;
 using Breadboard.Web.Live;
 using Microsoft.AspNetCore.Builder;
 
