@@ -168,7 +168,13 @@ public sealed class FileTickSource : ITickSource
             return;
         }
 
+        // Time has passed since the read that held the tick (a store write, say): it may be due already.
         var wait = _pacer!.Remaining;
+        if (wait <= TimeSpan.Zero)
+        {
+            return;
+        }
+
         try
         {
             using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop);
