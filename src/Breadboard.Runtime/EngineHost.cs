@@ -131,12 +131,10 @@ public sealed class EngineHost(PipelineDefinition definition, EngineHostOptions?
                 }
                 else if (status == SourceStatus.Rejected)
                 {
-                    var reject = source.LastReject!;
                     rejects++;
                     run.Reject();
-                    o.Files?.Write(reject);
-                    o.Stats.Rejected();
-                    o.Stats.RejectReason($"{source.Name}:{reject.Line}: {reject.Reason}");
+                    o.Files?.Write(source.LastReject!);
+                    SourceTicks.CountReject(source, o.Stats);
                 }
                 else
                 {

@@ -20,8 +20,7 @@ public static class SourceTicks
                     yield return tick;
                     break;
                 case SourceStatus.Rejected:
-                    stats.Rejected();
-                    stats.RejectReason($"{source.Name}:{source.LastReject!.Line}: {source.LastReject.Reason}");
+                    CountReject(source, stats);
                     break;
                 case SourceStatus.Empty:
                     await source.WaitAsync(TimeSpan.FromMilliseconds(100), cancellationToken);
@@ -30,5 +29,14 @@ public static class SourceTicks
                     yield break;
             }
         }
+    }
+
+    /// <summary>Counts the input the source just refused, and shows where it was and why.</summary>
+    public static void CountReject(ITickSource source, PipelineStats stats)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(stats);
+        stats.Rejected();
+        stats.RejectReason($"{source.Name}:{source.LastReject!.Line}: {source.LastReject.Reason}");
     }
 }
