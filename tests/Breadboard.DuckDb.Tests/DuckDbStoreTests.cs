@@ -1,7 +1,7 @@
 using Breadboard.Core.Model;
 using Breadboard.Core.Seams;
 using DuckDB.NET.Data;
-using static Breadboard.DuckDb.Tests.Make;
+using static Breadboard.TestKit.Stores.StoreRecords;
 
 namespace Breadboard.DuckDb.Tests;
 

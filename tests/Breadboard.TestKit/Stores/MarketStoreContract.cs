@@ -1,6 +1,7 @@
 using Breadboard.Core.Model;
 using Breadboard.Core.Seams;
 using Xunit;
+using static Breadboard.TestKit.Stores.StoreRecords;
 
 namespace Breadboard.TestKit.Stores;
 
@@ -12,9 +13,6 @@ namespace Breadboard.TestKit.Stores;
 /// its own (a new file, a new database), so tests never see each other's rows.</remarks>
 public abstract class MarketStoreContract : IAsyncLifetime
 {
-    /// <summary>2026-01-02T14:30:00.000Z, a whole minute.</summary>
-    protected const long T0 = 1_767_364_200_000;
-
     private const long Day = 86_400_000;
 
     private IMarketStore? _store;
@@ -442,23 +440,5 @@ public abstract class MarketStoreContract : IAsyncLifetime
         await Assert.ThrowsAsync<ObjectDisposedException>(async () => await Store.WriteAsync(Batch(ticks: [Tick("AAPL", T0, 1)]), Ct));
         await Assert.ThrowsAsync<ObjectDisposedException>(async () => await Store.QueryBarsAsync(new BarQuery(), Ct).ToListAsync(Ct));
         await Assert.ThrowsAsync<ObjectDisposedException>(async () => await Store.ReadCountsAsync(Ct));
-    }
-
-    protected static Tick Tick(string symbol, long ts, double price, double volume = 1, string? tradeId = null, string? exchange = "test") =>
-        new(symbol, ts, price, volume, tradeId is null ? TradeId.None : TradeId.FromText(tradeId), exchange, AssetClasses.Infer(symbol));
-
-    protected static Bar Bar(string symbol, string window, long start, double close = 100, double? vwap = 100, long trades = 1) =>
-        new(symbol, window, start, start + 60_000, 100, Math.Max(100, close), Math.Min(100, close), close, 1, vwap, trades);
-
-    protected static Alert Alert(string rule, string symbol, long ts, double value = -6) =>
-        new(Core.Model.Alert.MakeId(rule, symbol, "5m", ts - 300_000), rule, symbol, "5m", ts - 300_000, ts, value, -5, ts);
-
-    protected static StoreBatch Batch(IEnumerable<Tick>? ticks = null, IEnumerable<Bar>? bars = null, IEnumerable<Alert>? alerts = null, PipelineCounts counts = default)
-    {
-        var batch = new StoreBatch { Counts = counts };
-        batch.Ticks.AddRange(ticks ?? []);
-        batch.Bars.AddRange(bars ?? []);
-        batch.Alerts.AddRange(alerts ?? []);
-        return batch;
     }
 }
