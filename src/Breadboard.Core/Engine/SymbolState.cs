@@ -1,4 +1,5 @@
 using Breadboard.Core.Model;
+using Breadboard.Core.Pipeline.Indicators;
 using Breadboard.Core.Pipeline.Rules;
 
 namespace Breadboard.Core.Engine;
@@ -6,9 +7,10 @@ namespace Breadboard.Core.Engine;
 /// <summary>Everything the engine keeps for one symbol: its open windows, recent trade ids and rule history.</summary>
 internal sealed class SymbolState
 {
-    public SymbolState(string symbol, int windowCount, int ruleCount)
+    public SymbolState(string symbol, int windowCount, int ruleCount, SymbolIndicators? indicators)
     {
         Symbol = symbol;
+        Indicators = indicators;
         Open = new List<WindowState>[windowCount];
         for (var i = 0; i < windowCount; i++)
         {
@@ -31,4 +33,7 @@ internal sealed class SymbolState
 
     /// <summary>Per rule index: what the rule's kind keeps between bars (the previous volumes of a volume surge); null until it keeps something.</summary>
     public RuleState?[] RuleStates { get; }
+
+    /// <summary>The symbol's indicator states and latest values; null when the pipeline has no indicators.</summary>
+    public SymbolIndicators? Indicators { get; }
 }

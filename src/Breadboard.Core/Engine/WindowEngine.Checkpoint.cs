@@ -87,6 +87,9 @@ public sealed partial class WindowEngine
             {
                 _rules[r].Kind.WriteState(w, state.RuleStates[r]);
             }
+
+            // Only pipelines with indicators write this, so checkpoints of those without read as before.
+            state.Indicators?.Write(w);
         }
     }
 
@@ -181,6 +184,8 @@ public sealed partial class WindowEngine
                 {
                     state.RuleStates[k] = engine._rules[k].Kind.ReadState(r, engine._rules[k]);
                 }
+
+                state.Indicators?.Read(r);
             }
         }
         catch (EndOfStreamException e)

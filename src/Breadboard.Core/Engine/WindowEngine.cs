@@ -1,5 +1,6 @@
 using Breadboard.Core.Model;
 using Breadboard.Core.Pipeline;
+using Breadboard.Core.Pipeline.Indicators;
 using Breadboard.Core.Pipeline.Windows;
 
 namespace Breadboard.Core.Engine;
@@ -40,6 +41,10 @@ public sealed partial class WindowEngine
     private readonly WindowAssignment[] _assignment;
     private readonly RuleDefinition[] _rules;
     private readonly int[] _ruleWindow;
+    private readonly IndicatorLayout _indicators;
+
+    // Per window index: the indicators its closed bars update, in definition order.
+    private readonly int[][] _windowIndicators;
     private readonly long _outOfOrderness;
     private readonly long _dedupHorizon;
     private readonly Dictionary<string, SymbolState> _symbols = new(StringComparer.Ordinal);
@@ -91,6 +96,13 @@ public sealed partial class WindowEngine
             {
                 throw new ArgumentException($"rule '{_rules[r].Name}' names window '{_rules[r].Window}', which the pipeline does not define", nameof(definition));
             }
+        }
+
+        _indicators = definition.IndicatorLayout;
+        _windowIndicators = new int[_windows.Length][];
+        for (var w = 0; w < _windows.Length; w++)
+        {
+            _windowIndicators[w] = _indicators.OfWindow(_windows[w].Name);
         }
 
         _outOfOrderness = definition.OutOfOrdernessMs;
@@ -352,7 +364,7 @@ public sealed partial class WindowEngine
     {
         if (!_symbols.TryGetValue(symbol, out var state))
         {
-            state = new SymbolState(symbol, _windows.Length, _rules.Length);
+            state = new SymbolState(symbol, _windows.Length, _rules.Length, _indicators.Width == 0 ? null : _indicators.CreateSymbol());
             _symbols.Add(symbol, state);
         }
 
@@ -547,6 +559,12 @@ public sealed partial class WindowEngine
         BarsEmitted++;
         _output.OnBar(bar);
 
+        var indicators = _windowIndicators[window.WindowIndex];
+        if (indicators.Length > 0)
+        {
+            _indicators.Update(indicators, bar, state.Indicators!);
+        }
+
         for (var r = 0; r < _rules.Length; r++)
         {
             if (_ruleWindow[r] == window.WindowIndex)
@@ -572,7 +590,7 @@ public sealed partial class WindowEngine
     private void Evaluate(int r, SymbolState state, Bar bar)
     {
         var rule = _rules[r];
-        if (!rule.Kind.Evaluate(rule, bar, ref state.RuleStates[r], out var value, out var threshold))
+        if (!rule.Kind.Evaluate(rule, bar, state.Indicators is { } i ? i.Values : [], ref state.RuleStates[r], out var value, out var threshold))
         {
             return;
         }

@@ -1,3 +1,4 @@
+using Breadboard.Core.Pipeline.Indicators;
 using Breadboard.Core.Pipeline.Rules;
 using Breadboard.Core.Pipeline.Windows;
 
@@ -9,6 +10,9 @@ namespace Breadboard.Core.Pipeline;
 /// </summary>
 public sealed record PipelineDefinition
 {
+    private IReadOnlyList<IndicatorDefinition> _indicators = [];
+    private IndicatorLayout? _layout;
+
     /// <summary>How far behind the highest event time seen the watermark trails.</summary>
     public required long OutOfOrdernessMs { get; init; }
 
@@ -21,6 +25,20 @@ public sealed record PipelineDefinition
     public required IReadOnlyList<Aggregate> Aggregates { get; init; }
 
     public required IReadOnlyList<RuleDefinition> Rules { get; init; }
+
+    /// <summary>Indicators computed per symbol over the closed bars of their windows; rules' expressions name them.</summary>
+    public IReadOnlyList<IndicatorDefinition> Indicators
+    {
+        get => _indicators;
+        init
+        {
+            _indicators = value;
+            _layout = null;
+        }
+    }
+
+    /// <summary>Where each indicator's values sit: shared by the engine, the rules and the dashboard.</summary>
+    public IndicatorLayout IndicatorLayout => _layout ??= _indicators.Count == 0 ? IndicatorLayout.Empty : new IndicatorLayout(_indicators);
 
     /// <summary>How ticks dated ahead of the rest are refused, so that one bad clock cannot poison event time.</summary>
     public FutureGuard Future { get; init; } = FutureGuard.Default;
@@ -90,6 +108,11 @@ public sealed record PipelineDefinition
         foreach (var w in Windows)
         {
             sb.Append(";window=").Append(w.Kind.Fingerprint(w));
+        }
+
+        foreach (var i in Indicators)
+        {
+            sb.Append(";indicator=").Append(i.Kind.Fingerprint(i));
         }
 
         foreach (var r in Rules)

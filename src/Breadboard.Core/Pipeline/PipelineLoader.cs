@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Breadboard.Core.Pipeline.Indicators;
 using Breadboard.Core.Pipeline.Rules;
 using Breadboard.Core.Pipeline.Windows;
 using YamlDotNet.Core;
@@ -30,6 +31,8 @@ public static partial class PipelineLoader
 
     public const int MaxRules = 256;
 
+    public const int MaxIndicators = 256;
+
     /// <summary>Largest window size or session gap (and so the furthest a window reaches past its tick).</summary>
     public const long MaxWindowMs = 366 * DayMs;
 
@@ -47,7 +50,7 @@ public static partial class PipelineLoader
 
     private const long DayMs = 86_400_000;
 
-    private static readonly string[] TopFields = ["version", "out_of_orderness", "dedup_horizon", "future", "windows", "aggregates", "rules"];
+    private static readonly string[] TopFields = ["version", "out_of_orderness", "dedup_horizon", "future", "windows", "aggregates", "indicators", "rules"];
 
     private static readonly string[] FutureFields = ["clock_skew", "max_jump", "confirm"];
 
@@ -93,7 +96,9 @@ public static partial class PipelineLoader
         var future = top.TryGetValue("future", out var f) ? Future(f, errors) : defaults.Future;
         var windows = top.TryGetValue("windows", out var w) ? Windows(w, windowKinds, errors) : [.. defaults.Windows];
         var aggregates = top.TryGetValue("aggregates", out var a) ? Aggregates(a, errors) : [.. defaults.Aggregates];
-        var rules = top.TryGetValue("rules", out var r) ? Rules(r, windows, aggregates, ruleKinds, errors) : [];
+        var indicators = top.TryGetValue("indicators", out var ind) ? Indicators(ind, windows, aggregates, errors) : [];
+        var layout = Layout(indicators, errors);
+        var rules = top.TryGetValue("rules", out var r) ? Rules(r, windows, aggregates, layout, ruleKinds, errors) : [];
 
         if (errors.List.Count > 0)
         {
@@ -107,6 +112,7 @@ public static partial class PipelineLoader
             Future = future,
             Windows = windows,
             Aggregates = aggregates,
+            Indicators = indicators,
             Rules = rules,
         };
     }
@@ -135,6 +141,27 @@ public static partial class PipelineLoader
         }
 
         sb.AppendLine(CultureInfo.InvariantCulture, $"aggregates: [{string.Join(", ", definition.Aggregates.Select(AggregateName))}]");
+        if (definition.Indicators.Count > 0)
+        {
+            sb.AppendLine("indicators:");
+            foreach (var i in definition.Indicators)
+            {
+                sb.AppendLine(CultureInfo.InvariantCulture, $"  - name: {i.Name}");
+                sb.AppendLine(CultureInfo.InvariantCulture, $"    window: \"{i.Window}\"");
+                sb.AppendLine(CultureInfo.InvariantCulture, $"    type: {i.Kind.Name}");
+                if (i.Of is not null)
+                {
+                    sb.AppendLine(CultureInfo.InvariantCulture, $"    of: {i.Of}");
+                }
+
+                sb.AppendLine(CultureInfo.InvariantCulture, $"    period: {i.Period}");
+                if (i.Kind.TakesK)
+                {
+                    sb.AppendLine(CultureInfo.InvariantCulture, $"    k: {PipelineMapping.FormatNumber(i.K)}");
+                }
+            }
+        }
+
         sb.AppendLine(definition.Rules.Count == 0 ? "rules: []" : "rules:");
         foreach (var r in definition.Rules)
         {
@@ -269,7 +296,217 @@ public static partial class PipelineLoader
         return result;
     }
 
-    private static List<RuleDefinition> Rules(object? node, List<WindowDefinition> windows, List<Aggregate> aggregates, RuleKinds kinds, Errors errors)
+    private static List<IndicatorDefinition> Indicators(object? node, List<WindowDefinition> windows, List<Aggregate> aggregates, Errors errors)
+    {
+        var result = new List<IndicatorDefinition>();
+        if (node is not List<object?> items)
+        {
+            errors.Add("indicators", "must be a list of indicators");
+            return result;
+        }
+
+        if (items.Count > MaxIndicators)
+        {
+            errors.Add("indicators", $"has {items.Count:N0} indicators; a pipeline may have at most {MaxIndicators}");
+            return result;
+        }
+
+        var kinds = IndicatorKinds.Builtin;
+        var defined = new Dictionary<string, (int Index, IndicatorDefinition Indicator)>(StringComparer.Ordinal);
+        var all = new Dictionary<string, (int Index, string? Of)>(StringComparer.Ordinal);
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (items[i] is Dictionary<string, object?> m && Scalar(m.GetValueOrDefault("name")) is { } n)
+            {
+                all.TryAdd(n, (i, Scalar(m.GetValueOrDefault("of"))));
+            }
+        }
+
+        for (var i = 0; i < items.Count; i++)
+        {
+            var path = $"indicators[{i}]";
+            if (items[i] is not Dictionary<string, object?> map)
+            {
+                errors.Add(path, "must be a mapping with name, window, type, of and period");
+                continue;
+            }
+
+            var name = Name(map, path, errors);
+            if (name is not null && (!RuleName().IsMatch(name) || BarFields.TryParse(name, out _) || name is "and" or "or" or "not" || name.Contains('.', StringComparison.Ordinal)))
+            {
+                errors.Add(path + ".name", $"must be lower-case letters, digits and underscores, and not a bar field or and/or/not (got '{Shorten(name)}')");
+                name = null;
+            }
+            else if (name is not null && defined.ContainsKey(name))
+            {
+                errors.Add(path + ".name", $"indicator name '{name}' is used more than once");
+                name = null;
+            }
+
+            var window = map.TryGetValue("window", out var wn) ? Scalar(wn) : null;
+            if (window is null)
+            {
+                errors.Add(path + ".window", "is required: the name of one of the windows");
+            }
+            else if (!windows.Any(w => w.Name == window))
+            {
+                errors.Add(path + ".window", $"must name a defined window ({string.Join(", ", windows.Select(w => w.Name))}), got '{Shorten(window)}'");
+            }
+
+            var type = map.TryGetValue("type", out var t) ? Scalar(t) : null;
+            if (type is null || kinds.Find(type) is not { } kind)
+            {
+                errors.Add(path + ".type", type is null ? $"is required: {kinds.Names}" : $"must be {kinds.Names} (got '{Shorten(type)}')");
+                continue;
+            }
+
+            CheckFields(map, ["name", "window", "type", .. kind.Fields], path, errors);
+            var mapping = new PipelineMapping(map, path, errors.Add, aggregates);
+            var period = mapping.Number("period");
+            if (period is < 1 or > IndicatorKind.MaxPeriod || period % 1 != 0)
+            {
+                if (IsNumber(mapping.Text("period")))
+                {
+                    mapping.Error("period", $"must be a whole number of bars from 1 to {IndicatorKind.MaxPeriod} (got '{Shorten(mapping.Text("period"))}')");
+                }
+
+                period = 1;
+            }
+
+            var k = 0.0;
+            if (kind.TakesK)
+            {
+                k = mapping.Has("k") ? mapping.Number("k") : 2;
+                if (k is <= 0 or > BollingerIndicator.MaxK && IsNumber(mapping.Text("k")))
+                {
+                    mapping.Error("k", $"must be a number of standard deviations above 0 and at most {BollingerIndicator.MaxK} (got '{Shorten(mapping.Text("k"))}')");
+                }
+            }
+
+            foreach (var field in kind.Reads)
+            {
+                if (!aggregates.Contains(field.Aggregate()))
+                {
+                    mapping.Error(null, $"{kind.Name} reads {field.Name()}, which the pipeline does not emit; add it to aggregates");
+                }
+            }
+
+            string? of = null;
+            if (kind.TakesOf)
+            {
+                of = mapping.Text("of");
+                of = Of(mapping, of, name, window, defined, all, aggregates) ? of : null;
+            }
+
+            if (name is null || window is null || (kind.TakesOf && of is null))
+            {
+                continue;
+            }
+
+            var indicator = new IndicatorDefinition(name, kind, window, of, (int)period, k);
+            defined[name] = (i, indicator);
+            result.Add(indicator);
+        }
+
+        return result;
+    }
+
+    /// <summary>Checks an indicator's <c>of</c>: a bar field the pipeline emits, or a value of an indicator defined before it over the same window.</summary>
+    private static bool Of(
+        PipelineMapping mapping,
+        string? of,
+        string? name,
+        string? window,
+        Dictionary<string, (int Index, IndicatorDefinition Indicator)> defined,
+        Dictionary<string, (int Index, string? Of)> all,
+        List<Aggregate> aggregates)
+    {
+        if (of is null)
+        {
+            mapping.Error("of", $"is required: a bar field ({string.Join(", ", BarFields.Names)}) or an indicator defined above");
+            return false;
+        }
+
+        if (BarFields.TryParse(of, out var field))
+        {
+            if (!aggregates.Contains(field.Aggregate()))
+            {
+                mapping.Error("of", $"'{of}' is a bar field the pipeline does not emit; add it to aggregates");
+                return false;
+            }
+
+            return true;
+        }
+
+        var dot = of.IndexOf('.', StringComparison.Ordinal);
+        var baseName = dot < 0 ? of : of[..dot];
+        if (defined.TryGetValue(baseName, out var source))
+        {
+            var names = source.Indicator.ValueNames().ToList();
+            if (!names.Contains(of))
+            {
+                mapping.Error("of", $"'{Shorten(of)}' is not a value of indicator '{baseName}'; use {string.Join(", ", names)}");
+                return false;
+            }
+
+            if (source.Indicator.Window != window)
+            {
+                mapping.Error("of", $"'{Shorten(of)}' is computed over window '{source.Indicator.Window}'; this indicator's window is '{window}'");
+                return false;
+            }
+
+            return true;
+        }
+
+        if (all.TryGetValue(baseName, out var later))
+        {
+            // Follow the chain of of's from the later indicator: coming back to this one is a cycle.
+            var chain = new List<string> { name ?? "?", baseName };
+            var next = later.Of;
+            while (next is not null && chain.Count <= all.Count + 1)
+            {
+                var nextBase = next.Split('.')[0];
+                if (nextBase == name)
+                {
+                    chain.Add(nextBase);
+                    mapping.Error("of", $"indicators are computed over each other in a cycle: {string.Join(" \u2192 ", chain)}");
+                    return false;
+                }
+
+                if (!all.TryGetValue(nextBase, out var step))
+                {
+                    break;
+                }
+
+                chain.Add(nextBase);
+                next = step.Of;
+            }
+
+            mapping.Error("of", $"'{Shorten(of)}' is used before it is defined (indicators[{later.Index}]); define an indicator before those computed over it");
+            return false;
+        }
+
+        mapping.Error("of", $"unknown '{Shorten(of)}': not a bar field ({string.Join(", ", BarFields.Names)}) or an indicator defined above");
+        return false;
+    }
+
+    private static bool IsNumber(string? text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value);
+
+    private static IndicatorLayout Layout(List<IndicatorDefinition> indicators, Errors errors)
+    {
+        try
+        {
+            return indicators.Count == 0 ? IndicatorLayout.Empty : new IndicatorLayout(indicators);
+        }
+        catch (ArgumentException e)
+        {
+            errors.Add("indicators", e.Message); // the checks above should have caught it
+            return IndicatorLayout.Empty;
+        }
+    }
+
+    private static List<RuleDefinition> Rules(object? node, List<WindowDefinition> windows, List<Aggregate> aggregates, IndicatorLayout indicators, RuleKinds kinds, Errors errors)
     {
         var result = new List<RuleDefinition>();
         if (node is not List<object?> items)
@@ -310,10 +547,11 @@ public static partial class PipelineLoader
                 errors.Add(path + ".window", $"must name a defined window ({string.Join(", ", windows.Select(w => w.Name))}), got '{Shorten(window)}'");
             }
 
-            var type = map.TryGetValue("type", out var t) ? Scalar(t) : null;
+            // A rule with a condition needs no type: it is an expression rule.
+            var type = map.TryGetValue("type", out var t) ? Scalar(t) : map.ContainsKey("when") ? ExpressionRule.Instance.Name : null;
             if (type is null)
             {
-                errors.Add(path + ".type", $"is required: {kinds.Names}");
+                errors.Add(path + ".type", $"is required: {kinds.Names}; or give a condition in 'when'");
                 continue;
             }
 
@@ -324,7 +562,7 @@ public static partial class PipelineLoader
             }
 
             CheckFields(map, ["name", "type", "window", .. kind.Fields], path, errors);
-            result.Add(kind.Parse(new PipelineMapping(map, path, errors.Add, aggregates), name ?? "?", window ?? "?"));
+            result.Add(kind.Parse(new PipelineMapping(map, path, errors.Add, aggregates, indicators), name ?? "?", window ?? "?"));
         }
 
         foreach (var dup in result.GroupBy(r => r.Name).Where(g => g.Count() > 1))

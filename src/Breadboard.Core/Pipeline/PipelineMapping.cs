@@ -1,4 +1,5 @@
 using System.Globalization;
+using Breadboard.Core.Pipeline.Indicators;
 
 namespace Breadboard.Core.Pipeline;
 
@@ -12,13 +13,20 @@ public sealed class PipelineMapping
     private readonly Action<string, string> _error;
     private readonly IReadOnlyList<Aggregate> _aggregates;
 
-    internal PipelineMapping(Dictionary<string, object?> map, string path, Action<string, string> error, IReadOnlyList<Aggregate> aggregates)
+    internal PipelineMapping(Dictionary<string, object?> map, string path, Action<string, string> error, IReadOnlyList<Aggregate> aggregates, IndicatorLayout? indicators = null)
     {
         _map = map;
         Path = path;
         _error = error;
         _aggregates = aggregates;
+        Indicators = indicators ?? IndicatorLayout.Empty;
     }
+
+    /// <summary>The pipeline's indicators, which a rule's expression may name.</summary>
+    public IndicatorLayout Indicators { get; }
+
+    /// <summary>The bar columns the pipeline emits.</summary>
+    public IReadOnlyList<Aggregate> Aggregates => _aggregates;
 
     /// <summary>Where the mapping is, e.g. <c>rules[2]</c>.</summary>
     public string Path { get; }

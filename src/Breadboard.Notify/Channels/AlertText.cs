@@ -45,7 +45,7 @@ internal static class AlertText
         {
             if (r.Name == rule)
             {
-                return r.Kind.FormatValue(value, withUnit);
+                return r.Kind.FormatValue(r, value, withUnit);
             }
         }
 

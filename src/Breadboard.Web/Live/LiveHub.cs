@@ -326,7 +326,7 @@ internal static class Messages
             w.WriteStartObject();
             w.WriteString("name"u8, rule.Name);
             w.WriteString("type"u8, rule.Kind.Name);
-            w.WriteString("unit"u8, rule.Kind.Unit);
+            w.WriteString("unit"u8, rule.Kind.Unit(rule));
             w.WriteString("window"u8, rule.Window);
             w.WriteEndObject();
         }

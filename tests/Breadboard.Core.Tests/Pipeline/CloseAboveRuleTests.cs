@@ -24,7 +24,7 @@ public sealed class CloseAboveRule : RuleKind
 
     public override IReadOnlyList<string> Fields { get; } = ["price"];
 
-    public override string Unit => "number";
+    public override string Unit(RuleDefinition rule) => "number";
 
     public override RuleDefinition Parse(PipelineMapping mapping, string name, string window)
     {
@@ -47,14 +47,14 @@ public sealed class CloseAboveRule : RuleKind
         yield return ("price", PipelineMapping.FormatNumber(rule.Threshold));
     }
 
-    public override bool Evaluate(RuleDefinition rule, Bar bar, ref RuleState? state, out double value, out double threshold)
+    public override bool Evaluate(RuleDefinition rule, Bar bar, ReadOnlySpan<double> indicators, ref RuleState? state, out double value, out double threshold)
     {
         value = bar.Close;
         threshold = rule.Threshold;
         return Meets(rule, value);
     }
 
-    public override string FormatValue(double value, bool withUnit) => value.ToString("0.00", CultureInfo.InvariantCulture);
+    public override string FormatValue(RuleDefinition rule, double value, bool withUnit) => value.ToString("0.00", CultureInfo.InvariantCulture);
 
     public override string? SqlRefusal(RuleDefinition rule) => null;
 
@@ -91,7 +91,7 @@ public class CloseAboveRuleTests
     {
         var error = Assert.Single(Assert.Throws<PipelineConfigException>(() => PipelineLoader.Parse(Yaml, "p.yaml")).Errors);
 
-        Assert.Equal("p.yaml: rules[0].type: must be price_change or volume_surge (got 'close_above')", error);
+        Assert.Equal("p.yaml: rules[0].type: must be price_change, volume_surge or expression (got 'close_above')", error);
     }
 
     [Fact]
@@ -160,8 +160,8 @@ public class CloseAboveRuleTests
         var rule = Assert.Single(Load(Yaml).Rules);
 
         Assert.Equal("close_above", rule.Kind.Name);
-        Assert.Equal("number", rule.Kind.Unit);
-        Assert.Equal("105.50", rule.Kind.FormatValue(105.5, withUnit: true));
+        Assert.Equal("number", rule.Kind.Unit(rule));
+        Assert.Equal("105.50", rule.Kind.FormatValue(rule, 105.5, withUnit: true));
         Assert.Equal(">= 105.5", rule.Kind.ToSql(rule, "bars_0").Condition);
     }
 }

@@ -19,6 +19,7 @@ public class KindRegistryTests
     {
         [RuleKind.PriceChange] = RuleDefinition.PriceChange("drop", "t", ComparisonOp.LessOrEqual, -1e-7),
         [RuleKind.VolumeSurge] = RuleDefinition.VolumeSurge("surge", "h", 2.5e-3, 7),
+        [ExpressionRule.Instance] = ExpressionRule.Define("rise", "t", "change_pct(close, 2) > 1.5e-3 and not (high == low)", 4, []),
     };
 
     public static TheoryData<string> WindowKindNames => [.. WindowKinds.Builtin.All.Select(k => k.Name)];
@@ -84,7 +85,8 @@ public class KindRegistryTests
 
         Assert.Equal(
             "ooo=5000;dedup=600000;window=t,Tumbling,90000,90000,0;window=h,Hopping,7200000,1800000,0;window=s,Session,0,0,1250;"
-            + "rule=drop,PriceChange,t,LessOrEqual,-1E-07,0;rule=surge,VolumeSurge,h,GreaterOrEqual,0.0025,7",
+            + "rule=drop,PriceChange,t,LessOrEqual,-1E-07,0;rule=surge,VolumeSurge,h,GreaterOrEqual,0.0025,7;"
+            + "rule=rise,Expression,t,4,change_pct(close, 2) > 1.5e-3 and not (high == low)",
             definition.Fingerprint());
     }
 
@@ -98,7 +100,7 @@ public class KindRegistryTests
 
         var error = Assert.Single(Assert.Throws<PipelineConfigException>(() => PipelineLoader.Parse(yaml, "p.yaml")).Errors);
 
-        Assert.Equal("p.yaml: rules[0].type: must be price_change or volume_surge (got 'close_below')", error);
+        Assert.Equal("p.yaml: rules[0].type: must be price_change, volume_surge or expression (got 'close_below')", error);
     }
 
     [Fact]
@@ -120,7 +122,7 @@ public class KindRegistryTests
         var rule = Assert.Throws<KeyNotFoundException>(() => RuleKinds.Builtin.Get("close_below"));
         var window = Assert.Throws<KeyNotFoundException>(() => WindowKinds.Builtin.Get("sliding"));
 
-        Assert.Equal("unknown rule type 'close_below'; known: price_change, volume_surge", rule.Message);
+        Assert.Equal("unknown rule type 'close_below'; known: price_change, volume_surge, expression", rule.Message);
         Assert.Equal("unknown window type 'sliding'; known: tumbling, hopping, session", window.Message);
     }
 
@@ -131,11 +133,11 @@ public class KindRegistryTests
     [Fact]
     public void Labels_AreTheKindsNamesAndUnits()
     {
-        Assert.Equal(["price_change", "volume_surge"], RuleKinds.Builtin.All.Select(k => k.Name));
-        Assert.Equal(["percent", "factor"], RuleKinds.Builtin.All.Select(k => k.Unit));
+        Assert.Equal(["price_change", "volume_surge", "expression"], RuleKinds.Builtin.All.Select(k => k.Name));
+        Assert.Equal(["percent", "percent", "factor"], PipelineDefinition.Default.Rules.Select(r => r.Kind.Unit(r)));
         Assert.Equal(["tumbling", "hopping", "session"], WindowKinds.Builtin.All.Select(k => k.Name));
-        Assert.Equal("\u22125.2%", RuleKind.PriceChange.FormatValue(-5.21, withUnit: true));
-        Assert.Equal("6.3\u00d7 mean volume", RuleKind.VolumeSurge.FormatValue(6.31, withUnit: true));
-        Assert.Equal("5.0\u00d7", RuleKind.VolumeSurge.FormatValue(5, withUnit: false));
+        Assert.Equal("\u22125.2%", RuleKind.PriceChange.FormatValue(PipelineDefinition.Default.Rules[0], -5.21, withUnit: true));
+        Assert.Equal("6.3\u00d7 mean volume", RuleKind.VolumeSurge.FormatValue(PipelineDefinition.Default.Rules[2], 6.31, withUnit: true));
+        Assert.Equal("5.0\u00d7", RuleKind.VolumeSurge.FormatValue(PipelineDefinition.Default.Rules[2], 5, withUnit: false));
     }
 }

@@ -255,7 +255,7 @@ public class PipelineLoaderTests
 
     [Fact]
     public void Parse_WithBadRuleType_NamesTheType() =>
-        AssertOneError(DefaultWith("    type: volume_surge", "    type: volume_spike"), "pipeline.yaml: rules[2].type: must be price_change or volume_surge");
+        AssertOneError(DefaultWith("    type: volume_surge", "    type: volume_spike"), "pipeline.yaml: rules[2].type: must be price_change, volume_surge or expression");
 
     [Theory]
     [InlineData("    size: 60s\n", "", "windows[0].size: is required")]

@@ -18,7 +18,7 @@ public sealed class PriceChangeRule : RuleKind
 
     public override IReadOnlyList<string> Fields { get; } = ["op", "threshold_percent"];
 
-    public override string Unit => "percent";
+    public override string Unit(RuleDefinition rule) => "percent";
 
     public override RuleDefinition Parse(PipelineMapping mapping, string name, string window)
     {
@@ -51,7 +51,7 @@ public sealed class PriceChangeRule : RuleKind
         yield return ("threshold_percent", PipelineMapping.FormatNumber(rule.Threshold));
     }
 
-    public override bool Evaluate(RuleDefinition rule, Bar bar, ref RuleState? state, out double value, out double threshold)
+    public override bool Evaluate(RuleDefinition rule, Bar bar, ReadOnlySpan<double> indicators, ref RuleState? state, out double value, out double threshold)
     {
         ArgumentNullException.ThrowIfNull(rule);
         ArgumentNullException.ThrowIfNull(bar);
@@ -67,7 +67,7 @@ public sealed class PriceChangeRule : RuleKind
     }
 
     // U+2212 (minus) rather than a hyphen: it reads as a sign and does not wrap away from the number.
-    public override string FormatValue(double value, bool withUnit) =>
+    public override string FormatValue(RuleDefinition rule, double value, bool withUnit) =>
         value.ToString("+0.0;\u22120.0;0.0", CultureInfo.InvariantCulture) + "%";
 
     public override string? SqlRefusal(RuleDefinition rule) => null;

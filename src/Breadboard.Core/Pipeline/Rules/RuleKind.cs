@@ -36,8 +36,8 @@ public abstract class RuleKind
     /// <summary>The fields of the pipeline file's mapping beyond <c>name</c>, <c>type</c> and <c>window</c>.</summary>
     public abstract IReadOnlyList<string> Fields { get; }
 
-    /// <summary>What the dashboard shows values in: <c>percent</c>, <c>factor</c> (a multiple) or <c>number</c>.</summary>
-    public abstract string Unit { get; }
+    /// <summary>What the dashboard shows the rule's values in: <c>percent</c>, <c>factor</c> (a multiple), <c>price</c>, <c>number</c>…</summary>
+    public abstract string Unit(RuleDefinition rule);
 
     /// <summary>Reads a rule of this kind; problems go to <paramref name="mapping"/> and still give a definition.</summary>
     public abstract RuleDefinition Parse(PipelineMapping mapping, string name, string window);
@@ -56,8 +56,9 @@ public abstract class RuleKind
     /// Evaluates the rule on a closed bar of its window for the bar's symbol: true when it fires, with the value it
     /// measured and the threshold it compared it with (the alert's <c>value</c> and <c>threshold</c>).
     /// </summary>
+    /// <param name="indicators">The symbol's indicator values after this bar, per slot of the pipeline's indicator layout.</param>
     /// <param name="state">The symbol's state for this rule, null until the kind first creates it.</param>
-    public abstract bool Evaluate(RuleDefinition rule, Bar bar, ref RuleState? state, out double value, out double threshold);
+    public abstract bool Evaluate(RuleDefinition rule, Bar bar, ReadOnlySpan<double> indicators, ref RuleState? state, out double value, out double threshold);
 
     /// <summary>Writes the symbol's state for a checkpoint; the default (stateless kinds) writes -1.</summary>
     public virtual void WriteState(BinaryWriter writer, RuleState? state)
@@ -77,7 +78,10 @@ public abstract class RuleKind
 
     /// <summary>A value or threshold of this rule for people: <c>−5.2%</c>, <c>6.3× mean volume</c>.</summary>
     /// <param name="withUnit">False for a threshold shown beside its value, where the short unit reads better.</param>
-    public abstract string FormatValue(double value, bool withUnit);
+    public abstract string FormatValue(RuleDefinition rule, double value, bool withUnit);
+
+    /// <summary>What the rule tests, for notifications: <c>crosses_above(sma_fast, sma_slow)</c>; null when its name and values say it all.</summary>
+    public virtual string? Describe(RuleDefinition rule) => null;
 
     /// <summary>Why Flink SQL cannot compute the rule exactly as the local engine does; null when it can.</summary>
     public abstract string? SqlRefusal(RuleDefinition rule);

@@ -11,7 +11,7 @@ public sealed class RuleKinds
     private RuleKinds(IReadOnlyList<RuleKind> all) => All = all;
 
     /// <summary>Every rule type Breadboard ships, in the order errors list them.</summary>
-    public static RuleKinds Builtin { get; } = new([PriceChangeRule.Instance, VolumeSurgeRule.Instance]);
+    public static RuleKinds Builtin { get; } = new([PriceChangeRule.Instance, VolumeSurgeRule.Instance, ExpressionRule.Instance]);
 
     public IReadOnlyList<RuleKind> All { get; }
 

@@ -22,7 +22,7 @@ public sealed class VolumeSurgeRule : RuleKind
 
     public override IReadOnlyList<string> Fields { get; } = ["factor", "lookback"];
 
-    public override string Unit => "factor";
+    public override string Unit(RuleDefinition rule) => "factor";
 
     public override RuleDefinition Parse(PipelineMapping mapping, string name, string window)
     {
@@ -54,7 +54,7 @@ public sealed class VolumeSurgeRule : RuleKind
         yield return ("lookback", rule.Lookback.ToString(CultureInfo.InvariantCulture));
     }
 
-    public override bool Evaluate(RuleDefinition rule, Bar bar, ref RuleState? state, out double value, out double threshold)
+    public override bool Evaluate(RuleDefinition rule, Bar bar, ReadOnlySpan<double> indicators, ref RuleState? state, out double value, out double threshold)
     {
         ArgumentNullException.ThrowIfNull(rule);
         ArgumentNullException.ThrowIfNull(bar);
@@ -109,7 +109,7 @@ public sealed class VolumeSurgeRule : RuleKind
         return history;
     }
 
-    public override string FormatValue(double value, bool withUnit) =>
+    public override string FormatValue(RuleDefinition rule, double value, bool withUnit) =>
         value.ToString("0.0", CultureInfo.InvariantCulture) + (withUnit ? "\u00d7 mean volume" : "\u00d7");
 
     public override string? SqlRefusal(RuleDefinition rule) =>

@@ -1,0 +1,48 @@
+using Breadboard.Core.Model;
+
+namespace Breadboard.Core.Pipeline.Indicators;
+
+/// <summary>
+/// <c>type: zscore</c>: (x − mean of the N previous values) / their population standard deviation; undefined with
+/// fewer than N previous values or a deviation of 0.
+/// </summary>
+public sealed class ZScoreIndicator : IndicatorKind
+{
+    private ZScoreIndicator()
+        : base("zscore")
+    {
+    }
+
+    public static ZScoreIndicator Instance { get; } = new();
+
+    public override ValueUnit Unit(ValueUnit input) => ValueUnit.Sigma;
+
+    public override IndicatorState CreateState(IndicatorDefinition indicator) => new State(indicator?.Period ?? 1);
+
+    public override string? SqlRefusal(IndicatorDefinition indicator) => null;
+
+    private sealed class State(int period) : IndicatorState
+    {
+        private readonly ValueRing _previous = new(period);
+
+        public override void Update(double x, Bar bar, Span<double> values)
+        {
+            values[0] = double.NaN;
+            if (_previous.Full)
+            {
+                var mean = _previous.Mean();
+                var deviation = _previous.Deviation(mean);
+                if (deviation != 0)
+                {
+                    values[0] = (x - mean) / deviation;
+                }
+            }
+
+            _previous.Add(x);
+        }
+
+        public override void Write(BinaryWriter writer) => _previous.Write(writer);
+
+        public override void Read(BinaryReader reader) => _previous.Read(reader);
+    }
+}

@@ -1,0 +1,202 @@
+using System.Globalization;
+using Breadboard.Core.Model;
+using Breadboard.Core.Pipeline.Expressions;
+using Breadboard.Core.Pipeline.Indicators;
+
+namespace Breadboard.Core.Pipeline.Rules;
+
+/// <summary>
+/// A rule written as a condition: <c>when: "crosses_above(sma_fast, sma_slow)"</c>, optionally <c>for: 3</c>. The
+/// pipeline file gives no <c>type</c> for it (or <c>type: expression</c>). docs/RULES.md defines the language.
+/// </summary>
+/// <remarks>
+/// Fires on the bar where the condition has held on <c>for</c> consecutive bars of the symbol's window (bars that
+/// exist), once per unbroken run; a bar where it does not hold re-arms it. The alert's value and threshold are the
+/// operands of the expression's first comparison or crossing on that bar.
+/// </remarks>
+public sealed class ExpressionRule : RuleKind
+{
+    /// <summary>Most consecutive bars a <c>for</c> may ask for.</summary>
+    public const int MaxFor = 10_000;
+
+    private ExpressionRule()
+        : base("expression", "Expression")
+    {
+    }
+
+    public static ExpressionRule Instance { get; } = new();
+
+    public override IReadOnlyList<string> Fields { get; } = ["when", "for"];
+
+    /// <summary>A rule of this kind over <paramref name="indicators"/>, for code that builds definitions itself.</summary>
+    /// <exception cref="ArgumentException">The expression has problems, or <paramref name="forBars"/> is out of range.</exception>
+    public static RuleDefinition Define(string name, string window, string when, int forBars, IReadOnlyList<IndicatorDefinition> indicators, IReadOnlyList<Aggregate>? aggregates = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(forBars, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(forBars, MaxFor);
+        var program = ExpressionCompiler.Compile(when, new IndicatorLayout(indicators), window, aggregates ?? Enum.GetValues<Aggregate>());
+        return Create(name, window, program, forBars);
+    }
+
+    public static ExpressionSettings SettingsOf(RuleDefinition rule) =>
+        rule?.Settings as ExpressionSettings ?? throw new ArgumentException($"rule '{rule?.Name}' is not an expression rule", nameof(rule));
+
+    public override RuleDefinition Parse(PipelineMapping mapping, string name, string window)
+    {
+        ArgumentNullException.ThrowIfNull(mapping);
+        var forBars = 1;
+        if (mapping.Has("for"))
+        {
+            var value = mapping.Number("for");
+            if (value is < 1 or > MaxFor || value % 1 != 0)
+            {
+                mapping.Error("for", $"must be a whole number of bars from 1 to {MaxFor} (got '{PipelineMapping.Quote(mapping.Text("for"))}')");
+            }
+            else
+            {
+                forBars = (int)value;
+            }
+        }
+
+        var when = mapping.Text("when");
+        ExpressionProgram? program = null;
+        if (string.IsNullOrWhiteSpace(when))
+        {
+            mapping.Error("when", "is required: a condition such as \"rsi14 > 70\"");
+        }
+        else
+        {
+            program = ExpressionCompiler.Compile(when, mapping.Indicators, window, mapping.Aggregates, (column, message) => mapping.Error("when", $"column {column}: {message}"));
+        }
+
+        return program is null
+            ? new RuleDefinition(name, this, window, ComparisonOp.GreaterOrEqual, 0, 0)
+            : Create(name, window, program, forBars);
+    }
+
+    private static RuleDefinition Create(string name, string window, ExpressionProgram program, int forBars) =>
+        new(name, Instance, window, ComparisonOp.GreaterOrEqual, 0, 0) { Settings = new ExpressionSettings(program, forBars) };
+
+    public override IEnumerable<(string Field, string Value)> YamlFields(RuleDefinition rule)
+    {
+        var settings = SettingsOf(rule);
+        yield return ("when", System.Text.Json.JsonSerializer.Serialize(settings.When)); // a JSON string is a YAML double-quoted scalar
+        if (settings.For != 1)
+        {
+            yield return ("for", settings.For.ToString(CultureInfo.InvariantCulture));
+        }
+    }
+
+    public override string Fingerprint(RuleDefinition rule)
+    {
+        var settings = SettingsOf(rule);
+        return string.Create(CultureInfo.InvariantCulture, $"{rule.Name},{FingerprintName},{rule.Window},{settings.For},{settings.When}");
+    }
+
+    public override bool Evaluate(RuleDefinition rule, Bar bar, ReadOnlySpan<double> indicators, ref RuleState? state, out double value, out double threshold)
+    {
+        var settings = SettingsOf(rule);
+        var program = settings.Program;
+        var expression = (ExpressionState)(state ??= new ExpressionState(program));
+        if (!program.Evaluate(bar, indicators, expression, out value, out threshold))
+        {
+            expression.Run = 0;
+            return false;
+        }
+
+        if (expression.Run >= settings.For)
+        {
+            return false; // still the same run: it fired already
+        }
+
+        expression.Run++;
+        return expression.Run == settings.For;
+    }
+
+    // The run, then each ring's count and values oldest first; -1 for a symbol with no bar of the window yet.
+    public override void WriteState(BinaryWriter writer, RuleState? state)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        if (state is not ExpressionState expression)
+        {
+            writer.Write(-1);
+            return;
+        }
+
+        writer.Write(expression.Run);
+        var program = expression.Program;
+        writer.Write(program.Rings);
+        for (var ring = 0; ring < program.Rings; ring++)
+        {
+            var values = program.RingValues(expression, ring).ToList();
+            writer.Write(values.Count);
+            foreach (var v in values)
+            {
+                writer.Write(v);
+            }
+        }
+    }
+
+    public override RuleState? ReadState(BinaryReader reader, RuleDefinition rule)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        var settings = SettingsOf(rule);
+        var run = reader.ReadInt32();
+        if (run < 0)
+        {
+            return null;
+        }
+
+        var program = settings.Program;
+        var state = new ExpressionState(program) { Run = Math.Min(run, settings.For) };
+        var rings = reader.ReadInt32();
+        if (rings != program.Rings)
+        {
+            throw new InvalidDataException($"rule '{rule.Name}' keeps {program.Rings} histories, but the checkpoint has {rings}");
+        }
+
+        for (var ring = 0; ring < rings; ring++)
+        {
+            var count = reader.ReadInt32();
+            if (count < 0 || count > program.RingCapacity(ring))
+            {
+                throw new InvalidDataException($"rule '{rule.Name}': a history of {count} values, where 0 to {program.RingCapacity(ring)} fit");
+            }
+
+            var values = new double[count];
+            for (var k = 0; k < count; k++)
+            {
+                values[k] = reader.ReadDouble();
+            }
+
+            program.Restore(state, ring, values);
+        }
+
+        return state;
+    }
+
+    public override string Unit(RuleDefinition rule) => ValueUnits.Name(SettingsOf(rule).Program.First.Unit);
+
+    public override string FormatValue(RuleDefinition rule, double value, bool withUnit) =>
+        ValueUnits.Format(SettingsOf(rule).Program.First.Unit, value, withUnit);
+
+    public override string? Describe(RuleDefinition rule)
+    {
+        var settings = SettingsOf(rule);
+        return settings.For == 1 ? settings.When : string.Create(CultureInfo.InvariantCulture, $"{settings.When} for {settings.For} bars");
+    }
+
+    public override string? SqlRefusal(RuleDefinition rule) => "expression rules are not compiled to Flink SQL yet";
+
+    public override RuleSql ToSql(RuleDefinition rule, string bars) => throw new NotSupportedException(SqlRefusal(rule));
+}
+
+/// <summary>An expression rule's settings: the compiled <c>when</c> and its <c>for</c>. Equal when the texts and <c>for</c> are.</summary>
+public sealed record ExpressionSettings(ExpressionProgram Program, int For) : RuleSettings
+{
+    public string When => Program.Text;
+
+    public bool Equals(ExpressionSettings? other) => other is not null && other.When == When && other.For == For;
+
+    public override int GetHashCode() => HashCode.Combine(When, For);
+}
