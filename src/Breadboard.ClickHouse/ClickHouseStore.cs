@@ -440,6 +440,9 @@ public sealed class ClickHouseStore : IMarketStore
         row.GetProperty("vwap").ValueKind == JsonValueKind.Null ? null : row.GetProperty("vwap").GetDouble(),
         row.GetProperty("trades").GetInt64());
 
+    // ClickHouse writes a NaN as null in JSON (output_format_json_quote_denormals is off).
+    private static double DoubleOrNaN(JsonElement value) => value.ValueKind == JsonValueKind.Null ? double.NaN : value.GetDouble();
+
     private static Alert ReadAlert(JsonElement row) => new(
         row.GetProperty("id").GetString()!,
         row.GetProperty("rule").GetString()!,
@@ -447,8 +450,8 @@ public sealed class ClickHouseStore : IMarketStore
         row.GetProperty("window").GetString()!,
         row.GetProperty("window_start").GetInt64(),
         row.GetProperty("window_end").GetInt64(),
-        row.GetProperty("value").GetDouble(),
-        row.GetProperty("threshold").GetDouble(),
+        DoubleOrNaN(row.GetProperty("value")),
+        DoubleOrNaN(row.GetProperty("threshold")),
         row.GetProperty("ts").GetInt64());
 
     private static Tick ReadTick(JsonElement row)

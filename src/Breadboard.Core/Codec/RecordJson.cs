@@ -30,7 +30,7 @@ public static class RecordJson
             if (!TryString(root, "id", out var id, out error) || !TryString(root, "rule", out var rule, out error) ||
                 !TryString(root, "symbol", out var symbol, out error) || !TryString(root, "window", out var window, out error) ||
                 !TryTime(root, "window_start", out var windowStart, out error) || !TryTime(root, "window_end", out var windowEnd, out error) ||
-                !TryNumber(root, "value", out var value, out error) || !TryNumber(root, "threshold", out var threshold, out error) ||
+                !TryNumberOrNull(root, "value", out var value, out error) || !TryNumberOrNull(root, "threshold", out var threshold, out error) ||
                 !TryTime(root, "ts", out var ts, out error))
             {
                 return false;
@@ -160,6 +160,25 @@ public static class RecordJson
         if (!root.TryGetProperty(name, out var element) || element.ValueKind != JsonValueKind.Number || !element.TryGetDouble(out value) || !double.IsFinite(value))
         {
             error = $"\"{name}\" must be a finite number";
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>An alert's value or threshold: a finite number, or null where an expression's operand was undefined (NaN).</summary>
+    private static bool TryNumberOrNull(JsonElement root, string name, out double value, out string? error)
+    {
+        if (root.TryGetProperty(name, out var element) && element.ValueKind == JsonValueKind.Null)
+        {
+            value = double.NaN;
+            error = null;
+            return true;
+        }
+
+        if (!TryNumber(root, name, out value, out error))
+        {
+            error = $"\"{name}\" must be a finite number or null";
             return false;
         }
 

@@ -134,8 +134,8 @@ public sealed class RecordWriter : IDisposable
             _json.WriteString("window"u8, alert.Window);
             Time("window_start"u8, alert.WindowStart);
             Time("window_end"u8, alert.WindowEnd);
-            _json.WriteNumber("value"u8, alert.Value);
-            _json.WriteNumber("threshold"u8, alert.Threshold);
+            NumberOrNull("value"u8, alert.Value);
+            NumberOrNull("threshold"u8, alert.Threshold);
             Time("ts"u8, alert.Ts);
             EndJson();
         }
@@ -254,6 +254,20 @@ public sealed class RecordWriter : IDisposable
         _stream.Write(_buffer.WrittenSpan);
         BytesWritten += _buffer.WrittenCount;
         _buffer.ResetWrittenCount();
+    }
+
+    // An expression rule's operand can be undefined on the bar it fires on (an or of which the other side held):
+    // NaN in memory, null in JSON, which has no NaN.
+    private void NumberOrNull(ReadOnlySpan<byte> name, double value)
+    {
+        if (double.IsFinite(value))
+        {
+            _json.WriteNumber(name, value);
+        }
+        else
+        {
+            _json.WriteNull(name);
+        }
     }
 }
 

@@ -42,7 +42,7 @@ public class RecordJsonTests
     }
 
     [Theory]
-    [InlineData("\"value\":-5.5", "\"value\":1e999", "\"value\" must be a finite number")]
+    [InlineData("\"value\":-5.5", "\"value\":1e999", "\"value\" must be a finite number or null")]
     [InlineData("\"ts\":\"2026-01-02T14:35:00.000Z\"", "\"ts\":-1", "\"ts\" must be an ISO-8601 UTC time or epoch milliseconds, from 1970 to 9999")]
     [InlineData("\"window_start\":\"2026-01-02T14:30:00.000Z\"", "\"window_start\":\"2026-01-02T14:40:00.000Z\"", "\"window_end\" must be after \"window_start\"")]
     public void TryParseAlertAndCheckValues_WithValuesNoEngineMakes_RefuseThemWithTheField(string field, string replacement, string error)
@@ -52,6 +52,23 @@ public class RecordJsonTests
         var json = System.Text.Encoding.UTF8.GetBytes(AlertJson.Replace(field, replacement, StringComparison.Ordinal));
 
         Assert.Equal(error, RecordJson.TryParseAlert(json, out var alert, out var actual) ? RecordJson.CheckValues(alert!) : actual);
+    }
+
+    [Fact]
+    public void AlertWithUndefinedOperands_RoundTripsThroughNullAsNaN()
+    {
+        var alert = new Alert("r:AAPL:1m:0", "r", "AAPL", "1m", 0, 60_000, double.NaN, 70, 60_000);
+        using var stream = new MemoryStream();
+        using (var writer = new RecordWriter(stream))
+        {
+            writer.Write(alert);
+        }
+
+        var json = System.Text.Encoding.UTF8.GetString(stream.ToArray()).TrimEnd('\n');
+        Assert.Contains("\"value\":null,\"threshold\":70", json, StringComparison.Ordinal);
+        Assert.True(RecordJson.TryParseAlert(System.Text.Encoding.UTF8.GetBytes(json), out var back, out var error), error);
+        Assert.True(double.IsNaN(back!.Value));
+        Assert.Equal(70, back.Threshold);
     }
 
     // Found by fuzzing (fuzz/corpus/sink-records/crash-*): JsonDocument throws InvalidOperationException, which
