@@ -26,7 +26,8 @@ internal static class ValidateConfigCommand
             }
             else
             {
-                Console.WriteLine($"ok: {definition.Windows.Count} windows ({string.Join(", ", definition.Windows.Select(w => w.Name))}), {definition.Rules.Count} rules ({string.Join(", ", definition.Rules.Select(r => r.Name))})");
+                var indicators = definition.Indicators.Count == 0 ? "" : $", {definition.Indicators.Count} indicators ({string.Join(", ", definition.Indicators.Select(i => i.Name))})";
+                Console.WriteLine($"ok: {definition.Windows.Count} windows ({string.Join(", ", definition.Windows.Select(w => w.Name))}){indicators}, {definition.Rules.Count} rules ({string.Join(", ", definition.Rules.Select(r => r.Name))})");
                 foreach (var seam in Seams.All)
                 {
                     Console.WriteLine($"  {seam.Flag[2..],-10} {seam.Shown(parse)}");

@@ -395,7 +395,7 @@ public static partial class PipelineLoader
             if (kind.TakesOf)
             {
                 of = mapping.Text("of");
-                of = Of(mapping, of, name, window, defined, all, aggregates) ? of : null;
+                of = Of(mapping, of, name, window, defined, all, aggregates, i) ? of : null;
             }
 
             if (name is null || window is null || (kind.TakesOf && of is null))
@@ -419,7 +419,8 @@ public static partial class PipelineLoader
         string? window,
         Dictionary<string, (int Index, IndicatorDefinition Indicator)> defined,
         Dictionary<string, (int Index, string? Of)> all,
-        List<Aggregate> aggregates)
+        List<Aggregate> aggregates,
+        int index)
     {
         if (of is null)
         {
@@ -458,7 +459,18 @@ public static partial class PipelineLoader
             return true;
         }
 
-        if (all.TryGetValue(baseName, out var later))
+        if (all.TryGetValue(baseName, out var later) && later.Index < index)
+        {
+            return false; // defined above, but with errors of its own: those are reported there
+        }
+
+        if (baseName == name)
+        {
+            mapping.Error("of", $"'{Shorten(name)}' cannot be computed over itself");
+            return false;
+        }
+
+        if (all.ContainsKey(baseName))
         {
             // Follow the chain of of's from the later indicator: coming back to this one is a cycle.
             var chain = new List<string> { name ?? "?", baseName };
