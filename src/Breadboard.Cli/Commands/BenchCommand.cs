@@ -21,9 +21,10 @@ internal static class BenchCommand
         var file = new Option<string?>("--file") { Description = "Replay this NDJSON file instead of generating one." };
         var runs = new Option<int>("--runs") { Description = "Runs of each side; the best of each is compared.", DefaultValueFactory = _ => 3 };
         var noBaseline = new Option<bool>("--no-baseline") { Description = "Skip DuckDB (for memory runs on large files)." };
+        var pipeline = CommandRunner.PipelineOption();
         var replay = new Command("replay", "Time replay of a generated tick file with the default pipeline against DuckDB's batch SQL for the same three windows.")
         {
-            ticks, symbols, file, runs, noBaseline,
+            ticks, symbols, file, runs, noBaseline, pipeline,
         };
 
         replay.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(async () =>
@@ -34,11 +35,13 @@ internal static class BenchCommand
                 throw new SettingException($"--file '{path}': file not found");
             }
 
+            var definition = CommandRunner.LoadPipeline(parse.GetValue(pipeline));
             var count = Math.Max(1, parse.GetValue(runs));
             var outDir = Directory.CreateTempSubdirectory("breadboard-bench-");
             try
             {
                 Console.WriteLine($"input: {path} ({new FileInfo(path).Length / 1e6:F0} MB); {Environment.ProcessorCount} cores; .NET {Environment.Version}; {count} run(s) each, best taken");
+                Console.WriteLine($"pipeline: {parse.GetValue(pipeline) ?? "default"} ({definition.Windows.Count} windows, {definition.Indicators.Count} indicators, {definition.Rules.Count} rules)");
 
                 // Ours first, so the process's peak memory is the replay's and not DuckDB's.
                 var best = TimeSpan.MaxValue;
@@ -50,7 +53,7 @@ internal static class BenchCommand
                     result = await Replay.RunAsync(new ReplayOptions
                     {
                         Input = path,
-                        Pipeline = PipelineDefinition.Default,
+                        Pipeline = definition,
                         BarsOut = Path.Combine(outDir.FullName, "bars.ndjson"),
                         AlertsOut = Path.Combine(outDir.FullName, "alerts.ndjson"),
                         LateOut = Path.Combine(outDir.FullName, "late.ndjson"),
