@@ -80,11 +80,29 @@ public sealed class ExpressionRule : RuleKind
     public override IEnumerable<(string Field, string Value)> YamlFields(RuleDefinition rule)
     {
         var settings = SettingsOf(rule);
-        yield return ("when", System.Text.Json.JsonSerializer.Serialize(settings.When)); // a JSON string is a YAML double-quoted scalar
+        yield return ("when", Quoted(settings.When));
         if (settings.For != 1)
         {
             yield return ("for", settings.For.ToString(CultureInfo.InvariantCulture));
         }
+    }
+
+    // A YAML double-quoted scalar: \ and " escaped, and line breaks and other control characters (whitespace in
+    // an expression) as \xNN, so that YAML does not fold them and the text reads back byte for byte.
+    private static string Quoted(string text)
+    {
+        var sb = new System.Text.StringBuilder(text.Length + 2).Append('"');
+        foreach (var c in text)
+        {
+            _ = c switch
+            {
+                '\\' or '"' => sb.Append('\\').Append(c),
+                < ' ' or '\u007f' => sb.Append(CultureInfo.InvariantCulture, $"\\x{(int)c:x2}"),
+                _ => sb.Append(c),
+            };
+        }
+
+        return sb.Append('"').ToString();
     }
 
     public override string Fingerprint(RuleDefinition rule)
