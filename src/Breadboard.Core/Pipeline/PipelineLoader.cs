@@ -33,6 +33,12 @@ public static partial class PipelineLoader
 
     public const int MaxIndicators = 256;
 
+    /// <summary>
+    /// Most past values the pipeline may keep per symbol (indicator periods, prev/change_pct lookbacks, volume_surge
+    /// lookbacks), so that a definition cannot make each symbol's state hundreds of megabytes.
+    /// </summary>
+    public const int MaxHistoryPerSymbol = 100_000;
+
     /// <summary>Largest window size or session gap (and so the furthest a window reaches past its tick).</summary>
     public const long MaxWindowMs = 366 * DayMs;
 
@@ -99,6 +105,12 @@ public static partial class PipelineLoader
         var indicators = top.TryGetValue("indicators", out var ind) ? Indicators(ind, windows, aggregates, errors) : [];
         var layout = Layout(indicators, errors);
         var rules = top.TryGetValue("rules", out var r) ? Rules(r, windows, aggregates, layout, ruleKinds, errors) : [];
+
+        var history = indicators.Sum(i => (long)i.Period) + rules.Sum(r => (long)r.Lookback + (r.Settings is ExpressionSettings e ? e.Program.History : 0));
+        if (history > MaxHistoryPerSymbol)
+        {
+            errors.Add("(top)", $"the indicators and rules keep {history:N0} past values per symbol (periods and lookbacks added up); at most {MaxHistoryPerSymbol:N0} are allowed");
+        }
 
         if (errors.List.Count > 0)
         {

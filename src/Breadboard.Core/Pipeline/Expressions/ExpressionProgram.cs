@@ -42,6 +42,9 @@ public sealed class ExpressionProgram
     /// <summary>The first comparison or crossing: its operands are an alert's value and threshold.</summary>
     public Comparison First { get; }
 
+    /// <summary>Past values it keeps per symbol: the lookbacks of its prev, change_pct and crossings.</summary>
+    public int History => RingLength;
+
     internal int MaxStack { get; }
 
     internal int RingLength { get; }
