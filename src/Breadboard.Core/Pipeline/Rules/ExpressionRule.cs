@@ -188,7 +188,14 @@ public sealed class ExpressionRule : RuleKind
 
     public override string? SqlRefusal(RuleDefinition rule) => "expression rules are not compiled to Flink SQL yet";
 
-    public override RuleSql ToSql(RuleDefinition rule, string bars) => throw new NotSupportedException(SqlRefusal(rule));
+    /// <remarks>
+    /// The SELECT gives only the bars on which the rule fires, with the first comparison's operands as
+    /// <c>value</c> and <c>threshold</c> (NULL where undefined).
+    /// </remarks>
+    public override RuleSql ToSql(RuleDefinition rule, string bars) =>
+        ExpressionSql.Compile(SettingsOf(rule), bars, Describe(rule) ?? "");
+
+    public override IReadOnlyList<string> IndicatorValues(RuleDefinition rule) => ExpressionSql.IndicatorValues(SettingsOf(rule).When);
 }
 
 /// <summary>An expression rule's settings: the compiled <c>when</c> and its <c>for</c>. Equal when the texts and <c>for</c> are.</summary>
