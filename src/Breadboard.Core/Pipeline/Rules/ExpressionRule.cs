@@ -186,7 +186,8 @@ public sealed class ExpressionRule : RuleKind
         return settings.For == 1 ? settings.When : string.Create(CultureInfo.InvariantCulture, $"{settings.When} for {settings.For} bars");
     }
 
-    public override string? SqlRefusal(RuleDefinition rule) => "expression rules are not compiled to Flink SQL yet";
+    /// <summary>None: the language compiles exactly (<see cref="ExpressionSql"/>); the indicators it reads are refused by their own kinds.</summary>
+    public override string? SqlRefusal(RuleDefinition rule) => null;
 
     /// <remarks>
     /// The SELECT gives only the bars on which the rule fires, with the first comparison's operands as
