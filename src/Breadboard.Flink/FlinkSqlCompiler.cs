@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text;
 using Breadboard.Core.Model;
 using Breadboard.Core.Pipeline;
+using Breadboard.Core.Pipeline.Indicators;
+using Breadboard.Core.Pipeline.Rules;
 
 namespace Breadboard.Flink;
 
@@ -60,7 +62,7 @@ public static class FlinkSqlCompiler
             throw new ArgumentException("Flink options: " + string.Join("; ", errors), nameof(options));
         }
 
-        Check(definition);
+        var indicators = Check(definition);
         var statements = new List<string>();
         statements.AddRange(Settings(options));
         statements.Add(SourceTable(StockTable, StockTopic, definition, options));
@@ -72,9 +74,19 @@ public static class FlinkSqlCompiler
             statements.Add(BarsView(i, definition.Windows[i]));
         }
 
+        var sources = new string[definition.Windows.Count];
+        for (var i = 0; i < definition.Windows.Count; i++)
+        {
+            var name = definition.Windows[i].Name;
+            sources[i] = IndicatorViews(i, [.. indicators.Where(x => x.Window == name)], statements);
+        }
+
         for (var i = 0; i < definition.Rules.Count; i++)
         {
-            statements.Add(AlertsView(i, definition.Rules[i], definition));
+            var rule = definition.Rules[i];
+            var window = WindowIndex(definition, rule);
+            var source = rule.Kind.IndicatorValues(rule).Count > 0 ? sources[window] : BarsView(window);
+            statements.Add(AlertsView(i, rule, source));
         }
 
         statements.Add(BarsSink(definition, options));
@@ -83,7 +95,11 @@ public static class FlinkSqlCompiler
         return statements;
     }
 
-    private static void Check(PipelineDefinition definition)
+    /// <summary>
+    /// Refuses what cannot be compiled, every problem at once, one line each; returns the indicators the rules read
+    /// (through the indicators they are computed over too), in definition order: the only ones compiled.
+    /// </summary>
+    private static List<IndicatorDefinition> Check(PipelineDefinition definition)
     {
         if (definition.Windows.Count == 0)
         {
@@ -95,27 +111,81 @@ public static class FlinkSqlCompiler
             throw new FlinkUnsupportedException($"negative out_of_orderness ({definition.OutOfOrdernessMs} ms)");
         }
 
+        var problems = new List<string>();
         foreach (var w in definition.Windows)
         {
             if (w.Kind.SqlRefusal(w) is { } refusal)
             {
-                throw new FlinkUnsupportedException($"window '{w.Name}': {refusal}");
+                problems.Add($"window '{w.Name}': {refusal}");
             }
         }
 
+        var read = new HashSet<IndicatorDefinition>(ReferenceEqualityComparer.Instance);
         foreach (var r in definition.Rules)
         {
-            _ = WindowIndex(definition, r);
+            if (!definition.Windows.Any(w => w.Name == r.Window))
+            {
+                problems.Add($"rule '{r.Name}': no window named '{r.Window}'");
+                continue;
+            }
+
             if (r.Kind.SqlRefusal(r) is { } refusal)
             {
-                throw new FlinkUnsupportedException($"rule '{r.Name}': {refusal}");
+                problems.Add($"rule '{r.Name}': {refusal}");
             }
 
             if (!double.IsFinite(r.Threshold))
             {
-                throw new FlinkUnsupportedException($"rule '{r.Name}': a threshold that is not a finite number");
+                problems.Add($"rule '{r.Name}': a threshold that is not a finite number");
+            }
+
+            foreach (var (indicator, reader) in IndicatorsRead(definition, r, problems))
+            {
+                read.Add(indicator);
+                if (indicator.Kind.SqlRefusal(indicator) is { } why)
+                {
+                    var through = reader is null ? "" : $", which '{reader.Name}' is computed over";
+                    problems.Add($"rule '{r.Name}': indicator '{indicator.Name}' ({indicator.Kind.Name}){through}: {why}");
+                }
             }
         }
+
+        if (problems.Count > 0)
+        {
+            throw new FlinkUnsupportedException(string.Join('\n', problems.Distinct()));
+        }
+
+        return [.. definition.Indicators.Where(read.Contains)];
+    }
+
+    /// <summary>The indicators a rule reads, each with the indicator computed over it (null for those the rule names itself).</summary>
+    private static List<(IndicatorDefinition Indicator, IndicatorDefinition? Reader)> IndicatorsRead(PipelineDefinition d, RuleDefinition r, List<string> problems)
+    {
+        var layout = d.IndicatorLayout;
+        var result = new List<(IndicatorDefinition, IndicatorDefinition?)>();
+        var pending = new Queue<(string Value, IndicatorDefinition? Reader)>(r.Kind.IndicatorValues(r).Select(v => (v, (IndicatorDefinition?)null)));
+        while (pending.TryDequeue(out var next))
+        {
+            if (!layout.TryFind(next.Value, out var slot))
+            {
+                problems.Add($"rule '{r.Name}': no indicator value named '{next.Value}'");
+                continue;
+            }
+
+            var indicator = layout.OwnerOf(slot);
+            if (result.Any(x => ReferenceEquals(x.Item1, indicator)))
+            {
+                continue;
+            }
+
+            result.Add((indicator, next.Reader));
+            if (indicator.Of is { } of && !BarFields.TryParse(of, out _))
+            {
+                pending.Enqueue((of, indicator));
+            }
+        }
+
+        return result;
     }
 
     private static string Header(PipelineDefinition definition)
@@ -144,6 +214,15 @@ public static class FlinkSqlCompiler
         sb.AppendLine("--   until later ticks confirm the jump, and on live faces refuses ticks ahead of the wall clock).");
         sb.AppendLine("-- * A ts with an impossible day (2026-02-30) is read leniently by UNIX_TIMESTAMP; the local engine refuses it.");
         sb.AppendLine("-- * Doubles are written in Java's notation (1.0E-4 where .NET writes 0.0001); readers parse both.");
+        if (definition.Indicators.Count > 0 || definition.Rules.Any(r => r.Kind is ExpressionRule))
+        {
+            sb.AppendLine("-- * Indicators are computed only where a rule reads them: Flink writes bars and alerts, not indicator values.");
+            sb.AppendLine("-- * sma, zscore and bollinger add their window's values oldest first and take the two-pass deviation, as the");
+            sb.AppendLine("--   local engine does: the same doubles (error bound 0), so in-order input gives the same alerts. ema, rsi");
+            sb.AppendLine("--   and atr are recursive over every earlier bar and refused; so is a period above " + IndicatorKind.MaxSqlPeriod.ToString(CultureInfo.InvariantCulture) + ".");
+            sb.AppendLine("-- * An alert value or threshold that is undefined (NaN in the local engine) is written as null.");
+        }
+
         sb.AppendLine("-- Readers of the bars and alerts topics must use isolation.level=read_committed (exactly-once sinks).");
         return sb.ToString();
     }
@@ -297,30 +376,96 @@ public static class FlinkSqlCompiler
             """;
     }
 
-    private static string AlertsView(int index, RuleDefinition r, PipelineDefinition d)
+    /// <param name="source">The view the rule reads: its window's bars, with the indicators the rule reads when it reads any.</param>
+    private static string AlertsView(int index, RuleDefinition r, string source)
     {
-        var window = WindowIndex(d, r);
         var idPrefix = Lit($"{r.Name}:");
         var idWindow = Lit($":{r.Window}:");
-        var threshold = Number(r.Threshold);
+        var sql = r.Kind.ToSql(r, source);
+        var threshold = sql.Threshold ?? $"CAST({Number(r.Threshold)} AS DOUBLE)";
         var select = $"""
               {Text(r.Name)} AS `rule`,
               CONCAT({idPrefix}, `symbol`, {idWindow}, CAST({EpochMs("`window_start`")} AS STRING)) AS `id`,
-              `symbol`, `window_start`, `window_end`, `value`, CAST({threshold} AS DOUBLE) AS `threshold`
+              `symbol`, `window_start`, `window_end`, `value`, {threshold} AS `threshold`
             """;
-        var sql = r.Kind.ToSql(r, BarsView(window));
         var values = "  " + sql.Values.ReplaceLineEndings("\n").Replace("\n", "\n  ", StringComparison.Ordinal);
+        var where = sql.Condition is null ? "" : $"\nWHERE `value` {sql.Condition}";
         return $"""
             CREATE TEMPORARY VIEW {AlertsView(index)} AS
-            -- rule '{r.Name}': {r.Kind.Name} over window '{r.Window}', {sql.Description}
+            -- rule '{r.Name}': {r.Kind.Name} over window '{r.Window}', {OneLine(sql.Description)}
             SELECT
             {select}
             FROM (
             {values}
-            )
-            WHERE `value` {sql.Condition}
+            ){where}
             """;
     }
+
+    /// <summary>
+    /// The views adding the indicators the window's rules read to its bars, one view per indicator in definition
+    /// order; returns the last (the bars view when there are none), which those rules read.
+    /// </summary>
+    private static string IndicatorViews(int index, List<IndicatorDefinition> indicators, List<string> statements)
+    {
+        var from = BarsView(index);
+        List<string> columns = ["`symbol`", "`window_start`", "`window_end`", "`window_time`", .. BarFields.Names.Select(SqlText.Column)];
+        for (var j = 0; j < indicators.Count; j++)
+        {
+            var view = string.Create(CultureInfo.InvariantCulture, $"indicators_{index}_{j + 1}");
+            statements.Add(IndicatorView(view, from, columns, indicators[j]));
+            columns.AddRange(indicators[j].ValueNames().Select(SqlText.Indicator));
+            from = view;
+        }
+
+        return from;
+    }
+
+    /// <summary>
+    /// One indicator over the view before it: an OVER window over the symbol's bars on which its input is
+    /// defined gives the array of its input's latest values (NULL until there are enough), the kind's SQL turns
+    /// it into the outputs, and the bars on which the input is undefined are added back with undefined outputs.
+    /// </summary>
+    /// <remarks>
+    /// ARRAY_AGG (Flink 1.19 on, FLINK-21949) retracts the value that leaves a ROWS window by removing the first
+    /// equal element (flink-table-runtime <c>ArrayAggFunction.retract</c>), which is the oldest, so the array holds
+    /// the window's values oldest first. A window of one row is <c>ARRAY[x]</c>: Flink's bounded ROWS OVER operator
+    /// (<c>RowTimeRowsBoundedPrecedingFunction</c>) is not meant for 0 PRECEDING.
+    /// </remarks>
+    private static string IndicatorView(string view, string from, List<string> columns, IndicatorDefinition i)
+    {
+        var of = i.Of ?? throw new FlinkUnsupportedException($"indicator '{i.Name}' ({i.Kind.Name}) reads no input");
+        var isField = BarFields.TryParse(of, out var field);
+        var x = isField ? SqlText.Field(field) : SqlText.Indicator(of);
+        var nullable = !isField || field == BarField.Vwap;
+        var values = SqlText.Column($"@{i.Name}#values");
+        var sql = i.Kind.ToSql(i, values, name => SqlText.Column($"@{i.Name}#{name}"));
+        var filter = nullable ? $"\nWHERE {x} IS NOT NULL" : "";
+        var rows = sql.Rows.ToString(CultureInfo.InvariantCulture);
+        var preceding = (sql.Rows - 1).ToString(CultureInfo.InvariantCulture);
+        var select = sql.Rows == 1
+            ? $"SELECT *,\n  ARRAY[{x}] AS {values}\nFROM {from}{filter}"
+            : $"SELECT *,\n  CASE WHEN COUNT(*) OVER w = {rows} THEN ARRAY_AGG({x}) OVER w END AS {values}\nFROM {from}{filter}\n"
+                + $"WINDOW w AS (PARTITION BY `symbol` ORDER BY `window_time` ROWS BETWEEN {preceding} PRECEDING AND CURRENT ROW)";
+        foreach (var (name, step) in sql.Steps)
+        {
+            select = $"SELECT *,\n  {step} AS {SqlText.Column($"@{i.Name}#{name}")}\nFROM {SqlText.Subquery(select)}";
+        }
+
+        var names = i.ValueNames().ToList();
+        var keep = string.Join(", ", columns);
+        var body = $"SELECT {keep},\n  {string.Join(",\n  ", sql.Outputs.Select((o, k) => $"{o} AS {SqlText.Indicator(names[k])}"))}\nFROM {SqlText.Subquery(select)}";
+        if (nullable)
+        {
+            var undefined = string.Join(",\n  ", names.Select(n => $"CAST(NULL AS DOUBLE) AS {SqlText.Indicator(n)}"));
+            body += $"\nUNION ALL\nSELECT {keep},\n  {undefined}\nFROM {from}\nWHERE {x} IS NULL";
+        }
+
+        var k = i.Kind.TakesK ? $", k {Number(i.K)}" : "";
+        return $"CREATE TEMPORARY VIEW {view} AS\n-- window '{i.Window}', indicator '{i.Name}': {i.Kind.Name} of {of}, period {i.Period}{k}\n{body}";
+    }
+
+    /// <summary>Text for a <c>--</c> comment: line breaks and other control characters as spaces.</summary>
+    private static string OneLine(string text) => string.Concat(text.Select(c => char.IsControl(c) ? ' ' : c));
 
     private static string BarsSink(PipelineDefinition d, FlinkOptions o)
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Breadboard.Core.Model;
 
 namespace Breadboard.Core.Pipeline.Indicators;
@@ -27,7 +28,22 @@ public sealed class BollingerIndicator : IndicatorKind
     public override IndicatorState CreateState(IndicatorDefinition indicator) =>
         new State(indicator?.Period ?? 1, indicator?.K ?? 2);
 
-    public override string? SqlRefusal(IndicatorDefinition indicator) => null;
+    public override string? SqlRefusal(IndicatorDefinition indicator) => SqlPeriodRefusal(indicator);
+
+    /// <remarks>upper = middle + k·deviation, as the state computes it: k times the deviation, then added.</remarks>
+    public override IndicatorSql ToSql(IndicatorDefinition indicator, string values, Func<string, string> column)
+    {
+        ArgumentNullException.ThrowIfNull(indicator);
+        ArgumentNullException.ThrowIfNull(column);
+        var n = indicator.Period;
+        var mean = column("mean");
+        var deviation = column("deviation");
+        var k = SqlText.Number(indicator.K);
+        return new(
+            n,
+            [("mean", string.Create(CultureInfo.InvariantCulture, $"{SqlSum(values, n)} / {n}")), ("deviation", SqlDeviation(values, n, mean))],
+            [$"{mean} + {k} * {deviation}", mean, $"{mean} - {k} * {deviation}"]);
+    }
 
     private sealed class State(int period, double k) : IndicatorState
     {

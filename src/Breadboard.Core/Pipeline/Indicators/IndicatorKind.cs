@@ -17,6 +17,13 @@ public abstract class IndicatorKind
     /// <summary>Largest period: the state keeps up to this many values per symbol and indicator.</summary>
     public const int MaxPeriod = 10_000;
 
+    /// <summary>
+    /// Largest period the Flink compiler takes for the windowed kinds (sma, zscore, bollinger): their SQL adds the
+    /// window's values one by one, oldest first, so that Flink gives the local engine's doubles exactly, and an
+    /// expression of more terms nests deeper than the planner's recursion should be asked to go.
+    /// </summary>
+    public const int MaxSqlPeriod = 200;
+
     protected IndicatorKind(string name) => Name = name;
 
     public static IndicatorKind Sma => SmaIndicator.Instance;
@@ -65,8 +72,70 @@ public abstract class IndicatorKind
     /// <summary>Why Flink SQL cannot compute it as the local engine does; null when it can.</summary>
     public abstract string? SqlRefusal(IndicatorDefinition indicator);
 
+    /// <summary>
+    /// The indicator as SQL over its input's latest values, for the Flink compiler: how many values it looks at,
+    /// and its outputs computed from them. Only called when <see cref="SqlRefusal"/> is null.
+    /// </summary>
+    /// <param name="values">
+    /// The SQL of an array of the input's latest <see cref="IndicatorSql.Rows"/> defined values, oldest first,
+    /// 1-based (<c>{values}[1]</c> is the oldest, <c>{values}[Rows]</c> this bar's); NULL until there are that many.
+    /// </param>
+    /// <param name="column">The SQL of a helper column of the indicator's own, by name (<c>mean</c>): see <see cref="IndicatorSql.Steps"/>.</param>
+    public virtual IndicatorSql ToSql(IndicatorDefinition indicator, string values, Func<string, string> column) =>
+        throw new NotSupportedException(SqlRefusal(indicator));
+
+    /// <summary>
+    /// The refusal of a windowed kind whose SQL writes out its window's values one by one (<see cref="SqlSum"/>):
+    /// null up to <see cref="MaxSqlPeriod"/>.
+    /// </summary>
+    protected string? SqlPeriodRefusal(IndicatorDefinition indicator) =>
+        indicator?.Period > MaxSqlPeriod
+            ? string.Create(CultureInfo.InvariantCulture, $"a period of {indicator.Period}: Flink SQL gets the local engine's exact {Name} by adding the window's values one by one, oldest first, and the compiler writes out at most {MaxSqlPeriod}")
+            : null;
+
+    /// <summary>
+    /// Σ <c>values[1..count]</c>, added oldest first as <see cref="ValueRing.Mean"/> adds them: Flink (Java doubles),
+    /// DuckDB and .NET then give the same double, which a running SUM over an OVER window (adding the new value and
+    /// subtracting the one that leaves) would not.
+    /// </summary>
+    protected static string SqlSum(string values, int count)
+    {
+        var sb = new System.Text.StringBuilder("(");
+        for (var k = 1; k <= count; k++)
+        {
+            sb.Append(k == 1 ? "" : " + ").Append(values).Append('[').Append(k.ToString(CultureInfo.InvariantCulture)).Append(']');
+        }
+
+        return sb.Append(')').ToString();
+    }
+
+    /// <summary>
+    /// The population standard deviation of <c>values[1..count]</c> around <paramref name="mean"/>: √(Σ(x − mean)² /
+    /// count), two-pass and added oldest first as <see cref="ValueRing.Deviation"/> computes it, to the same double.
+    /// </summary>
+    protected static string SqlDeviation(string values, int count, string mean)
+    {
+        var sb = new System.Text.StringBuilder("SQRT((");
+        for (var k = 1; k <= count; k++)
+        {
+            var d = $"({values}[{k.ToString(CultureInfo.InvariantCulture)}] - {mean})";
+            sb.Append(k == 1 ? "" : " + ").Append(d).Append(" * ").Append(d);
+        }
+
+        return sb.Append(CultureInfo.InvariantCulture, $") / {count})").ToString();
+    }
+
     public override string ToString() => Name;
 }
+
+/// <summary>An indicator as SQL (<see cref="IndicatorKind.ToSql"/>): its window of input values and how its outputs follow from them.</summary>
+/// <param name="Rows">How many of the input's latest defined values (this bar's last) it looks at; undefined until there are that many.</param>
+/// <param name="Steps">
+/// Helper columns computed one after the other, each named (its column is the <c>column</c> function's) and
+/// reading the values and the steps before it: a mean that the deviation then reads.
+/// </param>
+/// <param name="Outputs">One SQL expression per <see cref="IndicatorKind.Outputs"/>, reading the values and the steps; NULL where undefined.</param>
+public sealed record IndicatorSql(int Rows, IReadOnlyList<(string Name, string Sql)> Steps, IReadOnlyList<string> Outputs);
 
 /// <summary>What one indicator keeps for one symbol between bars.</summary>
 public abstract class IndicatorState

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Breadboard.Core.Model;
 
 namespace Breadboard.Core.Pipeline.Indicators;
@@ -16,7 +17,14 @@ public sealed class SmaIndicator : IndicatorKind
 
     public override IndicatorState CreateState(IndicatorDefinition indicator) => new State(indicator?.Period ?? 1);
 
-    public override string? SqlRefusal(IndicatorDefinition indicator) => null;
+    public override string? SqlRefusal(IndicatorDefinition indicator) => SqlPeriodRefusal(indicator);
+
+    public override IndicatorSql ToSql(IndicatorDefinition indicator, string values, Func<string, string> column)
+    {
+        ArgumentNullException.ThrowIfNull(indicator);
+        var n = indicator.Period;
+        return new(n, [], [string.Create(CultureInfo.InvariantCulture, $"{SqlSum(values, n)} / {n}")]);
+    }
 
     private sealed class State(int period) : IndicatorState
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Breadboard.Core.Model;
 
 namespace Breadboard.Core.Pipeline.Indicators;
@@ -19,7 +20,21 @@ public sealed class ZScoreIndicator : IndicatorKind
 
     public override IndicatorState CreateState(IndicatorDefinition indicator) => new State(indicator?.Period ?? 1);
 
-    public override string? SqlRefusal(IndicatorDefinition indicator) => null;
+    public override string? SqlRefusal(IndicatorDefinition indicator) => SqlPeriodRefusal(indicator);
+
+    /// <remarks>The window holds the N previous values and this bar's, the last: N + 1 rows.</remarks>
+    public override IndicatorSql ToSql(IndicatorDefinition indicator, string values, Func<string, string> column)
+    {
+        ArgumentNullException.ThrowIfNull(indicator);
+        ArgumentNullException.ThrowIfNull(column);
+        var n = indicator.Period;
+        var mean = column("mean");
+        var deviation = column("deviation");
+        return new(
+            n + 1,
+            [("mean", string.Create(CultureInfo.InvariantCulture, $"{SqlSum(values, n)} / {n}")), ("deviation", SqlDeviation(values, n, mean))],
+            [string.Create(CultureInfo.InvariantCulture, $"CASE WHEN {deviation} <> 0 THEN ({values}[{n + 1}] - {mean}) / {deviation} END")]);
+    }
 
     private sealed class State(int period) : IndicatorState
     {

@@ -204,9 +204,17 @@ public sealed class ExpressionRule : RuleKind
         return settings.For == 1 ? settings.When : string.Create(CultureInfo.InvariantCulture, $"{settings.When} for {settings.For} bars");
     }
 
-    public override string? SqlRefusal(RuleDefinition rule) => "expression rules are not compiled to Flink SQL yet";
+    /// <summary>None: the language compiles exactly (<see cref="ExpressionSql"/>); the indicators it reads are refused by their own kinds.</summary>
+    public override string? SqlRefusal(RuleDefinition rule) => null;
 
-    public override RuleSql ToSql(RuleDefinition rule, string bars) => throw new NotSupportedException(SqlRefusal(rule));
+    /// <remarks>
+    /// The SELECT gives only the bars on which the rule fires, with the first comparison's operands as
+    /// <c>value</c> and <c>threshold</c> (NULL where undefined).
+    /// </remarks>
+    public override RuleSql ToSql(RuleDefinition rule, string bars) =>
+        ExpressionSql.Compile(SettingsOf(rule), bars, Describe(rule) ?? "");
+
+    public override IReadOnlyList<string> IndicatorValues(RuleDefinition rule) => ExpressionSql.IndicatorValues(SettingsOf(rule).When);
 }
 
 /// <summary>An expression rule's settings: the compiled <c>when</c> and its <c>for</c>. Equal when the texts and <c>for</c> are.</summary>

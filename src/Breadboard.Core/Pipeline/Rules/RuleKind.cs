@@ -84,10 +84,17 @@ public abstract class RuleKind
     public virtual string? Describe(RuleDefinition rule) => null;
 
     /// <summary>Why Flink SQL cannot compute the rule exactly as the local engine does; null when it can.</summary>
+    /// <remarks>The indicators it reads (<see cref="IndicatorValues"/>) are the Flink compiler's to check, each by its own kind.</remarks>
     public abstract string? SqlRefusal(RuleDefinition rule);
 
-    /// <summary>The rule as SQL over the bars of its window (a view named <paramref name="bars"/>).</summary>
+    /// <summary>
+    /// The rule as SQL over the bars of its window (a view named <paramref name="bars"/>), which also has a column
+    /// per indicator value the rule reads (<see cref="SqlText.Indicator"/>).
+    /// </summary>
     public abstract RuleSql ToSql(RuleDefinition rule, string bars);
+
+    /// <summary>The indicator values the rule reads (<c>sma_fast</c>, <c>bb.upper</c>), in the order it first names them.</summary>
+    public virtual IReadOnlyList<string> IndicatorValues(RuleDefinition rule) => [];
 
     /// <summary>Whether <paramref name="value"/> meets the rule's threshold under its <see cref="ComparisonOp"/>.</summary>
     protected static bool Meets(RuleDefinition rule, double value)
@@ -106,9 +113,13 @@ public abstract class RuleState
 
 /// <summary>A rule as SQL: the query giving <c>symbol, window_start, window_end, value</c> per bar, and the condition on <c>value</c>.</summary>
 /// <param name="Description">The comment after the rule's name and window, e.g. <c>(close - open) / open * 100 &lt;= -5</c>.</param>
-/// <param name="Values">A SELECT over the bars view giving <c>symbol, window_start, window_end, value</c>.</param>
-/// <param name="Condition">What <c>value</c> must satisfy, e.g. <c>&lt;= -5</c>.</param>
-public readonly record struct RuleSql(string Description, string Values, string Condition);
+/// <param name="Values">A SELECT over the bars view giving <c>symbol, window_start, window_end, value</c> (and <c>threshold</c>, see <see cref="Threshold"/>).</param>
+/// <param name="Condition">What <c>value</c> must satisfy, e.g. <c>&lt;= -5</c>; null when <paramref name="Values"/> gives only the bars on which the rule fires.</param>
+public readonly record struct RuleSql(string Description, string Values, string? Condition)
+{
+    /// <summary>The alert's threshold as SQL over the columns of <see cref="Values"/> (<c>`threshold`</c>); null for the rule's <see cref="RuleDefinition.Threshold"/>.</summary>
+    public string? Threshold { get; init; }
+}
 
 /// <summary>A kind's own settings of one rule (<see cref="RuleDefinition.Settings"/>); a record, so that definitions compare by value.</summary>
 public abstract record RuleSettings;
