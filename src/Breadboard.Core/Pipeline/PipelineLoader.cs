@@ -344,9 +344,10 @@ public static partial class PipelineLoader
             }
 
             var name = Name(map, path, errors);
-            if (name is not null && (!RuleName().IsMatch(name) || BarFields.TryParse(name, out _) || name is "and" or "or" or "not" || name.Contains('.', StringComparison.Ordinal)))
+            if (name is not null && (!RuleName().IsMatch(name) || char.IsAsciiDigit(name[0]) || BarFields.TryParse(name, out _) || name is "and" or "or" or "not"))
             {
-                errors.Add(path + ".name", $"must be lower-case letters, digits and underscores, and not a bar field or and/or/not (got '{Shorten(name)}')");
+                // Rules' conditions name indicators: a name must read as one there.
+                errors.Add(path + ".name", $"must be lower-case letters, digits and underscores, not start with a digit, and not be a bar field or and/or/not (got '{Shorten(name)}')");
                 name = null;
             }
             else if (name is not null && defined.ContainsKey(name))
