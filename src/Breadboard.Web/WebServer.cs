@@ -42,6 +42,7 @@ public static class WebServer
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(hub);
+        builder.Services.AddSingleton(hub.UsePipeline(options.Pipeline));
         builder.Services.AddSingleton(new PipelineMonitor(store, options, hub, stats));
         builder.Services.AddSingleton<BrowserBoundary>();
         builder.Services.AddSingleton(TimeProvider.System);

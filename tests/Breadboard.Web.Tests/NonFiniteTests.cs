@@ -20,7 +20,7 @@ public class NonFiniteTests
     {
         var store = new ScriptedStore();
         store.Bars.Add(new Bar("NAN-USD", "1m", T0, T0 + 60_000, double.NaN, double.PositiveInfinity, double.NegativeInfinity, 1.5, double.NaN, double.PositiveInfinity, 3));
-        store.Alerts.Add(new Alert("price_drop:NAN-USD:1m:0", "price_drop", "NAN-USD", "1m", T0, T0 + 60_000, double.NegativeInfinity, -5, T0 + 60_000));
+        store.Alerts.Add(new Alert("price_drop:NAN-USD:1m:0", "price_drop", "NAN-USD", "1m", T0, T0 + 60_000, double.NegativeInfinity, double.NaN, T0 + 60_000));
         store.Ticks.Add(new Tick("NAN-USD", T0, double.NaN, double.PositiveInfinity, TradeId.None, null, AssetClass.Crypto));
         store.Symbols.Add(new SymbolSummary("NAN-USD", AssetClass.Crypto, T0, double.PositiveInfinity, double.NaN));
         return store;
@@ -31,6 +31,7 @@ public class NonFiniteTests
     [InlineData("/api/bars?symbol=NAN-USD&window=1m", "high")]
     [InlineData("/api/bars?symbol=NAN-USD&window=1m", "vwap")]
     [InlineData("/api/alerts", "value")]
+    [InlineData("/api/alerts", "threshold")]
     [InlineData("/api/ticks", "price")]
     [InlineData("/api/symbols", "last_price")]
     [InlineData("/api/symbols", "change_percent")]
@@ -69,12 +70,13 @@ public class NonFiniteTests
         var hub = new LiveHub();
         using var client = hub.Connect();
 
-        hub.OnAlert(new Alert("a", "price_drop", "NAN-USD", "1m", T0, T0 + 60_000, double.NaN, -5, T0));
+        hub.OnAlert(new Alert("a", "price_drop", "NAN-USD", "1m", T0, T0 + 60_000, double.NaN, double.NaN, T0));
         hub.OnTick(new Tick("NAN-USD", T0, double.NegativeInfinity, double.NaN, TradeId.None, null, AssetClass.Crypto));
         hub.FlushTicks();
 
         Assert.True(client.Messages.TryRead(out var alert));
         Assert.Equal(JsonValueKind.Null, JsonDocument.Parse(alert).RootElement.GetProperty("alert").GetProperty("value").ValueKind);
+        Assert.Equal(JsonValueKind.Null, JsonDocument.Parse(alert).RootElement.GetProperty("alert").GetProperty("threshold").ValueKind);
         Assert.True(client.Messages.TryRead(out var ticks));
         var item = Assert.Single(JsonDocument.Parse(ticks).RootElement.GetProperty("items").EnumerateArray());
         Assert.Equal(JsonValueKind.Null, item.GetProperty("price").ValueKind);

@@ -58,6 +58,10 @@ public class StreamTests(WebFixture web)
         Assert.Equal(["1m:tumbling", "5m:hopping", "session:session"], hello.GetProperty("windows").EnumerateArray().Select(w => $"{w.GetProperty("name").GetString()}:{w.GetProperty("type").GetString()}"));
         Assert.Contains("volume_surge:volume_surge:1m", hello.GetProperty("rules").EnumerateArray().Select(r => $"{r.GetProperty("name").GetString()}:{r.GetProperty("type").GetString()}:{r.GetProperty("window").GetString()}"));
         Assert.Equal(["percent", "percent", "factor"], hello.GetProperty("rules").EnumerateArray().Select(r => r.GetProperty("unit").GetString()));
+        Assert.Equal(
+            ["price_change <= \u22125.0%", "price_change >= +5.0%", "volume >= 5.0\u00d7 the mean of the previous 20 bars"],
+            hello.GetProperty("rules").EnumerateArray().Select(r => r.GetProperty("description").GetString()));
+        Assert.Equal(0, hello.GetProperty("indicators").GetArrayLength());
     }
 
     [Fact]

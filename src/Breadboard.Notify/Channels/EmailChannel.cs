@@ -138,9 +138,17 @@ public sealed class EmailChannel : INotificationChannel
             text.Append(AlertText.Reminder).Append("\n\n");
         }
 
+        foreach (var rule in AlertText.Rules(notification))
+        {
+            text.Append($"Rule {rule}\n");
+        }
+
+        text.Append('\n');
         foreach (var a in notification.Alerts)
         {
-            text.Append($"{a.Symbol}  {a.Rule} {AlertText.Value(notification, a)} (threshold {AlertText.Threshold(notification, a)})\n");
+            text.Append(AlertText.Condition(notification, a) is { } condition
+                ? $"{a.Symbol}  {a.Rule}: {condition}\n"
+                : $"{a.Symbol}  {a.Rule} {AlertText.Value(notification, a)} (threshold {AlertText.Threshold(notification, a)})\n");
             text.Append($"    window {a.Window}: {EventTime.ToIso(a.WindowStart)} to {EventTime.ToIso(a.WindowEnd)}\n");
         }
 
@@ -159,11 +167,16 @@ public sealed class EmailChannel : INotificationChannel
             html.Append($"<p><em>{E(AlertText.Reminder)}</em></p>");
         }
 
+        foreach (var rule in AlertText.Rules(notification))
+        {
+            html.Append($"<p>Rule <code>{E(rule)}</code></p>");
+        }
+
         html.Append("<table cellpadding=\"4\" style=\"border-collapse:collapse\">");
-        html.Append("<tr><th align=\"left\">Symbol</th><th align=\"left\">Rule</th><th align=\"right\">Change</th><th align=\"right\">Threshold</th><th align=\"left\">Window</th><th align=\"left\">Window end (UTC)</th></tr>");
+        html.Append("<tr><th align=\"left\">Symbol</th><th align=\"left\">Rule</th><th align=\"right\">Value</th><th align=\"right\">Threshold</th><th align=\"left\">Window</th><th align=\"left\">Window end (UTC)</th></tr>");
         foreach (var a in notification.Alerts)
         {
-            html.Append($"<tr><td>{E(a.Symbol)}</td><td>{E(a.Rule)}</td><td align=\"right\">{E(AlertText.Value(notification, a))}</td><td align=\"right\">{E(AlertText.Threshold(notification, a))}</td>");
+            html.Append($"<tr><td>{E(a.Symbol)}</td><td>{E(a.Rule)}</td><td align=\"right\">{E(AlertText.Operand(notification, a))}</td><td align=\"right\">{E(AlertText.Threshold(notification, a))}</td>");
             html.Append($"<td>{E(a.Window)}</td><td>{E(EventTime.ToIso(a.WindowEnd))}</td></tr>");
         }
 

@@ -24,7 +24,8 @@ public sealed record SlackOptions
 
 /// <summary>Posts a notification to a Slack incoming webhook as a Block Kit message.</summary>
 /// <remarks>
-/// The message is a header, one section per alert (symbol, change, window, time) and a context line with the
+/// The message is a header, one section per alert (symbol, change, window, time; for an expression rule its
+/// condition with the operands' values instead of the change) and a context line with the
 /// notification id; <c>text</c> carries the same summary for push notifications and clients without blocks.
 /// Slack refuses a message of more than 50 blocks, so a large group shows the first alerts and one line for the rest.
 /// </remarks>
@@ -90,7 +91,15 @@ public sealed class SlackChannel : INotificationChannel
                 w.WriteString("type", "section");
                 w.WriteStartArray("fields");
                 Field(w, "Symbol", Escape(a.Symbol));
-                Field(w, "Change", Escape($"{AlertText.Value(notification, a)} (threshold {AlertText.Threshold(notification, a)})"));
+                if (AlertText.Condition(notification, a) is { } condition)
+                {
+                    Field(w, "Condition", Escape(condition));
+                }
+                else
+                {
+                    Field(w, "Change", Escape($"{AlertText.Value(notification, a)} (threshold {AlertText.Threshold(notification, a)})"));
+                }
+
                 Field(w, "Window", Escape(a.Window));
                 Field(w, "Time", Date(a.WindowEnd));
                 w.WriteEndArray();

@@ -18,7 +18,7 @@ internal static class BreadboardApi
     {
         var api = app.MapGroup("/api");
         api.MapGet("/symbols", Symbols).WithSummary("Every symbol's last price and its change over the trailing 24 h.");
-        api.MapGet("/bars", Bars).WithSummary("Bars of one symbol and window, ascending by window_start; with limit, the latest.");
+        api.MapGet("/bars", Bars).WithSummary("Bars of one symbol and window, ascending by window_start; with limit, the latest; with indicators=true, each with the window's indicator values.");
         api.MapGet("/ticks", Ticks).WithSummary("Ticks ascending by ts; with limit, the latest.");
         api.MapGet("/alerts", Alerts).WithSummary("Alerts ascending by ts; with limit, the latest.");
         api.MapGet("/batch", Batch).WithSummary("The batch job history, newest first: run id, job, start, end, status, rows, error, attempt.");
@@ -37,7 +37,7 @@ internal static class BreadboardApi
     }
 
     private static Results<Ok<IAsyncEnumerable<BarJson>>, ValidationProblem> Bars(
-        string? symbol, string? window, string? from, string? to, string? limit, IMarketStore store, WebOptions options, CancellationToken cancellationToken)
+        string? symbol, string? window, string? from, string? to, string? limit, string? indicators, IMarketStore store, WebOptions options, ChartIndicators chart, CancellationToken cancellationToken)
     {
         var q = new QueryCheck();
         q.Required(nameof(symbol), symbol);
@@ -50,12 +50,59 @@ internal static class BreadboardApi
         var fromMs = q.Time(nameof(from), from);
         var toMs = q.Time(nameof(to), to);
         var take = q.Limit(nameof(limit), limit, options.MaxLimit);
+        var withIndicators = q.Flag(nameof(indicators), indicators);
         if (q.Problem() is { } problem)
         {
             return problem;
         }
 
-        return TypedResults.Ok(Select(store.QueryBarsAsync(new BarQuery(symbol, window, fromMs, toMs, take), cancellationToken), BarJson.From));
+        var query = new BarQuery(symbol, window, fromMs, toMs, take);
+        return withIndicators && chart.Of(window!) is { } shown
+            ? TypedResults.Ok(WithIndicators(store, query, chart, shown, options.MaxLimit, cancellationToken))
+            : TypedResults.Ok(Select(store.QueryBarsAsync(query, cancellationToken), BarJson.From));
+    }
+
+    /// <summary>
+    /// The bars of <paramref name="query"/>, each with its window's indicator values, computed by the engine's code
+    /// over up to <see cref="WindowIndicators.Warmup"/> (at most <paramref name="maxWarmup"/>) stored bars before the
+    /// first one and then the bars themselves.
+    /// </summary>
+    /// <remarks>
+    /// When the store holds fewer bars before the first than the warm-up asks for, the computation starts at the
+    /// symbol's first bar, as the engine's did, and every value is the engine's. Otherwise sma, zscore and bollinger
+    /// still are (they look back a fixed number of bars); the recursive ema, rsi and atr start from a later seed than
+    /// the engine's and differ from its values by less than e^−20 of the seed's difference, unless the warm-up
+    /// was capped at <paramref name="maxWarmup"/> bars.
+    /// </remarks>
+    private static async IAsyncEnumerable<BarJson> WithIndicators(
+        IMarketStore store, BarQuery query, ChartIndicators chart, WindowIndicators window, int maxWarmup, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var shown = new List<Bar>();
+        await foreach (var bar in store.QueryBarsAsync(query, cancellationToken))
+        {
+            shown.Add(bar);
+        }
+
+        if (shown.Count == 0)
+        {
+            yield break;
+        }
+
+        var warmup = new List<Bar>();
+        var count = Math.Min(window.Warmup, maxWarmup);
+        if (count > 0)
+        {
+            await foreach (var bar in store.QueryBarsAsync(new BarQuery(query.Symbol, query.Window, null, shown[0].WindowStart, count), cancellationToken))
+            {
+                warmup.Add(bar);
+            }
+        }
+
+        var values = chart.Compute(window, warmup, shown);
+        for (var b = 0; b < shown.Count; b++)
+        {
+            yield return BarJson.From(shown[b]) with { Indicators = window.Named(values[b]) };
+        }
     }
 
     private static Results<Ok<IAsyncEnumerable<TickJson>>, ValidationProblem> Ticks(
@@ -145,6 +192,23 @@ internal static class BreadboardApi
 
             Fail(name, $"'{value}' is not an ISO-8601 time (2026-01-02T14:30:00Z), a date or epoch milliseconds");
             return null;
+        }
+
+        /// <summary>A switch: <c>true</c> or <c>false</c> (any case); absent is false.</summary>
+        public bool Flag(string name, string? value)
+        {
+            if (value is null || value.Equals("false", StringComparison.OrdinalIgnoreCase))
+            {
+                return false;
+            }
+
+            if (value.Equals("true", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+
+            Fail(name, $"'{value}' is neither true nor false");
+            return false;
         }
 
         /// <summary>A page size: a whole number from 1; above the cap it is capped.</summary>

@@ -28,7 +28,9 @@ internal static class Json
         }
     }
 
-    public static void WriteBar(Utf8JsonWriter writer, Bar bar) => JsonSerializer.Serialize(writer, BarJson.From(bar), Options);
+    /// <param name="indicators">The window's indicator values on this closed bar, by name; null to leave the field out.</param>
+    public static void WriteBar(Utf8JsonWriter writer, Bar bar, IReadOnlyDictionary<string, double>? indicators = null) =>
+        JsonSerializer.Serialize(writer, BarJson.From(bar) with { Indicators = indicators }, Options);
 
     public static void WriteAlert(Utf8JsonWriter writer, Alert alert) => JsonSerializer.Serialize(writer, AlertJson.From(alert), Options);
 }
@@ -58,11 +60,22 @@ internal sealed class FiniteDoubleConverter : JsonConverter<double>
 public sealed record BarJson(string Symbol, string Window, string WindowStart, string WindowEnd, double Open, double High, double Low, double Close, double Volume, double? Vwap, long Trades)
 {
     public static BarJson From(Bar b) => new(b.Symbol, b.Window, EventTime.ToIso(b.WindowStart), EventTime.ToIso(b.WindowEnd), b.Open, b.High, b.Low, b.Close, b.Volume, b.Vwap, b.Trades);
+
+    /// <summary>
+    /// The window's indicator values on this bar by name (<c>sma_fast</c>, <c>bb.upper</c>), null where undefined:
+    /// on <c>/api/bars?indicators=true</c> and on the stream's closed bars of a window that has indicators; absent otherwise.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, double>? Indicators { get; init; }
 }
 
-public sealed record AlertJson(string Id, string Rule, string Symbol, string Window, string WindowStart, string WindowEnd, double Value, double Threshold, string Ts)
+/// <param name="Value">The rule's measured value; null when undefined (an expression's operand while its indicator warms up).</param>
+/// <param name="Threshold">What it was compared with; null when undefined.</param>
+public sealed record AlertJson(string Id, string Rule, string Symbol, string Window, string WindowStart, string WindowEnd, double? Value, double? Threshold, string Ts)
 {
-    public static AlertJson From(Alert a) => new(a.Id, a.Rule, a.Symbol, a.Window, EventTime.ToIso(a.WindowStart), EventTime.ToIso(a.WindowEnd), a.Value, a.Threshold, EventTime.ToIso(a.Ts));
+    public static AlertJson From(Alert a) => new(a.Id, a.Rule, a.Symbol, a.Window, EventTime.ToIso(a.WindowStart), EventTime.ToIso(a.WindowEnd), Finite(a.Value), Finite(a.Threshold), EventTime.ToIso(a.Ts));
+
+    private static double? Finite(double value) => double.IsFinite(value) ? value : null;
 }
 
 public sealed record TickJson(string Symbol, string Ts, double Price, double Volume, string? TradeId, string? Exchange, string AssetClass)

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Breadboard.Core.Model;
 using Breadboard.Core.Pipeline;
+using Breadboard.Core.Pipeline.Indicators;
 using Breadboard.Core.Streaming;
 using Breadboard.Web.Api;
 using Microsoft.Extensions.Logging;
@@ -13,14 +14,22 @@ namespace Breadboard.Web.Live;
 
 /// <summary>
 /// Fans the pipeline's output out to live clients: ticks coalesced per symbol every 100 ms, the subscribed
-/// chart's bars (so far and final), every alert, and pipeline status once a second.
+/// chart's bars (so far and final, a final one with its window's indicator values), every alert, and pipeline
+/// status once a second.
 /// </summary>
 /// <remarks>
+/// <para>The indicator values on closed bars are computed here by the engine's own code (<see cref="IndicatorLayout.Update"/>)
+/// over every closed bar the hub sees, per symbol, so they are the engine's values as long as the hub has seen the
+/// symbol's bars from the same start as the engine. After a restart that resumed the engine from a checkpoint the
+/// hub starts afresh: a symbol's values are undefined until the hub has seen its indicators' warm-up bars (the
+/// history, <c>/api/bars?indicators=true</c>, has them at once).</para>
+/// <para>
 /// The pipeline thread only updates a small map and tries to enqueue; it never waits for a client. Each client
 /// has a bounded queue; one that fills up is marked overflowed and its connection is aborted, so a slow
 /// browser costs the pipeline nothing. In the embedded face this broadcast is the alert channel to the dashboard.
 /// Nothing here throws into the caller: a message that cannot be written (a number JSON cannot hold slipped past
 /// the writer, say) is logged and dropped, since the caller is the pipeline thread or the stream's clock.
+/// </para>
 /// </remarks>
 public sealed class LiveHub : ILiveObserver
 {
@@ -33,8 +42,41 @@ public sealed class LiveHub : ILiveObserver
     private ImmutableArray<LiveClient> _clients = [];
     private ImmutableArray<(string Symbol, string Window)> _subscriptions = [];
     private readonly Lock _clientsGate = new();
+    private readonly Lock _indicatorsGate = new();
+    private readonly Dictionary<string, SymbolIndicators> _symbolIndicators = new(StringComparer.Ordinal);
+    private volatile ChartIndicators? _indicators;
+
+    /// <param name="pipeline">
+    /// The pipeline whose indicators closed bars carry; <see cref="WebServer.Build"/> sets it from its options when
+    /// it is not given here.
+    /// </param>
+    public LiveHub(PipelineDefinition? pipeline = null)
+    {
+        if (pipeline is not null)
+        {
+            _indicators = new ChartIndicators(pipeline);
+        }
+    }
 
     public int ClientCount => _clients.Length;
+
+    /// <summary>The pipeline's indicators as the dashboard draws them; null until a pipeline is known.</summary>
+    internal ChartIndicators? Indicators => _indicators;
+
+    /// <summary>Uses <paramref name="pipeline"/>'s indicators from now on, unless it is the one in use already (then its state is kept).</summary>
+    internal ChartIndicators UsePipeline(PipelineDefinition pipeline)
+    {
+        lock (_indicatorsGate)
+        {
+            if (_indicators is { } current && ReferenceEquals(current.Pipeline, pipeline))
+            {
+                return current;
+            }
+
+            _symbolIndicators.Clear();
+            return _indicators = new ChartIndicators(pipeline);
+        }
+    }
 
     /// <summary>Where dropped messages are reported; the web server sets its own.</summary>
     internal ILogger Logger { get; set; } = NullLogger.Instance;
@@ -63,24 +105,77 @@ public sealed class LiveHub : ILiveObserver
 
     public void OnOpenBar(Bar bar) => OnBar(bar, final: false);
 
-    /// <summary>A bar, closed or so far: sent to the clients charting its symbol and window.</summary>
+    /// <summary>
+    /// A bar, closed or so far: sent to the clients charting its symbol and window. A closed bar of a window with
+    /// indicators first goes into the symbol's indicators, charted or not, and carries their values.
+    /// </summary>
+    /// <remarks>Closed bars of one symbol and window must come in the engine's order (it is the order it updates its indicators in).</remarks>
     public void OnBar(Bar bar, bool final)
     {
         ArgumentNullException.ThrowIfNull(bar);
         var clients = _clients;
-        byte[]? message = null;
+        var charted = false;
         foreach (var client in clients)
         {
             if (client.Charts(bar.Symbol, bar.Window))
             {
-                message ??= Write("bar", () => Messages.Bar(bar, final));
-                if (message is null)
-                {
-                    return;
-                }
+                charted = true;
+                break;
+            }
+        }
 
+        Dictionary<string, double>? indicators = null;
+        if (final && _indicators is { } chart && chart.Of(bar.Window) is { } window)
+        {
+            indicators = Track(chart, window, bar, charted);
+        }
+
+        if (!charted)
+        {
+            return;
+        }
+
+        var message = Write("bar", () => Messages.Bar(bar, final, indicators));
+        if (message is null)
+        {
+            return;
+        }
+
+        foreach (var client in clients)
+        {
+            if (client.Charts(bar.Symbol, bar.Window))
+            {
                 client.Enqueue(message);
             }
+        }
+    }
+
+    /// <summary>Takes a closed bar into its symbol's indicators; their values by name when <paramref name="read"/>, else null.</summary>
+    private Dictionary<string, double>? Track(ChartIndicators chart, WindowIndicators window, Bar bar, bool read)
+    {
+        try
+        {
+            lock (_indicatorsGate)
+            {
+                if (!ReferenceEquals(chart, _indicators))
+                {
+                    return null; // the pipeline changed meanwhile; the next bar goes to the new one
+                }
+
+                if (!_symbolIndicators.TryGetValue(bar.Symbol, out var symbol))
+                {
+                    symbol = chart.Layout.CreateSymbol();
+                    _symbolIndicators.Add(bar.Symbol, symbol);
+                }
+
+                chart.Layout.Update(window.Indices, bar, symbol);
+                return read ? window.Named(window.Read(symbol)) : null;
+            }
+        }
+        catch (Exception e)
+        {
+            Logger.LiveMessageDropped(e, "indicators");
+            return null;
         }
     }
 
@@ -275,12 +370,12 @@ internal static class Messages
 {
     private static readonly JsonWriterOptions Options = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static byte[] Bar(Bar bar, bool final) => Write(w =>
+    public static byte[] Bar(Bar bar, bool final, IReadOnlyDictionary<string, double>? indicators = null) => Write(w =>
     {
         w.WriteString("type"u8, "bar"u8);
         w.WriteBoolean("final"u8, final);
         w.WritePropertyName("bar"u8);
-        Json.WriteBar(w, bar);
+        Json.WriteBar(w, bar, indicators);
     });
 
     public static byte[] Alert(Alert alert) => Write(w =>
@@ -307,8 +402,9 @@ internal static class Messages
         w.WriteEndArray();
     });
 
-    public static byte[] Hello(PipelineDefinition pipeline) => Write(w =>
+    public static byte[] Hello(ChartIndicators chart) => Write(w =>
     {
+        var pipeline = chart.Pipeline;
         w.WriteString("type"u8, "hello"u8);
         w.WriteStartArray("windows"u8);
         foreach (var window in pipeline.Windows)
@@ -328,6 +424,36 @@ internal static class Messages
             w.WriteString("type"u8, rule.Kind.Name);
             w.WriteString("unit"u8, rule.Kind.Unit(rule));
             w.WriteString("window"u8, rule.Window);
+            w.WriteString("description"u8, Notify.RuleText.Describe(rule));
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteStartArray("indicators"u8);
+        var layout = chart.Layout;
+        for (var i = 0; i < layout.Indicators.Count; i++)
+        {
+            var indicator = layout.Indicators[i];
+            w.WriteStartObject();
+            w.WriteString("name"u8, indicator.Name);
+            w.WriteString("type"u8, indicator.Kind.Name);
+            w.WriteString("window"u8, indicator.Window);
+            w.WriteString("of"u8, indicator.Of);
+            w.WriteNumber("period"u8, indicator.Period);
+            if (indicator.Kind.TakesK)
+            {
+                Json.WriteNumber(w, "k"u8, indicator.K);
+            }
+
+            w.WriteStartArray("values"u8);
+            foreach (var name in indicator.ValueNames())
+            {
+                w.WriteStringValue(name);
+            }
+
+            w.WriteEndArray();
+            w.WriteString("unit"u8, chart.Unit(i));
+            w.WriteString("pane"u8, chart.Pane(i));
             w.WriteEndObject();
         }
 

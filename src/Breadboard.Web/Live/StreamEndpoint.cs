@@ -40,7 +40,7 @@ internal static class StreamEndpoint
         }
 
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
-        client.Enqueue(Messages.Hello(options.Pipeline));
+        client.Enqueue(Messages.Hello(hub.Indicators ?? new ChartIndicators(options.Pipeline)));
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, client.OverflowToken);
         var receiving = ReceiveAsync(socket, client, options, stop.Token);

@@ -62,6 +62,24 @@ public class EmailChannelTests
     }
 
     [Fact]
+    public async Task Send_ExpressionRuleAlert_SubjectAndBodiesSayTheConditionAndOperands()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = await SmtpTestServer.StartAsync(cancellationToken: ct);
+        await using var channel = new EmailChannel(Options(server.Port));
+
+        await channel.SendAsync(TestAlerts.Expression("email", TestAlerts.Cross(), TestAlerts.Cross("ETH-USD", fast: double.NaN)), ct);
+
+        var message = Assert.Single(server.Messages).Message;
+        Assert.Equal("[Breadboard] golden_cross on 2 symbols", message.Subject);
+        Assert.Contains("Rule golden_cross: crosses_above(sma_fast, sma_slow)\n", message.TextBody, StringComparison.Ordinal);
+        Assert.Contains("BTC-USD  golden_cross: crosses_above(sma_fast, sma_slow): sma_fast 101.25 vs 100.9\n", message.TextBody, StringComparison.Ordinal);
+        Assert.Contains("ETH-USD  golden_cross: crosses_above(sma_fast, sma_slow): sma_fast undefined vs 100.9\n", message.TextBody, StringComparison.Ordinal);
+        Assert.Contains("<code>golden_cross: crosses_above(sma_fast, sma_slow)</code>", message.HtmlBody, StringComparison.Ordinal);
+        Assert.Contains("<td align=\"right\">sma_fast 101.25</td><td align=\"right\">100.9</td>", message.HtmlBody, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Send_VolumeSurge_SaysTheMultipleOfMeanVolume()
     {
         var ct = TestContext.Current.CancellationToken;

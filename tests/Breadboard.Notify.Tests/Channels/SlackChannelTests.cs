@@ -65,6 +65,26 @@ public class SlackChannelTests
     }
 
     [Fact]
+    public async Task Send_ExpressionRuleAlert_SaysTheConditionAndTheOperandsInTheirUnits()
+    {
+        var message = await SendAndReadAsync(TestAlerts.Expression("slack", TestAlerts.Cross()));
+
+        Assert.Equal("[Breadboard] golden_cross BTC-USD (1m): crosses_above(sma_fast, sma_slow): sma_fast 101.25 vs 100.9", message.GetProperty("text").GetString());
+        var fields = message.GetProperty("blocks")[1].GetProperty("fields").EnumerateArray().Select(f => f.GetProperty("text").GetString()).ToList();
+        Assert.Equal("*Condition*\ncrosses_above(sma_fast, sma_slow): sma_fast 101.25 vs 100.9", fields[1]);
+        Assert.Equal("*Window*\n1m", fields[2]);
+    }
+
+    [Fact]
+    public async Task Send_ExpressionRuleAlertWithComparison_EscapesItForMrkdwn()
+    {
+        var message = await SendAndReadAsync(TestAlerts.Expression("slack", TestAlerts.Hot()));
+
+        var fields = message.GetProperty("blocks")[1].GetProperty("fields").EnumerateArray().Select(f => f.GetProperty("text").GetString()).ToList();
+        Assert.Equal("*Condition*\nrsi14 &gt; 70 for 3 bars: rsi14 74.2 vs 70.0", fields[1]);
+    }
+
+    [Fact]
     public async Task Send_GroupReminder_HeaderSaysReminderAndCountsSymbols()
     {
         var message = await SendAndReadAsync(TestAlerts.Drops("slack", 3, reminder: true));

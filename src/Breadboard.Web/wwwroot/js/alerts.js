@@ -7,10 +7,15 @@ const MAX_ITEMS = 200;
 const MAX_TOASTS = 4;
 const TOAST_MS = 6000;
 
-function ruleTone(rule, value) {
+/**
+ * The colour of a rule's alerts: down for drops, up for spikes, warn for volume; by the value's sign for a change
+ * in percent; info for the rest (an expression rule's value is an indicator's level, whose sign says nothing).
+ */
+export function ruleTone(rule, value, unit) {
   if (/drop/i.test(rule)) return 'down';
   if (/spike/i.test(rule)) return 'up';
   if (/volume|surge/i.test(rule)) return 'warn';
+  if (unit && unit !== 'percent') return 'info';
   return value < 0 ? 'down' : 'up';
 }
 
@@ -79,7 +84,7 @@ export class AlertFeed {
 
   _render(alert, live) {
     const item = document.createElement('li');
-    const tone = ruleTone(alert.rule, Number(alert.value));
+    const tone = ruleTone(alert.rule, Number(alert.value), this.ruleUnits.get(alert.rule));
     item.className = `alert-item${live ? ' fresh' : ''}`;
     item.dataset.tone = tone;
     item.dataset.testid = 'alert-item';
@@ -103,7 +108,7 @@ export class AlertFeed {
   }
 
   _toast(alert) {
-    const tone = ruleTone(alert.rule, Number(alert.value));
+    const tone = ruleTone(alert.rule, Number(alert.value), this.ruleUnits.get(alert.rule));
     const toast = document.createElement('div');
     toast.className = 'toast';
     toast.dataset.tone = tone;

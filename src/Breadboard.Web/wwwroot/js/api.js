@@ -27,13 +27,17 @@ export function fetchSymbols(signal) {
   return getJson('/api/symbols', [], signal);
 }
 
-/** Bars ascending by window_start, or null when they could not be loaded (so a reload can keep what it has). */
+/**
+ * Bars ascending by window_start, each with its window's indicator values (`indicators`, by name, when the window
+ * has any), or null when they could not be loaded (so a reload can keep what it has).
+ */
 export function fetchBars(symbol, window, limit, signal) {
-  return getJson(`/api/bars?${query({ symbol, window, limit })}`, null, signal);
+  return getJson(`/api/bars?${query({ symbol, window, limit, indicators: true })}`, null, signal);
 }
 
-export function fetchAlerts(limit, signal) {
-  return getJson(`/api/alerts?${query({ limit })}`, [], signal);
+/** The latest alerts ascending by ts; `symbol`, `rule` and `since` narrow them. */
+export function fetchAlerts({ limit, symbol, rule, since } = {}, signal) {
+  return getJson(`/api/alerts?${query({ symbol, rule, since, limit })}`, [], signal);
 }
 
 export function fetchPipeline(signal) {

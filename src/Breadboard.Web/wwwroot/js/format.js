@@ -85,8 +85,9 @@ export function formatTimestamp(iso) {
 }
 
 /**
- * The unit of a rule's values, as the hello message gives it per rule from the rule's kind: "percent",
- * "factor" (a multiple, e.g. of a mean volume) or "number". Guessed from the name without a hello.
+ * The unit of a rule's values, as the hello message gives it per rule: "percent", "factor" (a multiple, e.g. of a
+ * mean volume) or, for an expression rule, the unit of its first comparison ("price", "index" for an RSI,
+ * "sigma" for a z-score, "volume", "count", "number"). Guessed from the name without a hello.
  */
 export function ruleUnit(rule, ruleUnits) {
   const unit = ruleUnits?.get(rule);
@@ -94,13 +95,24 @@ export function ruleUnit(rule, ruleUnits) {
   return /volume|surge/i.test(rule) ? 'factor' : 'percent';
 }
 
-/** An alert's value in its rule's unit: "−6.20 %" for price rules, "7.3×" for volume surges. */
-export function formatAlertValue(alert, ruleUnits) {
-  const value = Number(alert.value);
-  if (!Number.isFinite(value)) return '—';
-  switch (ruleUnit(alert.rule, ruleUnits)) {
-    case 'factor': return `${value.toFixed(1)}\u00d7`;
-    case 'percent': return formatPercent(value);
-    default: return String(Number(value.toPrecision(6)));
+/** A number in a unit of the hello message: "−6.20 %", "7.3×", "101.25", "74.2", "3.10σ"; "undefined" for null. */
+export function formatInUnit(value, unit) {
+  if (value === null) return 'undefined';
+  const number = Number(value);
+  if (value === undefined || !Number.isFinite(number)) return '—';
+  switch (unit) {
+    case 'factor': return `${number.toFixed(1)}\u00d7`;
+    case 'percent': return formatPercent(number);
+    case 'price': return formatPrice(number);
+    case 'index': return number.toFixed(1);
+    case 'sigma': return `${number.toFixed(2).replace('-', MINUS)}\u03c3`;
+    case 'volume': return formatVolume(number);
+    case 'count': return formatCount(number);
+    default: return String(Number(number.toPrecision(6))).replace('-', MINUS);
   }
+}
+
+/** An alert's value in its rule's unit: "−6.20 %" for price rules, "7.3×" for volume surges; "undefined" when the rule's operand was. */
+export function formatAlertValue(alert, ruleUnits) {
+  return formatInUnit(alert.value, ruleUnit(alert.rule, ruleUnits));
 }

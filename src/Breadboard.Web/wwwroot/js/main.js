@@ -3,17 +3,23 @@
 // Selecting a (symbol, window) subscribes first and loads the history second, holding the stream's bars for that
 // pair until the history is on the chart: a window that closes between the two requests is then never lost.
 // Every (re)connect reloads the REST state, because messages sent while disconnected are gone.
+//
+// The hello message says what the pipeline has: windows, rules (for the rules panel) and indicators. The chart
+// draws the indicators of the shown window; their values come with the bars (history and closed bars alike),
+// computed by the server with the engine's code, so the page never computes an indicator itself.
 
 import { fetchAlerts, fetchBars, fetchPipeline, fetchSymbols } from './api.js';
 import { AlertFeed } from './alerts.js';
 import { BarChart } from './chart.js';
 import { formatClock, formatPercent, formatPrice } from './format.js';
 import { PipelinePanel } from './pipeline.js';
+import { RulesPanel } from './rules.js';
 import { Stream } from './stream.js';
 import { SymbolList } from './symbols.js';
 
 const HISTORY_LIMIT = 500;
 const ALERT_LIMIT = 100;
+const MARKER_LIMIT = 1000;
 const DEFAULT_WINDOW = '1m';
 const MAX_BUFFERED_BARS = 5000;
 
@@ -24,6 +30,7 @@ const state = {
   window: DEFAULT_WINDOW,
   windows: [], // names from the hello message
   windowTypes: new Map(), // name → type, when the hello message gives objects
+  indicators: [], // the hello message's indicators: { name, type, window, values, unit, pane }
   loadToken: 0,
   loading: false,
   buffered: [],
@@ -31,11 +38,14 @@ const state = {
 };
 
 /** Stands in for the chart when the charting library did not load, so the rest of the page still works. */
-const noChart = { candleCount: 0, load() {}, clear() {}, apply() {} };
+const noChart = {
+  candleCount: 0, lines: [], markers: [], load() {}, clear() {}, apply() {}, setIndicators() {}, addAlerts() {}, addAlert() {},
+};
 
 let chart = noChart;
 let symbols;
 let alerts;
+let rules;
 let pipeline;
 let stream;
 
@@ -75,7 +85,12 @@ function onSelectionChanged() {
   writeHash();
   renderInstrument();
   chart.clear();
+  chart.setIndicators(indicatorsOf(state.window));
   loadChart(true);
+}
+
+function indicatorsOf(windowName) {
+  return state.indicators.filter((indicator) => indicator.window === windowName);
 }
 
 async function loadChart(subscribe) {
@@ -96,6 +111,14 @@ async function loadChart(subscribe) {
   state.buffered = [];
   state.loading = false;
   setChartState(chart.candleCount > 0 ? 'ready' : 'empty');
+  loadMarkers(token, symbol, windowName, Array.isArray(bars) ? bars[0]?.window_start : null);
+}
+
+/** The stored alerts of the chart's symbol and window since its first candle, as markers on their candles. */
+async function loadMarkers(token, symbol, windowName, since) {
+  const list = await fetchAlerts({ symbol, since: since ?? undefined, limit: MARKER_LIMIT });
+  if (token !== state.loadToken || !Array.isArray(list)) return;
+  chart.addAlerts(list.filter((alert) => alert?.window === windowName && alert.symbol === symbol), alerts.ruleUnits);
 }
 
 function setChartState(value) {
@@ -167,9 +190,12 @@ function renderConnection() {
 // ---- REST state and stream ----------------------------------------------------------------------------------
 
 async function loadRestState() {
-  const [symbolList, alertList, stats] = await Promise.all([fetchSymbols(), fetchAlerts(ALERT_LIMIT), fetchPipeline()]);
+  const [symbolList, alertList, stats] = await Promise.all([fetchSymbols(), fetchAlerts({ limit: ALERT_LIMIT }), fetchPipeline()]);
   if (Array.isArray(symbolList)) symbols.load(symbolList);
-  if (Array.isArray(alertList)) alerts.load(alertList);
+  if (Array.isArray(alertList)) {
+    alerts.load(alertList);
+    for (const alert of alertList) rules.offer(alert);
+  }
   if (stats) pipeline.update(stats);
   selectFirstSymbolIfNone();
   renderInstrument();
@@ -194,9 +220,14 @@ function onHello(message) {
     if (typeof item === 'object' && item.type) state.windowTypes.set(name, item.type);
   }
   alerts.ruleUnits.clear();
-  for (const rule of Array.isArray(message.rules) ? message.rules : []) {
-    if (rule && typeof rule === 'object' && rule.name && rule.unit) alerts.ruleUnits.set(rule.name, rule.unit);
+  const ruleList = (Array.isArray(message.rules) ? message.rules : []).filter((rule) => rule && typeof rule === 'object' && rule.name);
+  for (const rule of ruleList) {
+    if (rule.unit) alerts.ruleUnits.set(rule.name, rule.unit);
   }
+  rules.setRules(ruleList);
+  seedRules(ruleList);
+  state.indicators = (Array.isArray(message.indicators) ? message.indicators : [])
+    .filter((indicator) => indicator && typeof indicator.name === 'string' && Array.isArray(indicator.values));
   if (state.windows.length && !state.windows.includes(state.window)) {
     state.window = state.windows.includes(DEFAULT_WINDOW) ? DEFAULT_WINDOW : state.windows[0];
     renderWindowButtons();
@@ -204,6 +235,15 @@ function onHello(message) {
     return;
   }
   renderWindowButtons();
+  chart.setIndicators(indicatorsOf(state.window)); // the same ones again (a reconnect) change nothing
+}
+
+/** Each rule's latest stored alert, so the rules panel shows its last firing before the next one comes live. */
+async function seedRules(ruleList) {
+  const latest = await Promise.all(ruleList.map((rule) => fetchAlerts({ rule: rule.name, limit: 1 })));
+  for (const list of latest) {
+    if (Array.isArray(list)) for (const alert of list) rules.offer(alert);
+  }
 }
 
 function onMessage(message) {
@@ -223,6 +263,8 @@ function onMessage(message) {
       break;
     case 'alert':
       alerts.push(message.alert);
+      rules.offer(message.alert);
+      if (message.alert?.symbol === state.symbol && message.alert?.window === state.window) chart.addAlert(message.alert);
       break;
     case 'pipeline':
       pipeline.update(message.stats);
@@ -263,6 +305,10 @@ function start() {
     selectSymbol(alert.symbol);
     if (state.windows.includes(alert.window)) selectWindow(alert.window);
   });
+  rules = new RulesPanel($('#rule-list'), $('#rule-count'), (alert) => {
+    selectSymbol(alert.symbol);
+    if (state.windows.includes(alert.window)) selectWindow(alert.window);
+  });
   pipeline = new PipelinePanel($('#pipeline'), $('[data-testid="pipeline-rate"]'));
   stream = new Stream({ onMessage, onOpen, onState });
 
@@ -281,6 +327,8 @@ function start() {
 
   window.breadboard = {
     candleCount: () => chart.candleCount,
+    indicatorLines: () => chart.lines,
+    markers: () => chart.markers,
     selectedSymbol: () => state.symbol,
     selectedWindow: () => state.window,
   };
