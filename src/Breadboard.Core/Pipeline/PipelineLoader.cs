@@ -395,7 +395,7 @@ public static partial class PipelineLoader
             if (kind.TakesOf)
             {
                 of = mapping.Text("of");
-                of = Of(mapping, of, name, window, defined, all, aggregates) ? of : null;
+                of = Of(mapping, of, name, i, window, defined, all, aggregates) ? of : null;
             }
 
             if (name is null || window is null || (kind.TakesOf && of is null))
@@ -416,6 +416,7 @@ public static partial class PipelineLoader
         PipelineMapping mapping,
         string? of,
         string? name,
+        int index,
         string? window,
         Dictionary<string, (int Index, IndicatorDefinition Indicator)> defined,
         Dictionary<string, (int Index, string? Of)> all,
@@ -460,16 +461,24 @@ public static partial class PipelineLoader
 
         if (all.TryGetValue(baseName, out var later))
         {
-            // Follow the chain of of's from the later indicator: coming back to this one is a cycle.
-            var chain = new List<string> { name ?? "?", baseName };
-            var next = later.Of;
-            while (next is not null && chain.Count <= all.Count + 1)
+            // Follow the chain of of's from this indicator: coming back to it is a cycle. A cycle is one problem,
+            // reported once, at its first member in the file; its other members say nothing more.
+            var chain = new List<string> { name ?? "?" };
+            var first = index;
+            var next = of;
+            while (next is not null && chain.Count <= all.Count)
             {
                 var nextBase = next.Split('.')[0];
                 if (nextBase == name)
                 {
-                    chain.Add(nextBase);
-                    mapping.Error("of", $"indicators are computed over each other in a cycle: {string.Join(" \u2192 ", chain)}");
+                    if (first == index)
+                    {
+                        chain.Add(nextBase);
+                        mapping.Error("of", chain.Count == 2
+                            ? $"'{Shorten(name)}' is computed over itself"
+                            : $"indicators are computed over each other in a cycle: {string.Join(" \u2192 ", chain)}");
+                    }
+
                     return false;
                 }
 
@@ -479,6 +488,7 @@ public static partial class PipelineLoader
                 }
 
                 chain.Add(nextBase);
+                first = Math.Min(first, step.Index);
                 next = step.Of;
             }
 
