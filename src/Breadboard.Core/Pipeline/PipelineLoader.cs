@@ -96,9 +96,10 @@ public static partial class PipelineLoader
         var future = top.TryGetValue("future", out var f) ? Future(f, errors) : defaults.Future;
         var windows = top.TryGetValue("windows", out var w) ? Windows(w, windowKinds, errors) : [.. defaults.Windows];
         var aggregates = top.TryGetValue("aggregates", out var a) ? Aggregates(a, errors) : [.. defaults.Aggregates];
-        var indicators = top.TryGetValue("indicators", out var ind) ? Indicators(ind, windows, aggregates, errors) : [];
+        var inError = new HashSet<string>(StringComparer.Ordinal);
+        var indicators = top.TryGetValue("indicators", out var ind) ? Indicators(ind, windows, aggregates, inError, errors) : [];
         var layout = Layout(indicators, errors);
-        var rules = top.TryGetValue("rules", out var r) ? Rules(r, windows, aggregates, layout, ruleKinds, errors) : [];
+        var rules = top.TryGetValue("rules", out var r) ? Rules(r, windows, aggregates, layout, inError, ruleKinds, errors) : [];
 
         if (errors.List.Count > 0)
         {
@@ -296,7 +297,8 @@ public static partial class PipelineLoader
         return result;
     }
 
-    private static List<IndicatorDefinition> Indicators(object? node, List<WindowDefinition> windows, List<Aggregate> aggregates, Errors errors)
+    /// <param name="inError">Gets the names of the indicators left out for errors of their own, so that what names them says nothing more.</param>
+    private static List<IndicatorDefinition> Indicators(object? node, List<WindowDefinition> windows, List<Aggregate> aggregates, HashSet<string> inError, Errors errors)
     {
         var result = new List<IndicatorDefinition>();
         if (node is not List<object?> items)
@@ -351,6 +353,7 @@ public static partial class PipelineLoader
             else if (!windows.Any(w => w.Name == window))
             {
                 errors.Add(path + ".window", $"must name a defined window ({string.Join(", ", windows.Select(w => w.Name))}), got '{Shorten(window)}'");
+                window = null;
             }
 
             var type = map.TryGetValue("type", out var t) ? Scalar(t) : null;
@@ -408,6 +411,7 @@ public static partial class PipelineLoader
             result.Add(indicator);
         }
 
+        inError.UnionWith(all.Keys.Where(n => !defined.ContainsKey(n)));
         return result;
     }
 
@@ -450,7 +454,7 @@ public static partial class PipelineLoader
                 return false;
             }
 
-            if (source.Indicator.Window != window)
+            if (window is not null && source.Indicator.Window != window)
             {
                 mapping.Error("of", $"'{Shorten(of)}' is computed over window '{source.Indicator.Window}'; this indicator's window is '{window}'");
                 return false;
@@ -461,6 +465,11 @@ public static partial class PipelineLoader
 
         if (all.TryGetValue(baseName, out var later))
         {
+            if (later.Index < index)
+            {
+                return false; // defined above, but left out for an error reported at its own path
+            }
+
             // Follow the chain of of's from this indicator: coming back to it is a cycle. A cycle is one problem,
             // reported once, at its first member in the file; its other members say nothing more.
             var chain = new List<string> { name ?? "?" };
@@ -516,7 +525,7 @@ public static partial class PipelineLoader
         }
     }
 
-    private static List<RuleDefinition> Rules(object? node, List<WindowDefinition> windows, List<Aggregate> aggregates, IndicatorLayout indicators, RuleKinds kinds, Errors errors)
+    private static List<RuleDefinition> Rules(object? node, List<WindowDefinition> windows, List<Aggregate> aggregates, IndicatorLayout indicators, HashSet<string> indicatorsInError, RuleKinds kinds, Errors errors)
     {
         var result = new List<RuleDefinition>();
         if (node is not List<object?> items)
@@ -548,6 +557,7 @@ public static partial class PipelineLoader
             }
 
             var window = map.TryGetValue("window", out var wn) ? Scalar(wn) : null;
+            var windowInError = true;
             if (window is null)
             {
                 errors.Add(path + ".window", "is required: the name of one of the windows");
@@ -555,6 +565,10 @@ public static partial class PipelineLoader
             else if (!windows.Any(w => w.Name == window))
             {
                 errors.Add(path + ".window", $"must name a defined window ({string.Join(", ", windows.Select(w => w.Name))}), got '{Shorten(window)}'");
+            }
+            else
+            {
+                windowInError = false;
             }
 
             // A rule with a condition needs no type: it is an expression rule.
@@ -572,7 +586,12 @@ public static partial class PipelineLoader
             }
 
             CheckFields(map, ["name", "type", "window", .. kind.Fields], path, errors);
-            result.Add(kind.Parse(new PipelineMapping(map, path, errors.Add, aggregates, indicators), name ?? "?", window ?? "?"));
+            var mapping = new PipelineMapping(map, path, errors.Add, aggregates, indicators)
+            {
+                WindowInError = windowInError,
+                IndicatorsInError = indicatorsInError,
+            };
+            result.Add(kind.Parse(mapping, name ?? "?", window ?? "?"));
         }
 
         foreach (var dup in result.GroupBy(r => r.Name).Where(g => g.Count() > 1))

@@ -66,7 +66,13 @@ public sealed class ExpressionRule : RuleKind
         }
         else
         {
-            program = ExpressionCompiler.Compile(when, mapping.Indicators, window, mapping.Aggregates, (column, message) => mapping.Error("when", $"column {column}: {message}"));
+            program = ExpressionCompiler.Compile(
+                when,
+                mapping.Indicators,
+                mapping.WindowInError ? null : window,
+                mapping.Aggregates,
+                (column, message) => mapping.Error("when", $"column {column}: {message}"),
+                mapping.IndicatorsInError);
         }
 
         return program is null
