@@ -71,7 +71,7 @@ public sealed class ExpressionCompiler
         var type = compiler.Emit(syntax);
         if (type.Kind == Kind.Number)
         {
-            compiler._error(syntax.Column, "the expression must be a condition (a comparison, a crossing, or them joined with and/or/not), not a number");
+            compiler._error(Start(syntax), "the expression must be a condition (a comparison, a crossing, or them joined with and/or/not), not a number");
         }
 
         return errors > 0 || compiler._namesIndicatorInError || compiler._first is null
@@ -302,7 +302,7 @@ public sealed class ExpressionCompiler
     {
         if (typed.Kind == Kind.Condition)
         {
-            _error(syntax.Column, $"{what} takes numbers, but '{Quote(Render(syntax))}' is a condition");
+            _error(Start(syntax), $"{what} takes numbers, but '{Quote(Render(syntax))}' is a condition");
         }
     }
 
@@ -310,8 +310,19 @@ public sealed class ExpressionCompiler
     {
         if (typed.Kind == Kind.Number)
         {
-            _error(syntax.Column, $"{what} takes conditions, but '{Quote(Render(syntax))}' is a number; compare it with something");
+            _error(Start(syntax), $"{what} takes conditions, but '{Quote(Render(syntax))}' is a number; compare it with something");
         }
+    }
+
+    /// <summary>Where an operand starts, for errors about the whole of it: a binary expression's column is its operator's.</summary>
+    private static int Start(Syntax syntax)
+    {
+        while (syntax is BinarySyntax b)
+        {
+            syntax = b.Left;
+        }
+
+        return syntax.Column;
     }
 
     private static Kind Number(params ReadOnlySpan<Typed> operands)
