@@ -47,8 +47,8 @@ public sealed class ExpressionRule : RuleKind
         var forBars = 1;
         if (mapping.Has("for"))
         {
-            var value = mapping.Number("for");
-            if (value is < 1 or > MaxFor || value % 1 != 0)
+            var value = mapping.Number("for"); // reports a missing or non-number value itself
+            if ((value is < 1 or > MaxFor || value % 1 != 0) && IsNumber(mapping.Text("for")))
             {
                 mapping.Error("for", $"must be a whole number of bars from 1 to {MaxFor} (got '{PipelineMapping.Quote(mapping.Text("for"))}')");
             }
@@ -79,6 +79,9 @@ public sealed class ExpressionRule : RuleKind
             ? new RuleDefinition(name, this, window, ComparisonOp.GreaterOrEqual, 0, 0)
             : Create(name, window, program, forBars);
     }
+
+    private static bool IsNumber(string? text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value);
 
     private static RuleDefinition Create(string name, string window, ExpressionProgram program, int forBars) =>
         new(name, Instance, window, ComparisonOp.GreaterOrEqual, 0, 0) { Settings = new ExpressionSettings(program, forBars) };
