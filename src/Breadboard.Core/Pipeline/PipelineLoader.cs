@@ -428,7 +428,7 @@ public static partial class PipelineLoader
     {
         if (of is null)
         {
-            mapping.Error("of", $"is required: a bar field ({string.Join(", ", BarFields.Names)}) or an indicator defined above");
+            mapping.Error("of", $"{(mapping.Has("of") ? "must be one name, not a list or mapping" : "is required")}: a bar field ({string.Join(", ", BarFields.Names)}) or an indicator defined above");
             return false;
         }
 

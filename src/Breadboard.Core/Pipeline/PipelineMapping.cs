@@ -48,7 +48,7 @@ public sealed class PipelineMapping
         var text = Text(field);
         if (text is null)
         {
-            Error(field, "is required: a number");
+            Error(field, Has(field) ? "must be a number, not a list or mapping" : "is required: a number");
             return 0;
         }
 

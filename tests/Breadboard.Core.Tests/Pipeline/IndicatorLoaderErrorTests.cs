@@ -183,6 +183,22 @@ public class IndicatorLoaderErrorTests
         "rules[3].for: must be a number (got 'x')");
 
     [Fact]
+    public void Parse_WithAListWhereOneValueBelongs_SaysSoRatherThanThatItIsMissing() => AssertErrors(
+        """
+        windows:
+          - { name: "1m", type: tumbling, size: 60s }
+        indicators:
+          - { name: s, window: "1m", type: sma, of: [close], period: 3 }
+          - { name: t, window: "1m", type: sma, of: close, period: [3] }
+        rules:
+          - { name: r, window: "1m", when: [close > 1], for: { bars: 3 } }
+        """,
+        $"indicators[0].of: must be one name, not a list or mapping: a bar field ({Fields}) or an indicator defined above",
+        "indicators[1].period: must be a number, not a list or mapping",
+        "rules[0].for: must be a number, not a list or mapping",
+        "rules[0].when: must be text, not a list or mapping: a condition such as \"rsi14 > 70\"");
+
+    [Fact]
     public void Parse_WithAnIndicatorInError_SaysNothingMoreWhereItIsNamed()
     {
         // sma_fast has an unknown type and sma_slow an unknown window: the indicator computed over sma_fast and the

@@ -62,7 +62,7 @@ public sealed class ExpressionRule : RuleKind
         ExpressionProgram? program = null;
         if (string.IsNullOrWhiteSpace(when))
         {
-            mapping.Error("when", "is required: a condition such as \"rsi14 > 70\"");
+            mapping.Error("when", $"{(when is null && mapping.Has("when") ? "must be text, not a list or mapping" : "is required")}: a condition such as \"rsi14 > 70\"");
         }
         else
         {
