@@ -102,9 +102,10 @@ public static partial class PipelineLoader
         var future = top.TryGetValue("future", out var f) ? Future(f, errors) : defaults.Future;
         var windows = top.TryGetValue("windows", out var w) ? Windows(w, windowKinds, errors) : [.. defaults.Windows];
         var aggregates = top.TryGetValue("aggregates", out var a) ? Aggregates(a, errors) : [.. defaults.Aggregates];
-        var indicators = top.TryGetValue("indicators", out var ind) ? Indicators(ind, windows, aggregates, errors) : [];
+        var inError = new HashSet<string>(StringComparer.Ordinal);
+        var indicators = top.TryGetValue("indicators", out var ind) ? Indicators(ind, windows, aggregates, inError, errors) : [];
         var layout = Layout(indicators, errors);
-        var rules = top.TryGetValue("rules", out var r) ? Rules(r, windows, aggregates, layout, ruleKinds, errors) : [];
+        var rules = top.TryGetValue("rules", out var r) ? Rules(r, windows, aggregates, layout, inError, ruleKinds, errors) : [];
 
         var history = indicators.Sum(i => (long)i.Period) + rules.Sum(r => (long)r.Lookback + (r.Settings is ExpressionSettings e ? e.Program.History : 0));
         if (history > MaxHistoryPerSymbol)
@@ -308,7 +309,8 @@ public static partial class PipelineLoader
         return result;
     }
 
-    private static List<IndicatorDefinition> Indicators(object? node, List<WindowDefinition> windows, List<Aggregate> aggregates, Errors errors)
+    /// <param name="inError">Gets the names of the indicators left out for errors of their own, so that what names them says nothing more.</param>
+    private static List<IndicatorDefinition> Indicators(object? node, List<WindowDefinition> windows, List<Aggregate> aggregates, HashSet<string> inError, Errors errors)
     {
         var result = new List<IndicatorDefinition>();
         if (node is not List<object?> items)
@@ -364,6 +366,7 @@ public static partial class PipelineLoader
             else if (!windows.Any(w => w.Name == window))
             {
                 errors.Add(path + ".window", $"must name a defined window ({string.Join(", ", windows.Select(w => w.Name))}), got '{Shorten(window)}'");
+                window = null;
             }
 
             var type = map.TryGetValue("type", out var t) ? Scalar(t) : null;
@@ -408,7 +411,7 @@ public static partial class PipelineLoader
             if (kind.TakesOf)
             {
                 of = mapping.Text("of");
-                of = Of(mapping, of, name, window, defined, all, aggregates, i) ? of : null;
+                of = Of(mapping, of, name, i, window, defined, all, aggregates) ? of : null;
             }
 
             if (name is null || window is null || (kind.TakesOf && of is null))
@@ -421,6 +424,7 @@ public static partial class PipelineLoader
             result.Add(indicator);
         }
 
+        inError.UnionWith(all.Keys.Where(n => !defined.ContainsKey(n)));
         return result;
     }
 
@@ -429,15 +433,15 @@ public static partial class PipelineLoader
         PipelineMapping mapping,
         string? of,
         string? name,
+        int index,
         string? window,
         Dictionary<string, (int Index, IndicatorDefinition Indicator)> defined,
         Dictionary<string, (int Index, string? Of)> all,
-        List<Aggregate> aggregates,
-        int index)
+        List<Aggregate> aggregates)
     {
         if (of is null)
         {
-            mapping.Error("of", $"is required: a bar field ({string.Join(", ", BarFields.Names)}) or an indicator defined above");
+            mapping.Error("of", $"{(mapping.Has("of") ? "must be one name, not a list or mapping" : "is required")}: a bar field ({string.Join(", ", BarFields.Names)}) or an indicator defined above");
             return false;
         }
 
@@ -463,7 +467,7 @@ public static partial class PipelineLoader
                 return false;
             }
 
-            if (source.Indicator.Window != window)
+            if (window is not null && source.Indicator.Window != window)
             {
                 mapping.Error("of", $"'{Shorten(of)}' is computed over window '{source.Indicator.Window}'; this indicator's window is '{window}'");
                 return false;
@@ -472,29 +476,31 @@ public static partial class PipelineLoader
             return true;
         }
 
-        if (all.TryGetValue(baseName, out var later) && later.Index < index)
+        if (all.TryGetValue(baseName, out var later))
         {
-            return false; // defined above, but with errors of its own: those are reported there
-        }
+            if (later.Index < index)
+            {
+                return false; // defined above, but left out for an error reported at its own path
+            }
 
-        if (baseName == name)
-        {
-            mapping.Error("of", $"'{Shorten(name)}' cannot be computed over itself");
-            return false;
-        }
-
-        if (all.ContainsKey(baseName))
-        {
-            // Follow the chain of of's from the later indicator: coming back to this one is a cycle.
-            var chain = new List<string> { name ?? "?", baseName };
-            var next = later.Of;
-            while (next is not null && chain.Count <= all.Count + 1)
+            // Follow the chain of of's from this indicator: coming back to it is a cycle. A cycle is one problem,
+            // reported once, at its first member in the file; its other members say nothing more.
+            var chain = new List<string> { name ?? "?" };
+            var first = index;
+            var next = of;
+            while (next is not null && chain.Count <= all.Count)
             {
                 var nextBase = next.Split('.')[0];
                 if (nextBase == name)
                 {
-                    chain.Add(nextBase);
-                    mapping.Error("of", $"indicators are computed over each other in a cycle: {string.Join(" \u2192 ", chain)}");
+                    if (first == index)
+                    {
+                        chain.Add(nextBase);
+                        mapping.Error("of", chain.Count == 2
+                            ? $"'{Shorten(name)}' is computed over itself"
+                            : $"indicators are computed over each other in a cycle: {string.Join(" \u2192 ", chain)}");
+                    }
+
                     return false;
                 }
 
@@ -504,6 +510,7 @@ public static partial class PipelineLoader
                 }
 
                 chain.Add(nextBase);
+                first = Math.Min(first, step.Index);
                 next = step.Of;
             }
 
@@ -531,7 +538,7 @@ public static partial class PipelineLoader
         }
     }
 
-    private static List<RuleDefinition> Rules(object? node, List<WindowDefinition> windows, List<Aggregate> aggregates, IndicatorLayout indicators, RuleKinds kinds, Errors errors)
+    private static List<RuleDefinition> Rules(object? node, List<WindowDefinition> windows, List<Aggregate> aggregates, IndicatorLayout indicators, HashSet<string> indicatorsInError, RuleKinds kinds, Errors errors)
     {
         var result = new List<RuleDefinition>();
         if (node is not List<object?> items)
@@ -563,6 +570,7 @@ public static partial class PipelineLoader
             }
 
             var window = map.TryGetValue("window", out var wn) ? Scalar(wn) : null;
+            var windowInError = true;
             if (window is null)
             {
                 errors.Add(path + ".window", "is required: the name of one of the windows");
@@ -570,6 +578,10 @@ public static partial class PipelineLoader
             else if (!windows.Any(w => w.Name == window))
             {
                 errors.Add(path + ".window", $"must name a defined window ({string.Join(", ", windows.Select(w => w.Name))}), got '{Shorten(window)}'");
+            }
+            else
+            {
+                windowInError = false;
             }
 
             // A rule with a condition needs no type: it is an expression rule.
@@ -587,7 +599,12 @@ public static partial class PipelineLoader
             }
 
             CheckFields(map, ["name", "type", "window", .. kind.Fields], path, errors);
-            result.Add(kind.Parse(new PipelineMapping(map, path, errors.Add, aggregates, indicators), name ?? "?", window ?? "?"));
+            var mapping = new PipelineMapping(map, path, errors.Add, aggregates, indicators)
+            {
+                WindowInError = windowInError,
+                IndicatorsInError = indicatorsInError,
+            };
+            result.Add(kind.Parse(mapping, name ?? "?", window ?? "?"));
         }
 
         foreach (var dup in result.GroupBy(r => r.Name).Where(g => g.Count() > 1))

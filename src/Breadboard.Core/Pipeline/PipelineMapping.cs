@@ -25,6 +25,12 @@ public sealed class PipelineMapping
     /// <summary>The pipeline's indicators, which a rule's expression may name.</summary>
     public IndicatorLayout Indicators { get; }
 
+    /// <summary>Whether the rule's window is missing or names no window (already reported): its indicators' windows cannot be checked against it.</summary>
+    internal bool WindowInError { get; init; }
+
+    /// <summary>Indicators the file defines but that were left out for errors of their own (already reported): naming one says nothing more.</summary>
+    internal IReadOnlySet<string> IndicatorsInError { get; init; } = new HashSet<string>();
+
     /// <summary>The bar columns the pipeline emits.</summary>
     public IReadOnlyList<Aggregate> Aggregates => _aggregates;
 
@@ -42,7 +48,7 @@ public sealed class PipelineMapping
         var text = Text(field);
         if (text is null)
         {
-            Error(field, "is required: a number");
+            Error(field, Has(field) ? "must be a number, not a list or mapping" : "is required: a number");
             return 0;
         }
 

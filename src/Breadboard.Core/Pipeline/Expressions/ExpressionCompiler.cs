@@ -15,27 +15,37 @@ public sealed class ExpressionCompiler
     private static readonly string[] Functions = ["prev", "change_pct", "crosses_above", "crosses_below"];
 
     private readonly IndicatorLayout _indicators;
-    private readonly string _window;
+    private readonly string? _window;
     private readonly IReadOnlyList<Aggregate> _aggregates;
+    private readonly IReadOnlySet<string> _inError;
     private readonly Action<int, string> _error;
     private readonly List<Instruction> _code = [];
     private readonly List<int> _rings = [];
     private int _depth;
     private int _maxDepth;
     private Comparison? _first;
+    private bool _namesIndicatorInError;
 
-    private ExpressionCompiler(IndicatorLayout indicators, string window, IReadOnlyList<Aggregate> aggregates, Action<int, string> error)
+    private ExpressionCompiler(IndicatorLayout indicators, string? window, IReadOnlyList<Aggregate> aggregates, IReadOnlySet<string> inError, Action<int, string> error)
     {
         _indicators = indicators;
         _window = window;
         _aggregates = aggregates;
+        _inError = inError;
         _error = error;
     }
 
     /// <summary>Compiles <paramref name="text"/>; each problem goes to <paramref name="error"/> as (column, message), and then the result is null.</summary>
-    /// <param name="window">The rule's window: the indicators it names must be of this window.</param>
+    /// <param name="window">
+    /// The rule's window: the indicators it names must be of this window. Null when the rule's window is itself in
+    /// error (reported elsewhere): the indicators' windows are then not checked.
+    /// </param>
     /// <param name="aggregates">The bar columns the pipeline emits; the bar fields it names must be among them.</param>
-    public static ExpressionProgram? Compile(string text, IndicatorLayout indicators, string window, IReadOnlyList<Aggregate> aggregates, Action<int, string> error)
+    /// <param name="indicatorsInError">
+    /// Indicators the file defines but that were left out for errors of their own: naming one is not reported again,
+    /// and the result is null.
+    /// </param>
+    public static ExpressionProgram? Compile(string text, IndicatorLayout indicators, string? window, IReadOnlyList<Aggregate> aggregates, Action<int, string> error, IReadOnlySet<string>? indicatorsInError = null)
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(indicators);
@@ -53,7 +63,7 @@ public sealed class ExpressionCompiler
         }
 
         var errors = 0;
-        var compiler = new ExpressionCompiler(indicators, window, aggregates, (column, message) =>
+        var compiler = new ExpressionCompiler(indicators, window, aggregates, indicatorsInError ?? new HashSet<string>(), (column, message) =>
         {
             errors++;
             error(column, message);
@@ -61,15 +71,15 @@ public sealed class ExpressionCompiler
         var type = compiler.Emit(syntax);
         if (type.Kind == Kind.Number)
         {
-            compiler._error(syntax.Column, "the expression must be a condition (a comparison, a crossing, or them joined with and/or/not), not a number");
+            compiler._error(Start(syntax), "the expression must be a condition (a comparison, a crossing, or them joined with and/or/not), not a number");
         }
 
-        return errors > 0 || compiler._first is null
+        return errors > 0 || compiler._namesIndicatorInError || compiler._first is null
             ? null
             : new ExpressionProgram(text, [.. compiler._code], [.. compiler._rings], compiler._maxDepth, compiler._first);
     }
 
-    /// <summary>As <see cref="Compile(string, IndicatorLayout, string, IReadOnlyList{Aggregate}, Action{int, string})"/>, for code that builds definitions itself.</summary>
+    /// <summary>As <see cref="Compile(string, IndicatorLayout, string, IReadOnlyList{Aggregate}, Action{int, string}, IReadOnlySet{string})"/>, for code that builds definitions itself.</summary>
     /// <exception cref="ArgumentException">The expression has problems; the message lists them with their columns.</exception>
     public static ExpressionProgram Compile(string text, IndicatorLayout indicators, string window, IReadOnlyList<Aggregate> aggregates)
     {
@@ -132,7 +142,7 @@ public sealed class ExpressionCompiler
         if (_indicators.TryFind(name.Name, out var slot))
         {
             var owner = _indicators.OwnerOf(slot);
-            if (owner.Window != _window)
+            if (_window is not null && owner.Window != _window)
             {
                 _error(name.Column, $"'{name.Name}' is computed over window '{owner.Window}'; this rule's window is '{_window}'");
                 return new(Kind.Error, ValueUnit.Number, false);
@@ -144,6 +154,12 @@ public sealed class ExpressionCompiler
 
         var dot = name.Name.IndexOf('.', StringComparison.Ordinal);
         var baseName = dot < 0 ? name.Name : name.Name[..dot];
+        if (_inError.Contains(baseName))
+        {
+            _namesIndicatorInError = true; // its own error says what is wrong
+            return new(Kind.Error, ValueUnit.Number, false);
+        }
+
         var band = _indicators.Indicators.FirstOrDefault(i => i.Name == baseName && i.Kind.Outputs.Count > 1);
         if (band is not null)
         {
@@ -155,8 +171,8 @@ public sealed class ExpressionCompiler
         }
         else
         {
-            var known = _indicators.Indicators.Where(i => i.Window == _window).SelectMany(i => i.ValueNames()).ToList();
-            _error(name.Column, $"unknown name '{Quote(name.Name)}': not a bar field ({string.Join(", ", BarFields.Names)}) or an indicator of window '{_window}'" +
+            var known = _indicators.Indicators.Where(i => _window is null || i.Window == _window).SelectMany(i => i.ValueNames()).ToList();
+            _error(name.Column, $"unknown name '{Quote(name.Name)}': not a bar field ({string.Join(", ", BarFields.Names)}) or an indicator" + (_window is null ? "" : $" of window '{_window}'") +
                 (known.Count == 0 ? " (it has none)" : $" ({string.Join(", ", known)})"));
         }
 
@@ -286,7 +302,7 @@ public sealed class ExpressionCompiler
     {
         if (typed.Kind == Kind.Condition)
         {
-            _error(syntax.Column, $"{what} takes numbers, but '{Quote(Render(syntax))}' is a condition");
+            _error(Start(syntax), $"{what} takes numbers, but '{Quote(Render(syntax))}' is a condition");
         }
     }
 
@@ -294,8 +310,19 @@ public sealed class ExpressionCompiler
     {
         if (typed.Kind == Kind.Number)
         {
-            _error(syntax.Column, $"{what} takes conditions, but '{Quote(Render(syntax))}' is a number; compare it with something");
+            _error(Start(syntax), $"{what} takes conditions, but '{Quote(Render(syntax))}' is a number; compare it with something");
         }
+    }
+
+    /// <summary>Where an operand starts, for errors about the whole of it: a binary expression's column is its operator's.</summary>
+    private static int Start(Syntax syntax)
+    {
+        while (syntax is BinarySyntax b)
+        {
+            syntax = b.Left;
+        }
+
+        return syntax.Column;
     }
 
     private static Kind Number(params ReadOnlySpan<Typed> operands)

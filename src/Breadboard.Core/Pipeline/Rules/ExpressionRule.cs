@@ -47,8 +47,8 @@ public sealed class ExpressionRule : RuleKind
         var forBars = 1;
         if (mapping.Has("for"))
         {
-            var value = mapping.Number("for");
-            if (value is < 1 or > MaxFor || value % 1 != 0)
+            var value = mapping.Number("for"); // reports a missing or non-number value itself
+            if ((value is < 1 or > MaxFor || value % 1 != 0) && IsNumber(mapping.Text("for")))
             {
                 mapping.Error("for", $"must be a whole number of bars from 1 to {MaxFor} (got '{PipelineMapping.Quote(mapping.Text("for"))}')");
             }
@@ -62,17 +62,26 @@ public sealed class ExpressionRule : RuleKind
         ExpressionProgram? program = null;
         if (string.IsNullOrWhiteSpace(when))
         {
-            mapping.Error("when", "is required: a condition such as \"rsi14 > 70\"");
+            mapping.Error("when", $"{(when is null && mapping.Has("when") ? "must be text, not a list or mapping" : "is required")}: a condition such as \"rsi14 > 70\"");
         }
         else
         {
-            program = ExpressionCompiler.Compile(when, mapping.Indicators, window, mapping.Aggregates, (column, message) => mapping.Error("when", $"column {column}: {message}"));
+            program = ExpressionCompiler.Compile(
+                when,
+                mapping.Indicators,
+                mapping.WindowInError ? null : window,
+                mapping.Aggregates,
+                (column, message) => mapping.Error("when", $"column {column}: {message}"),
+                mapping.IndicatorsInError);
         }
 
         return program is null
             ? new RuleDefinition(name, this, window, ComparisonOp.GreaterOrEqual, 0, 0)
             : Create(name, window, program, forBars);
     }
+
+    private static bool IsNumber(string? text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value);
 
     private static RuleDefinition Create(string name, string window, ExpressionProgram program, int forBars) =>
         new(name, Instance, window, ComparisonOp.GreaterOrEqual, 0, 0) { Settings = new ExpressionSettings(program, forBars) };
