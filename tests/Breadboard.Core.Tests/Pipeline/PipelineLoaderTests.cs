@@ -1,4 +1,5 @@
 using Breadboard.Core.Pipeline;
+using Breadboard.Core.Pipeline.Rules;
 using Breadboard.Core.Tests.Engine;
 using CsCheck;
 
@@ -82,6 +83,25 @@ public class PipelineLoaderTests
         var path = Path.Combine(dir.FullName, "config", "pipeline.yaml");
 
         AssertEquivalent(PipelineDefinition.Default, PipelineLoader.Parse(File.ReadAllText(path), path));
+    }
+
+    [Fact]
+    public void Parse_WithShippedIndicatorsFile_IsTheDefaultPlusTheIssuesIndicatorsAndConditions()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "config", "indicators.yaml")))
+        {
+            dir = dir.Parent;
+        }
+
+        Assert.NotNull(dir);
+        var path = Path.Combine(dir.FullName, "config", "indicators.yaml");
+        var definition = PipelineLoader.Parse(File.ReadAllText(path), path);
+
+        AssertEquivalent(PipelineDefinition.Default, definition with { Indicators = [], Rules = [.. definition.Rules.Take(3)] });
+        Assert.Equal(["sma_fast", "sma_slow", "ema12", "rsi14", "vol_z", "bb", "atr14"], definition.Indicators.Select(i => i.Name));
+        Assert.Equal(["golden_cross", "rsi_hot", "volume_anomaly", "band_break"], definition.Rules.Skip(3).Select(r => r.Name));
+        Assert.All(definition.Rules.Skip(3), r => Assert.Same(ExpressionRule.Instance, r.Kind));
     }
 
     [Fact]
