@@ -86,6 +86,8 @@ internal static class UpCommand
                 CommandRunner.WebLogging);
             if (web is not null)
             {
+                // After a restart the engine resumes its indicators from the checkpoint; the dashboard's resume from the store.
+                await hub!.WarmUpAsync(store, webOptions.MaxLimit, cancellationToken);
                 await StartWebAsync(web, webUrls, cancellationToken);
             }
 

@@ -5,6 +5,7 @@ using System.Threading.Channels;
 using Breadboard.Core.Model;
 using Breadboard.Core.Pipeline;
 using Breadboard.Core.Pipeline.Indicators;
+using Breadboard.Core.Seams;
 using Breadboard.Core.Streaming;
 using Breadboard.Web.Api;
 using Microsoft.Extensions.Logging;
@@ -20,9 +21,9 @@ namespace Breadboard.Web.Live;
 /// <remarks>
 /// <para>The indicator values on closed bars are computed here by the engine's own code (<see cref="IndicatorLayout.Update"/>)
 /// over every closed bar the hub sees, per symbol, so they are the engine's values as long as the hub has seen the
-/// symbol's bars from the same start as the engine. After a restart that resumed the engine from a checkpoint the
-/// hub starts afresh: a symbol's values are undefined until the hub has seen its indicators' warm-up bars (the
-/// history, <c>/api/bars?indicators=true</c>, has them at once).</para>
+/// symbol's bars from the same start as the engine. After a restart that resumed the engine from a checkpoint,
+/// <see cref="WarmUpAsync"/> takes the stored bars' warm-up first (as the history, <c>/api/bars?indicators=true</c>,
+/// does), so the first live bars carry values; a bar taken already is not taken twice.</para>
 /// <para>
 /// The pipeline thread only updates a small map and tries to enqueue; it never waits for a client. Each client
 /// has a bounded queue; one that fills up is marked overflowed and its connection is aborted, so a slow
@@ -44,6 +45,9 @@ public sealed class LiveHub : ILiveObserver
     private readonly Lock _clientsGate = new();
     private readonly Lock _indicatorsGate = new();
     private readonly Dictionary<string, SymbolIndicators> _symbolIndicators = new(StringComparer.Ordinal);
+
+    // Per (symbol, window): the window_start of the last closed bar taken into the indicators.
+    private readonly Dictionary<(string Symbol, string Window), long> _lastTaken = [];
     private volatile ChartIndicators? _indicators;
 
     /// <param name="pipeline">
@@ -74,6 +78,7 @@ public sealed class LiveHub : ILiveObserver
             }
 
             _symbolIndicators.Clear();
+            _lastTaken.Clear();
             return _indicators = new ChartIndicators(pipeline);
         }
     }
@@ -150,6 +155,42 @@ public sealed class LiveHub : ILiveObserver
         }
     }
 
+    /// <summary>
+    /// Takes every stored symbol's latest closed bars of each window with indicators (as many as the window's
+    /// warm-up, at most <paramref name="maxBars"/>) into the hub's indicators, so that after a restart the first live
+    /// bars carry values rather than waiting for a warm-up's worth of new bars. Call it before the pipeline starts.
+    /// </summary>
+    public async Task WarmUpAsync(IMarketStore store, int maxBars, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        if (_indicators is not { } chart)
+        {
+            return;
+        }
+
+        var symbols = new List<string>();
+        await foreach (var summary in store.QuerySymbolsAsync(cancellationToken))
+        {
+            symbols.Add(summary.Symbol);
+        }
+
+        foreach (var definition in chart.Pipeline.Windows)
+        {
+            if (chart.Of(definition.Name) is not { Warmup: > 0 } window)
+            {
+                continue;
+            }
+
+            foreach (var symbol in symbols)
+            {
+                await foreach (var bar in store.QueryBarsAsync(new BarQuery(symbol, definition.Name, Limit: Math.Min(window.Warmup, maxBars)), cancellationToken))
+                {
+                    Track(chart, window, bar, read: false);
+                }
+            }
+        }
+    }
+
     /// <summary>Takes a closed bar into its symbol's indicators; their values by name when <paramref name="read"/>, else null.</summary>
     private Dictionary<string, double>? Track(ChartIndicators chart, WindowIndicators window, Bar bar, bool read)
     {
@@ -162,6 +203,15 @@ public sealed class LiveHub : ILiveObserver
                     return null; // the pipeline changed meanwhile; the next bar goes to the new one
                 }
 
+                // A bar taken already (read from the store at start, then emitted again by an engine resumed from an
+                // earlier checkpoint) is not taken twice, and carries no values: they would be a later bar's.
+                var key = (bar.Symbol, bar.Window);
+                if (_lastTaken.TryGetValue(key, out var last) && bar.WindowStart <= last)
+                {
+                    return null;
+                }
+
+                _lastTaken[key] = bar.WindowStart;
                 if (!_symbolIndicators.TryGetValue(bar.Symbol, out var symbol))
                 {
                     symbol = chart.Layout.CreateSymbol();
