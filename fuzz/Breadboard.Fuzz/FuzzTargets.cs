@@ -1,5 +1,6 @@
 using System.Text;
 using Breadboard.Core.Codec;
+using Breadboard.Core.Engine;
 using Breadboard.Core.Model;
 using Breadboard.Core.Pipeline;
 using Breadboard.Feeds.Live;
@@ -142,6 +143,42 @@ public static class FuzzTargets
 
         Require(again.Fingerprint() == definition.Fingerprint(), $"{source}: ToYaml round trip changed the fingerprint:\n{definition.Fingerprint()}\n{again.Fingerprint()}");
         Require(again.Aggregates.SequenceEqual(definition.Aggregates), $"{source}: ToYaml round trip changed the aggregates");
+
+        // The engine runs what the loader accepted: its indicators and conditions evaluate on a few bars of every
+        // window without throwing.
+        var engine = new WindowEngine(definition, DiscardingOutput.Instance);
+        for (var i = 0; i < 64; i++)
+        {
+            var tick = new Tick("FZ", 1_767_312_000_000 + (i * 37_000L), 100 + (i % 7) - 3, i % 5, TradeId.None, null, AssetClass.Crypto);
+            engine.Process(in tick);
+        }
+
+        engine.CloseAll();
+    }
+
+    private sealed class DiscardingOutput : IEngineOutput
+    {
+        public static readonly DiscardingOutput Instance = new();
+
+        public void OnBar(Bar bar)
+        {
+        }
+
+        public void OnAlert(Alert alert)
+        {
+        }
+
+        public void OnLate(in Tick tick, long watermark)
+        {
+        }
+
+        public void OnTick(in Tick tick, long position)
+        {
+        }
+
+        public void OnReject(in Tick tick, long position, string reason)
+        {
+        }
     }
 
     /// <summary>

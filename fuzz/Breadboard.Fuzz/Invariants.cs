@@ -1,5 +1,6 @@
 using Breadboard.Core.Model;
 using Breadboard.Core.Pipeline;
+using Breadboard.Core.Pipeline.Indicators;
 using Breadboard.Core.Pipeline.Rules;
 using Breadboard.Core.Pipeline.Windows;
 using static Breadboard.Fuzz.FuzzTargets;
@@ -61,6 +62,13 @@ public static class Invariants
         {
             Require(double.IsFinite(r.Threshold), $"{who}: rule {r.Name} with threshold {r.Threshold:R}");
             Require(r.Kind != RuleKind.VolumeSurge || r.Lookback is >= 1 and <= 10_000, $"{who}: rule {r.Name} with lookback {r.Lookback}");
+        }
+
+        Require(definition.Indicators.Count <= PipelineLoader.MaxIndicators, $"{who}: a pipeline of {definition.Indicators.Count} indicators");
+        foreach (var i in definition.Indicators)
+        {
+            Require(i.Period is >= 1 and <= IndicatorKind.MaxPeriod, $"{who}: indicator {i.Name} with period {i.Period}");
+            Require(definition.Windows.Any(w => w.Name == i.Window), $"{who}: indicator {i.Name} over window {i.Window}, which is not defined");
         }
     }
 
