@@ -15,16 +15,7 @@ public static class RuleText
     public static string Describe(RuleDefinition rule)
     {
         ArgumentNullException.ThrowIfNull(rule);
-        if (rule.Kind.Describe(rule) is { } described)
-        {
-            return described;
-        }
-
-        var op = rule.Op == ComparisonOp.LessOrEqual ? "<=" : ">=";
-        var threshold = rule.Kind.FormatValue(rule, rule.Threshold, withUnit: false);
-        return rule.Kind == RuleKind.VolumeSurge
-            ? $"volume {op} {threshold} the mean of the previous {rule.Lookback} bars"
-            : $"{rule.Kind.Name} {op} {threshold}";
+        return rule.Kind.Describe(rule);
     }
 
     /// <summary>

@@ -11,14 +11,6 @@ namespace Breadboard.Web.Live;
 /// </summary>
 internal sealed class ChartIndicators
 {
-    /// <summary>
-    /// Bars of warm-up per period for the recursive kinds, beyond their seed. The seed's weight after k bars is
-    /// ((N−1)/(N+1))^k for ema and (1−1/N)^k for Wilder's rsi and atr: below e^−20 (2·10⁻⁹) after 10·N and 20·N bars.
-    /// </summary>
-    private const int EmaPeriods = 10;
-
-    private const int WilderPeriods = 20;
-
     private readonly Dictionary<string, WindowIndicators> _windows = new(StringComparer.Ordinal);
 
     public ChartIndicators(PipelineDefinition pipeline)
@@ -77,7 +69,7 @@ internal sealed class ChartIndicators
         return unit switch
         {
             ValueUnit.Index => "rsi",
-            ValueUnit.Price when indicator.Kind != IndicatorKind.Atr => "price",
+            ValueUnit.Price when indicator.Kind.IsLevel => "price",
             ValueUnit.Volume => "volume",
             _ => "lower",
         };
@@ -112,18 +104,7 @@ internal sealed class ChartIndicators
         return result;
     }
 
-    /// <summary>Bars an indicator needs before its values equal the engine's (window kinds) or differ by less than e^−20 of the seed (recursive kinds).</summary>
-    private static int OwnWarmup(IndicatorDefinition indicator)
-    {
-        var n = indicator.Period;
-        var kind = indicator.Kind;
-        long bars = kind == IndicatorKind.Ema ? (long)n * (1 + EmaPeriods)
-            : kind == IndicatorKind.Rsi ? n + 1 + ((long)n * WilderPeriods)
-            : kind == IndicatorKind.Atr ? n + ((long)n * WilderPeriods)
-            : kind == IndicatorKind.ZScore ? n + 1
-            : n;
-        return (int)Math.Min(bars, int.MaxValue / 4);
-    }
+    private static int OwnWarmup(IndicatorDefinition indicator) => (int)Math.Min(indicator.Kind.WarmupBars(indicator), int.MaxValue / 4);
 
     private int IndexOf(int slot)
     {

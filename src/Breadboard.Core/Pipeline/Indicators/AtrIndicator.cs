@@ -18,9 +18,14 @@ public sealed class AtrIndicator : IndicatorKind
 
     public override bool TakesOf => false;
 
+    public override bool IsLevel => false;
+
     public override IReadOnlyList<BarField> Reads { get; } = [BarField.High, BarField.Low, BarField.Close];
 
     public override ValueUnit Unit(ValueUnit input) => ValueUnit.Price;
+
+    // The seed's weight after k more bars is (1 − 1/N)^k, below e^−20 after 20·N.
+    public override long WarmupBars(IndicatorDefinition indicator) => (indicator?.Period ?? 1) * 21L;
 
     public override IndicatorState CreateState(IndicatorDefinition indicator) => new State(indicator?.Period ?? 1);
 

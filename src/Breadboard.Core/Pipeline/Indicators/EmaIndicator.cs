@@ -17,6 +17,9 @@ public sealed class EmaIndicator : IndicatorKind
 
     public override ValueUnit Unit(ValueUnit input) => input;
 
+    // The seed's weight after k more bars is ((N − 1) / (N + 1))^k, below e^−20 after 10·N.
+    public override long WarmupBars(IndicatorDefinition indicator) => (indicator?.Period ?? 1) * 11L;
+
     public override IndicatorState CreateState(IndicatorDefinition indicator) => new State(indicator?.Period ?? 1);
 
     public override string? SqlRefusal(IndicatorDefinition indicator) =>

@@ -50,6 +50,12 @@ public abstract class IndicatorKind
     /// <summary>Whether it takes Bollinger's <c>k</c>.</summary>
     public virtual bool TakesK => false;
 
+    /// <summary>
+    /// Whether its values are levels on its input's scale (an sma of close is a price to draw over the candles);
+    /// false for a measure in the input's unit that is not a level (atr: a range of prices).
+    /// </summary>
+    public virtual bool IsLevel => true;
+
     /// <summary>The bar columns it reads itself, beyond its <c>of</c>; the pipeline must emit them.</summary>
     public virtual IReadOnlyList<BarField> Reads { get; } = [];
 
@@ -58,6 +64,13 @@ public abstract class IndicatorKind
 
     /// <summary>What its values are measured in, given what its <c>of</c> is measured in.</summary>
     public abstract ValueUnit Unit(ValueUnit input);
+
+    /// <summary>
+    /// Bars a computation started later than the engine's must see before its values are the engine's: the period
+    /// for kinds that look back a fixed number of bars; for the recursive ones (ema, rsi, atr), enough that the
+    /// different starting point's weight has fallen below e^−20 (2·10⁻⁹). The dashboard's history reads this many.
+    /// </summary>
+    public virtual long WarmupBars(IndicatorDefinition indicator) => indicator?.Period ?? 1;
 
     /// <summary>A fresh state for one symbol.</summary>
     public abstract IndicatorState CreateState(IndicatorDefinition indicator);

@@ -18,6 +18,9 @@ public sealed class RsiIndicator : IndicatorKind
 
     public override ValueUnit Unit(ValueUnit input) => ValueUnit.Index;
 
+    // The seed's weight after k more bars is (1 − 1/N)^k, below e^−20 after 20·N; the first value needs N + 1 bars.
+    public override long WarmupBars(IndicatorDefinition indicator) => ((indicator?.Period ?? 1) * 21L) + 1;
+
     public override IndicatorState CreateState(IndicatorDefinition indicator) => new State(indicator?.Period ?? 1);
 
     public override string? SqlRefusal(IndicatorDefinition indicator) =>

@@ -18,6 +18,9 @@ public sealed class ZScoreIndicator : IndicatorKind
 
     public override ValueUnit Unit(ValueUnit input) => ValueUnit.Sigma;
 
+    // The N previous bars, and the bar itself.
+    public override long WarmupBars(IndicatorDefinition indicator) => (indicator?.Period ?? 1) + 1L;
+
     public override IndicatorState CreateState(IndicatorDefinition indicator) => new State(indicator?.Period ?? 1);
 
     public override string? SqlRefusal(IndicatorDefinition indicator) => SqlPeriodRefusal(indicator);

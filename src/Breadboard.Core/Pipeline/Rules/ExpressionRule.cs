@@ -207,7 +207,7 @@ public sealed class ExpressionRule : RuleKind
     public override string FormatValue(RuleDefinition rule, double value, bool withUnit) =>
         ValueUnits.Format(SettingsOf(rule).Program.First.Unit, value, withUnit);
 
-    public override string? Describe(RuleDefinition rule)
+    public override string Describe(RuleDefinition rule)
     {
         var settings = SettingsOf(rule);
         return settings.For == 1 ? settings.When : string.Create(CultureInfo.InvariantCulture, $"{settings.When} for {settings.For} bars");

@@ -80,8 +80,12 @@ public abstract class RuleKind
     /// <param name="withUnit">False for a threshold shown beside its value, where the short unit reads better.</param>
     public abstract string FormatValue(RuleDefinition rule, double value, bool withUnit);
 
-    /// <summary>What the rule tests, for notifications: <c>crosses_above(sma_fast, sma_slow)</c>; null when its name and values say it all.</summary>
-    public virtual string? Describe(RuleDefinition rule) => null;
+    /// <summary>What the rule tests, for people (notifications, the dashboard's rules panel): <c>price_change &lt;= −5.0%</c>.</summary>
+    public virtual string Describe(RuleDefinition rule)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        return $"{Name} {(rule.Op == ComparisonOp.LessOrEqual ? "<=" : ">=")} {FormatValue(rule, rule.Threshold, withUnit: false)}";
+    }
 
     /// <summary>Why Flink SQL cannot compute the rule exactly as the local engine does; null when it can.</summary>
     /// <remarks>The indicators it reads (<see cref="IndicatorValues"/>) are the Flink compiler's to check, each by its own kind.</remarks>

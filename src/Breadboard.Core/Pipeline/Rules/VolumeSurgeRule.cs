@@ -112,6 +112,12 @@ public sealed class VolumeSurgeRule : RuleKind
     public override string FormatValue(RuleDefinition rule, double value, bool withUnit) =>
         value.ToString("0.0", CultureInfo.InvariantCulture) + (withUnit ? "\u00d7 mean volume" : "\u00d7");
 
+    public override string Describe(RuleDefinition rule)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        return string.Create(CultureInfo.InvariantCulture, $"volume >= {FormatValue(rule, rule.Threshold, withUnit: false)} the mean of the previous {rule.Lookback} bars");
+    }
+
     public override string? SqlRefusal(RuleDefinition rule) =>
         rule?.Lookback is >= 1 and < MaxLookback ? null : $"volume_surge lookback {rule?.Lookback} (Flink OVER windows: 1..9999 rows)";
 
