@@ -18,7 +18,7 @@ public class DashboardBrowserTests
     [Fact]
     public async Task Dashboard_DuringAReplayWithACrash_RendersCandlesAndToastsTheAlert()
     {
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: scripts/test.sh installs Debian's chromium package");
+        Assert.True(File.Exists(DashboardBrowser.Chromium), $"{DashboardBrowser.Chromium} is missing: scripts/test.sh installs Debian's chromium package");
         using var dir = new TempDir();
         var feed = dir.File("crash.ndjson");
         WriteCrash(feed);
@@ -29,34 +29,16 @@ public class DashboardBrowserTests
             "up", "--feed", $"replay:{feed}", "--speed", "30", "--urls", url.TrimEnd('/'),
             "--store", $"duckdb://{dir.File("e2e.duckdb")}", "--no-checkpoint");
         using var server = Process.Start(info)!;
-        var output = new System.Text.StringBuilder();
-        server.OutputDataReceived += (_, e) => output.AppendLine(e.Data);
-        server.ErrorDataReceived += (_, e) => output.AppendLine(e.Data);
-        server.BeginOutputReadLine();
-        server.BeginErrorReadLine();
+        var output = new DashboardBrowser.Output();
+        output.Attach(server);
         try
         {
-            await WaitForServer(url, server, output);
+            await DashboardBrowser.WaitForServerAsync(url, server, output);
 
             using var playwright = await Playwright.CreateAsync();
-            await using var browser = await playwright.Chromium.LaunchAsync(new()
-            {
-                ExecutablePath = Chromium,
-                Headless = true,
-                Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-            });
-            var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1440, Height = 900 } });
+            await using var browser = await DashboardBrowser.LaunchAsync(playwright);
             var errors = new List<string>();
-            page.Console += (_, m) =>
-            {
-                if (m.Type == "error")
-                {
-                    errors.Add(m.Text);
-                }
-            };
-            page.PageError += (_, e) => errors.Add(e);
-            // Every Content-Security-Policy violation, also one the console would not show (a report-only one, say).
-            await page.AddInitScriptAsync("window.__cspViolations = []; document.addEventListener('securitypolicyviolation', e => window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));");
+            var page = await DashboardBrowser.OpenPageAsync(browser, errors);
 
             var response = await page.GotoAsync(url);
             Assert.Contains("frame-ancestors 'none'", await response!.HeaderValueAsync("content-security-policy") ?? "", StringComparison.Ordinal);
@@ -119,30 +101,4 @@ public class DashboardBrowserTests
     private static string Line(string symbol, long ts, double price, double volume, int id) => string.Create(
         CultureInfo.InvariantCulture,
         $$"""{"symbol":"{{symbol}}","ts":{{ts}},"price":{{Math.Round(price, 4)}},"volume":{{volume}},"trade_id":"{{id}}"}""");
-
-    private static async Task WaitForServer(string url, Process server, System.Text.StringBuilder output)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            Assert.False(server.HasExited, $"breadboard up exited: {output}");
-            try
-            {
-                using var response = await http.GetAsync(new Uri(url + "health/live"), Ct);
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-
-            await Task.Delay(200, Ct);
-        }
-
-        Assert.Fail($"breadboard up did not answer at {url} within 60 s: {output}");
-    }
 }

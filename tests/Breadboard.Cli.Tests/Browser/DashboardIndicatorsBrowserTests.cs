@@ -14,8 +14,6 @@ namespace Breadboard.Cli.Tests.Browser;
 /// </summary>
 public class DashboardIndicatorsBrowserTests
 {
-    private const string Chromium = "/usr/bin/chromium";
-
     private const string Pipeline = """
         version: 1
         indicators:
@@ -35,7 +33,7 @@ public class DashboardIndicatorsBrowserTests
     [Fact]
     public async Task Dashboard_WithIndicatorsAndExpressionRules_DrawsLinesMarkersAndTheRulesPanel()
     {
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: scripts/test.sh installs Debian's chromium package");
+        Assert.True(File.Exists(DashboardBrowser.Chromium), $"{DashboardBrowser.Chromium} is missing: scripts/test.sh installs Debian's chromium package");
         using var dir = new TempDir();
         var feed = dir.File("rebound.ndjson");
         WriteRebound(feed);
@@ -48,33 +46,16 @@ public class DashboardIndicatorsBrowserTests
             "up", "--feed", $"replay:{feed}", "--speed", "60", "--pipeline", pipeline, "--urls", url.TrimEnd('/'),
             "--store", $"duckdb://{dir.File("e2e.duckdb")}", "--no-checkpoint");
         using var server = Process.Start(info)!;
-        var output = new System.Text.StringBuilder();
-        server.OutputDataReceived += (_, e) => Append(output, e.Data);
-        server.ErrorDataReceived += (_, e) => Append(output, e.Data);
-        server.BeginOutputReadLine();
-        server.BeginErrorReadLine();
+        var output = new DashboardBrowser.Output();
+        output.Attach(server);
         try
         {
-            await WaitForServer(url, server, output);
+            await DashboardBrowser.WaitForServerAsync(url, server, output);
 
             using var playwright = await Playwright.CreateAsync();
-            await using var browser = await playwright.Chromium.LaunchAsync(new()
-            {
-                ExecutablePath = Chromium,
-                Headless = true,
-                Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-            });
-            var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1440, Height = 900 } });
+            await using var browser = await DashboardBrowser.LaunchAsync(playwright);
             var errors = new List<string>();
-            page.Console += (_, m) =>
-            {
-                if (m.Type == "error")
-                {
-                    errors.Add(m.Text);
-                }
-            };
-            page.PageError += (_, e) => errors.Add(e);
-            await page.AddInitScriptAsync("window.__cspViolations = []; document.addEventListener('securitypolicyviolation', e => window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));");
+            var page = await DashboardBrowser.OpenPageAsync(browser, errors);
 
             await page.GotoAsync(url + "#symbol=IND-USD&window=1m");
 
@@ -197,56 +178,14 @@ public class DashboardIndicatorsBrowserTests
         File.WriteAllLines(path, lines);
     }
 
-    private static void Append(System.Text.StringBuilder output, string? line)
-    {
-        lock (output)
-        {
-            output.AppendLine(line);
-        }
-    }
-
-    private static string Text(System.Text.StringBuilder output)
-    {
-        lock (output)
-        {
-            return output.ToString();
-        }
-    }
-
-    private static async Task WaitForOutput(System.Text.StringBuilder output, string text, Process server)
+    private static async Task WaitForOutput(DashboardBrowser.Output output, string text, Process server)
     {
         var deadline = DateTime.UtcNow.AddSeconds(120);
-        while (!Text(output).Contains(text, StringComparison.Ordinal))
+        while (!output.ToString().Contains(text, StringComparison.Ordinal))
         {
-            Assert.False(server.HasExited, $"breadboard up exited: {Text(output)}");
-            Assert.True(DateTime.UtcNow < deadline, $"no '{text}' from breadboard up within 120 s: {Text(output)}");
+            Assert.False(server.HasExited, $"breadboard up exited: {output}");
+            Assert.True(DateTime.UtcNow < deadline, $"no '{text}' from breadboard up within 120 s: {output}");
             await Task.Delay(200, Ct);
         }
-    }
-
-    private static async Task WaitForServer(string url, Process server, System.Text.StringBuilder output)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            Assert.False(server.HasExited, $"breadboard up exited: {Text(output)}");
-            try
-            {
-                using var response = await http.GetAsync(new Uri(url + "health/live"), Ct);
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-
-            await Task.Delay(200, Ct);
-        }
-
-        Assert.Fail($"breadboard up did not answer at {url} within 60 s: {Text(output)}");
     }
 }
