@@ -36,6 +36,7 @@ namespace Breadboard.Core.Engine;
 public sealed partial class WindowEngine
 {
     private readonly PipelineDefinition _definition;
+    private readonly string _digest;
     private readonly IEngineOutput _output;
     private readonly WindowDefinition[] _windows;
     private readonly WindowAssignment[] _assignment;
@@ -79,6 +80,7 @@ public sealed partial class WindowEngine
         ArgumentNullException.ThrowIfNull(definition);
         ArgumentNullException.ThrowIfNull(output);
         _definition = definition;
+        _digest = definition.Digest();
         _output = output;
         _windows = [.. definition.Windows];
         _assignment = new WindowAssignment[_windows.Length];
@@ -605,7 +607,8 @@ public sealed partial class WindowEngine
             bar.WindowEnd,
             value,
             threshold,
-            bar.WindowEnd));
+            bar.WindowEnd,
+            _digest));
     }
 
     private static long FloorTo(long value, long step)

@@ -129,6 +129,13 @@ public sealed record PipelineDefinition
         return sb.ToString();
     }
 
+    /// <summary>
+    /// The <see cref="Fingerprint"/> in 16 hex digits (the first 8 bytes of its SHA-256): what alerts, /api/pipeline
+    /// and the store's pipeline history name a definition by.
+    /// </summary>
+    /// <remarks>Computed on each call (a record's <c>with</c> would copy a cached one); callers keep it.</remarks>
+    public string Digest() => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Fingerprint())), 0, 8);
+
     public bool Emits(Aggregate aggregate)
     {
         foreach (var a in Aggregates)
