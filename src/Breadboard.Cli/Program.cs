@@ -37,6 +37,7 @@ public static class Program
         root.Subcommands.Add(BatchCommand.Create());
         root.Subcommands.Add(FlinkCommand.Create());
         root.Subcommands.Add(ReplayCommand.Create());
+        root.Subcommands.Add(BacktestCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(ValidateConfigCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());

@@ -188,14 +188,37 @@ public sealed class ClickHouseStore : IMarketStore
     public IAsyncEnumerable<Tick> QueryTicksAsync(TickQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
+        var sql = Ordered("symbol, ts, price, volume, trade_id, exchange, asset_class, seq", "ticks", TickWhere(query), query.Limit, "ts", "seq");
+        return RowsAsync(sql, ReadTick, cancellationToken);
+    }
+
+    /// <remarks>Counts rows as stored: a tick written twice and not yet collapsed by a merge counts twice.</remarks>
+    public async ValueTask<TickSpan> MeasureTicksAsync(TickQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var sql = "SELECT toInt64(count()) AS n, min(ts) AS first, max(ts) AS last FROM ticks" + TickWhere(query);
+        await foreach (var row in RowsAsync(sql, row => new TickSpan(row.GetProperty("n").GetInt64(), row.GetProperty("first").GetInt64(), row.GetProperty("last").GetInt64()), cancellationToken))
+        {
+            return row.Count == 0 ? default : row;
+        }
+
+        return default;
+    }
+
+    private static Where TickWhere(TickQuery query)
+    {
         var where = new Where().Add("symbol", "=", query.Symbol).Add("ts", ">=", query.From).Add("ts", "<", query.To);
+        if (query.Symbols is { Count: > 0 } symbols)
+        {
+            where.Add($"symbol IN ({string.Join(", ", symbols.Select(Literal))})");
+        }
+
         if (query.Before is { } before)
         {
             where.Add(string.Create(CultureInfo.InvariantCulture, $"NOT (source = {Literal(before.Source)} AND position >= {before.Position})"));
         }
 
-        var sql = Ordered("symbol, ts, price, volume, trade_id, exchange, asset_class, seq", "ticks", where, query.Limit, "ts", "seq");
-        return RowsAsync(sql, ReadTick, cancellationToken);
+        return where;
     }
 
     public IAsyncEnumerable<SymbolSummary> QuerySymbolsAsync(CancellationToken cancellationToken = default)

@@ -39,8 +39,10 @@ public sealed class DuckDbStore : IMarketStore
     private const string AlertColumns =
         "id, rule, symbol, \"window\", epoch_ms(window_start) AS start_ms, epoch_ms(window_end) AS end_ms, value, threshold, epoch_ms(ts) AS ts_ms";
 
-    // rowid breaks ties between ticks of the same ms in arrival order, so limits cut at a stable place.
-    private const string TickColumns = "symbol, epoch_ms(ts) AS ts_ms, price, volume, trade_id, exchange, asset_class, rowid AS seq";
+    // The distinct (symbol, exchange, asset class) of the ticks a filter selects, in a fixed order so that two
+    // queries in one transaction number them alike. The filter's WHERE is appended.
+    private const string TickKinds = "SELECT DISTINCT symbol, exchange, asset_class FROM ticks";
+    private const string TickKindOrder = "symbol, exchange NULLS FIRST, asset_class NULLS FIRST";
 
     private const string SymbolsSql =
         """
@@ -75,6 +77,9 @@ public sealed class DuckDbStore : IMarketStore
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private volatile bool _initialized;
     private volatile bool _disposed;
+
+    // Set on a store opened by OpenCopyAsync: the private copy, deleted on dispose.
+    private string? _copyDirectory;
 
     private DuckDbStore(DuckDBConnection writer, string connectionString, string dataSource, bool inMemory, ILogger logger)
     {
@@ -120,6 +125,74 @@ public sealed class DuckDbStore : IMarketStore
         }
 
         return new DuckDbStore(writer, connectionString, dataSource, inMemory, logger ?? NullLogger.Instance);
+    }
+
+    /// <summary>
+    /// Opens a private copy of the database at <paramref name="path"/>: for reading history while another process
+    /// (<c>up</c>) has the file open for writing, which DuckDB allows no other process to open meanwhile, and
+    /// without keeping that process from starting. The copy is of the file and its write-ahead log as they are now;
+    /// it lives under the temp directory (<c>TMPDIR</c>) and is deleted when the store is disposed. Initialised.
+    /// </summary>
+    /// <remarks>
+    /// A copy taken while the writer checkpoints its log into the file can be torn; DuckDB's block checksums then
+    /// refuse it when it is opened and read, and the copy is taken again, up to three times.
+    /// </remarks>
+    /// <exception cref="FileNotFoundException">There is no database at <paramref name="path"/>.</exception>
+    public static async Task<DuckDbStore> OpenCopyAsync(string path, ILogger? logger = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var source = Path.GetFullPath(path);
+        if (!File.Exists(source))
+        {
+            throw new FileNotFoundException($"no DuckDB database at '{source}'", source);
+        }
+
+        for (var attempt = 1; ; attempt++)
+        {
+            var directory = Directory.CreateTempSubdirectory("breadboard-copy-").FullName;
+            var copy = Path.Combine(directory, Path.GetFileName(source));
+            DuckDbStore? store = null;
+            try
+            {
+                File.Copy(source, copy);
+                if (File.Exists(source + ".wal"))
+                {
+                    File.Copy(source + ".wal", copy + ".wal");
+                }
+
+                store = Open(copy, logger);
+                store._copyDirectory = directory;
+                await store.InitializeAsync(cancellationToken);
+                await store.MeasureTicksAsync(new TickQuery(), cancellationToken); // reads every block of the ticks table's columns it needs
+                return store;
+            }
+            catch (Exception e) when (attempt < 3 && e is DuckDBException or IOException)
+            {
+                if (store is not null)
+                {
+                    await store.DisposeAsync();
+                }
+                else
+                {
+                    Directory.Delete(directory, recursive: true);
+                }
+
+                await Task.Delay(200 * attempt, cancellationToken);
+            }
+            catch
+            {
+                if (store is not null)
+                {
+                    await store.DisposeAsync();
+                }
+                else
+                {
+                    Directory.Delete(directory, recursive: true);
+                }
+
+                throw;
+            }
+        }
     }
 
     /// <summary>
@@ -328,31 +401,82 @@ public sealed class DuckDbStore : IMarketStore
         }
     }
 
-    /// <remarks>Ticks of the same millisecond come in the order they were written; a limit keeps the latest.</remarks>
+    /// <remarks>
+    /// <para>Ticks of the same millisecond come in the order they were written; a limit keeps the latest.</para>
+    /// <para>Built for reading millions (a backtest): each distinct (symbol, exchange, asset class) is read once and
+    /// numbered, and the ticks carry the number, so no row decodes a string; trade ids that are canonical decimals
+    /// (<see cref="TradeId.FromText"/>) come as numbers. Both queries run in one transaction, so they see the same
+    /// ticks while a writer goes on.</para>
+    /// </remarks>
     public async IAsyncEnumerable<Tick> QueryTicksAsync(TickQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var filter = new Filter();
-        filter.Add("symbol = $symbol", "symbol", query.Symbol);
-        filter.Add("ts >= epoch_ms($from)", "from", query.From);
-        filter.Add("ts < epoch_ms($to)", "to", query.To);
-
+        var filter = TickFilter(query, "");
+        var kindsSql = TickKinds + filter.Where;
         await using var connection = OpenReader();
-        await using var command = CreateOrderedQuery(connection, TickColumns, "ticks", filter, query.Limit, "ts_ms", "seq");
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var kinds = new List<(string Symbol, string? Exchange, AssetClass AssetClass)>();
+        await using (var command = connection.CreateCommand())
         {
-            var symbol = reader.GetString(0);
-            var assetClassText = reader.GetString(6);
-            yield return new Tick(
-                symbol,
-                reader.GetInt64(1),
-                reader.GetDouble(2),
-                reader.GetDouble(3),
-                reader.IsDBNull(4) ? TradeId.None : TradeId.FromText(reader.GetString(4)),
-                reader.IsDBNull(5) ? null : reader.GetString(5),
-                AssetClasses.TryParse(assetClassText, out var assetClass) ? assetClass : AssetClasses.Infer(symbol));
+            command.CommandText = $"{kindsSql} ORDER BY {TickKindOrder}";
+            filter.AddTo(command);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var symbol = reader.GetString(0);
+                kinds.Add((symbol, reader.IsDBNull(1) ? null : reader.GetString(1), AssetClasses.TryParse(reader.IsDBNull(2) ? "" : reader.GetString(2), out var assetClass) ? assetClass : AssetClasses.Infer(symbol)));
+            }
         }
+
+        const string columns =
+            """
+            k.code, epoch_ms(t.ts) AS ts_ms, t.price, t.volume,
+            TRY_CAST(t.trade_id AS BIGINT) AS id_number,
+            CASE WHEN TRY_CAST(t.trade_id AS BIGINT) >= 0 AND CAST(TRY_CAST(t.trade_id AS BIGINT) AS VARCHAR) = t.trade_id THEN NULL ELSE t.trade_id END AS id_text,
+            t.rowid AS seq
+            """;
+        var from = $"ticks t JOIN (SELECT *, (row_number() OVER (ORDER BY {TickKindOrder}))::INTEGER - 1 AS code FROM ({kindsSql})) k " +
+            "ON t.symbol = k.symbol AND t.exchange IS NOT DISTINCT FROM k.exchange AND t.asset_class IS NOT DISTINCT FROM k.asset_class";
+
+        // The same parameters as the kinds' filter: the subquery and the outer filter share their names.
+        await using var ticks = CreateOrderedQuery(connection, columns, from, TickFilter(query, "t."), query.Limit, "ts_ms", "seq");
+        await using var rows = await ticks.ExecuteReaderAsync(cancellationToken);
+        while (await rows.ReadAsync(cancellationToken))
+        {
+            var (symbol, exchange, assetClass) = kinds[rows.GetInt32(0)];
+            var id = !rows.IsDBNull(5) ? TradeId.FromText(rows.GetString(5)) : rows.IsDBNull(4) ? TradeId.None : TradeId.FromNumber(rows.GetInt64(4));
+            yield return new Tick(symbol, rows.GetInt64(1), rows.GetDouble(2), rows.GetDouble(3), id, exchange, assetClass);
+        }
+    }
+
+    public async ValueTask<TickSpan> MeasureTicksAsync(TickQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var filter = TickFilter(query, "");
+        await using var connection = OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*), epoch_ms(min(ts)), epoch_ms(max(ts)) FROM ticks" + filter.Where;
+        filter.AddTo(command);
+
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        var count = reader.GetInt64(0);
+        return count == 0 ? default : new TickSpan(count, reader.GetInt64(1), reader.GetInt64(2));
+    }
+
+    /// <param name="table">Prefixes the columns: <c>"t."</c> where the query joins another table.</param>
+    private static Filter TickFilter(TickQuery query, string table)
+    {
+        var filter = new Filter();
+        filter.Add($"{table}symbol = $symbol", "symbol", query.Symbol);
+        if (query.Symbols is { Count: > 0 } symbols)
+        {
+            filter.AddIn($"{table}symbol", "symbols", symbols);
+        }
+
+        filter.Add($"{table}ts >= epoch_ms($from)", "from", query.From);
+        filter.Add($"{table}ts < epoch_ms($to)", "to", query.To);
+        return filter;
     }
 
     public async IAsyncEnumerable<SymbolSummary> QuerySymbolsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -470,6 +594,10 @@ public sealed class DuckDbStore : IMarketStore
 
             _disposed = true;
             await _writer.DisposeAsync();
+            if (_copyDirectory is not null)
+            {
+                Directory.Delete(_copyDirectory, recursive: true);
+            }
         }
         finally
         {
@@ -668,6 +796,27 @@ public sealed class DuckDbStore : IMarketStore
             {
                 Append(condition, new DuckDBParameter(name, v));
             }
+        }
+
+        public void AddTo(DuckDBCommand command)
+        {
+            foreach (var parameter in Parameters)
+            {
+                command.Parameters.Add(parameter);
+            }
+        }
+
+        /// <summary><c>column IN ($name0, $name1, …)</c>, one parameter per value.</summary>
+        public void AddIn(string column, string name, IReadOnlyList<string> values)
+        {
+            var names = new string[values.Count];
+            for (var i = 0; i < values.Count; i++)
+            {
+                names[i] = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{name}{i}");
+                Parameters.Add(new DuckDBParameter(names[i], values[i]));
+            }
+
+            _where.Append(_where.Length == 0 ? " WHERE " : " AND ").Append(column).Append(" IN ($").Append(string.Join(", $", names)).Append(')');
         }
 
         private void Append(string condition, DuckDBParameter parameter)

@@ -28,6 +28,9 @@ public sealed record EngineHostOptions
     /// <summary>The live view (the dashboard's stream): ticks taken, closed bars, and now and then the open bars it watches.</summary>
     public ILiveObserver? Live { get; init; }
 
+    /// <summary>Also sees everything the engine emits, after the files and the live view (a backtest's reporting).</summary>
+    public IEngineOutput? Output { get; init; }
+
     /// <summary>Records per store write; a full batch is written at once.</summary>
     public int BatchSize { get; init; } = 50_000;
 
@@ -103,7 +106,7 @@ public sealed class EngineHost(PipelineDefinition definition, EngineHostOptions?
         {
             KeepTicksAndBars = o.Store is not null,
             KeepAlerts = o.Store is not null || o.AlertBus is not null,
-            Tap = new Tap(o.Files, o.Live, o.Stats),
+            Tap = new Tap(o.Files, o.Live, o.Output, o.Stats),
             WallClock = o.WallClock,
         };
         var run = resume is null ? EngineRun.Start(definition, runOptions) : EngineRun.Resume(definition, resume.EngineState, runOptions);
@@ -371,23 +374,37 @@ public sealed class EngineHost(PipelineDefinition definition, EngineHostOptions?
     }
 
     /// <summary>What the engine emits, passed on as it happens: to the output files, the live view, and the last-reject line.</summary>
-    private sealed class Tap(RecordFiles? files, ILiveObserver? live, PipelineStats stats) : IEngineOutput
+    private sealed class Tap(RecordFiles? files, ILiveObserver? live, IEngineOutput? output, PipelineStats stats) : IEngineOutput
     {
         public void OnBar(Bar bar)
         {
             files?.OnBar(bar);
             live?.OnClosedBar(bar);
+            output?.OnBar(bar);
         }
 
-        public void OnAlert(Alert alert) => files?.OnAlert(alert); // alerts reach the live view through the alert bus
+        public void OnAlert(Alert alert)
+        {
+            files?.OnAlert(alert); // alerts reach the live view through the alert bus
+            output?.OnAlert(alert);
+        }
 
-        public void OnLate(in Tick tick, long watermark) => files?.OnLate(in tick, watermark);
+        public void OnLate(in Tick tick, long watermark)
+        {
+            files?.OnLate(in tick, watermark);
+            output?.OnLate(in tick, watermark);
+        }
 
-        public void OnTick(in Tick tick, long position) => live?.OnTick(in tick);
+        public void OnTick(in Tick tick, long position)
+        {
+            live?.OnTick(in tick);
+            output?.OnTick(in tick, position);
+        }
 
         public void OnReject(in Tick tick, long position, string reason)
         {
             files?.OnReject(in tick, position, reason);
+            output?.OnReject(in tick, position, reason);
             stats.RejectReason($"{tick.Symbol}: {reason}");
         }
     }

@@ -39,6 +39,17 @@ internal static class CommandRunner
         return PipelineLoader.Parse(File.ReadAllText(path), path);
     }
 
+    /// <summary>A time option: ISO-8601, a date, or epoch milliseconds; null when not given.</summary>
+    public static long? ParseTime(string? text, string flag)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        return Core.Model.EventTime.TryParse(text, out var ms) ? ms : throw new SettingException($"{flag} '{text}': not an ISO-8601 time (2026-01-02T14:30:00Z), a date or epoch milliseconds");
+    }
+
     /// <summary>An argument error's message without the "(Parameter 'x')" .NET appends, for one-line errors.</summary>
     public static string OneLine(ArgumentException e)
     {

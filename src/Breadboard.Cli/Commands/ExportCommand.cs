@@ -32,8 +32,8 @@ internal static class ExportCommand
                 throw new SettingException("give --bars-out, --alerts-out or both");
             }
 
-            var fromMs = ParseTime(parse.GetValue(from), "--from");
-            var toMs = ParseTime(parse.GetValue(to), "--to");
+            var fromMs = CommandRunner.ParseTime(parse.GetValue(from), "--from");
+            var toMs = CommandRunner.ParseTime(parse.GetValue(to), "--to");
             Backends.CheckOtherSeams(parse, busIsInProcess: false);
             await using var store = await Backends.OpenStoreAsync(parse, cancellationToken);
             var recordFormat = parse.GetValue(format);
@@ -65,15 +65,5 @@ internal static class ExportCommand
             return 0;
         }));
         return command;
-    }
-
-    private static long? ParseTime(string? text, string flag)
-    {
-        if (text is null)
-        {
-            return null;
-        }
-
-        return EventTime.TryParse(text, out var ms) ? ms : throw new SettingException($"{flag} '{text}': not an ISO-8601 time (2026-01-02T14:30:00Z), a date or epoch milliseconds");
     }
 }

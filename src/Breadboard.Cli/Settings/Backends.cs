@@ -39,6 +39,46 @@ internal static class Backends
         }
     }
 
+    /// <summary>
+    /// The configured store for reading history while the running pipeline may be writing it: ClickHouse as it is;
+    /// a DuckDB file as a private copy (DuckDB lets no other process open a file one has open for writing), which
+    /// <paramref name="note"/> says.
+    /// </summary>
+    public static async Task<IMarketStore> OpenStoreForReadingAsync(ParseResult parse, Action<string> note, CancellationToken cancellationToken)
+    {
+        var url = Seams.Store.Resolve(parse);
+        if (Seam.SchemeOf(url) == "clickhouse")
+        {
+            return await OpenClickHouseAsync(url, cancellationToken);
+        }
+
+        if (!DuckDbStore.TryParseUrl(url, out var path, out var error))
+        {
+            throw new SettingException($"{Seams.Store.Describe(url)}: {error}");
+        }
+
+        if (path == DuckDbStore.InMemoryPath)
+        {
+            throw new SettingException($"{Seams.Store.Describe(url)}: an in-memory database is private to the process that opened it; name the file the pipeline writes");
+        }
+
+        if (!File.Exists(path))
+        {
+            throw new SettingException($"{Seams.Store.Describe(url)}: no database file at '{Path.GetFullPath(path)}'");
+        }
+
+        try
+        {
+            var store = await DuckDbStore.OpenCopyAsync(path, Commands.CommandRunner.Logger("store"), cancellationToken);
+            note($"reading a copy of {Path.GetFullPath(path)} taken now ({new FileInfo(path).Length / 1048576.0:F1} MB), so a running pipeline keeps writing the original undisturbed");
+            return store;
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            throw new SettingException($"{Seams.Store.Describe(url)}: cannot read a copy of the database: {FirstLine(e.Message)}");
+        }
+    }
+
     private static async Task<IMarketStore> OpenClickHouseAsync(string url, CancellationToken cancellationToken)
     {
         Breadboard.ClickHouse.ClickHouseStore store;

@@ -136,6 +136,63 @@ public sealed record PipelineDefinition
     /// <remarks>Computed on each call (a record's <c>with</c> would copy a cached one); callers keep it.</remarks>
     public string Digest() => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Fingerprint())), 0, 8);
 
+    /// <summary>
+    /// Bars of <paramref name="window"/> a symbol needs before its indicators and rules are warmed up: the longest
+    /// chain of indicators (an indicator of an indicator needs both warm-ups) plus the longest rule history. 0 when
+    /// nothing on the window looks back.
+    /// </summary>
+    public long WarmupBars(string window)
+    {
+        var need = new Dictionary<string, long>(StringComparer.Ordinal);
+        long indicators = 0;
+        foreach (var i in Indicators)
+        {
+            var own = i.Kind.WarmupBars(i);
+            if (i.Of is { } of && IndicatorLayout.TryFind(of, out var slot))
+            {
+                own += need[IndicatorLayout.OwnerOf(slot).Name];
+            }
+
+            need[i.Name] = own;
+            if (i.Window == window)
+            {
+                indicators = Math.Max(indicators, own);
+            }
+        }
+
+        long rules = 0;
+        foreach (var r in Rules)
+        {
+            if (r.Window == window)
+            {
+                rules = Math.Max(rules, r.Kind.HistoryBars(r));
+            }
+        }
+
+        return indicators + rules;
+    }
+
+    /// <summary>
+    /// Event time before a range that holds enough bars of every window for <see cref="WarmupBars"/>, when trading
+    /// is continuous: a window's bars follow each other a slide apart (a session's at least a gap apart, so a
+    /// quiet symbol's sessions may need more). 0 when nothing looks back.
+    /// </summary>
+    public long WarmupMs()
+    {
+        long longest = 0;
+        foreach (var w in Windows)
+        {
+            var bars = WarmupBars(w.Name);
+            if (bars > 0)
+            {
+                var step = w.Kind.Assignment == WindowAssignment.Session ? w.GapMs : w.SlideMs;
+                longest = Math.Max(longest, (long)Math.Min((double)bars * step, Model.EventTime.MaxMs));
+            }
+        }
+
+        return longest;
+    }
+
     public bool Emits(Aggregate aggregate)
     {
         foreach (var a in Aggregates)

@@ -28,6 +28,25 @@ public interface IMarketStore : IAsyncDisposable
     /// <summary>Ticks in order of ts, those of one millisecond as written; with a limit, the latest ones, still in that order.</summary>
     IAsyncEnumerable<Tick> QueryTicksAsync(TickQuery query, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// How many ticks <paramref name="query"/> selects (its limit ignored) and the first and last of their times,
+    /// for a progress bar and for telling an empty range from an empty store. A store without a cheaper way counts
+    /// by reading them.
+    /// </summary>
+    async ValueTask<TickSpan> MeasureTicksAsync(TickQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        long count = 0, first = long.MaxValue, last = long.MinValue;
+        await foreach (var tick in QueryTicksAsync(query with { Limit = null }, cancellationToken))
+        {
+            count++;
+            first = Math.Min(first, tick.Ts);
+            last = Math.Max(last, tick.Ts);
+        }
+
+        return count == 0 ? default : new TickSpan(count, first, last);
+    }
+
     /// <summary>Latest tick of every symbol with the first price of the last 24 h of event time, for change figures.</summary>
     IAsyncEnumerable<SymbolSummary> QuerySymbolsAsync(CancellationToken cancellationToken = default);
 
@@ -127,7 +146,14 @@ public sealed record AlertQuery(string? Symbol = null, string? Rule = null, long
 /// <summary>Ticks of one or all symbols in event-time order.</summary>
 /// <param name="Before">Only ticks a checkpoint at this position covers: those from other inputs, and those from
 /// this input at lower positions. A store that writes a batch in one transaction holds no others, and may ignore it.</param>
-public sealed record TickQuery(string? Symbol = null, long? From = null, long? To = null, int? Limit = null, TickOrigin? Before = null);
+public sealed record TickQuery(string? Symbol = null, long? From = null, long? To = null, int? Limit = null, TickOrigin? Before = null)
+{
+    /// <summary>Only these symbols (besides <see cref="Symbol"/>, when both are given); null or empty: all.</summary>
+    public IReadOnlyList<string>? Symbols { get; init; }
+}
+
+/// <summary>How many ticks a query selects, and the first and last of their event times (epoch ms; 0 when none).</summary>
+public readonly record struct TickSpan(long Count, long FirstTs, long LastTs);
 
 /// <summary>An input position: the checkpoint key of the input (<c>kafka:stock-prices:3</c>) and the position in it.</summary>
 public readonly record struct TickOrigin(string Source, long Position);

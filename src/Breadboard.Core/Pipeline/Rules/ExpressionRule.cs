@@ -141,6 +141,9 @@ public sealed class ExpressionRule : RuleKind
     }
 
     // The run, then each ring's count and values oldest first; -1 for a symbol with no bar of the window yet.
+    /// <summary>Its past values (<c>prev</c>, <c>change_pct</c>, crossings), and the bars a <c>for</c> counts.</summary>
+    public override long HistoryBars(RuleDefinition rule) => SettingsOf(rule).Program.History + (long)SettingsOf(rule).For;
+
     public override void WriteState(BinaryWriter writer, RuleState? state)
     {
         ArgumentNullException.ThrowIfNull(writer);

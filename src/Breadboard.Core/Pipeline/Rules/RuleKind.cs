@@ -60,6 +60,13 @@ public abstract class RuleKind
     /// <param name="state">The symbol's state for this rule, null until the kind first creates it.</param>
     public abstract bool Evaluate(RuleDefinition rule, Bar bar, ReadOnlySpan<double> indicators, ref RuleState? state, out double value, out double threshold);
 
+    /// <summary>
+    /// Past bars of its window the rule looks at besides the current one (a volume surge's lookback), not counting
+    /// what its indicators need: with fewer, it may fire differently than after a long run. A backtest's warm-up
+    /// reads this many.
+    /// </summary>
+    public virtual long HistoryBars(RuleDefinition rule) => rule?.Lookback ?? 0;
+
     /// <summary>Writes the symbol's state for a checkpoint; the default (stateless kinds) writes -1.</summary>
     public virtual void WriteState(BinaryWriter writer, RuleState? state)
     {
