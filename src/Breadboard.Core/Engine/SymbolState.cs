@@ -32,8 +32,8 @@ internal sealed class SymbolState
     public Queue<(TradeId Id, long Ts)> SeenOrder { get; } = new();
 
     /// <summary>Per rule index: what the rule's kind keeps between bars (the previous volumes of a volume surge); null until it keeps something.</summary>
-    public RuleState?[] RuleStates { get; }
+    public RuleState?[] RuleStates { get; set; }
 
     /// <summary>The symbol's indicator states and latest values; null when the pipeline has no indicators.</summary>
-    public SymbolIndicators? Indicators { get; }
+    public SymbolIndicators? Indicators { get; set; }
 }

@@ -8,7 +8,8 @@ public sealed partial class WindowEngine
 {
     private const int CheckpointMagic = 0x4B434242; // "BBCK"
     // 2 added the future guard's state (refusal counts, the jump floor, held ticks); 1 is read as having none.
-    private const int CheckpointVersion = 2;
+    // 3 added the definition itself (its YAML), so that a checkpoint restores under an edited one (PipelineChange).
+    private const int CheckpointVersion = 3;
 
     /// <summary>
     /// Writes the engine's state. Restoring it with <see cref="Restore"/> and feeding the remaining input gives
@@ -26,6 +27,7 @@ public sealed partial class WindowEngine
         w.Write(CheckpointMagic);
         w.Write(CheckpointVersion);
         w.Write(_definition.Fingerprint());
+        w.Write(_yaml ??= Pipeline.PipelineLoader.ToYaml(_definition));
         w.Write(_maxTs);
         w.Write(_watermark);
         w.Write(Ticks);
@@ -93,15 +95,19 @@ public sealed partial class WindowEngine
         }
     }
 
-    /// <summary>Rebuilds an engine from <see cref="Save"/>'s bytes; the definition must be the one it was saved under.</summary>
-    /// <exception cref="InvalidDataException">The bytes are not a checkpoint, or were written under another pipeline definition.</exception>
+    /// <summary>
+    /// Rebuilds an engine from <see cref="Save"/>'s bytes. Saved under another definition that differs only in rules
+    /// and indicators, it is restored under that one and reconfigured (<see cref="Reconfigure"/>): what did not
+    /// change keeps its state.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The bytes are not a checkpoint, or were written under a definition whose windows or event-time settings differ.</exception>
     /// <param name="wallClock">As for the constructor: the clock of a live face, or null.</param>
     public static WindowEngine Restore(Pipeline.PipelineDefinition definition, IEngineOutput output, Stream stream, TimeProvider? wallClock = null)
     {
         ArgumentNullException.ThrowIfNull(definition);
         ArgumentNullException.ThrowIfNull(stream);
-        var engine = new WindowEngine(definition, output, wallClock);
         using var r = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
+        WindowEngine engine;
         try
         {
             if (r.ReadInt32() != CheckpointMagic)
@@ -110,16 +116,24 @@ public sealed partial class WindowEngine
             }
 
             var version = r.ReadInt32();
-            if (version is not (1 or CheckpointVersion))
+            if (version is < 1 or > CheckpointVersion)
             {
                 throw new InvalidDataException($"checkpoint version {version} is not supported (expected {CheckpointVersion})");
             }
 
-            if (r.ReadString() != definition.Fingerprint())
+            var fingerprint = r.ReadString();
+            var yaml = version >= 3 ? r.ReadString() : null;
+            var saved = fingerprint == definition.Fingerprint() ? definition : yaml is null ? null : SavedDefinition(yaml);
+            if (saved is null)
             {
                 throw new InvalidDataException("the checkpoint was taken under a different pipeline definition; delete it to start over");
             }
+            else if (Pipeline.PipelineChange.Refusal(saved, definition) is { } refusal)
+            {
+                throw new InvalidDataException($"the checkpoint was taken under a different pipeline definition: {refusal}; delete it to start over");
+            }
 
+            engine = new WindowEngine(saved, output, wallClock);
             engine._maxTs = r.ReadInt64();
             engine._watermark = r.ReadInt64();
             engine.Ticks = r.ReadInt64();
@@ -193,7 +207,24 @@ public sealed partial class WindowEngine
             throw new InvalidDataException("the checkpoint is truncated", e);
         }
 
+        if (!ReferenceEquals(engine._definition, definition))
+        {
+            engine.Reconfigure(definition);
+        }
+
         return engine;
+    }
+
+    private static Pipeline.PipelineDefinition SavedDefinition(string yaml)
+    {
+        try
+        {
+            return Pipeline.PipelineLoader.Parse(yaml, "the checkpoint's pipeline definition");
+        }
+        catch (Pipeline.PipelineConfigException e)
+        {
+            throw new InvalidDataException($"the checkpoint's pipeline definition does not load ({e.Errors[0]}); delete it to start over", e);
+        }
     }
 
     /// <summary>The symbols the engine has state for, e.g. to reload their trade ids after a restore.</summary>

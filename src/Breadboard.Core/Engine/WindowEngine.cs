@@ -35,17 +35,20 @@ namespace Breadboard.Core.Engine;
 /// </remarks>
 public sealed partial class WindowEngine
 {
-    private readonly PipelineDefinition _definition;
-    private readonly string _digest;
+    private PipelineDefinition _definition;
+    private string _digest;
+
+    // The definition as YAML, for checkpoints; written on the first save after a (re)configuration.
+    private string? _yaml;
     private readonly IEngineOutput _output;
     private readonly WindowDefinition[] _windows;
     private readonly WindowAssignment[] _assignment;
-    private readonly RuleDefinition[] _rules;
-    private readonly int[] _ruleWindow;
-    private readonly IndicatorLayout _indicators;
+    private RuleDefinition[] _rules;
+    private int[] _ruleWindow;
+    private IndicatorLayout _indicators;
 
     // Per window index: the indicators its closed bars update, in definition order.
-    private readonly int[][] _windowIndicators;
+    private int[][] _windowIndicators;
     private readonly long _outOfOrderness;
     private readonly long _dedupHorizon;
     private readonly Dictionary<string, SymbolState> _symbols = new(StringComparer.Ordinal);
@@ -89,29 +92,64 @@ public sealed partial class WindowEngine
             _assignment[w] = _windows[w].Kind.Assignment;
         }
 
-        _rules = [.. definition.Rules];
-        _ruleWindow = new int[_rules.Length];
-        for (var r = 0; r < _rules.Length; r++)
-        {
-            _ruleWindow[r] = Array.FindIndex(_windows, w => w.Name == _rules[r].Window);
-            if (_ruleWindow[r] < 0)
-            {
-                throw new ArgumentException($"rule '{_rules[r].Name}' names window '{_rules[r].Window}', which the pipeline does not define", nameof(definition));
-            }
-        }
-
-        _indicators = definition.IndicatorLayout;
-        _windowIndicators = new int[_windows.Length][];
-        for (var w = 0; w < _windows.Length; w++)
-        {
-            _windowIndicators[w] = _indicators.OfWindow(_windows[w].Name);
-        }
-
+        (_rules, _ruleWindow, _indicators, _windowIndicators) = RulesAndIndicators(definition);
         _outOfOrderness = definition.OutOfOrdernessMs;
         _dedupHorizon = definition.DedupHorizonMs;
         _future = definition.Future;
         _clock = wallClock;
         _latestTs = definition.LatestTickMs;
+    }
+
+    /// <summary>The definition the engine runs: the one it was built with, or the last <see cref="Reconfigure"/> gave it.</summary>
+    public PipelineDefinition Definition => _definition;
+
+    /// <summary>
+    /// Runs <paramref name="next"/>'s rules and indicators from the next bar that closes (a live reload): open
+    /// windows, the watermark and the trade ids stay; rules and indicators that did not change keep their state
+    /// (<see cref="PipelineChange"/>), the others start afresh. Alerts from then on carry the new digest.
+    /// </summary>
+    /// <exception cref="ArgumentException">Something other than rules and indicators changed; the message names it, and nothing changed.</exception>
+    public PipelineChange Reconfigure(PipelineDefinition next)
+    {
+        var change = PipelineChange.Between(_definition, next);
+        var (rules, ruleWindow, layout, windowIndicators) = RulesAndIndicators(next);
+        foreach (var state in _symbols.Values)
+        {
+            var ruleStates = new Pipeline.Rules.RuleState?[rules.Length];
+            for (var r = 0; r < rules.Length; r++)
+            {
+                ruleStates[r] = change.RuleFrom[r] is var from and >= 0 ? state.RuleStates[from] : null;
+            }
+
+            state.RuleStates = ruleStates;
+            state.Indicators = layout.Width == 0 ? null : layout.CarryOver(state.Indicators, _indicators, change.IndicatorFrom);
+        }
+
+        (_definition, _digest, _yaml, _rules, _ruleWindow, _indicators, _windowIndicators) = (next, next.Digest(), null, rules, ruleWindow, layout, windowIndicators);
+        return change;
+    }
+
+    private (RuleDefinition[] Rules, int[] RuleWindow, IndicatorLayout Indicators, int[][] WindowIndicators) RulesAndIndicators(PipelineDefinition definition)
+    {
+        RuleDefinition[] rules = [.. definition.Rules];
+        var ruleWindow = new int[rules.Length];
+        for (var r = 0; r < rules.Length; r++)
+        {
+            ruleWindow[r] = Array.FindIndex(_windows, w => w.Name == rules[r].Window);
+            if (ruleWindow[r] < 0)
+            {
+                throw new ArgumentException($"rule '{rules[r].Name}' names window '{rules[r].Window}', which the pipeline does not define", nameof(definition));
+            }
+        }
+
+        var indicators = definition.IndicatorLayout;
+        var windowIndicators = new int[_windows.Length][];
+        for (var w = 0; w < _windows.Length; w++)
+        {
+            windowIndicators[w] = indicators.OfWindow(_windows[w].Name);
+        }
+
+        return (rules, ruleWindow, indicators, windowIndicators);
     }
 
     /// <summary>The current watermark in epoch ms; <see cref="long.MinValue"/> before the first tick.</summary>

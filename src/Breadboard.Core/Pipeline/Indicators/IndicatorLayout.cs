@@ -104,6 +104,32 @@ public sealed class IndicatorLayout
     }
 
     /// <summary>
+    /// A symbol's state under this layout from its state under <paramref name="previous"/>: indicator i takes the
+    /// state and latest values of the previous layout's indicator <c>from[i]</c>, or starts afresh where that is −1.
+    /// </summary>
+    public SymbolIndicators CarryOver(SymbolIndicators? state, IndicatorLayout previous, IReadOnlyList<int> from)
+    {
+        ArgumentNullException.ThrowIfNull(previous);
+        ArgumentNullException.ThrowIfNull(from);
+        var fresh = CreateSymbol();
+        if (state is null)
+        {
+            return fresh;
+        }
+
+        for (var i = 0; i < Indicators.Count; i++)
+        {
+            if (from[i] is var j and >= 0)
+            {
+                fresh.States[i] = state.States[j];
+                state.Values.AsSpan(previous._offset[j], Indicators[i].Kind.Outputs.Count).CopyTo(fresh.Values.AsSpan(_offset[i]));
+            }
+        }
+
+        return fresh;
+    }
+
+    /// <summary>
     /// Takes one closed bar of the symbol into every indicator of its window, in definition order. An indicator
     /// whose input is undefined on this bar (the vwap of a bar without volume, an indicator still warming up)
     /// skips the bar: its state is unchanged and its values are undefined (NaN) on it.

@@ -67,6 +67,18 @@ public abstract class RuleKind
     /// </summary>
     public virtual long HistoryBars(RuleDefinition rule) => rule?.Lookback ?? 0;
 
+    /// <summary>
+    /// Whether a symbol's state under <paramref name="running"/> means the same under <paramref name="proposed"/>, a
+    /// changed definition of the same rule (a live reload): then it is kept, otherwise the rule starts afresh. The
+    /// default keeps it only when nothing changed.
+    /// </summary>
+    public virtual bool KeepsState(RuleDefinition running, RuleDefinition proposed)
+    {
+        ArgumentNullException.ThrowIfNull(running);
+        ArgumentNullException.ThrowIfNull(proposed);
+        return running.Kind == proposed.Kind && running.Kind.Fingerprint(running) == proposed.Kind.Fingerprint(proposed);
+    }
+
     /// <summary>Writes the symbol's state for a checkpoint; the default (stateless kinds) writes -1.</summary>
     public virtual void WriteState(BinaryWriter writer, RuleState? state)
     {

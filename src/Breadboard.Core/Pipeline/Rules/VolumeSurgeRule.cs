@@ -73,6 +73,14 @@ public sealed class VolumeSurgeRule : RuleKind
         return Meets(rule, value);
     }
 
+    /// <summary>The past volumes mean the same under any factor: a changed factor keeps them, a changed lookback does not.</summary>
+    public override bool KeepsState(RuleDefinition running, RuleDefinition proposed)
+    {
+        ArgumentNullException.ThrowIfNull(running);
+        ArgumentNullException.ThrowIfNull(proposed);
+        return proposed.Kind == this && running.Kind == this && running.Window == proposed.Window && running.Lookback == proposed.Lookback;
+    }
+
     // Count, then the volumes oldest first; -1 for a symbol that has had no bar of the window yet.
     public override void WriteState(BinaryWriter writer, RuleState? state)
     {
