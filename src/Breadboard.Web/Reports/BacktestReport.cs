@@ -57,7 +57,7 @@ public static class BacktestReport
     /// <summary>Symbols up to which every rule's timeline has a row for every symbol; beyond, only for those that fired.</summary>
     private const int AllSymbolRows = 50;
 
-    private static readonly JsonWriterOptions s_json = new() { Encoder = JavaScriptEncoder.Default };
+    private static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.Default };
 
     /// <summary>Writes the report of <paramref name="input"/> to <paramref name="output"/> as UTF-8 HTML; leaves the stream open.</summary>
     public static void Write(Stream output, BacktestReportInput input)
@@ -69,7 +69,7 @@ public static class BacktestReport
         ArgumentOutOfRangeException.ThrowIfLessThan(input.MaxBars, 1);
 
         var data = new ArrayBufferWriter<byte>(64 * 1024);
-        using (var writer = new Utf8JsonWriter(data, s_json))
+        using (var writer = new Utf8JsonWriter(data, JsonOptions))
         {
             WriteData(writer, input);
         }
@@ -241,7 +241,7 @@ public static class BacktestReport
             foreach (var symbol in symbols)
             {
                 var a = fired.GetValueOrDefault(symbol) ?? [];
-                var b = baselineFired?.GetValueOrDefault(symbol);
+                var b = before is null ? null : baselineFired?.GetValueOrDefault(symbol) ?? [];
                 if (symbols.Count > AllSymbolRows && a.Count == 0 && (b?.Count ?? 0) == 0)
                 {
                     continue;
@@ -252,9 +252,9 @@ public static class BacktestReport
                 w.WriteStartObject();
                 w.WriteString("symbol", symbol);
                 WriteTimes(w, "after", a);
-                if (b is not null || before is not null)
+                if (b is not null)
                 {
-                    WriteTimes(w, "before", b ?? []);
+                    WriteTimes(w, "before", b);
                 }
 
                 counts.Write(w, before is not null);

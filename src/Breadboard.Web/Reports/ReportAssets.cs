@@ -13,20 +13,20 @@ internal static partial class ReportAssets
     private const string Prefix = "Breadboard.Web.Report.";
 
     /// <summary>The modules the report's script is made of, each after those it imports.</summary>
-    private static readonly string[] s_modules = ["format.js", "alerts.js", "chart.js", "report.js"];
+    private static readonly string[] Modules = ["format.js", "alerts.js", "chart.js", "report.js"];
 
-    private static readonly Lazy<string> s_library = new(() => Checked("lightweight-charts.standalone.production.js", Read("lightweight-charts.standalone.production.js")));
-    private static readonly Lazy<string> s_script = new(() => Checked("report.js", Bundle(s_modules.Select(m => (m, Read(m))))));
-    private static readonly Lazy<string> s_style = new(() => Checked("report.css", Read("dashboard.css") + "\n" + Read("report.css")));
+    private static readonly Lazy<string> Library = new(() => Checked("lightweight-charts.standalone.production.js", Read("lightweight-charts.standalone.production.js")));
+    private static readonly Lazy<string> ScriptText = new(() => Checked("report.js", Bundle(Modules.Select(m => (m, Read(m))))));
+    private static readonly Lazy<string> StyleText = new(() => Checked("report.css", Read("dashboard.css") + "\n" + Read("report.css")));
 
     /// <summary>TradingView's lightweight-charts, the standalone build that defines <c>window.LightweightCharts</c>.</summary>
-    public static string ChartLibrary => s_library.Value;
+    public static string ChartLibrary => Library.Value;
 
     /// <summary>The dashboard's chart.js (with format.js and alerts.js) and report.js as one classic script.</summary>
-    public static string Script => s_script.Value;
+    public static string Script => ScriptText.Value;
 
     /// <summary>The dashboard's stylesheet followed by the report's.</summary>
-    public static string Style => s_style.Value;
+    public static string Style => StyleText.Value;
 
     /// <summary>The Content-Security-Policy source that allows exactly this inline script.</summary>
     public static string Hash(string script) => $"'sha256-{Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(script)))}'";

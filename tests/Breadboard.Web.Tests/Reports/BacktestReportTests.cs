@@ -254,6 +254,20 @@ public class BacktestReportTests(BacktestRun run) : IClassFixture<BacktestRun>
     }
 
     [Fact]
+    public void Write_ARuleTheBaselineNeverFired_CountsEveryAlertOnlyAfter()
+    {
+        var input = run.Input() with { Baseline = [.. run.Baseline.Where(a => a.Rule != "golden_cross")] };
+
+        using var data = Data(Html(input));
+
+        var cross = data.RootElement.GetProperty("rules").EnumerateArray().Single(r => r.GetProperty("name").GetString() == "golden_cross");
+        var fired = run.Alerts.Count(a => a.Rule == "golden_cross");
+        Assert.Equal([fired, 0, 0, fired], new[] { "alerts", "baseline", "only_before", "only_after" }.Select(p => cross.GetProperty(p).GetInt32()));
+        Assert.All(cross.GetProperty("symbols").EnumerateArray(), s => Assert.Equal(s.GetProperty("alerts").GetInt32(), s.GetProperty("only_after").GetInt32()));
+        Assert.All(cross.GetProperty("symbols").EnumerateArray(), s => Assert.Equal(0, s.GetProperty("before").GetArrayLength()));
+    }
+
+    [Fact]
     public void Bundle_WithAnExportItDoesNotKnow_Throws()
     {
         var error = Assert.Throws<NotSupportedException>(() => ReportAssets.Bundle([("x.js", "export default function () {}\n")]));
