@@ -38,29 +38,67 @@ internal static class FlinkCommand
         }));
 
         var ifNotRunning = new Option<bool>("--if-not-running") { Description = "When a job of that name is already active, say so and exit 0 instead of refusing (a deployment Job that runs on every rollout)." };
-        var deploy = new Command("deploy", "Submit the compiled pipeline to the Flink cluster behind --engine flink+http://gateway:8083; refuses while a job of the same name is active.")
+        var upgrade = new Option<bool>("--upgrade") { Description = "Replace the running job of that name with its state: check the new SQL keeps it, stop the job with a savepoint, start the new SQL from it; refuse in one line (exit 2) otherwise, leaving the job running." };
+        var previous = new Option<string?>("--previous") { Description = "With --upgrade: the pipeline file the running job was deployed from, when this machine has no deployment record of it." };
+        var deployments = new Option<string>("--deployments") { Description = "Where deploy records the SQL each job was submitted with (one file per job id), for a later --upgrade.", DefaultValueFactory = _ => DefaultDeployments };
+        var deploy = new Command("deploy", "Submit the compiled pipeline to the Flink cluster behind --engine flink+http://gateway:8083; refuses while a job of the same name is active, unless --upgrade.")
         {
-            pipeline, jobName, parallelism, checkpointInterval, fromSavepoint, ifNotRunning,
+            pipeline, jobName, parallelism, checkpointInterval, fromSavepoint, ifNotRunning, upgrade, previous, deployments,
         };
         deploy.SetAction((parse, ct) => CommandRunner.RunAsync(async () =>
         {
             var options = Options(parse, pipeline, jobName, parallelism, checkpointInterval, out var definition);
             var statements = Compile("deploy", () => FlinkSqlCompiler.CompileStatements(definition, options));
-            var gateway = Gateway(parse, "deploy");
-            return await OnGatewayAsync("deploy", async () =>
+            var isUpgrade = parse.GetValue(upgrade);
+            if (isUpgrade && (parse.GetValue(fromSavepoint) is not null || parse.GetValue(ifNotRunning)))
             {
-                using var client = new SqlGatewayClient(gateway);
-                var deployer = new FlinkDeployer(client);
-                if (parse.GetValue(ifNotRunning) && (await deployer.StatusAsync(options.JobName, ct)).FirstOrDefault(j => j.IsActive) is { } active)
-                {
-                    Console.WriteLine($"flink deploy: job '{options.JobName}' is already {OutsideText.ForDisplay(active.Status)} as {OutsideText.ForDisplay(active.Id)} on {gateway}; nothing to do");
-                    return;
-                }
+                throw new SettingException("flink deploy --upgrade takes its savepoint from the running job: leave out --from-savepoint and --if-not-running");
+            }
 
-                var id = await deployer.DeployAsync(statements, options.JobName, parse.GetValue(fromSavepoint), ct);
-                Console.WriteLine($"flink deploy: job '{options.JobName}' submitted as {OutsideText.ForDisplay(id)} through {gateway}");
-                Console.WriteLine($"the Flink web UI shows it under Jobs > Running Jobs (JobManager port 8081, #/job/running/{OutsideText.ForDisplay(id)}); 'breadboard flink status' lists it here");
-            });
+            var previousFile = parse.GetValue(previous);
+            if (previousFile is not null && !isUpgrade)
+            {
+                throw new SettingException("flink deploy --previous only goes with --upgrade");
+            }
+
+            var previousStatements = previousFile is null ? null : Compile("deploy", () => FlinkSqlCompiler.CompileStatements(LoadPrevious(previousFile), options));
+            var records = new FlinkDeploymentRecords(parse.GetValue(deployments)!);
+            var gateway = Gateway(parse, "deploy");
+            try
+            {
+                return await OnGatewayAsync("deploy", async () =>
+                {
+                    using var client = new SqlGatewayClient(gateway);
+                    var deployer = new FlinkDeployer(client);
+                    if (isUpgrade)
+                    {
+                        var done = await deployer.UpgradeAsync(statements, options.JobName, async (job, token) => await records.LoadAsync(job.Id, token) ?? previousStatements, ct);
+                        var savepoint = OutsideText.ForDisplay(done.SavepointPath, maxLength: 1000);
+                        Console.WriteLine($"flink deploy: job '{options.JobName}' {OutsideText.ForDisplay(done.OldJobId)} stopped with savepoint {savepoint}");
+                        Console.WriteLine($"flink deploy: job '{options.JobName}' submitted as {OutsideText.ForDisplay(done.NewJobId)} from that savepoint through {gateway}");
+                        Console.WriteLine(done.Verdict.Tolerated.Count == 0
+                            ? "state kept: the SQL is unchanged"
+                            : $"state kept across: {string.Join("; ", done.Verdict.Tolerated)}");
+                        await RecordAsync(records, done.NewJobId, options.JobName, statements, ct);
+                        return;
+                    }
+
+                    if (parse.GetValue(ifNotRunning) && (await deployer.StatusAsync(options.JobName, ct)).FirstOrDefault(j => j.IsActive) is { } active)
+                    {
+                        Console.WriteLine($"flink deploy: job '{options.JobName}' is already {OutsideText.ForDisplay(active.Status)} as {OutsideText.ForDisplay(active.Id)} on {gateway}; nothing to do");
+                        return;
+                    }
+
+                    var id = await deployer.DeployAsync(statements, options.JobName, parse.GetValue(fromSavepoint), ct);
+                    Console.WriteLine($"flink deploy: job '{options.JobName}' submitted as {OutsideText.ForDisplay(id)} through {gateway}");
+                    Console.WriteLine($"the Flink web UI shows it under Jobs > Running Jobs (JobManager port 8081, #/job/running/{OutsideText.ForDisplay(id)}); 'breadboard flink status' lists it here");
+                    await RecordAsync(records, id, options.JobName, statements, ct);
+                });
+            }
+            catch (FlinkUpgradeRefusedException e)
+            {
+                throw new SettingException($"flink deploy: {OutsideText.ForDisplay(e.Message, maxLength: 2000)}");
+            }
         }));
 
         var status = new Command("status", "List the cluster's jobs named --job-name: id, status, start time; newest first.") { jobName };
@@ -113,6 +151,28 @@ internal static class FlinkCommand
         }));
 
         return new Command("flink", "The Flink engine: the pipeline as Flink SQL, deployed and managed through the SQL Gateway.") { sql, deploy, status, cancel };
+    }
+
+    /// <summary>Relative to the working directory, as the pipeline file usually is.</summary>
+    private const string DefaultDeployments = ".breadboard/flink-deployments";
+
+    private static PipelineDefinition LoadPrevious(string path) =>
+        File.Exists(path) ? PipelineLoader.Parse(File.ReadAllText(path), path) : throw new SettingException($"--previous '{path}': file not found");
+
+    /// <summary>
+    /// Keeps the submitted SQL for a later --upgrade. The job runs whether or not this works (a deployment Job on a
+    /// read-only file system), so a failure is a warning, not an error.
+    /// </summary>
+    private static async Task RecordAsync(FlinkDeploymentRecords records, string jobId, string jobName, IReadOnlyList<string> statements, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await records.SaveAsync(jobId, jobName, statements, cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            await Console.Error.WriteLineAsync($"warning: flink deploy: the job runs, but its SQL was not recorded in {records.Directory} ({e.Message}); a later --upgrade will need --previous");
+        }
     }
 
     private static FlinkOptions Options(ParseResult parse, Option<string?> pipeline, Option<string> jobName, Option<int> parallelism, Option<string> checkpointInterval, out PipelineDefinition definition)

@@ -17,6 +17,10 @@ public sealed record FlinkJob(string Id, string Name, string Status, string? Sta
 /// <param name="SavepointPath">Where the job's state was saved, when a savepoint was asked for.</param>
 public sealed record FlinkCancellation(string JobId, string? SavepointPath);
 
+/// <summary>What <see cref="FlinkDeployer.UpgradeAsync"/> did: the job it stopped, where its state went, the job it started from there.</summary>
+/// <param name="Verdict">What changed between the two scripts, and what of it keeps the state.</param>
+public sealed record FlinkUpgrade(string OldJobId, string SavepointPath, string NewJobId, FlinkStateVerdict Verdict);
+
 /// <summary>Deploys the compiled pipeline through the SQL Gateway, lists its jobs and stops them; one session per call.</summary>
 /// <remarks>
 /// Job management uses Flink SQL's JOB statements (Flink 1.17+, docs/dev/table/sql/job.md): <c>SHOW JOBS</c> returns
@@ -54,19 +58,7 @@ public sealed partial class FlinkDeployer(SqlGatewayClient client)
                 throw new FlinkGatewayException($"job '{jobName}' is already {active[0].Status} as {active[0].Id}; stop it first with 'breadboard flink cancel --savepoint', then deploy with --from-savepoint");
             }
 
-            if (!string.IsNullOrWhiteSpace(savepointPath))
-            {
-                await _client.RunAsync(session, $"SET '{StateRecoveryPathOption}' = {Literal(savepointPath)}", cancellationToken);
-            }
-
-            SqlGatewayResult? last = null;
-            foreach (var statement in statements)
-            {
-                last = await _client.RunAsync(session, statement, cancellationToken);
-            }
-
-            var jobId = last!.JobId ?? last.Rows.Select(r => last.Get(r, "job id")).FirstOrDefault(id => !string.IsNullOrEmpty(id));
-            return jobId ?? throw new FlinkGatewayException($"{FlinkGatewayException.Summarize(statements[^1])}: the gateway returned no job id");
+            return await SubmitAsync(session, statements, savepointPath, cancellationToken);
         }, cancellationToken);
     }
 
@@ -105,6 +97,114 @@ public sealed partial class FlinkDeployer(SqlGatewayClient client)
 
             return new FlinkCancellation(id, path);
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Replaces the one active job named <paramref name="jobName"/> by <paramref name="statements"/> with its state:
+    /// checks that the new script keeps the running one's state (<see cref="FlinkStateCompatibility"/>), then stops
+    /// the job with a savepoint and runs the new script from it, in one session.
+    /// </summary>
+    /// <param name="deployedStatements">The script the running job was submitted with, or null when it is not known.</param>
+    /// <exception cref="FlinkUpgradeRefusedException">Nothing was stopped: no single active job, its script unknown, or
+    /// the new script cannot keep its state. The message is one line.</exception>
+    /// <exception cref="FlinkGatewayException">The stop with savepoint failed (the message says the job's status after
+    /// it), or the new job did not start from the savepoint (the message names the savepoint).</exception>
+    public async Task<FlinkUpgrade> UpgradeAsync(
+        IReadOnlyList<string> statements,
+        string jobName,
+        Func<FlinkJob, CancellationToken, ValueTask<IReadOnlyList<string>?>> deployedStatements,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(statements);
+        ArgumentNullException.ThrowIfNull(deployedStatements);
+        ArgumentException.ThrowIfNullOrWhiteSpace(jobName);
+        if (statements.Count == 0)
+        {
+            throw new ArgumentException("no statements to deploy", nameof(statements));
+        }
+
+        return await InSessionAsync($"breadboard-upgrade-{jobName}", async session =>
+        {
+            var active = (await ShowJobsAsync(session, cancellationToken)).Where(j => j.Name == jobName && j.IsActive).ToList();
+            var job = active.Count switch
+            {
+                1 => active[0],
+                0 => throw new FlinkUpgradeRefusedException($"cannot upgrade: no active job named '{jobName}' on the cluster; deploy without --upgrade"),
+                _ => throw new FlinkUpgradeRefusedException($"cannot upgrade: {active.Count} active jobs named '{jobName}' ({string.Join(", ", active.Select(j => j.Id))}); stop all but one with 'breadboard flink cancel --job ID'"),
+            };
+            if (job.Status != "RUNNING")
+            {
+                // A savepoint needs every task running (CheckpointCoordinator refuses it otherwise).
+                throw new FlinkUpgradeRefusedException($"cannot upgrade: job {job.Id} is {job.Status}, and only a RUNNING job can take a savepoint; try again when it runs");
+            }
+
+            var running = await deployedStatements(job, cancellationToken)
+                ?? throw new FlinkUpgradeRefusedException($"cannot upgrade with state: the SQL job {job.Id} runs is not known here (no deployment record for it); pass --previous with the pipeline file it was deployed from");
+            var verdict = FlinkStateCompatibility.Check(running, statements);
+            if (!verdict.KeepsState)
+            {
+                throw new FlinkUpgradeRefusedException(FlinkStateCompatibility.Refusal(verdict));
+            }
+
+            string savepoint;
+            try
+            {
+                var stopped = await _client.RunAsync(session, $"STOP JOB '{job.Id}' WITH SAVEPOINT", cancellationToken);
+                savepoint = stopped.Rows.Select(r => stopped.Get(r, "savepoint path")).FirstOrDefault(p => !string.IsNullOrEmpty(p))
+                    ?? throw new FlinkGatewayException($"STOP JOB '{job.Id}' WITH SAVEPOINT: the gateway returned no savepoint path");
+            }
+            catch (FlinkGatewayException e)
+            {
+                // Flink keeps a job running when its savepoint fails; a timeout on the way may still stop it later,
+                // so the message says what the cluster reports now rather than promising either.
+                var now = await StatusAfterAsync(session, job.Id, cancellationToken);
+                throw new FlinkGatewayException($"upgrade stopped before it began: {e.Message}; job {job.Id} is {now}, nothing new was submitted", e);
+            }
+
+            try
+            {
+                var jobId = await SubmitAsync(session, statements, savepoint, cancellationToken);
+                return new FlinkUpgrade(job.Id, savepoint, jobId, verdict);
+            }
+            catch (FlinkGatewayException e)
+            {
+                throw new FlinkGatewayException($"job {job.Id} was stopped with savepoint {savepoint}, but the new job did not start from it: {e.Message}; restart the old pipeline with 'breadboard flink deploy --from-savepoint {savepoint}'", e)
+                {
+                    Statement = e.Statement,
+                    Cause = e.Cause,
+                };
+            }
+        }, cancellationToken);
+    }
+
+    private async Task<string> StatusAfterAsync(SqlGatewaySession session, string jobId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await ShowJobsAsync(session, cancellationToken)).FirstOrDefault(j => j.Id == jobId)?.Status ?? "no longer listed";
+        }
+        catch (FlinkGatewayException)
+        {
+            return "of unknown status (SHOW JOBS failed too)";
+        }
+    }
+
+    /// <summary>The statements after the recovery path, when given; the job id the last one submitted.</summary>
+    private async Task<string> SubmitAsync(SqlGatewaySession session, IReadOnlyList<string> statements, string? savepointPath, CancellationToken cancellationToken)
+    {
+        if (!string.IsNullOrWhiteSpace(savepointPath))
+        {
+            await _client.RunAsync(session, $"SET '{StateRecoveryPathOption}' = {Literal(savepointPath)}", cancellationToken);
+        }
+
+        SqlGatewayResult? last = null;
+        foreach (var statement in statements)
+        {
+            last = await _client.RunAsync(session, statement, cancellationToken);
+        }
+
+        var jobId = last!.JobId ?? last.Rows.Select(r => last.Get(r, "job id")).FirstOrDefault(id => !string.IsNullOrEmpty(id));
+        return jobId ?? throw new FlinkGatewayException($"{FlinkGatewayException.Summarize(statements[^1])}: the gateway returned no job id");
     }
 
     private async Task<string> ActiveJobAsync(SqlGatewaySession session, string jobName, CancellationToken cancellationToken)

@@ -1,5 +1,6 @@
 using Breadboard.Core.Pipeline;
 using Breadboard.Flink;
+using Breadboard.TestKit;
 using Breadboard.TestKit.Flink;
 
 namespace Breadboard.Cli.Tests.Flink;
@@ -106,5 +107,94 @@ public sealed class FlinkDeployCommandTests : IAsyncLifetime
         Assert.Equal($"STOP JOB '{id}' WITH SAVEPOINT", _gateway.Statements[^2]);
         Assert.Equal(1, again.ExitCode);
         Assert.Equal("error: flink cancel: no active job named 'breadboard' on the cluster", again.ErrorLines.Single());
+    }
+
+    private static readonly string Shipped = File.ReadAllText(Path.Combine(Repository.Root(), "config", "pipeline.yaml"));
+
+    [Fact]
+    public async Task FlinkDeployUpgrade_ChangedThreshold_StopsWithSavepointAndStartsTheNewSqlFromIt()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("pipeline.yaml"), Shipped);
+        File.WriteAllText(dir.File("tighter.yaml"), Shipped.Replace("threshold_percent: -5", "threshold_percent: -3", StringComparison.Ordinal));
+        string[] deploy = ["flink", "deploy", "--engine", _gateway.EngineUrl, "--bus", "kafka://kafka:9092"];
+        var first = await CliProcess.RunAsync(dir.Path, [.. deploy, "--pipeline", "pipeline.yaml"]);
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        var oldId = Assert.Single(_gateway.Jobs).Id;
+        Assert.True(File.Exists(dir.File($".breadboard/flink-deployments/{oldId}.json")));
+        var sent = _gateway.Statements.Count;
+
+        var upgrade = await CliProcess.RunAsync(dir.Path, [.. deploy, "--pipeline", "tighter.yaml", "--upgrade"]);
+
+        Assert.True(upgrade.ExitCode == 0, upgrade.Stderr);
+        var savepoint = _gateway.Statements[sent + 2]["SET 'execution.state-recovery.path' = '".Length..^1];
+        Assert.Equal(["SHOW JOBS", $"STOP JOB '{oldId}' WITH SAVEPOINT"], _gateway.Statements.Skip(sent).Take(2));
+        Assert.StartsWith("EXECUTE STATEMENT SET", _gateway.Statements[^1], StringComparison.Ordinal);
+        var started = _gateway.Jobs[^1];
+        Assert.Equal(("RUNNING", savepoint), (started.Status, started.RestoredFrom));
+        Assert.Equal("FINISHED", _gateway.Jobs[0].Status);
+        Assert.Contains($"{oldId} stopped with savepoint {savepoint}", upgrade.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"submitted as {started.Id} from that savepoint", upgrade.Stdout, StringComparison.Ordinal);
+        Assert.Contains("state kept across: rule 'price_drop': name, threshold or comparison", upgrade.Stdout, StringComparison.Ordinal);
+        Assert.True(File.Exists(dir.File($".breadboard/flink-deployments/{started.Id}.json")));
+    }
+
+    [Fact]
+    public async Task FlinkDeployUpgrade_ChangedWindow_IsRefusedInOneLineWithExitCode2_AndTheJobKeepsRunning()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("wider.yaml"), Shipped.Replace("size: 60s", "size: 120s", StringComparison.Ordinal));
+        string[] deploy = ["flink", "deploy", "--engine", _gateway.EngineUrl, "--bus", "kafka://kafka:9092"];
+        var first = await CliProcess.RunAsync(dir.Path, deploy);
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        var sent = _gateway.Statements.Count;
+
+        var refused = await CliProcess.RunAsync(dir.Path, [.. deploy, "--pipeline", "wider.yaml", "--upgrade"]);
+
+        Assert.Equal(2, refused.ExitCode);
+        Assert.StartsWith("error: flink deploy: cannot upgrade with state: window '1m' (bars_0) changed; ", refused.ErrorLines.Single(), StringComparison.Ordinal);
+        Assert.Equal(["SHOW JOBS"], _gateway.Statements.Skip(sent));
+        Assert.Equal("RUNNING", Assert.Single(_gateway.Jobs).Status);
+    }
+
+    [Fact]
+    public async Task FlinkDeployUpgrade_NoRecordHere_UsesPrevious_AndWithoutItIsRefused()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("pipeline.yaml"), Shipped);
+        File.WriteAllText(dir.File("tighter.yaml"), Shipped.Replace("factor: 5", "factor: 4", StringComparison.Ordinal));
+        string[] deploy = ["flink", "deploy", "--engine", _gateway.EngineUrl, "--bus", "kafka://kafka:9092", "--deployments", "elsewhere"];
+        var first = await CliProcess.RunAsync(dir.Path, [.. deploy, "--pipeline", "pipeline.yaml"]);
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        Directory.Delete(dir.File("elsewhere"), recursive: true);
+
+        var unknown = await CliProcess.RunAsync(dir.Path, [.. deploy, "--pipeline", "tighter.yaml", "--upgrade"]);
+        var known = await CliProcess.RunAsync(dir.Path, [.. deploy, "--pipeline", "tighter.yaml", "--upgrade", "--previous", "pipeline.yaml"]);
+
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.EndsWith("pass --previous with the pipeline file it was deployed from", unknown.ErrorLines.Single(), StringComparison.Ordinal);
+        Assert.True(known.ExitCode == 0, known.Stderr);
+        Assert.Equal(["FINISHED", "RUNNING"], _gateway.Jobs.Select(j => j.Status));
+    }
+
+    [Fact]
+    public async Task FlinkDeployUpgrade_StopFails_IsOneLineWithExitCode1_AndTheJobKeepsRunning()
+    {
+        using var dir = new TempDir();
+        string[] deploy = ["flink", "deploy", "--engine", _gateway.EngineUrl, "--bus", "kafka://kafka:9092"];
+        var first = await CliProcess.RunAsync(dir.Path, deploy);
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        var id = Assert.Single(_gateway.Jobs).Id;
+        _gateway.FailWith = s => s.StartsWith("STOP JOB", StringComparison.Ordinal)
+            ? "java.lang.IllegalStateException: No savepoint directory configured. You can either specify a directory while cancelling via -s :targetDirectory or configure a cluster-wide default via key 'execution.checkpointing.savepoint-dir'."
+            : null;
+
+        var result = await CliProcess.RunAsync(dir.Path, [.. deploy, "--upgrade"]);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(
+            $"error: flink deploy: upgrade stopped before it began: STOP JOB '{id}' WITH SAVEPOINT: IllegalStateException: No savepoint directory configured. You can either specify a directory while cancelling via -s :targetDirectory or configure a cluster-wide default via key 'execution.checkpointing.savepoint-dir'.; job {id} is RUNNING, nothing new was submitted",
+            result.ErrorLines.Single());
+        Assert.Equal("RUNNING", Assert.Single(_gateway.Jobs).Status);
     }
 }
