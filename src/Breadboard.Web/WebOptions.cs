@@ -15,6 +15,12 @@ public sealed record WebOptions
 
     public required PipelineDefinition Pipeline { get; init; }
 
+    /// <summary>The definition running now, which a live reload replaces; null: always <see cref="Pipeline"/>.</summary>
+    public Func<PipelineDefinition>? RunningPipeline { get; init; }
+
+    /// <summary>The definition running now: <see cref="RunningPipeline"/>'s, else <see cref="Pipeline"/>.</summary>
+    public PipelineDefinition Running => RunningPipeline?.Invoke() ?? Pipeline;
+
     /// <summary>The store's URL as configured, shown on /api/pipeline (never with credentials).</summary>
     public required string StoreUrl { get; init; }
 
