@@ -18,6 +18,11 @@ internal sealed class SymbolState
         }
 
         RuleStates = new RuleState?[ruleCount];
+        Recent = new RecentBars[windowCount];
+        for (var i = 0; i < windowCount; i++)
+        {
+            Recent[i] = new RecentBars();
+        }
     }
 
     public string Symbol { get; }
@@ -33,6 +38,9 @@ internal sealed class SymbolState
 
     /// <summary>Per rule index: what the rule's kind keeps between bars (the previous volumes of a volume surge); null until it keeps something.</summary>
     public RuleState?[] RuleStates { get; set; }
+
+    /// <summary>Per window: the last closed bars, for rules and indicators a live reload adds to warm up from.</summary>
+    public RecentBars[] Recent { get; }
 
     /// <summary>The symbol's indicator states and latest values; null when the pipeline has no indicators.</summary>
     public SymbolIndicators? Indicators { get; set; }

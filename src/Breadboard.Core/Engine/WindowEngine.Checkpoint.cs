@@ -102,7 +102,11 @@ public sealed partial class WindowEngine
     /// </summary>
     /// <exception cref="InvalidDataException">The bytes are not a checkpoint, or were written under a definition whose windows or event-time settings differ.</exception>
     /// <param name="wallClock">As for the constructor: the clock of a live face, or null.</param>
-    public static WindowEngine Restore(Pipeline.PipelineDefinition definition, IEngineOutput output, Stream stream, TimeProvider? wallClock = null)
+    /// <param name="recentBars">
+    /// Bars that closed before the checkpoint (from the store), oldest first, for <see cref="RememberBar"/>; a
+    /// checkpoint does not carry them, and rules and indicators of an edited definition warm up from them.
+    /// </param>
+    public static WindowEngine Restore(Pipeline.PipelineDefinition definition, IEngineOutput output, Stream stream, TimeProvider? wallClock = null, IEnumerable<Bar>? recentBars = null)
     {
         ArgumentNullException.ThrowIfNull(definition);
         ArgumentNullException.ThrowIfNull(stream);
@@ -205,6 +209,11 @@ public sealed partial class WindowEngine
         catch (EndOfStreamException e)
         {
             throw new InvalidDataException("the checkpoint is truncated", e);
+        }
+
+        foreach (var bar in recentBars ?? [])
+        {
+            engine.RememberBar(bar);
         }
 
         if (!ReferenceEquals(engine._definition, definition))

@@ -49,6 +49,9 @@ public sealed partial class WindowEngine
 
     // Per window index: the indicators its closed bars update, in definition order.
     private int[][] _windowIndicators;
+
+    // Per window index: closed bars each symbol keeps for a reload to warm up from (RecentBars).
+    private int[] _retained;
     private readonly long _outOfOrderness;
     private readonly long _dedupHorizon;
     private readonly Dictionary<string, SymbolState> _symbols = new(StringComparer.Ordinal);
@@ -93,6 +96,7 @@ public sealed partial class WindowEngine
         }
 
         (_rules, _ruleWindow, _indicators, _windowIndicators) = RulesAndIndicators(definition);
+        _retained = Retained(definition);
         _outOfOrderness = definition.OutOfOrdernessMs;
         _dedupHorizon = definition.DedupHorizonMs;
         _future = definition.Future;
@@ -123,10 +127,74 @@ public sealed partial class WindowEngine
 
             state.RuleStates = ruleStates;
             state.Indicators = layout.Width == 0 ? null : layout.CarryOver(state.Indicators, _indicators, change.IndicatorFrom);
+            for (var w = 0; w < _windows.Length; w++)
+            {
+                WarmUp(state, w, change, rules, ruleWindow, layout, windowIndicators[w]);
+            }
         }
 
         (_definition, _digest, _yaml, _rules, _ruleWindow, _indicators, _windowIndicators) = (next, next.Digest(), null, rules, ruleWindow, layout, windowIndicators);
+        _retained = Retained(next);
         return change;
+    }
+
+    /// <summary>
+    /// Gives the rules and indicators of window <paramref name="w"/> that start afresh the symbol's recent bars, as
+    /// if they had run on them: indicators take them, rules are evaluated on them (firing nothing), so that from the
+    /// next bar on they fire as a run of the new definition would. Indicators that kept their state are recomputed
+    /// alongside, for the rules to read, but keep their own state.
+    /// </summary>
+    private static void WarmUp(SymbolState state, int w, PipelineChange change, RuleDefinition[] rules, int[] ruleWindow, IndicatorLayout layout, int[] indicators)
+    {
+        var freshIndicators = indicators.Where(i => change.IndicatorFrom[i] < 0).ToArray();
+        var freshRules = Enumerable.Range(0, rules.Length).Where(r => ruleWindow[r] == w && change.RuleFrom[r] < 0).ToArray();
+        if ((freshIndicators.Length == 0 && freshRules.Length == 0) || state.Recent[w].Count == 0)
+        {
+            return;
+        }
+
+        var shadow = layout.CreateSymbol();
+        foreach (var bar in state.Recent[w].OldestFirst())
+        {
+            layout.Update(indicators, bar, shadow);
+            foreach (var r in freshRules)
+            {
+                rules[r].Kind.Evaluate(rules[r], bar, shadow.Values, ref state.RuleStates[r], out _, out _);
+            }
+        }
+
+        foreach (var i in freshIndicators)
+        {
+            state.Indicators!.States[i] = shadow.States[i];
+            var offset = layout.Offset(i);
+            shadow.Values.AsSpan(offset, layout.Indicators[i].Kind.Outputs.Count).CopyTo(state.Indicators.Values.AsSpan(offset));
+        }
+    }
+
+    /// <summary>Bars kept per symbol and window: what the definition needs to warm up, and at least <see cref="MinRecentBars"/>.</summary>
+    private int[] Retained(PipelineDefinition definition)
+    {
+        var retained = new int[_windows.Length];
+        for (var w = 0; w < _windows.Length; w++)
+        {
+            retained[w] = (int)Math.Clamp(definition.WarmupBars(_windows[w].Name), MinRecentBars, PipelineLoader.MaxHistoryPerSymbol);
+        }
+
+        return retained;
+    }
+
+    /// <summary>
+    /// Takes a bar of the symbol that closed before (from the store, after a restore) into the recent bars a
+    /// reload warms up from. Give them oldest first; the engine emits nothing.
+    /// </summary>
+    public void RememberBar(Bar bar)
+    {
+        ArgumentNullException.ThrowIfNull(bar);
+        var w = Array.FindIndex(_windows, d => d.Name == bar.Window);
+        if (w >= 0)
+        {
+            SymbolOf(bar.Symbol).Recent[w].Add(bar, _retained[w]);
+        }
     }
 
     private (RuleDefinition[] Rules, int[] RuleWindow, IndicatorLayout Indicators, int[][] WindowIndicators) RulesAndIndicators(PipelineDefinition definition)
@@ -151,6 +219,9 @@ public sealed partial class WindowEngine
 
         return (rules, ruleWindow, indicators, windowIndicators);
     }
+
+    /// <summary>Closed bars kept per symbol and window at the least, for a reload to warm new rules and indicators up from.</summary>
+    public const int MinRecentBars = 100;
 
     /// <summary>The current watermark in epoch ms; <see cref="long.MinValue"/> before the first tick.</summary>
     public long Watermark => _watermark;
@@ -598,6 +669,7 @@ public sealed partial class WindowEngine
         var bar = ToBar(window);
         BarsEmitted++;
         _output.OnBar(bar);
+        state.Recent[window.WindowIndex].Add(bar, _retained[window.WindowIndex]);
 
         var indicators = _windowIndicators[window.WindowIndex];
         if (indicators.Length > 0)
