@@ -63,6 +63,17 @@ public static partial class ClickHouseSchema
             new("ticks", "position", "Int64 DEFAULT -1"),
         ]),
         new(4, "batch run attempts", [], [new("batch_runs", "attempt", "Int32 DEFAULT 1")]),
+        new(5, "alert pipelines, pipeline definitions",
+        [
+            // A history: a row is one load, so retrying its insert collapses and nothing else does. The latest
+            // load is the running definition; version (the write's clock) breaks ties on loaded_at.
+            new("pipelines", "digest String, yaml String, loaded_at Int64, loader String, version UInt64", "version",
+                "(loaded_at, loader, digest)", null, "cityHash64(digest)"),
+        ],
+        [
+            // The digest of the definition that fired an alert; NULL for alerts stored before alerts carried it.
+            new("alerts", "pipeline", "Nullable(String)"),
+        ]),
     ];
 
     public static int LatestVersion => Migrations.Length;

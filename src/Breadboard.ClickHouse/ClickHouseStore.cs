@@ -180,7 +180,7 @@ public sealed class ClickHouseStore : IMarketStore
         var where = new Where()
             .Add("symbol", "=", query.Symbol).Add("rule", "=", query.Rule)
             .Add("ts", ">=", query.Since).Add("ts", "<", query.To);
-        var sql = Ordered("id, rule, symbol, `window`, window_start, window_end, value, threshold, ts", "alerts", where, query.Limit, "ts", "id");
+        var sql = Ordered("id, rule, symbol, `window`, window_start, window_end, value, threshold, ts, pipeline", "alerts", where, query.Limit, "ts", "id");
         return RowsAsync(sql, ReadAlert, cancellationToken);
     }
 
@@ -315,6 +315,26 @@ public sealed class ClickHouseStore : IMarketStore
             row.GetProperty("rows").GetInt64(),
             row.GetProperty("error").GetString()!,
             row.GetProperty("attempt").GetInt32()), cancellationToken);
+    }
+
+    public async ValueTask WritePipelineAsync(StoredPipeline pipeline, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(pipeline);
+        var version = NextVersion();
+        await InsertAsync("pipelines", RecordRows.PipelineColumns, RecordRows.Format, 1, (stream, token) => RecordRows.WritePipelineAsync(stream, pipeline, version, token), version, cancellationToken);
+    }
+
+    public async ValueTask<StoredPipeline?> LoadPipelineAsync(CancellationToken cancellationToken = default)
+    {
+        var rows = await _client.QueryAsync(
+            "SELECT digest, yaml, loaded_at, loader FROM pipelines FINAL ORDER BY loaded_at DESC, version DESC LIMIT 1",
+            row => new StoredPipeline(
+                row.GetProperty("digest").GetString()!,
+                row.GetProperty("yaml").GetString()!,
+                row.GetProperty("loaded_at").GetInt64(),
+                row.GetProperty("loader").GetString()!),
+            cancellationToken);
+        return rows.Count == 0 ? null : rows[0];
     }
 
     public ValueTask DisposeAsync()
@@ -475,7 +495,8 @@ public sealed class ClickHouseStore : IMarketStore
         row.GetProperty("window_end").GetInt64(),
         DoubleOrNaN(row.GetProperty("value")),
         DoubleOrNaN(row.GetProperty("threshold")),
-        row.GetProperty("ts").GetInt64());
+        row.GetProperty("ts").GetInt64(),
+        row.GetProperty("pipeline").GetString());
 
     private static Tick ReadTick(JsonElement row)
     {

@@ -2,21 +2,26 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 using Breadboard.Core.Model;
+using Breadboard.Core.Seams;
 
 namespace Breadboard.ClickHouse;
 
 /// <summary>
-/// Bars and alerts as <c>RowBinary</c> rows of their tables (<see cref="BarColumns"/>, <see cref="AlertColumns"/>).
+/// Bars, alerts and pipeline definitions as <c>RowBinary</c> rows of their tables (<see cref="BarColumns"/>,
+/// <see cref="AlertColumns"/>, <see cref="PipelineColumns"/>).
 /// </summary>
 /// <remarks>Binary, not JSON, so every double arrives bit for bit: ClickHouse 18.16 parses floats in text formats
 /// with a fast routine that can be one unit in the last place off (a VWAP of 76.0695184292994 came back as
-/// 76.06951842929939), and servers before 23.x have no precise-parsing setting. Strings are a LEB128 length and
+/// 76.06951842929939), and servers before 23.x have no precise-parsing setting; a definition's YAML goes in as its
+/// bytes, with no JSON escapes for the server to decode. Strings are a LEB128 length and
 /// UTF-8 bytes, numbers little-endian, a Nullable value a 0/1 null flag first.</remarks>
 public static class RecordRows
 {
     public const string BarColumns = "symbol, `window`, window_start, window_end, open, high, low, close, volume, vwap, trades, version";
 
-    public const string AlertColumns = "id, rule, symbol, `window`, window_start, window_end, value, threshold, ts, version";
+    public const string AlertColumns = "id, rule, symbol, `window`, window_start, window_end, value, threshold, ts, pipeline, version";
+
+    public const string PipelineColumns = "digest, yaml, loaded_at, loader, version";
 
     public const string Format = "RowBinary";
 
@@ -35,8 +40,7 @@ public static class RecordRows
             Double(rows, bar.Low);
             Double(rows, bar.Close);
             Double(rows, bar.Volume);
-            rows.GetSpan(1)[0] = bar.Vwap is null ? (byte)1 : (byte)0;
-            rows.Advance(1);
+            NullFlag(rows, bar.Vwap is null);
             if (bar.Vwap is { } vwap)
             {
                 Double(rows, vwap);
@@ -64,9 +68,27 @@ public static class RecordRows
             Double(rows, alert.Value);
             Double(rows, alert.Threshold);
             Int64(rows, alert.Ts);
+            NullFlag(rows, alert.Pipeline is null);
+            if (alert.Pipeline is { } pipeline)
+            {
+                String(rows, pipeline);
+            }
+
             UInt64(rows, version);
         }
 
+        return WriteAsync(stream, rows, cancellationToken);
+    }
+
+    public static Task WritePipelineAsync(Stream stream, StoredPipeline pipeline, ulong version, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(pipeline);
+        var rows = new ArrayBufferWriter<byte>(pipeline.Yaml.Length + 128);
+        String(rows, pipeline.Digest);
+        String(rows, pipeline.Yaml);
+        Int64(rows, pipeline.LoadedAt);
+        String(rows, pipeline.Loader);
+        UInt64(rows, version);
         return WriteAsync(stream, rows, cancellationToken);
     }
 
@@ -92,6 +114,12 @@ public static class RecordRows
 
         n += Encoding.UTF8.GetBytes(value, span[n..]);
         rows.Advance(n);
+    }
+
+    private static void NullFlag(ArrayBufferWriter<byte> rows, bool isNull)
+    {
+        rows.GetSpan(1)[0] = isNull ? (byte)1 : (byte)0;
+        rows.Advance(1);
     }
 
     private static void Int64(ArrayBufferWriter<byte> rows, long value)

@@ -86,6 +86,17 @@ internal static class DuckDbSchema
         ALTER TABLE checkpoints ADD COLUMN late BIGINT DEFAULT 0;
         ALTER TABLE checkpoints ADD COLUMN duplicates BIGINT DEFAULT 0;
         """,
+        // Alerts carry the digest of the definition that fired them (NULL for older ones); pipelines keeps every
+        // definition a process loaded, in the order written (rowid breaks ties on loaded_at).
+        """
+        ALTER TABLE alerts ADD COLUMN pipeline VARCHAR;
+        CREATE TABLE pipelines (
+            digest    VARCHAR   NOT NULL,
+            yaml      VARCHAR   NOT NULL,
+            loaded_at TIMESTAMP NOT NULL,
+            loader    VARCHAR   NOT NULL
+        );
+        """,
     ];
 
     public static int LatestVersion => Migrations.Length;
@@ -103,7 +114,7 @@ internal static class DuckDbSchema
         );
         CREATE TEMP TABLE IF NOT EXISTS alerts_stage (
             seq BIGINT, id VARCHAR, rule VARCHAR, symbol VARCHAR, "window" VARCHAR, window_start TIMESTAMP,
-            window_end TIMESTAMP, value DOUBLE, threshold DOUBLE, ts TIMESTAMP
+            window_end TIMESTAMP, value DOUBLE, threshold DOUBLE, ts TIMESTAMP, pipeline VARCHAR
         );
         """;
 
@@ -118,8 +129,8 @@ internal static class DuckDbSchema
 
     public const string UpsertAlerts =
         """
-        INSERT OR REPLACE INTO alerts
-        SELECT id, rule, symbol, "window", window_start, window_end, value, threshold, ts
+        INSERT OR REPLACE INTO alerts (id, rule, symbol, "window", window_start, window_end, value, threshold, ts, pipeline)
+        SELECT id, rule, symbol, "window", window_start, window_end, value, threshold, ts, pipeline
         FROM temp.alerts_stage
         QUALIFY row_number() OVER (PARTITION BY id ORDER BY seq DESC) = 1;
         DELETE FROM temp.alerts_stage;

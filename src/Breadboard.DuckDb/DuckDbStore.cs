@@ -37,7 +37,7 @@ public sealed class DuckDbStore : IMarketStore
         "symbol, \"window\", epoch_ms(window_start) AS start_ms, epoch_ms(window_end) AS end_ms, open, high, low, close, volume, vwap, trades";
 
     private const string AlertColumns =
-        "id, rule, symbol, \"window\", epoch_ms(window_start) AS start_ms, epoch_ms(window_end) AS end_ms, value, threshold, epoch_ms(ts) AS ts_ms";
+        "id, rule, symbol, \"window\", epoch_ms(window_start) AS start_ms, epoch_ms(window_end) AS end_ms, value, threshold, epoch_ms(ts) AS ts_ms, pipeline";
 
     // The distinct (symbol, exchange, asset class) of the ticks a filter selects, in a fixed order so that two
     // queries in one transaction number them alike. The filter's WHERE is appended.
@@ -397,7 +397,8 @@ public sealed class DuckDbStore : IMarketStore
                 reader.GetInt64(5),
                 reader.GetDouble(6),
                 reader.GetDouble(7),
-                reader.GetInt64(8));
+                reader.GetInt64(8),
+                reader.IsDBNull(9) ? null : reader.GetString(9));
         }
     }
 
@@ -573,6 +574,38 @@ public sealed class DuckDbStore : IMarketStore
                 reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.IsDBNull(3) ? null : reader.GetInt64(3),
                 reader.GetString(4), reader.GetInt64(5), reader.GetString(6), reader.GetInt32(7));
         }
+    }
+
+    public async ValueTask WritePipelineAsync(StoredPipeline pipeline, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(pipeline);
+        await WaitForWriterAsync(cancellationToken);
+        try
+        {
+            ThrowIfNotReady();
+            await using var command = _writer.CreateCommand();
+            command.CommandText = "INSERT INTO pipelines VALUES ($digest, $yaml, epoch_ms($loaded_at), $loader)";
+            command.Parameters.Add(new DuckDBParameter("digest", pipeline.Digest));
+            command.Parameters.Add(new DuckDBParameter("yaml", pipeline.Yaml));
+            command.Parameters.Add(new DuckDBParameter("loaded_at", pipeline.LoadedAt));
+            command.Parameters.Add(new DuckDBParameter("loader", pipeline.Loader));
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    public async ValueTask<StoredPipeline?> LoadPipelineAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT digest, yaml, epoch_ms(loaded_at), loader FROM pipelines ORDER BY loaded_at DESC, rowid DESC LIMIT 1";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new StoredPipeline(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3))
+            : null;
     }
 
     /// <summary>Closes the writer connection after any batch in progress has committed or rolled back.</summary>
@@ -751,6 +784,7 @@ public sealed class DuckDbStore : IMarketStore
                 .AppendValue(alert.Value)
                 .AppendValue(alert.Threshold)
                 .AppendValue(ToTimestamp(alert.Ts))
+                .AppendValue(alert.Pipeline)
                 .EndRow();
         }
     }

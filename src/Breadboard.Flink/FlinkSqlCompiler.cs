@@ -502,7 +502,8 @@ public static class FlinkSqlCompiler
           `window_end` STRING,
           `value` DOUBLE,
           `threshold` DOUBLE,
-          `ts` STRING
+          `ts` STRING,
+          `pipeline` STRING
         ) WITH (
         {SinkOptions(AlertsTopic, o, "alerts")}
         )
@@ -559,7 +560,7 @@ public static class FlinkSqlCompiler
                 var r = d.Rules[i];
                 sb.Append(i == 0 ? "" : "UNION ALL\n");
                 sb.Append(CultureInfo.InvariantCulture, $"SELECT\n  `id`,\n  `id`,\n  `rule`,\n  `symbol`,\n  {Text(r.Window)},\n");
-                sb.Append(CultureInfo.InvariantCulture, $"  {Iso("`window_start`")},\n  {Iso("`window_end`")},\n  `value`,\n  `threshold`,\n  {Iso("`window_end`")}\n");
+                sb.Append(CultureInfo.InvariantCulture, $"  {Iso("`window_start`")},\n  {Iso("`window_end`")},\n  `value`,\n  `threshold`,\n  {Iso("`window_end`")},\n  {Text(d.Digest())}\n");
                 sb.Append(CultureInfo.InvariantCulture, $"FROM {AlertsView(i)}\n");
             }
 

@@ -1,11 +1,14 @@
+using Breadboard.Core.Seams;
 using Breadboard.TestKit;
+using Breadboard.TestKit.Logging;
+using Breadboard.TestKit.Stores;
 
 namespace Breadboard.ClickHouse.Tests;
 
 [Slow]
 public sealed class ClickHouseSchemaTests(ClickHouseServerFixture fixture) : IClassFixture<ClickHouseServerFixture>
 {
-    private static readonly string[] Tables = ["alerts", "bars", "batch_runs", "checkpoints", "pipeline_counts", "schema_migrations", "ticks"];
+    private static readonly string[] Tables = ["alerts", "bars", "batch_runs", "checkpoints", "pipeline_counts", "pipelines", "schema_migrations", "ticks"];
 
     [Fact]
     public async Task Migrate_OnAnEmptyServer_CreatesEveryTable_AndRunAgainChangesNothing()
@@ -38,6 +41,40 @@ public sealed class ClickHouseSchemaTests(ClickHouseServerFixture fixture) : ICl
         await Task.WhenAll(ClickHouseSchema.MigrateAsync(a, cancellationToken: ct), ClickHouseSchema.MigrateAsync(b, cancellationToken: ct));
 
         Assert.Equal(Enumerable.Range(1, ClickHouseSchema.LatestVersion), await ClickHouseSchema.AppliedAsync(a, ct));
+    }
+
+    [Fact]
+    public async Task Initialize_ADatabaseOfVersion4WithAlerts_AddsTheirPipelineAsNullAndThePipelinesTable()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var database = $"upgrade_{Guid.NewGuid():N}";
+        var url = $"clickhouse://127.0.0.1:{fixture.Server.HttpPort}/{database}";
+        var old = StoreRecords.Alert("price_drop", "AAPL", StoreRecords.T0);
+        await using (var store = ClickHouseStore.Open(url))
+        {
+            await store.InitializeAsync(ct);
+            await store.WriteAsync(StoreRecords.Batch(alerts: [old]), ct);
+        }
+
+        // Back to version 4, its alert kept: the alerts table before alerts carried a pipeline, no pipelines table.
+        using (var client = new ClickHouseHttpClient(fixture.Url, database, null, null))
+        {
+            await client.ExecuteAsync("ALTER TABLE alerts DROP COLUMN pipeline", ct);
+            await client.ExecuteAsync("DROP TABLE pipelines", ct);
+            await client.ExecuteAsync("DROP TABLE schema_migrations", ct);
+            await client.ExecuteAsync(ClickHouseSchema.Statements(database)[1], ct);
+            await client.ExecuteAsync("INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, '', now()), (2, '', now()), (3, '', now()), (4, '', now())", ct);
+        }
+
+        var log = new ListLogger();
+        await using var upgraded = ClickHouseStore.Open(url, logger: log);
+        await upgraded.InitializeAsync(ct);
+        var stamped = StoreRecords.Alert("price_drop", "MSFT", StoreRecords.T0) with { Pipeline = "0123456789abcdef" };
+        await upgraded.WriteAsync(StoreRecords.Batch(alerts: [stamped]), ct);
+
+        Assert.Contains("upgraded to schema version 5", Assert.Single(log.Lines), StringComparison.Ordinal);
+        Assert.Equal([old, stamped], await upgraded.QueryAlertsAsync(new AlertQuery(), ct).ToListAsync(ct));
+        Assert.Null(await upgraded.LoadPipelineAsync(ct));
     }
 
     [Fact]
@@ -81,6 +118,9 @@ public sealed class ClickHouseSchemaTests(ClickHouseServerFixture fixture) : ICl
         Assert.Equal(
             ["ALTER TABLE breadboard.checkpoints_local ON CLUSTER breadboard_cluster ADD COLUMN late Int64 DEFAULT 0", "ALTER TABLE breadboard.checkpoints ON CLUSTER breadboard_cluster ADD COLUMN late Int64 DEFAULT 0"],
             statements.Where(s => s.Contains("ADD COLUMN late", StringComparison.Ordinal)));
+        Assert.Equal(
+            ["ALTER TABLE breadboard.alerts_local ON CLUSTER breadboard_cluster ADD COLUMN pipeline Nullable(String)", "ALTER TABLE breadboard.alerts ON CLUSTER breadboard_cluster ADD COLUMN pipeline Nullable(String)"],
+            statements.Where(s => s.Contains("ADD COLUMN pipeline", StringComparison.Ordinal)));
 
         var bars = Assert.Single(statements, s => s.Contains("bars_local", StringComparison.Ordinal) && s.Contains("Replicated", StringComparison.Ordinal));
         Assert.Contains("'{replica}', version)", bars, StringComparison.Ordinal);
@@ -93,11 +133,13 @@ public sealed class ClickHouseSchemaTests(ClickHouseServerFixture fixture) : ICl
     {
         var statements = ClickHouseSchema.Statements("market");
 
-        Assert.Equal(1 + Tables.Length + 6, statements.Count);
+        Assert.Equal(1 + Tables.Length + 7, statements.Count);
         Assert.DoesNotContain(statements, s => s.Contains("ON CLUSTER", StringComparison.Ordinal) || s.Contains("Distributed", StringComparison.Ordinal));
-        Assert.Equal("ALTER TABLE market.checkpoints ADD COLUMN rejects Int64 DEFAULT 0", statements[^6]);
-        Assert.Equal("ALTER TABLE market.ticks ADD COLUMN position Int64 DEFAULT -1", statements[^2]);
-        Assert.Equal("ALTER TABLE market.batch_runs ADD COLUMN attempt Int32 DEFAULT 1", statements[^1]);
+        Assert.Equal("ALTER TABLE market.checkpoints ADD COLUMN rejects Int64 DEFAULT 0", statements[^8]);
+        Assert.Equal("ALTER TABLE market.ticks ADD COLUMN position Int64 DEFAULT -1", statements[^4]);
+        Assert.Equal("ALTER TABLE market.batch_runs ADD COLUMN attempt Int32 DEFAULT 1", statements[^3]);
+        Assert.Equal("CREATE TABLE IF NOT EXISTS market.pipelines (digest String, yaml String, loaded_at Int64, loader String, version UInt64) ENGINE = ReplacingMergeTree(version) ORDER BY (loaded_at, loader, digest)", statements[^2]);
+        Assert.Equal("ALTER TABLE market.alerts ADD COLUMN pipeline Nullable(String)", statements[^1]);
         Assert.Contains("CREATE TABLE IF NOT EXISTS market.ticks (symbol String, ts Int64, price Float64, volume Float64, trade_id String, exchange String, asset_class String, seq UInt64) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMMDD(toDateTime(intDiv(ts, 1000))) ORDER BY (symbol, ts, trade_id, price, volume)", statements);
     }
 

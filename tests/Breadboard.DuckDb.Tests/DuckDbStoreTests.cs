@@ -1,5 +1,6 @@
 using Breadboard.Core.Model;
 using Breadboard.Core.Seams;
+using Breadboard.TestKit.Logging;
 using DuckDB.NET.Data;
 using static Breadboard.TestKit.Stores.StoreRecords;
 
@@ -29,7 +30,25 @@ public class DuckDbStoreTests
         await connection.OpenAsync(Ct);
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT list(version) FROM schema_version";
-        Assert.Equal([4], (List<int>)(await command.ExecuteScalarAsync(Ct))!); // one row: the latest migration
+        Assert.Equal([5], (List<int>)(await command.ExecuteScalarAsync(Ct))!); // one row: the latest migration
+    }
+
+    [Fact]
+    public async Task Initialize_AFileOfSchemaVersion4WithAlerts_ReadsThemWithoutPipelineAndStoresNewOnesWithIt()
+    {
+        await using var temp = await TempStore.CreateAsync();
+        var old = Alert("price_drop", "AAPL", T0);
+        await temp.Store.WriteAsync(Batch(alerts: [old]), Ct);
+        await temp.ExecuteOnFileAsync(TempStore.BackToVersion4);
+
+        var log = new ListLogger();
+        var store = await temp.ReopenAsync(log);
+        var stamped = Alert("price_drop", "MSFT", T0) with { Pipeline = "0123456789abcdef" };
+        await store.WriteAsync(Batch(alerts: [stamped]), Ct);
+
+        Assert.Equal($"store: DuckDB {temp.FilePath} upgraded from schema version 4 to 5", Assert.Single(log.Lines));
+        Assert.Equal([old, stamped], await store.QueryAlertsAsync(new AlertQuery(), Ct).ToListAsync(Ct));
+        Assert.Null(await store.LoadPipelineAsync(Ct));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using Breadboard.Core.Model;
 using Breadboard.Core.Seams;
+using DuckDB.NET.Data;
 using Microsoft.Extensions.Logging;
 
 namespace Breadboard.DuckDb.Tests;
@@ -26,6 +27,34 @@ internal sealed class TempStore : IAsyncDisposable
         var store = DuckDbStore.Open(Path.Combine(directory, "nested", "store.duckdb"));
         await store.InitializeAsync(TestContext.Current.CancellationToken);
         return new TempStore(directory, store);
+    }
+
+    /// <summary>SQL that takes a file of the latest schema back to version 4 (alerts without their pipeline, no
+    /// pipelines table), keeping its alerts: a file as an older build left it.</summary>
+    public const string BackToVersion4 =
+        """
+        CREATE TABLE old_alerts AS SELECT id, rule, symbol, "window", window_start, window_end, value, threshold, ts FROM alerts;
+        DROP TABLE alerts;
+        CREATE TABLE alerts (
+            id VARCHAR PRIMARY KEY, rule VARCHAR NOT NULL, symbol VARCHAR NOT NULL, "window" VARCHAR NOT NULL,
+            window_start TIMESTAMP NOT NULL, window_end TIMESTAMP NOT NULL, value DOUBLE NOT NULL, threshold DOUBLE NOT NULL,
+            ts TIMESTAMP NOT NULL
+        );
+        INSERT INTO alerts SELECT * FROM old_alerts;
+        DROP TABLE old_alerts;
+        DROP TABLE pipelines;
+        UPDATE schema_version SET version = 4;
+        """;
+
+    /// <summary>Runs <paramref name="sql"/> on the closed store's file with a connection of its own.</summary>
+    public async Task ExecuteOnFileAsync(string sql)
+    {
+        await Store.DisposeAsync();
+        await using var connection = new DuckDBConnection($"DataSource={FilePath}");
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
     }
 
     /// <summary>Closes the store and opens the same file again, as a restart would.</summary>

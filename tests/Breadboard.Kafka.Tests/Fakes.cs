@@ -76,6 +76,10 @@ internal sealed class RecordingStore(Journal journal) : IMarketStore
 
     public IAsyncEnumerable<BatchRun> QueryBatchRunsAsync(int limit, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
+    public ValueTask WritePipelineAsync(StoredPipeline pipeline, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+    public ValueTask<StoredPipeline?> LoadPipelineAsync(CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }
 

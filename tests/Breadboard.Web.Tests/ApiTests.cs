@@ -91,15 +91,17 @@ public class ApiTests(WebFixture web)
     }
 
     [Fact]
-    public async Task Alerts_FilteredByRule_ReturnsOnlyThatRule()
+    public async Task Alerts_FilteredByRule_ReturnsOnlyThatRuleWithTheDigestOfItsPipeline()
     {
         Assert.NotEmpty(web.Alerts);
-        var rule = web.Alerts[0].Rule;
+        var (rule, pipeline) = (web.Alerts[0].Rule, web.Alerts[0].Pipeline);
+        Assert.NotNull(pipeline);
 
         var alerts = await GetJson($"/api/alerts?rule={rule}&limit=10000");
 
         Assert.Equal(web.Alerts.Count(a => a.Rule == rule), alerts.GetArrayLength());
         Assert.All(alerts.EnumerateArray(), a => Assert.Equal(rule, a.GetProperty("rule").GetString()));
+        Assert.All(alerts.EnumerateArray(), a => Assert.Equal(pipeline, a.GetProperty("pipeline").GetString()));
     }
 
     [Fact]

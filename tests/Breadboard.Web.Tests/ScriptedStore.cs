@@ -43,6 +43,10 @@ internal sealed class ScriptedStore : IMarketStore
 
     public IAsyncEnumerable<BatchRun> QueryBatchRunsAsync(int limit, CancellationToken cancellationToken = default) => Answer(new List<BatchRun>(), cancellationToken);
 
+    public ValueTask WritePipelineAsync(StoredPipeline pipeline, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+    public ValueTask<StoredPipeline?> LoadPipelineAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult<StoredPipeline?>(null);
+
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
     private async IAsyncEnumerable<T> Answer<T>(List<T> rows, [EnumeratorCancellation] CancellationToken cancellationToken)

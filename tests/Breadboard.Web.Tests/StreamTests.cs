@@ -96,9 +96,14 @@ public class StreamTests(WebFixture web)
         Assert.Equal("SUB-USD", bar.GetProperty("bar").GetProperty("symbol").GetString());
         Assert.Equal("1970-01-01T00:01:00.000Z", bar.GetProperty("bar").GetProperty("window_start").GetString());
 
-        web.Hub.OnAlert(new Alert("price_drop:X:5m:0", "price_drop", "X", "5m", 0, 300_000, -6.2, -5, 300_000));
+        web.Hub.OnAlert(new Alert("price_drop:X:5m:0", "price_drop", "X", "5m", 0, 300_000, -6.2, -5, 300_000, "0123456789abcdef"));
         var alert = await ReceiveAsync(socket, "alert");
         Assert.Equal("price_drop:X:5m:0", alert.GetProperty("alert").GetProperty("id").GetString());
+        Assert.Equal("0123456789abcdef", alert.GetProperty("alert").GetProperty("pipeline").GetString());
+
+        web.Hub.OnAlert(new Alert("price_drop:Y:5m:0", "price_drop", "Y", "5m", 0, 300_000, -6.2, -5, 300_000));
+        alert = await ReceiveAsync(socket, "alert");
+        Assert.Equal(JsonValueKind.Null, alert.GetProperty("alert").GetProperty("pipeline").ValueKind);
     }
 
     [Fact]

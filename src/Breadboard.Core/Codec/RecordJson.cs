@@ -13,7 +13,8 @@ public static class RecordJson
 
     public static byte[] Alert(Alert alert) => Write(w => w.Write(alert));
 
-    /// <summary>Reads an alert written by <see cref="Alert(Model.Alert)"/>; on failure a one-line reason.</summary>
+    /// <summary>Reads an alert written by <see cref="Alert(Model.Alert)"/>; on failure a one-line reason.
+    /// <c>pipeline</c> may be null or absent (null), as in alerts written before definitions were stamped.</summary>
     public static bool TryParseAlert(ReadOnlySpan<byte> utf8, out Alert? alert, out string? error)
     {
         alert = null;
@@ -36,7 +37,19 @@ public static class RecordJson
                 return false;
             }
 
-            alert = new Alert(id, rule, symbol, window, windowStart, windowEnd, value, threshold, ts);
+            string? pipeline = null;
+            if (root.TryGetProperty("pipeline", out var p) && p.ValueKind != JsonValueKind.Null)
+            {
+                if (p.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(p.GetString()))
+                {
+                    error = "\"pipeline\" must be a non-empty string or null";
+                    return false;
+                }
+
+                pipeline = p.GetString();
+            }
+
+            alert = new Alert(id, rule, symbol, window, windowStart, windowEnd, value, threshold, ts, pipeline);
             return true;
         }
         catch (JsonException e)

@@ -114,7 +114,7 @@ public sealed class RecordWriter : IDisposable
         ArgumentNullException.ThrowIfNull(alert);
         if (_format == RecordFormat.Csv)
         {
-            Header("id,rule,symbol,window,window_start,window_end,value,threshold,ts");
+            Header("id,rule,symbol,window,window_start,window_end,value,threshold,ts,pipeline");
             Csv(alert.Id, ',');
             Csv(alert.Rule, ',');
             Csv(alert.Symbol, ',');
@@ -123,7 +123,8 @@ public sealed class RecordWriter : IDisposable
             Csv(EventTime.ToIso(alert.WindowEnd), ',');
             Csv(alert.Value.ToString("R", CultureInfo.InvariantCulture), ',');
             Csv(alert.Threshold.ToString("R", CultureInfo.InvariantCulture), ',');
-            Csv(EventTime.ToIso(alert.Ts), '\n');
+            Csv(EventTime.ToIso(alert.Ts), ',');
+            Csv(alert.Pipeline ?? string.Empty, '\n');
         }
         else
         {
@@ -137,6 +138,13 @@ public sealed class RecordWriter : IDisposable
             NumberOrNull("value"u8, alert.Value);
             NumberOrNull("threshold"u8, alert.Threshold);
             Time("ts"u8, alert.Ts);
+
+            // Absent rather than null when unknown, so that lines written before alerts were stamped stay byte for byte.
+            if (alert.Pipeline is { } pipeline)
+            {
+                _json.WriteString("pipeline"u8, pipeline);
+            }
+
             EndJson();
         }
 

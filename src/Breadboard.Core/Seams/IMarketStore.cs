@@ -64,7 +64,20 @@ public interface IMarketStore : IAsyncDisposable
 
     /// <summary>The latest recorded runs, newest first.</summary>
     IAsyncEnumerable<BatchRun> QueryBatchRunsAsync(int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Records that a process started or reloaded on this definition (history kept; the latest is the running one).</summary>
+    ValueTask WritePipelineAsync(StoredPipeline pipeline, CancellationToken cancellationToken = default);
+
+    /// <summary>The definition most recently recorded (largest LoadedAt, ties: last written), or null when none was.</summary>
+    ValueTask<StoredPipeline?> LoadPipelineAsync(CancellationToken cancellationToken = default);
 }
+
+/// <summary>A pipeline definition as a process loaded it: what <c>backtest --compare</c> compares a proposal with.</summary>
+/// <param name="Digest">The definition's <see cref="Pipeline.PipelineDefinition.Digest()"/>, as its alerts carry it.</param>
+/// <param name="Yaml">The canonical YAML (<see cref="Pipeline.PipelineLoader.ToYaml"/>), which loads back to the same digest; kept byte for byte.</param>
+/// <param name="LoadedAt">When it was loaded, epoch ms.</param>
+/// <param name="Loader">Who loaded it, e.g. <c>up</c> or <c>process host:pid</c>.</param>
+public sealed record StoredPipeline(string Digest, string Yaml, long LoadedAt, string Loader);
 
 /// <summary>One run of a batch job, as the job history keeps it.</summary>
 /// <param name="RunId">The run id the steps staged under.</param>

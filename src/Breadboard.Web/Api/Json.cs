@@ -71,9 +71,10 @@ public sealed record BarJson(string Symbol, string Window, string WindowStart, s
 
 /// <param name="Value">The rule's measured value; null when undefined (an expression's operand while its indicator warms up).</param>
 /// <param name="Threshold">What it was compared with; null when undefined.</param>
-public sealed record AlertJson(string Id, string Rule, string Symbol, string Window, string WindowStart, string WindowEnd, double? Value, double? Threshold, string Ts)
+/// <param name="Pipeline">The digest of the pipeline definition that fired it; null for alerts stored before alerts carried it.</param>
+public sealed record AlertJson(string Id, string Rule, string Symbol, string Window, string WindowStart, string WindowEnd, double? Value, double? Threshold, string Ts, string? Pipeline)
 {
-    public static AlertJson From(Alert a) => new(a.Id, a.Rule, a.Symbol, a.Window, EventTime.ToIso(a.WindowStart), EventTime.ToIso(a.WindowEnd), Finite(a.Value), Finite(a.Threshold), EventTime.ToIso(a.Ts));
+    public static AlertJson From(Alert a) => new(a.Id, a.Rule, a.Symbol, a.Window, EventTime.ToIso(a.WindowStart), EventTime.ToIso(a.WindowEnd), Finite(a.Value), Finite(a.Threshold), EventTime.ToIso(a.Ts), a.Pipeline);
 
     private static double? Finite(double value) => double.IsFinite(value) ? value : null;
 }

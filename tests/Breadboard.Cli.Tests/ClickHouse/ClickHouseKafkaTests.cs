@@ -381,6 +381,10 @@ public sealed class ClickHouseKafkaTests
 
         public IAsyncEnumerable<BatchRun> QueryBatchRunsAsync(int limit, CancellationToken cancellationToken = default) => inner.QueryBatchRunsAsync(limit, cancellationToken);
 
+        public ValueTask WritePipelineAsync(StoredPipeline pipeline, CancellationToken cancellationToken = default) => inner.WritePipelineAsync(pipeline, cancellationToken);
+
+        public ValueTask<StoredPipeline?> LoadPipelineAsync(CancellationToken cancellationToken = default) => inner.LoadPipelineAsync(cancellationToken);
+
         public ValueTask DisposeAsync() => ValueTask.CompletedTask; // the inner store is the caller's
     }
 

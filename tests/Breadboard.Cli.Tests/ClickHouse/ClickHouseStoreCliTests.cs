@@ -50,8 +50,8 @@ public sealed class ClickHouseStoreCliTests
         var second = await CliProcess.RunAsync(dir.Path, ["store", "migrate", "--store", store]);
 
         Assert.True(first.ExitCode == 0, first.Stderr);
-        Assert.Equal("store migrate: applied 1, 2, 3, 4 to migrated; now at version 4", first.Stdout.Trim());
-        Assert.Equal("store migrate: migrated is at schema version 4; nothing to do", second.Stdout.Trim());
+        Assert.Equal("store migrate: applied 1, 2, 3, 4, 5 to migrated; now at version 5", first.Stdout.Trim());
+        Assert.Equal("store migrate: migrated is at schema version 5; nothing to do", second.Stdout.Trim());
 
         var print = await CliProcess.RunAsync(dir.Path, ["store", "migrate", "--print", "--cluster", "breadboard", "--store", store]);
         Assert.Equal(0, print.ExitCode);

@@ -219,7 +219,7 @@ public sealed class SinkTests
 
     private static readonly string[] BarColumns = ["symbol", "window", "window_start", "window_end", "open", "high", "low", "close", "volume", "vwap", "trades"];
 
-    private static readonly string[] AlertColumns = ["id", "rule", "symbol", "window", "window_start", "window_end", "value", "threshold", "ts"];
+    private static readonly string[] AlertColumns = ["id", "rule", "symbol", "window", "window_start", "window_end", "value", "threshold", "ts", "pipeline"];
 
     private static string BarKey(string line)
     {

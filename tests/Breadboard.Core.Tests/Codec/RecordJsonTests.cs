@@ -55,6 +55,48 @@ public class RecordJsonTests
     }
 
     [Fact]
+    public void TryParseAlert_WithPipelineDigest_WritesItAfterTsAndReadsItBack()
+    {
+        var stamped = SampleAlert with { Pipeline = "0123456789abcdef" };
+
+        var json = System.Text.Encoding.UTF8.GetString(RecordJson.Alert(stamped));
+
+        Assert.EndsWith("\"ts\":\"2026-01-02T14:35:00.000Z\",\"pipeline\":\"0123456789abcdef\"}", json, StringComparison.Ordinal);
+        Assert.True(RecordJson.TryParseAlert(System.Text.Encoding.UTF8.GetBytes(json), out var alert, out var error), error);
+        Assert.Equal(stamped, alert);
+    }
+
+    // Readers of alerts written before definitions were stamped: the field is left out, not written as null.
+    [Fact]
+    public void AlertWithoutPipeline_LeavesTheFieldOutAndReadsBackNull()
+    {
+        Assert.DoesNotContain("pipeline", AlertJson, StringComparison.Ordinal);
+        Assert.True(RecordJson.TryParseAlert(RecordJson.Alert(SampleAlert), out var alert, out var error), error);
+        Assert.Null(alert!.Pipeline);
+    }
+
+    [Theory]
+    [InlineData("""{"id":"drop:AAPL:5m:1767364200000","rule":"drop","symbol":"AAPL","window":"5m","window_start":"2026-01-02T14:30:00.000Z","window_end":"2026-01-02T14:35:00.000Z","value":-5.5,"threshold":-5,"ts":"2026-01-02T14:35:00.000Z"}""")]
+    [InlineData("""{"id":"drop:AAPL:5m:1767364200000","rule":"drop","symbol":"AAPL","window":"5m","window_start":"2026-01-02T14:30:00.000Z","window_end":"2026-01-02T14:35:00.000Z","value":-5.5,"threshold":-5,"ts":"2026-01-02T14:35:00.000Z","pipeline":null}""")]
+    public void TryParseAlert_OldLineOrNullPipeline_ReadsTheAlertWithoutOne(string line)
+    {
+        Assert.True(RecordJson.TryParseAlert(System.Text.Encoding.UTF8.GetBytes(line), out var alert, out var error), error);
+        Assert.Equal(SampleAlert, alert);
+    }
+
+    [Theory]
+    [InlineData("42")]
+    [InlineData("\"\"")]
+    [InlineData("[\"0123456789abcdef\"]")]
+    public void TryParseAlert_WithPipelineNotAString_RefusesItWithTheField(string value)
+    {
+        var json = AlertJson.TrimEnd('}') + ",\"pipeline\":" + value + "}";
+
+        Assert.False(RecordJson.TryParseAlert(System.Text.Encoding.UTF8.GetBytes(json), out _, out var error));
+        Assert.Equal("\"pipeline\" must be a non-empty string or null", error);
+    }
+
+    [Fact]
     public void AlertWithUndefinedOperands_RoundTripsThroughNullAsNaN()
     {
         var alert = new Alert("r:AAPL:1m:0", "r", "AAPL", "1m", 0, 60_000, double.NaN, 70, 60_000);

@@ -101,14 +101,14 @@ public class RecordWriterTests
             w =>
             {
                 w.Write(SampleAlert);
-                w.Write(SampleAlert with { Value = 0.1 + 0.2 });
+                w.Write(SampleAlert with { Value = 0.1 + 0.2, Pipeline = "0123456789abcdef" });
             },
             RecordFormat.Csv);
 
         Assert.Equal(
-            "id,rule,symbol,window,window_start,window_end,value,threshold,ts\n"
-            + "price_drop:BTC-USD:5m:1767364200000,price_drop,BTC-USD,5m,2026-01-02T14:30:00.000Z,2026-01-02T14:35:00.000Z,-5.5,-5,2026-01-02T14:35:00.000Z\n"
-            + "price_drop:BTC-USD:5m:1767364200000,price_drop,BTC-USD,5m,2026-01-02T14:30:00.000Z,2026-01-02T14:35:00.000Z,0.30000000000000004,-5,2026-01-02T14:35:00.000Z\n",
+            "id,rule,symbol,window,window_start,window_end,value,threshold,ts,pipeline\n"
+            + "price_drop:BTC-USD:5m:1767364200000,price_drop,BTC-USD,5m,2026-01-02T14:30:00.000Z,2026-01-02T14:35:00.000Z,-5.5,-5,2026-01-02T14:35:00.000Z,\n"
+            + "price_drop:BTC-USD:5m:1767364200000,price_drop,BTC-USD,5m,2026-01-02T14:30:00.000Z,2026-01-02T14:35:00.000Z,0.30000000000000004,-5,2026-01-02T14:35:00.000Z,0123456789abcdef\n",
             text);
     }
 

@@ -120,7 +120,7 @@ public class CloseAboveRuleTests
         engine.CloseAll();
 
         var alert = Assert.Single(output.Alerts);
-        Assert.Equal(new Alert(Alert.MakeId("breakout", "AAPL", "1m", Kit.T0), "breakout", "AAPL", "1m", Kit.T0, Kit.T0 + Kit.Minute, 105.5, 105.5, Kit.T0 + Kit.Minute), alert);
+        Assert.Equal(new Alert(Alert.MakeId("breakout", "AAPL", "1m", Kit.T0), "breakout", "AAPL", "1m", Kit.T0, Kit.T0 + Kit.Minute, 105.5, 105.5, Kit.T0 + Kit.Minute, definition.Digest()), alert);
     }
 
     [Fact]

@@ -246,7 +246,8 @@ CREATE TABLE alerts_sink (
   `window_end` STRING,
   `value` DOUBLE,
   `threshold` DOUBLE,
-  `ts` STRING
+  `ts` STRING,
+  `pipeline` STRING
 ) WITH (
   'connector' = 'kafka',
   'topic' = 'alerts',
@@ -318,7 +319,8 @@ SELECT
   DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
   `value`,
   `threshold`,
-  DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''')
+  DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
+  CAST('6cf59dc19cf8217a' AS STRING)
 FROM alerts_0
 UNION ALL
 SELECT
@@ -331,7 +333,8 @@ SELECT
   DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
   `value`,
   `threshold`,
-  DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''')
+  DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
+  CAST('6cf59dc19cf8217a' AS STRING)
 FROM alerts_1
 UNION ALL
 SELECT
@@ -344,6 +347,7 @@ SELECT
   DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
   `value`,
   `threshold`,
-  DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''')
+  DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
+  CAST('6cf59dc19cf8217a' AS STRING)
 FROM alerts_2;
 END;

@@ -531,7 +531,8 @@ CREATE TABLE alerts_sink (
   `window_end` STRING,
   `value` DOUBLE,
   `threshold` DOUBLE,
-  `ts` STRING
+  `ts` STRING,
+  `pipeline` STRING
 ) WITH (
   'connector' = 'kafka',
   'topic' = 'alerts',
@@ -573,7 +574,8 @@ SELECT
   DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
   `value`,
   `threshold`,
-  DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''')
+  DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
+  CAST('151fa576a210fc9e' AS STRING)
 FROM alerts_0
 UNION ALL
 SELECT
@@ -586,7 +588,8 @@ SELECT
   DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
   `value`,
   `threshold`,
-  DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''')
+  DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
+  CAST('151fa576a210fc9e' AS STRING)
 FROM alerts_1
 UNION ALL
 SELECT
@@ -599,7 +602,8 @@ SELECT
   DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
   `value`,
   `threshold`,
-  DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''')
+  DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
+  CAST('151fa576a210fc9e' AS STRING)
 FROM alerts_2
 UNION ALL
 SELECT
@@ -612,7 +616,8 @@ SELECT
   DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
   `value`,
   `threshold`,
-  DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''')
+  DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
+  CAST('151fa576a210fc9e' AS STRING)
 FROM alerts_3
 UNION ALL
 SELECT
@@ -625,7 +630,8 @@ SELECT
   DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
   `value`,
   `threshold`,
-  DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''')
+  DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
+  CAST('151fa576a210fc9e' AS STRING)
 FROM alerts_4
 UNION ALL
 SELECT
@@ -638,7 +644,8 @@ SELECT
   DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
   `value`,
   `threshold`,
-  DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''')
+  DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
+  CAST('151fa576a210fc9e' AS STRING)
 FROM alerts_5
 UNION ALL
 SELECT
@@ -651,7 +658,8 @@ SELECT
   DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
   `value`,
   `threshold`,
-  DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''')
+  DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
+  CAST('151fa576a210fc9e' AS STRING)
 FROM alerts_6
 UNION ALL
 SELECT
@@ -664,7 +672,8 @@ SELECT
   DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
   `value`,
   `threshold`,
-  DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''')
+  DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
+  CAST('151fa576a210fc9e' AS STRING)
 FROM alerts_7
 UNION ALL
 SELECT
@@ -677,6 +686,7 @@ SELECT
   DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
   `value`,
   `threshold`,
-  DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''')
+  DATE_FORMAT(`window_end`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
+  CAST('151fa576a210fc9e' AS STRING)
 FROM alerts_8;
 END;

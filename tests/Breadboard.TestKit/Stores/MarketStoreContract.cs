@@ -15,6 +15,9 @@ public abstract class MarketStoreContract : IAsyncLifetime
 {
     private const long Day = 86_400_000;
 
+    /// <summary>A <c>PipelineDefinition.Digest()</c>: 16 hex digits.</summary>
+    private const string Digest = "0123456789abcdef";
+
     private IMarketStore? _store;
 
     protected static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -43,10 +46,12 @@ public abstract class MarketStoreContract : IAsyncLifetime
     [Fact]
     public async Task Initialize_AgainAndAfterAReopen_KeepsEveryRow()
     {
-        var batch = Batch(ticks: [Tick("AAPL", T0, 190)], bars: [Bar("AAPL", "1m", T0)], alerts: [Alert("price_drop", "AAPL", T0)], counts: new(1, 2, 3));
+        var batch = Batch(ticks: [Tick("AAPL", T0, 190)], bars: [Bar("AAPL", "1m", T0)], alerts: [Alert("price_drop", "AAPL", T0) with { Pipeline = Digest }], counts: new(1, 2, 3));
         batch.Checkpoints.Add(new Checkpoint("kafka:stock-prices:0", 10, [1, 2], new(4, 5, 6)));
         await Store.WriteAsync(batch, Ct);
         await Store.WriteBatchRunAsync(new BatchRun("r1", "historical_fetch", T0, T0 + 5, "succeeded", 1, ""), Ct);
+        var pipeline = new StoredPipeline(Digest, "version: 1\n", T0, "up");
+        await Store.WritePipelineAsync(pipeline, Ct);
 
         await Store.InitializeAsync(Ct);
         _store = await ReopenAsync(Store, Ct);
@@ -60,6 +65,7 @@ public abstract class MarketStoreContract : IAsyncLifetime
         Assert.Equal((10L, new PipelineCounts(4, 5, 6)), (checkpoint!.Position, checkpoint.Counts));
         Assert.Equal([1, 2], checkpoint.State);
         Assert.Single(await Store.QueryBatchRunsAsync(10, Ct).ToListAsync(Ct));
+        Assert.Equal(pipeline, await Store.LoadPipelineAsync(Ct));
     }
 
     [Fact]
@@ -74,6 +80,7 @@ public abstract class MarketStoreContract : IAsyncLifetime
         Assert.Empty(await Store.QueryBatchRunsAsync(10, Ct).ToListAsync(Ct));
         Assert.Equal(default, await Store.ReadCountsAsync(Ct));
         Assert.Null(await Store.LoadCheckpointAsync("kafka:stock-prices:0", Ct));
+        Assert.Null(await Store.LoadPipelineAsync(Ct));
     }
 
     [Fact]
@@ -114,6 +121,25 @@ public abstract class MarketStoreContract : IAsyncLifetime
 
         Assert.Equal(batch.Bars, await Store.QueryBarsAsync(new BarQuery("X"), Ct).ToListAsync(Ct));
         Assert.Equal(batch.Alerts, await Store.QueryAlertsAsync(new AlertQuery("X"), Ct).ToListAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Alerts_RoundTripTheirPipelineDigest_AndNullForOnesWithout()
+    {
+        Alert[] alerts =
+        [
+            Alert("price_drop", "AAPL", T0) with { Pipeline = Digest },
+            Alert("price_drop", "MSFT", T0),
+            Alert("price_spike", "AAPL", T0 + 60_000) with { Pipeline = "fedcba9876543210" },
+        ];
+        await Store.WriteAsync(Batch(alerts: alerts), Ct);
+
+        Assert.Equal(alerts, await Store.QueryAlertsAsync(new AlertQuery(), Ct).ToListAsync(Ct));
+
+        // A definition reloaded with new values re-fires under the same id: the later alert and its digest replace the first.
+        var refired = alerts[1] with { Value = -9, Pipeline = "fedcba9876543210" };
+        await Store.WriteAsync(Batch(alerts: [refired]), Ct);
+        Assert.Equal([refired], await Store.QueryAlertsAsync(new AlertQuery("MSFT"), Ct).ToListAsync(Ct));
     }
 
     [Fact]
@@ -395,6 +421,48 @@ public abstract class MarketStoreContract : IAsyncLifetime
         Assert.Equal(2, await Store.QueryBatchRunsAsync(2, Ct).CountAsync(Ct));
         Assert.Empty(await Store.QueryBatchRunsAsync(0, Ct).ToListAsync(Ct));
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await Store.QueryBatchRunsAsync(-1, Ct).ToListAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Pipelines_TheLatestLoadedAtIsTheRunningOne_WhicheverWasWrittenLast()
+    {
+        var later = new StoredPipeline(Digest, "version: 1\n", T0 + 1_000, "process host-b:7");
+        var earlier = new StoredPipeline("fedcba9876543210", "version: 1\n", T0, "up");
+
+        await Store.WritePipelineAsync(later, Ct);
+        await Store.WritePipelineAsync(earlier, Ct);
+
+        Assert.Equal(later, await Store.LoadPipelineAsync(Ct));
+
+        var reload = new StoredPipeline("0000000000000001", "version: 1\n", T0 + 2_000, "process host-b:7");
+        await Store.WritePipelineAsync(reload, Ct);
+        Assert.Equal(reload, await Store.LoadPipelineAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Pipelines_WithTheSameLoadedAt_TheLastWrittenIsTheRunningOne()
+    {
+        var first = new StoredPipeline(Digest, "version: 1\n", T0, "process host-a:1");
+        var second = new StoredPipeline("fedcba9876543210", "version: 1\n", T0, "process host-b:2");
+
+        await Store.WritePipelineAsync(first, Ct);
+        await Store.WritePipelineAsync(second, Ct);
+
+        Assert.Equal(second, await Store.LoadPipelineAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Pipelines_KeepTheYamlByteForByte()
+    {
+        // Quotes, escapes, blank lines, CRLF, tabs, a trailing space, unicode in and beyond the BMP, no final newline.
+        const string yaml = "version: 1\nwindows:\n  - name: \"1m\"\n    type: tumbling\n\nrules:\n  - name: 'it''s \\ \"drop\"' \r\n\t# Zürich 東京 📉\n  - x: \"\\u00e9\"";
+        var pipeline = new StoredPipeline(Digest, yaml, T0, "process höst:42 'x' \\");
+
+        await Store.WritePipelineAsync(pipeline, Ct);
+
+        var loaded = await Store.LoadPipelineAsync(Ct);
+        Assert.Equal(pipeline, loaded);
+        Assert.Equal(System.Text.Encoding.UTF8.GetBytes(yaml), System.Text.Encoding.UTF8.GetBytes(loaded!.Yaml));
     }
 
     [Fact]
