@@ -160,17 +160,26 @@ public class CheckpointTests
     }
 
     [Fact]
-    public void Restore_WithRuleThresholdChanged_ThrowsInvalidData()
+    public void Restore_WithRuleThresholdChanged_RunsTheNewRule_AndWithWindowChanged_ThrowsInvalidData()
     {
         var (engine, _) = NewEngine(PipelineDefinition.Default);
+        engine.Feed(Tick("AAPL", T0, 100, 1));
         using var checkpoint = new MemoryStream();
         engine.Save(checkpoint);
 
         var rules = PipelineDefinition.Default.Rules.ToArray();
         rules[0] = rules[0] with { Threshold = -4 };
+        var edited = PipelineDefinition.Default with { Rules = rules };
         checkpoint.Position = 0;
+        var restored = WindowEngine.Restore(edited, new CollectingOutput(), checkpoint);
+        Assert.Same(edited, restored.Definition);
+        Assert.True(restored.OpenWindows >= 1, "the open windows of the checkpoint were restored");
 
-        Assert.Throws<InvalidDataException>(() => WindowEngine.Restore(PipelineDefinition.Default with { Rules = rules }, new CollectingOutput(), checkpoint));
+        var windows = PipelineDefinition.Default.Windows.ToArray();
+        windows[0] = windows[0] with { SizeMs = windows[0].SizeMs * 2, SlideMs = windows[0].SlideMs * 2 };
+        checkpoint.Position = 0;
+        var e = Assert.Throws<InvalidDataException>(() => WindowEngine.Restore(PipelineDefinition.Default with { Windows = windows }, new CollectingOutput(), checkpoint));
+        Assert.Contains("'windows' cannot change", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
