@@ -64,6 +64,9 @@ public sealed record EngineHostOptions
     public ILogger Logger { get; init; } = NullLogger.Instance;
 }
 
+/// <summary>A reload applied: what changed, and the watermark then: bars ending after it are the new definition's.</summary>
+public sealed record PipelineSwitch(PipelineChange Change, long Watermark);
+
 /// <summary>Counts of one run.</summary>
 /// <param name="Lines">Lines read, for inputs with lines.</param>
 /// <param name="Ticks">Ticks the engine took (refused ones left out).</param>
@@ -93,7 +96,33 @@ public sealed class EngineHost(PipelineDefinition definition, EngineHostOptions?
 
     private readonly EngineHostOptions _options = options ?? EngineHostOptions.Default;
 
+    // A reload asked for and not yet applied; the engine's thread applies it between two ticks.
+    private PendingReload? _reload;
+
     public PipelineStats Stats => _options.Stats;
+
+    /// <summary>
+    /// Runs <paramref name="next"/> from the next bar that closes (<see cref="WindowEngine.Reconfigure"/>), applied
+    /// by the engine's thread between two ticks; completes with what changed once it is running.
+    /// </summary>
+    /// <exception cref="ArgumentException">Something other than rules and indicators changed; the old definition keeps running.</exception>
+    /// <exception cref="InvalidOperationException">The host is not running, or another reload is waiting.</exception>
+    public Task<PipelineSwitch> ReloadAsync(PipelineDefinition next)
+    {
+        ArgumentNullException.ThrowIfNull(next);
+        if (!Stats.Running)
+        {
+            throw new InvalidOperationException("the pipeline is not running");
+        }
+
+        var pending = new PendingReload(next);
+        if (Interlocked.CompareExchange(ref _reload, pending, null) is not null)
+        {
+            throw new InvalidOperationException("another reload is being applied; try again");
+        }
+
+        return pending.Done.Task;
+    }
 
     /// <summary>Runs the source to its end (or stop), from <paramref name="resume"/> when given.</summary>
     /// <exception cref="InvalidDataException">The checkpoint's engine state does not fit the pipeline definition.</exception>
@@ -127,6 +156,11 @@ public sealed class EngineHost(PipelineDefinition definition, EngineHostOptions?
         {
             while (true)
             {
+                if (_reload is not null)
+                {
+                    ApplyReload(run);
+                }
+
                 var status = source.Read(out var tick, out var position);
                 if (status == SourceStatus.Tick)
                 {
@@ -221,7 +255,29 @@ public sealed class EngineHost(PipelineDefinition definition, EngineHostOptions?
         finally
         {
             o.Stats.Running = false;
+            Interlocked.Exchange(ref _reload, null)?.Done.TrySetException(new InvalidOperationException("the pipeline stopped before the reload was applied"));
         }
+    }
+
+    private void ApplyReload(EngineRun run)
+    {
+        var pending = Interlocked.Exchange(ref _reload, null)!;
+        try
+        {
+            var change = run.Engine.Reconfigure(pending.Definition);
+            pending.Done.SetResult(new PipelineSwitch(change, run.Engine.Watermark));
+        }
+        catch (ArgumentException e)
+        {
+            pending.Done.SetException(e);
+        }
+    }
+
+    private sealed class PendingReload(PipelineDefinition definition)
+    {
+        public PipelineDefinition Definition { get; } = definition;
+
+        public TaskCompletionSource<PipelineSwitch> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     private static long Due(long now, long every) => every == long.MaxValue ? long.MaxValue : now + every;

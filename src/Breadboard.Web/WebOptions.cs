@@ -21,6 +21,12 @@ public sealed record WebOptions
     /// <summary>The definition running now: <see cref="RunningPipeline"/>'s, else <see cref="Pipeline"/>.</summary>
     public PipelineDefinition Running => RunningPipeline?.Invoke() ?? Pipeline;
 
+    /// <summary>Epoch ms the running definition was loaded (started or reloaded); shown on /api/pipeline.</summary>
+    public Func<long>? PipelineLoadedAt { get; init; }
+
+    /// <summary>Reloads the pipeline file (<c>POST /api/pipeline/reload</c>); null where the process cannot.</summary>
+    public Func<CancellationToken, Task<Api.PipelineReload>>? Reload { get; init; }
+
     /// <summary>The store's URL as configured, shown on /api/pipeline (never with credentials).</summary>
     public required string StoreUrl { get; init; }
 

@@ -18,6 +18,10 @@ internal static class CommandRunner
         Description = $"Pipeline definition (YAML or JSON). Default: env {PipelineVariable}, else the built-in default (the same as config/pipeline.yaml).",
     };
 
+    /// <summary>The pipeline file the user named (the option, else the environment); null for the built-in default.</summary>
+    public static string? PipelinePath(string? option) =>
+        !string.IsNullOrEmpty(option) ? option : Environment.GetEnvironmentVariable(PipelineVariable) is { Length: > 0 } path ? path : null;
+
     /// <summary>Loads the pipeline the user named, or the built-in default.</summary>
     public static PipelineDefinition LoadPipeline(string? path)
     {

@@ -58,17 +58,26 @@ internal static class UpCommand
             var webUrls = ResolveUrls(parse, urls);
             var webOptions = boundary.Apply(parse, new Web.WebOptions { Urls = webUrls, Pipeline = definition, StoreUrl = Seams.Store.Shown(parse) });
             await using var store = await Backends.OpenStoreAsync(parse, cancellationToken);
+            using var reloader = new PipelineReloader(CommandRunner.PipelinePath(parse.GetValue(pipeline)), definition, store, "up");
+            await reloader.RecordAsync(cancellationToken);
+            webOptions = webOptions with { RunningPipeline = () => reloader.Running, PipelineLoadedAt = () => reloader.LoadedAt, Reload = reloader.ReloadAsync };
             // New consumers of the alert stream (dashboard, channels) start here: nothing this run fires is missed.
             var started = DateTimeOffset.UtcNow;
             await using var alerts = await AlertSeam.OpenAsync(parse, cancellationToken);
             var silences = alerts.Silences(parse);
-            var notifiers = Notifications.ForUp(alerts, silences, started, definition.Rules);
+            var notifiers = Notifications.ForUp(alerts, silences, started, new RunningRules(() => reloader.Running));
             var hub = parse.GetValue(noWeb) ? null : new LiveHub();
             // A replayed file is input with an end: its windows close when it ends, and it keeps no checkpoint
             // (started again, it plays from the top). Through Kafka, the processor checkpoints in the store.
             var checkpointPath = replayPath is null && !parse.GetValue(noCheckpoint) ? parse.GetValue(checkpoint) : null;
             using var face = await PipelineFace.CreateAsync(parse, definition, store, alerts.Bus, hub, new FaceSettings(checkpointPath, InputEnds: replayPath is not null), cancellationToken);
             var stats = face.Stats;
+            reloader.Attach(face.ReloadAsync, next =>
+            {
+                // The dashboard computes its indicator lines itself: it starts on the new ones, warmed up from the store.
+                _ = hub?.ReloadAsync(next, store, webOptions.MaxLimit, CancellationToken.None);
+            });
+            reloader.ListenForHangup();
             await using var web = hub is null ? null : Web.WebServer.Build(
                 webOptions with
                 {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Breadboard.Core.Pipeline;
 using Breadboard.Core.Seams;
+using Breadboard.Runtime;
 using Breadboard.Core.Streaming;
 using Breadboard.Kafka;
 using Breadboard.Runtime.Faces;
@@ -37,6 +38,11 @@ internal abstract class PipelineFace : IDisposable
     public virtual IEnumerable<string> Notes => [];
 
     public abstract Task RunAsync(ITickSource source, CancellationToken cancellationToken);
+
+    /// <summary>Runs <paramref name="next"/>'s rules and indicators from the next bar that closes.</summary>
+    /// <exception cref="InvalidOperationException">This face cannot (the engine runs elsewhere), or is not running.</exception>
+    public virtual Task<PipelineSwitch> ReloadAsync(PipelineDefinition next) =>
+        throw new InvalidOperationException($"'{Path}' does not reload here: reload the processes that run the engine");
 
     public virtual void Dispose()
     {
@@ -103,6 +109,8 @@ internal abstract class PipelineFace : IDisposable
         }
 
         public override Task RunAsync(ITickSource source, CancellationToken cancellationToken) => pipeline.RunAsync(source, cancellationToken);
+
+        public override Task<PipelineSwitch> ReloadAsync(PipelineDefinition next) => pipeline.ReloadAsync(next);
     }
 
     /// <summary>The feed published to Kafka while a consumer group member (the processor, or the sink of a Flink job) consumes in this process.</summary>

@@ -55,7 +55,14 @@ public sealed class EmbeddedPipeline(PipelineDefinition definition, IMarketStore
 {
     private readonly EmbeddedPipelineOptions _options = options ?? EmbeddedPipelineOptions.Default;
 
+    private volatile EngineHost? _host;
+
     public PipelineStats Stats { get; } = new();
+
+    /// <summary>Runs <paramref name="next"/>'s rules and indicators from the next bar that closes (<see cref="EngineHost.ReloadAsync"/>).</summary>
+    /// <exception cref="InvalidOperationException">The pipeline is not running.</exception>
+    public Task<PipelineSwitch> ReloadAsync(PipelineDefinition next) =>
+        (_host ?? throw new InvalidOperationException("the pipeline is not running")).ReloadAsync(next);
 
     /// <summary>Set when the run started from a checkpoint.</summary>
     public bool Restored { get; private set; }
@@ -77,7 +84,7 @@ public sealed class EmbeddedPipeline(PipelineDefinition definition, IMarketStore
         ArgumentNullException.ThrowIfNull(source);
         var resume = LoadCheckpoint();
         Restored = resume is not null;
-        var host = new EngineHost(definition, new EngineHostOptions
+        var host = _host = new EngineHost(definition, new EngineHostOptions
         {
             Store = store,
             AlertBus = alertBus,

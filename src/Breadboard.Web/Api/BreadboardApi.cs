@@ -22,7 +22,10 @@ internal static class BreadboardApi
         api.MapGet("/ticks", Ticks).WithSummary("Ticks ascending by ts; with limit, the latest.");
         api.MapGet("/alerts", Alerts).WithSummary("Alerts ascending by ts; with limit, the latest.");
         api.MapGet("/batch", Batch).WithSummary("The batch job history, newest first: run id, job, start, end, status, rows, error, attempt.");
-        api.MapGet("/pipeline", (PipelineMonitor monitor) => TypedResults.Ok(monitor.Status())).WithSummary("Rates, watermark, drop counts, bus lag and backend status.");
+        api.MapGet("/pipeline", (PipelineMonitor monitor) => TypedResults.Ok(monitor.Status())).WithSummary("Rates, watermark, drop counts, bus lag, backend status, and the running definition's digest and load time.");
+        api.MapPost("/pipeline/reload", ReloadAsync)
+            .RequireApiKey()
+            .WithSummary("Reloads the pipeline file: rules and indicators change from the next bar that closes; a file that does not load, or changes windows or event-time settings, is refused and the running definition stays (needs X-Api-Key).");
 
         app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live" })).WithSummary("200 while the process runs.");
         app.MapGet("/health/ready", Ready).WithSummary("200 when every backend answers, 503 naming the one that does not.");
@@ -144,6 +147,18 @@ internal static class BreadboardApi
         }
 
         return TypedResults.Ok(Select(store.QueryBatchRunsAsync(take, cancellationToken), BatchRunJson.From));
+    }
+
+    /// <summary>200 with what changed; 422 with every reason when refused; 409 where this process cannot reload.</summary>
+    private static async Task<IResult> ReloadAsync(WebOptions options, CancellationToken cancellationToken)
+    {
+        if (options.Reload is not { } reload)
+        {
+            return TypedResults.Problem("this process does not reload its pipeline", statusCode: StatusCodes.Status409Conflict);
+        }
+
+        var result = await reload(cancellationToken);
+        return result.Applied ? TypedResults.Ok(result) : TypedResults.UnprocessableEntity(result);
     }
 
     private static async Task<IResult> Ready(PipelineMonitor monitor, CancellationToken cancellationToken)

@@ -104,7 +104,21 @@ public sealed record PipelineStatus(
     BusStatus Bus,
     IReadOnlyList<BackendStatus> Backends,
     int StreamClients,
-    IReadOnlyList<FeedConnectionJson>? Feeds = null);
+    IReadOnlyList<FeedConnectionJson>? Feeds = null,
+    PipelineDefinitionJson? Definition = null);
+
+/// <summary>The definition running: its digest (which every alert it fires carries) and when it was loaded.</summary>
+public sealed record PipelineDefinitionJson(string Digest, string? LoadedAt, IReadOnlyList<string> Rules, IReadOnlyList<string> Indicators);
+
+/// <summary>
+/// What a reload did: applied (the new digest, when, what changed), or refused with every reason, the running
+/// definition unchanged.
+/// </summary>
+public sealed record PipelineReload(bool Applied, string Digest, string? LoadedAt, IReadOnlyList<string> Changes, IReadOnlyList<string> Errors)
+{
+    /// <summary>The watermark when the engine switched: bars ending after it, and their alerts, are the new definition's.</summary>
+    public string? Watermark { get; init; }
+}
 
 /// <summary>A live exchange connection's state and counters (<c>up</c>/<c>ingest</c> with <c>--feed coinbase</c> and the like).</summary>
 /// <param name="Reconnects">Connections made after the first.</param>

@@ -156,6 +156,16 @@ public sealed class LiveHub : ILiveObserver
     }
 
     /// <summary>
+    /// A live reload: draws <paramref name="pipeline"/>'s indicators from now on, warmed up from the store like
+    /// <see cref="WarmUpAsync"/>. A live bar taken before its stored predecessors makes them skipped, never taken out of order.
+    /// </summary>
+    public Task ReloadAsync(PipelineDefinition pipeline, IMarketStore store, int maxBars, CancellationToken cancellationToken = default)
+    {
+        UsePipeline(pipeline);
+        return WarmUpAsync(store, maxBars, cancellationToken);
+    }
+
+    /// <summary>
     /// Takes every stored symbol's latest closed bars of each window with indicators (as many as the window's
     /// warm-up, at most <paramref name="maxBars"/>) into the hub's indicators, so that after a restart the first live
     /// bars carry values rather than waiting for a warm-up's worth of new bars. Call it before the pipeline starts.

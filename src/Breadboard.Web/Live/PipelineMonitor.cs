@@ -119,6 +119,17 @@ public sealed class PipelineMonitor(IMarketStore store, WebOptions options, Live
             Bus: Bus(),
             Backends: _backends,
             StreamClients: hub.ClientCount,
-            Feeds: options.Feeds?.Invoke());
+            Feeds: options.Feeds?.Invoke(),
+            Definition: Definition());
+    }
+
+    private PipelineDefinitionJson Definition()
+    {
+        var running = options.Running;
+        return new PipelineDefinitionJson(
+            running.Digest(),
+            options.PipelineLoadedAt?.Invoke() is { } at ? Core.Model.EventTime.ToIso(at) : null,
+            [.. running.Rules.Select(r => r.Name)],
+            [.. running.Indicators.Select(i => i.Name)]);
     }
 }
