@@ -45,6 +45,9 @@ public abstract class ConsumerGroupWorker : IDisposable
         (_member, _role) = parts;
     }
 
+    /// <summary>The worker's role (what it does with each message), for subclasses that reach into it.</summary>
+    private protected IDisposable GroupRole => _role;
+
     /// <summary>Per-partition position and lag, refreshed at every write.</summary>
     public IReadOnlyList<PartitionLag> Lag => _member.Lag;
 

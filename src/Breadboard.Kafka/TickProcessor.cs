@@ -4,6 +4,7 @@ using Breadboard.Core.Model;
 using Breadboard.Core.Pipeline;
 using Breadboard.Core.Seams;
 using Breadboard.Core.Streaming;
+using Breadboard.Runtime;
 using Confluent.Kafka;
 
 namespace Breadboard.Kafka;
@@ -61,11 +62,41 @@ public sealed class TickProcessor : ConsumerGroupWorker
         return (new GroupMember<PartitionEngine>(bus, role, options, store, alertBus, stats), role);
     }
 
+    /// <summary>
+    /// Runs <paramref name="next"/>'s rules and indicators: each partition's engine switches before the next
+    /// message, idle move or write it handles (<see cref="WindowEngine.Reconfigure"/>), so from its next bar that
+    /// closes; a partition assigned later starts on it. Completes at once, with what changes.
+    /// </summary>
+    /// <exception cref="ArgumentException">Something other than rules and indicators changed; nothing switches.</exception>
+    public PipelineSwitch Reload(PipelineDefinition next) => new(((Role)GroupRole).Switch(next), long.MinValue);
+
     /// <summary>The processor's part: an engine per partition, fed the parsed ticks, its outputs and state written.</summary>
     internal sealed class Role(PipelineDefinition definition, IMarketStore store, PipelineStats stats, ProcessorOptions options, ILiveObserver? observer)
         : IGroupRole<PartitionEngine>, IDisposable
     {
         private readonly TickMessages _messages = new();
+
+        // The definition partitions run; a reload replaces it and each partition switches on its next event.
+        private volatile PipelineDefinition _definition = definition;
+
+        public PipelineChange Switch(PipelineDefinition next)
+        {
+            var change = PipelineChange.Between(_definition, next);
+            _definition = next;
+            return change;
+        }
+
+        /// <summary>The partition's engine, switched to the definition running now if a reload came since its last event.</summary>
+        private PartitionEngine Current(GroupPartition<PartitionEngine> partition)
+        {
+            var work = partition.State;
+            if (!ReferenceEquals(work.Engine.Definition, _definition))
+            {
+                work.Engine.Reconfigure(_definition);
+            }
+
+            return work;
+        }
         private long _consumed, _statsBars, _statsAlerts, _statsLate, _statsDuplicates;
 
         public string Name => "process";
@@ -84,7 +115,7 @@ public sealed class TickProcessor : ConsumerGroupWorker
 
         public PartitionEngine Open(TopicPartition partition, string key, Checkpoint? checkpoint)
         {
-            var work = PartitionEngine.Open(definition, key, checkpoint?.State, options.WallClock, observer);
+            var work = PartitionEngine.Open(_definition, key, checkpoint?.State, options.WallClock, observer);
             if (checkpoint is not null)
             {
                 RestoreTradeIds(work.Engine, new TickOrigin(key, checkpoint.Position));
@@ -97,7 +128,7 @@ public sealed class TickProcessor : ConsumerGroupWorker
 
         public void Take(GroupPartition<PartitionEngine> partition, ConsumeResult<string?, byte[]> result, GroupProducer producer)
         {
-            var work = partition.State;
+            var work = Current(partition);
             _consumed++;
             if (!_messages.TryParse(result.Message.Value, out var tick, out var error))
             {
@@ -123,13 +154,13 @@ public sealed class TickProcessor : ConsumerGroupWorker
         /// <summary>Closes the windows of a partition that is caught up and quiet, by moving its event time on with the clock.</summary>
         public void MoveOnIdle(GroupPartition<PartitionEngine> partition, TimeSpan quiet)
         {
-            partition.State.Engine.AdvanceEventTime(partition.State.LastTickTs + (long)quiet.TotalMilliseconds);
+            Current(partition).Engine.AdvanceEventTime(partition.State.LastTickTs + (long)quiet.TotalMilliseconds);
             partition.Dirty = true;
         }
 
         public void EndOfInput(GroupPartition<PartitionEngine> partition)
         {
-            partition.State.Engine.CloseAll();
+            Current(partition).Engine.CloseAll();
             partition.Dirty = true;
         }
 

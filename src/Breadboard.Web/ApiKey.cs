@@ -33,20 +33,28 @@ public static class ApiKey
             return;
         }
 
-        if (string.IsNullOrEmpty(options.ApiKey))
+        if (Refusal(context.Request, options.ApiKey) is { } refusal)
         {
-            await TypedResults.Problem($"mutating endpoints are disabled: set {WebOptions.ApiKeyVariable} to enable them", statusCode: StatusCodes.Status403Forbidden).ExecuteAsync(context);
-            return;
-        }
-
-        var given = context.Request.Headers[Header].ToString();
-        if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(options.ApiKey)))
-        {
-            await TypedResults.Problem($"missing or wrong {Header} header", statusCode: StatusCodes.Status401Unauthorized).ExecuteAsync(context);
+            await refusal.ExecuteAsync(context);
             return;
         }
 
         await next(context);
+    }
+
+    /// <summary>Why a request may not mutate (no key configured: 403; a missing or wrong key: 401); null when it may.</summary>
+    public static IResult? Refusal(HttpRequest request, string? key)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (string.IsNullOrEmpty(key))
+        {
+            return TypedResults.Problem($"mutating endpoints are disabled: set {WebOptions.ApiKeyVariable} to enable them", statusCode: StatusCodes.Status403Forbidden);
+        }
+
+        var given = request.Headers[Header].ToString();
+        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(key))
+            ? null
+            : TypedResults.Problem($"missing or wrong {Header} header", statusCode: StatusCodes.Status401Unauthorized);
     }
 
     private sealed class Required

@@ -17,10 +17,11 @@ internal static class ProcessCommand
         var idle = new Option<double>("--idle-timeout") { Description = "Seconds after which a caught-up, quiet partition moves its event time on with the clock.", DefaultValueFactory = _ => 10 };
         var session = new Option<double>("--session-timeout") { Description = "Seconds the group waits for a silent member before moving its partitions.", DefaultValueFactory = _ => 10 };
         var drain = new Option<bool>("--drain") { Description = "Bounded input: once every partition is caught up and quiet for the idle timeout, close every window and exit (backfills, comparing with replay)." };
+        var reloadEvery = new Option<double>("--reload-every") { Description = "Seconds between looks at the pipeline file: a changed file is reloaded (also on SIGHUP and POST /api/pipeline/reload on the health server); 0 looks only then.", DefaultValueFactory = _ => 5 };
         var healthUrls = WorkerHealth.Option();
         var command = new Command("process", "Consume ticks from Kafka as group stream-processor; write bars, alerts and ticks to the store exactly once.")
         {
-            pipeline, consumers, duration, idle, drain, session, healthUrls,
+            pipeline, consumers, duration, idle, drain, session, reloadEvery, healthUrls,
         };
 
         command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(async () =>
@@ -51,6 +52,16 @@ internal static class ProcessCommand
             var options = ProcessorOptions.Default with { IdleTimeout = TimeSpan.FromSeconds(parse.GetValue(idle)), DrainWhenIdle = parse.GetValue(drain), SessionTimeout = TimeSpan.FromSeconds(parse.GetValue(session)), Logger = CommandRunner.Logger("kafka") };
             var stats = Enumerable.Range(0, parse.GetValue(consumers)).Select(_ => new PipelineStats()).ToList();
             var processors = stats.Select(s => new TickProcessor(bus, definition, store, alertBus, s, options)).ToList();
+            using var reloader = new PipelineReloader(CommandRunner.PipelinePath(parse.GetValue(pipeline)), definition, store, $"process {Environment.MachineName}:{Environment.ProcessId}");
+            await reloader.RecordAsync(cancellationToken);
+            reloader.Attach(next =>
+            {
+                var switches = processors.Select(p => p.Reload(next)).ToList();
+                return Task.FromResult(switches[0]);
+            });
+            reloader.ListenForHangup();
+            health?.Serve(reloader);
+            var watching = parse.GetValue(reloadEvery) is > 0 and var every ? reloader.WatchAsync(TimeSpan.FromSeconds(every), stop.Token) : Task.CompletedTask;
             try
             {
                 Console.WriteLine($"breadboard process: {bus.BootstrapServers} group {options.GroupId} ×{processors.Count} → {Seams.Store.Shown(parse)}; Ctrl-C to stop");
@@ -61,6 +72,8 @@ internal static class ProcessCommand
 
                 var all = Task.WhenAll(processors.Select(p => p.RunAsync(stop.Token)));
                 await CommandRunner.WatchWorkerAsync(all, () => Progress(stats, processors), health);
+                await stop.CancelAsync();
+                await watching;
                 Console.WriteLine($"stopped: {Progress(stats, processors)}; outputs written and checkpointed");
             }
             finally

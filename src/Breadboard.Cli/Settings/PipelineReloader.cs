@@ -31,6 +31,9 @@ internal sealed class PipelineReloader : IDisposable
     private long _loadedAt;
     private PipelineReload? _lastApplied;
 
+    // The file's content when last read by a reload (applied or refused): watching reloads only on a change.
+    private string? _lastContent;
+
     /// <param name="path">The pipeline file; null when the process runs the built-in default, which cannot be reloaded.</param>
     /// <param name="loader">Who runs it, as recorded in the store: <c>up</c>, <c>process host:pid</c>.</param>
     public PipelineReloader(string? path, PipelineDefinition running, IMarketStore store, string loader)
@@ -77,6 +80,48 @@ internal sealed class PipelineReloader : IDisposable
         });
     }
 
+    /// <summary>
+    /// Reloads whenever the file's content changes, looking every <paramref name="every"/>, until cancelled: a
+    /// group's processors then all end on the file's definition (a Kubernetes ConfigMap edit reaches them as a
+    /// changed file, not a signal). A refused content is not tried again until the file changes.
+    /// </summary>
+    public async Task WatchAsync(TimeSpan every, CancellationToken cancellationToken)
+    {
+        if (_path is null)
+        {
+            return;
+        }
+
+        _lastContent ??= Read();
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(every, cancellationToken);
+                if (Read() is { } content && content != _lastContent)
+                {
+                    Console.WriteLine(Describe(await ReloadAsync(cancellationToken)));
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopped with the worker.
+        }
+
+        string? Read()
+        {
+            try
+            {
+                return File.ReadAllText(_path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return null; // being replaced; the next look sees it
+            }
+        }
+    }
+
     /// <summary>Reads the file again and, when it loads and only rules and indicators changed, runs it.</summary>
     public async Task<PipelineReload> ReloadAsync(CancellationToken cancellationToken)
     {
@@ -115,7 +160,8 @@ internal sealed class PipelineReloader : IDisposable
         PipelineDefinition next;
         try
         {
-            next = PipelineLoader.Parse(await File.ReadAllTextAsync(_path, cancellationToken), _path);
+            _lastContent = await File.ReadAllTextAsync(_path, cancellationToken);
+            next = PipelineLoader.Parse(_lastContent, _path);
         }
         catch (PipelineConfigException e)
         {

@@ -4,13 +4,16 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Metrics;
 using Microsoft.Extensions.Logging;
 
 namespace Breadboard.Cli.Settings;
 
 /// <summary>
 /// A worker role's probe endpoints for Kubernetes: <c>GET /health/live</c> and <c>GET /health/ready</c> on a small
-/// Kestrel server, only where <c>--health-urls</c> says.
+/// Kestrel server, only where <c>--health-urls</c> says; for a worker that runs a pipeline also
+/// <c>POST /api/pipeline/reload</c> (X-Api-Key) and <c>GET /metrics</c> with the reload's state.
 /// </summary>
 /// <remarks>
 /// Ready is the worker's own word (<see cref="Ready"/> once its backends are open and its loop starts,
@@ -19,6 +22,8 @@ namespace Breadboard.Cli.Settings;
 internal sealed class WorkerHealth : IAsyncDisposable
 {
     public const string UrlsVariable = "BREADBOARD_HEALTH_URLS";
+
+    private const string MeterName = "Breadboard.Worker";
 
     private const int Starting = 0;
     private const int Running = 1;
@@ -31,6 +36,7 @@ internal sealed class WorkerHealth : IAsyncDisposable
     private WebApplication? _app;
     private CancellationTokenRegistration _onShutdown;
     private int _state = Starting;
+    private PipelineReloader? _reloader;
 
     private WorkerHealth(string role) => _role = role;
 
@@ -111,10 +117,17 @@ internal sealed class WorkerHealth : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection();
         builder.WebHost.UseUrls(urls);
         builder.Logging.ClearProviders();
+        var meter = new System.Diagnostics.Metrics.Meter(MeterName);
+        builder.Services.AddSingleton(meter); // disposed with the app
+        builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(MeterName).AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0)); // scraped rarely: always the state now
+        meter.CreateObservableGauge("breadboard.pipeline.stale", () => health._reloader?.LastRefusal is null ? 0 : 1, description: "Whether the last reload of the pipeline file was refused (then 1: the worker runs its previous definition).");
+        meter.CreateObservableCounter("breadboard.pipeline.reload_refusals", () => health._reloader?.Refusals ?? 0, description: "Reloads of the pipeline file refused (it did not load, or changed windows or event-time settings).");
         var app = builder.Build();
         health._app = app;
         app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live" }));
         app.MapGet("/health/ready", health.ReadyResult);
+        app.MapPost("/api/pipeline/reload", health.ReloadAsync);
+        app.MapPrometheusScrapingEndpoint("/metrics");
         try
         {
             await app.StartAsync(cancellationToken);
@@ -134,6 +147,9 @@ internal sealed class WorkerHealth : IAsyncDisposable
         health._onShutdown = cancellationToken.Register(health.Stopping);
         return health;
     }
+
+    /// <summary>The worker's pipeline: /health/ready shows its digest and a refused reload, /metrics the same, and it reloads on POST.</summary>
+    public void Serve(PipelineReloader reloader) => _reloader = reloader;
 
     /// <summary>Setup is done and the worker's loop runs: /health/ready answers 200.</summary>
     public void Ready() => Interlocked.CompareExchange(ref _state, Running, Starting);
@@ -166,10 +182,31 @@ internal sealed class WorkerHealth : IAsyncDisposable
 
     private static string Describe(string value) => $"--health-urls (env {UrlsVariable}) = '{SecretText.Redact(value)}'";
 
-    private IResult ReadyResult() => Volatile.Read(ref _state) switch
+    private IResult ReadyResult()
     {
-        Running => TypedResults.Ok(new { status = "ready", role = _role }),
-        Starting => TypedResults.Json(new { status = "starting", role = _role }, statusCode: StatusCodes.Status503ServiceUnavailable),
-        _ => TypedResults.Json(new { status = "stopping", role = _role }, statusCode: StatusCodes.Status503ServiceUnavailable),
-    };
+        // A refused reload does not make the worker unready: it runs its previous definition correctly; it says so.
+        var pipeline = _reloader is { } r ? new { digest = r.Running.Digest(), loaded_at = Core.Model.EventTime.ToIso(r.LoadedAt), stale = r.LastRefusal } : null;
+        return Volatile.Read(ref _state) switch
+        {
+            Running => TypedResults.Ok(new { status = "ready", role = _role, pipeline }),
+            Starting => TypedResults.Json(new { status = "starting", role = _role, pipeline }, statusCode: StatusCodes.Status503ServiceUnavailable),
+            _ => TypedResults.Json(new { status = "stopping", role = _role, pipeline }, statusCode: StatusCodes.Status503ServiceUnavailable),
+        };
+    }
+
+    private async Task<IResult> ReloadAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        if (Web.ApiKey.Refusal(request, Commands.UpCommand.ApiKey()) is { } refusal)
+        {
+            return refusal;
+        }
+
+        if (_reloader is not { } reloader)
+        {
+            return TypedResults.Problem("this worker runs no pipeline", statusCode: StatusCodes.Status409Conflict);
+        }
+
+        var result = await reloader.ReloadAsync(cancellationToken);
+        return result.Applied ? TypedResults.Ok(result) : TypedResults.UnprocessableEntity(result);
+    }
 }
