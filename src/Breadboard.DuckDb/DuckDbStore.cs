@@ -131,14 +131,15 @@ public sealed class DuckDbStore : IMarketStore
     /// Opens a private copy of the database at <paramref name="path"/>: for reading history while another process
     /// (<c>up</c>) has the file open for writing, which DuckDB allows no other process to open meanwhile, and
     /// without keeping that process from starting. The copy is of the file and its write-ahead log as they are now;
-    /// it lives under the temp directory (<c>TMPDIR</c>) and is deleted when the store is disposed. Initialised.
+    /// it lives under the temp directory (<c>TMPDIR</c>) and is deleted when the store is disposed. Initialised
+    /// (a copy of an older file is migrated, which the original is not, and which is not news: not logged).
     /// </summary>
     /// <remarks>
     /// A copy taken while the writer checkpoints its log into the file can be torn; DuckDB's block checksums then
     /// refuse it when it is opened and read, and the copy is taken again, up to three times.
     /// </remarks>
     /// <exception cref="FileNotFoundException">There is no database at <paramref name="path"/>.</exception>
-    public static async Task<DuckDbStore> OpenCopyAsync(string path, ILogger? logger = null, CancellationToken cancellationToken = default)
+    public static async Task<DuckDbStore> OpenCopyAsync(string path, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var source = Path.GetFullPath(path);
@@ -160,7 +161,7 @@ public sealed class DuckDbStore : IMarketStore
                     File.Copy(source + ".wal", copy + ".wal");
                 }
 
-                store = Open(copy, logger);
+                store = Open(copy);
                 store._copyDirectory = directory;
                 await store.InitializeAsync(cancellationToken);
                 await store.MeasureTicksAsync(new TickQuery(), cancellationToken); // reads every block of the ticks table's columns it needs

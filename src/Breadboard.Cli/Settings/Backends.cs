@@ -69,7 +69,7 @@ internal static class Backends
 
         try
         {
-            var store = await DuckDbStore.OpenCopyAsync(path, Commands.CommandRunner.Logger("store"), cancellationToken);
+            var store = await DuckDbStore.OpenCopyAsync(path, cancellationToken: cancellationToken);
             note($"reading a copy of {Path.GetFullPath(path)} taken now ({new FileInfo(path).Length / 1048576.0:F1} MB), so a running pipeline keeps writing the original undisturbed");
             return store;
         }
