@@ -30,7 +30,7 @@ internal static partial class WebLog
     [LoggerMessage(EventId = StreamFullId, Level = LogLevel.Warning, Message = "request {RequestId}: live stream refused with 503, {Limit} clients already connected")]
     public static partial void StreamFull(this ILogger logger, string requestId, int limit);
 
-    [LoggerMessage(EventId = BacktestRanId, Level = LogLevel.Information, Message = "backtest of rule '{Rule}' over {Hours} h: {Ticks} ticks, {Alerts} alerts in {ElapsedMs} ms")]
+    [LoggerMessage(EventId = BacktestRanId, Level = LogLevel.Information, Message = "backtest of rule '{Rule}' over {Hours} h: {Ticks} ticks read (warm-up included), {Alerts} alerts in {ElapsedMs} ms")]
     public static partial void BacktestRan(this ILogger logger, string rule, int hours, long ticks, long alerts, long elapsedMs);
 
     [LoggerMessage(EventId = LiveMessageDroppedId, Level = LogLevel.Error, Message = "live stream: a {Kind} message could not be written and was dropped")]

@@ -47,7 +47,7 @@ internal static class BacktestApi
     }
 
     private static async Task<Results<Ok<BacktestResponse>, ValidationProblem, ProblemHttpResult>> Run(
-        HttpRequest http, IMarketStore store, WebOptions options, BacktestGate gate, ILogger<BacktestGate> logger, CancellationToken cancellationToken)
+        HttpRequest http, IMarketStore store, WebOptions options, BacktestGate gate, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var (body, bodyProblem) = await JsonBody.ReadAsync(http, JsonBody.MaxBytes, cancellationToken);
         if (bodyProblem is not null)
@@ -59,8 +59,8 @@ internal static class BacktestApi
         {
             var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
             var request = Read(body!.RootElement, errors);
-            var pipeline = request?.Rule is { } rule ? Propose(options.Running, rule, errors) : null;
-            if (errors.Count > 0 || request is null || pipeline is null)
+            var pipeline = request.Rule is { } rule ? Propose(options.Running, rule, errors) : null;
+            if (errors.Count > 0 || pipeline is null)
             {
                 return TypedResults.ValidationProblem(errors);
             }
@@ -73,7 +73,7 @@ internal static class BacktestApi
 
             try
             {
-                return await RunAsync(store, options, pipeline, request, logger, cancellationToken);
+                return await RunAsync(store, options, pipeline, request, loggers.CreateLogger(typeof(BacktestApi).FullName!), cancellationToken);
             }
             finally
             {
@@ -257,13 +257,13 @@ internal static class BacktestApi
         text.Append('"');
     }
 
-    /// <summary>The body's fields; unknown, repeated or mistyped fields are errors. Null when the body is not an object or lacks a field.</summary>
-    private static Request? Read(JsonElement root, Dictionary<string, string[]> errors)
+    /// <summary>The body's fields; unknown, repeated, missing or mistyped fields are errors, and leave their field null (hours 0).</summary>
+    private static Request Read(JsonElement root, Dictionary<string, string[]> errors)
     {
         if (root.ValueKind != JsonValueKind.Object)
         {
             errors["body"] = ["must be a JSON object with rule, hours and optionally symbol"];
-            return null;
+            return new Request(null, "", 0, null);
         }
 
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -324,18 +324,13 @@ internal static class BacktestApi
             errors["hours"] = [$"is required: a whole number of hours from {MinHours} to {MaxHours}"];
         }
 
-        if (rule is not { } r || hours is not { } hr)
-        {
-            return null;
-        }
-
-        var ruleName = r.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : "";
-        return new Request(r, ruleName, hr, symbol);
+        var ruleName = rule is { } r && r.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : "";
+        return new Request(rule, ruleName, hours ?? 0, symbol);
     }
 
     private static string Shorten(string text) => OutsideText.ForDisplay(text.Length <= 40 ? text : text[..40] + "…");
 
-    private sealed record Request(JsonElement Rule, string RuleName, int Hours, string? Symbol);
+    private sealed record Request(JsonElement? Rule, string RuleName, int Hours, string? Symbol);
 }
 
 /// <summary>Lets one backtest run at a time on this server.</summary>

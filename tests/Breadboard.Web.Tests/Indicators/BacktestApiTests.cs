@@ -118,6 +118,16 @@ public class BacktestApiTests(IndicatorFixture web)
         Assert.NotEmpty(Errors(JsonDocument.Parse(text).RootElement, field));
     }
 
+    [Fact]
+    public async Task Backtest_WithABadRuleAndBadHours_NamesBothInOneAnswer()
+    {
+        var (status, body) = await PostAsync(web.Http, new { rule = Dip(when: "rsi14 <"), hours = 500 });
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.NotEmpty(Errors(body, "rule.when"));
+        Assert.NotEmpty(Errors(body, "hours"));
+    }
+
     [Theory]
     [InlineData("0")]
     [InlineData("169")]
