@@ -10,6 +10,7 @@ internal static partial class WebLog
     public const int HostRefusedId = 102;
     public const int OriginRefusedId = 103;
     public const int StreamFullId = 104;
+    public const int BacktestRanId = 105;
     public const int LiveMessageDroppedId = 110;
     public const int LiveClockFailedId = 111;
     public const int LiveClockRecoveredId = 112;
@@ -28,6 +29,9 @@ internal static partial class WebLog
 
     [LoggerMessage(EventId = StreamFullId, Level = LogLevel.Warning, Message = "request {RequestId}: live stream refused with 503, {Limit} clients already connected")]
     public static partial void StreamFull(this ILogger logger, string requestId, int limit);
+
+    [LoggerMessage(EventId = BacktestRanId, Level = LogLevel.Information, Message = "backtest of rule '{Rule}' over {Hours} h: {Ticks} ticks read (warm-up included), {Alerts} alerts in {ElapsedMs} ms")]
+    public static partial void BacktestRan(this ILogger logger, string rule, int hours, long ticks, long alerts, long elapsedMs);
 
     [LoggerMessage(EventId = LiveMessageDroppedId, Level = LogLevel.Error, Message = "live stream: a {Kind} message could not be written and was dropped")]
     public static partial void LiveMessageDropped(this ILogger logger, Exception exception, string kind);

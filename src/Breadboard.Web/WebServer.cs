@@ -45,6 +45,7 @@ public static class WebServer
         builder.Services.AddSingleton(hub.UsePipeline(options.Pipeline));
         builder.Services.AddSingleton(new PipelineMonitor(store, options, hub, stats));
         builder.Services.AddSingleton<BrowserBoundary>();
+        builder.Services.AddSingleton<BacktestGate>();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddHostedService<LiveService>();
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
@@ -90,6 +91,7 @@ public static class WebServer
 
         BreadboardApi.Map(app);
         SilencesApi.Map(app);
+        BacktestApi.Map(app);
         app.Map("/api/stream", (HttpContext context) => StreamEndpoint.HandleAsync(context, hub, options, streamLogger)).ExcludeFromDescription();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapPrometheusScrapingEndpoint("/metrics");

@@ -5,6 +5,7 @@ using System.Threading.Channels;
 using Breadboard.Core.Model;
 using Breadboard.Core.Pipeline;
 using Breadboard.Core.Pipeline.Indicators;
+using Breadboard.Core.Pipeline.Rules;
 using Breadboard.Core.Seams;
 using Breadboard.Core.Streaming;
 using Breadboard.Web.Api;
@@ -485,6 +486,13 @@ internal static class Messages
             w.WriteString("unit"u8, rule.Kind.Unit(rule));
             w.WriteString("window"u8, rule.Window);
             w.WriteString("description"u8, Notify.RuleText.Describe(rule));
+            if (rule.Settings is ExpressionSettings expression)
+            {
+                // What the dashboard's backtest form starts from when a person picks the rule.
+                w.WriteString("when"u8, expression.When);
+                w.WriteNumber("for"u8, expression.For);
+            }
+
             w.WriteEndObject();
         }
 

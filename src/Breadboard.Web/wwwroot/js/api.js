@@ -43,3 +43,34 @@ export function fetchAlerts({ limit, symbol, rule, since } = {}, signal) {
 export function fetchPipeline(signal) {
   return getJson('/api/pipeline', null, signal);
 }
+
+/**
+ * POST /api/backtest: `{ ok: true, result }`, or `{ ok: false, error }` with the server's problem in one line (each
+ * field at fault named); an abort is thrown, as fetch throws it.
+ */
+export async function postBacktest(body, signal) {
+  let response;
+  try {
+    response = await fetch('/api/backtest', {
+      method: 'POST',
+      headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+      signal,
+    });
+  } catch (error) {
+    if (error.name === 'AbortError') throw error;
+    return { ok: false, error: `the server could not be reached: ${error.message}` };
+  }
+  const answer = await response.json().catch(() => null);
+  if (response.ok && answer) return { ok: true, result: answer };
+  return { ok: false, error: problemLine(answer, response.status) };
+}
+
+/** A problem answer (RFC 9457, with `errors` by field for a 400) as one line. */
+function problemLine(problem, status) {
+  const errors = problem?.errors && typeof problem.errors === 'object'
+    ? Object.entries(problem.errors).map(([field, messages]) => `${field}: ${[].concat(messages).join('; ')}`)
+    : [];
+  const text = errors.length ? errors.join('; ') : (problem?.detail ?? problem?.title ?? `the server answered ${status}`);
+  return String(text).replace(/\s+/g, ' ').trim();
+}

@@ -7,7 +7,8 @@
 // The window's indicators (the hello message lists them; closed bars carry their values, computed by the server
 // with the engine's code) are lines: over the candles (sma, ema, bollinger bands), over the volume, in an RSI pane
 // fixed to 0–100 with its 30 and 70 levels, or in one lower pane (zscore, atr). Only closed bars have values, so a
-// forming candle has none yet. Alerts of the shown symbol and window are markers on the candle they fired on.
+// forming candle has none yet. Alerts of the shown symbol and window are markers on the candle they fired on;
+// a backtest's would-have-fired alerts are squares of their own colour above the candles.
 
 import { formatPercent, formatPrice, formatVolume, formatCount, formatInUnit, priceDecimals } from './format.js';
 import { ruleTone } from './alerts.js';
@@ -19,6 +20,7 @@ const DOWN_VOLUME = 'rgba(239, 83, 80, 0.45)';
 const LINE_COLORS = ['#f0b90b', '#5b9cf6', '#c084fc', '#22d3ee', '#f472b6', '#a3e635', '#fb923c', '#e2e8f0'];
 const LEVEL_COLOR = 'rgba(138, 147, 166, 0.45)';
 const MARKER_COLORS = { down: DOWN, up: UP, warn: '#f0b90b', info: '#5b9cf6' };
+const BACKTEST_COLOR = '#e879f9'; // --backtest in dashboard.css
 /** Panes in the order they stack; price and volume always exist, the others only when something is drawn there. */
 const PANE_ORDER = ['price', 'volume', 'rsi', 'lower'];
 
@@ -65,7 +67,9 @@ export class BarChart {
     this._lines = []; // { name, unit, pane, color, series, last }: one per indicator value, in the hello's order
     this._linesKey = '';
     this._alerts = new Map(); // key → alert of the shown symbol and window
+    this._backtest = []; // a backtest's alerts of the shown symbol and window
     this._ruleUnits = new Map();
+    this._container = container;
     this._precision = 2;
     this._chart = L.createChart(container, {
       autoSize: true,
@@ -112,7 +116,7 @@ export class BarChart {
       lines: [{ text: '', color: 'rgba(138, 147, 166, 0.07)', fontSize: 56, fontStyle: '600' }],
     });
     this._markers = L.createSeriesMarkers(this._candles, []);
-    this._markerCount = 0;
+    this._drawn = []; // the markers set last, as given (the library's copy may drop fields it does not know)
     this._chart.subscribeCrosshairMove((param) => {
       this._hoverTime = param.time ?? null;
       this._renderLegend();
@@ -137,7 +141,12 @@ export class BarChart {
 
   /** The alert markers drawn, for tests: time (UTC seconds) and rule. */
   get markers() {
-    return this._markers.markers().map((m) => ({ time: m.time, rule: m.text }));
+    return this._drawn.filter((m) => !m.backtest).map((m) => ({ time: m.time, rule: m.text }));
+  }
+
+  /** The backtest's markers drawn, for tests: time (UTC seconds) and rule. */
+  get backtestMarkers() {
+    return this._drawn.filter((m) => m.backtest).map((m) => ({ time: m.time, rule: m.rule }));
   }
 
   /**
@@ -203,6 +212,12 @@ export class BarChart {
     this._renderMarkers();
   }
 
+  /** A backtest's alerts of the shown symbol and window, drawn apart from real ones; none clears them. */
+  setBacktest(alerts) {
+    this._backtest = alerts;
+    this._renderMarkers();
+  }
+
   /** A live alert of the shown symbol and window: a marker once its candle is on the chart. */
   addAlert(alert) {
     const key = alertKey(alert);
@@ -232,6 +247,7 @@ export class BarChart {
     }
     this._entries = entries;
     this._alerts = new Map();
+    this._backtest = [];
     this._setPrecision(entries.at(-1)?.bar.close);
     this._setAll();
     this._chart.timeScale().scrollToRealTime();
@@ -240,6 +256,7 @@ export class BarChart {
   clear() {
     this._entries = [];
     this._alerts = new Map();
+    this._backtest = [];
     this._setAll();
   }
 
@@ -311,10 +328,19 @@ export class BarChart {
         id: alertKey(alert),
       });
     }
+    let backtest = 0;
+    for (const alert of this._backtest) {
+      const time = barTime(alert);
+      if (!Number.isFinite(time) || this._search(time) < 0) continue;
+      // No text: the legend names the rule, and the candle keeps the real alerts' labels readable.
+      markers.push({ time, position: 'aboveBar', shape: 'square', color: BACKTEST_COLOR, id: `backtest:${alertKey(alert)}`, backtest: true, rule: alert.rule });
+      backtest++;
+    }
+    this._container.dataset.backtestMarkers = String(backtest);
     markers.sort((a, b) => a.time - b.time);
-    if (markers.length === 0 && this._markerCount === 0) return;
+    if (markers.length === 0 && this._drawn.length === 0) return;
     this._markers.setMarkers(markers);
-    this._markerCount = markers.length;
+    this._drawn = markers;
   }
 
   _insert(entry) {

@@ -7,9 +7,13 @@
 // The hello message says what the pipeline has: windows, rules (for the rules panel) and indicators. The chart
 // draws the indicators of the shown window; their values come with the bars (history and closed bars alike),
 // computed by the server with the engine's code, so the page never computes an indicator itself.
+//
+// A backtest (the rules panel's form) answers the alerts a proposed rule would have fired: those of the chart's
+// symbol and the rule's window are drawn as markers of their own until cleared, also after the chart reloads.
 
 import { fetchAlerts, fetchBars, fetchPipeline, fetchSymbols } from './api.js';
 import { AlertFeed } from './alerts.js';
+import { BacktestForm } from './backtest.js';
 import { BarChart } from './chart.js';
 import { formatClock, formatPercent, formatPrice } from './format.js';
 import { PipelinePanel } from './pipeline.js';
@@ -35,17 +39,19 @@ const state = {
   loading: false,
   buffered: [],
   connection: { state: 'connecting', retryAt: 0 },
+  backtest: null, // the last backtest's answer with its symbol and window, until cleared
 };
 
 /** Stands in for the chart when the charting library did not load, so the rest of the page still works. */
 const noChart = {
-  candleCount: 0, lines: [], markers: [], load() {}, clear() {}, apply() {}, setIndicators() {}, addAlerts() {}, addAlert() {},
+  candleCount: 0, lines: [], markers: [], backtestMarkers: [], load() {}, clear() {}, apply() {}, setIndicators() {}, addAlerts() {}, addAlert() {}, setBacktest() {},
 };
 
 let chart = noChart;
 let symbols;
 let alerts;
 let rules;
+let backtest;
 let pipeline;
 let stream;
 
@@ -107,6 +113,7 @@ async function loadChart(subscribe) {
   if (Array.isArray(bars) || chart.candleCount === 0) {
     chart.load(symbol, windowName, Array.isArray(bars) ? bars : [], isSessionWindow(windowName));
   }
+  chart.setBacktest(backtestAlerts());
   for (const { bar, final } of state.buffered) chart.apply(bar, final);
   state.buffered = [];
   state.loading = false;
@@ -119,6 +126,30 @@ async function loadMarkers(token, symbol, windowName, since) {
   const list = await fetchAlerts({ symbol, since: since ?? undefined, limit: MARKER_LIMIT });
   if (token !== state.loadToken || !Array.isArray(list)) return;
   chart.addAlerts(list.filter((alert) => alert?.window === windowName && alert.symbol === symbol), alerts.ruleUnits);
+}
+
+// ---- backtest -----------------------------------------------------------------------------------------------
+
+/** The last backtest's alerts of the chart's symbol and window. */
+function backtestAlerts() {
+  const result = state.backtest;
+  if (!result || result.symbol !== state.symbol) return [];
+  return result.alerts.filter((alert) => alert?.symbol === state.symbol && alert.window === state.window);
+}
+
+/** A finished backtest (or null, cleared): its markers on the chart, shown on the rule's window. */
+function onBacktest(result) {
+  state.backtest = result && Array.isArray(result.alerts) ? result : null;
+  const legend = $('#backtest-legend');
+  legend.hidden = !state.backtest;
+  if (state.backtest) {
+    legend.querySelector('[data-field="label"]').textContent = `would have fired: ${result.rule} on ${result.symbol} (${result.alert_count} over ${result.hours} h)`;
+    if (result.window !== state.window && state.windows.includes(result.window)) {
+      selectWindow(result.window); // loading the window draws the markers
+      return;
+    }
+  }
+  chart.setBacktest(backtestAlerts());
 }
 
 function setChartState(value) {
@@ -225,6 +256,7 @@ function onHello(message) {
     if (rule.unit) alerts.ruleUnits.set(rule.name, rule.unit);
   }
   rules.setRules(ruleList);
+  backtest.setWindows(state.windows);
   seedRules(ruleList);
   state.indicators = (Array.isArray(message.indicators) ? message.indicators : [])
     .filter((indicator) => indicator && typeof indicator.name === 'string' && Array.isArray(indicator.values));
@@ -305,10 +337,12 @@ function start() {
     selectSymbol(alert.symbol);
     if (state.windows.includes(alert.window)) selectWindow(alert.window);
   });
+  backtest = new BacktestForm($('#backtest-form'), $('#backtest-toggle'), () => state.symbol, onBacktest);
   rules = new RulesPanel($('#rule-list'), $('#rule-count'), (alert) => {
     selectSymbol(alert.symbol);
     if (state.windows.includes(alert.window)) selectWindow(alert.window);
-  });
+  }, (rule) => backtest.prefill(rule));
+  $('#backtest-legend [data-action="clear"]').addEventListener('click', () => backtest.clear());
   pipeline = new PipelinePanel($('#pipeline'), $('[data-testid="pipeline-rate"]'));
   stream = new Stream({ onMessage, onOpen, onState });
 
@@ -329,6 +363,7 @@ function start() {
     candleCount: () => chart.candleCount,
     indicatorLines: () => chart.lines,
     markers: () => chart.markers,
+    backtestMarkers: () => chart.backtestMarkers,
     selectedSymbol: () => state.symbol,
     selectedWindow: () => state.window,
   };

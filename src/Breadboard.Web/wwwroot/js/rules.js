@@ -1,6 +1,7 @@
 // The rules panel: every rule of the pipeline (the hello message lists them) with what it tests and its last
 // firing: when, on which symbol, with what value. Seeded from GET /api/alerts?rule=…&limit=1 per rule, then kept
-// up to date by the stream's alerts.
+// up to date by the stream's alerts. An expression rule has a "backtest" action that starts the backtest form
+// from it.
 
 import { formatInUnit, formatTimestamp } from './format.js';
 import { ruleTone } from './alerts.js';
@@ -17,13 +18,19 @@ export class RulesPanel {
    * @param {HTMLElement} list  the <ol> of rules
    * @param {HTMLElement} counter  shows how many rules there are
    * @param {(alert: object) => void} onPick  a click on a rule's last firing
+   * @param {(rule: object) => void} onBacktest  a click on a rule's backtest action
    */
-  constructor(list, counter, onPick) {
+  constructor(list, counter, onPick, onBacktest) {
     this._list = list;
     this._counter = counter;
     this._rules = new Map(); // name → { rule, element, last }
     list.addEventListener('click', (event) => {
       const item = event.target.closest('[data-testid="rule-item"]');
+      if (event.target.closest('[data-action="backtest"]')) {
+        const entry = item && this._rules.get(item.dataset.rule);
+        if (entry) onBacktest(entry.rule);
+        return;
+      }
       const last = item && this._rules.get(item.dataset.rule)?.last;
       if (last) onPick(last);
     });
@@ -70,6 +77,16 @@ export class RulesPanel {
     const head = document.createElement('div');
     head.className = 'rule-line';
     head.append(span(`rule-badge ${tone}`, rule.name), ' ', span('alert-window', rule.window ?? ''));
+    if (typeof rule.when === 'string') {
+      const action = document.createElement('button');
+      action.type = 'button';
+      action.className = 'rule-action';
+      action.dataset.action = 'backtest';
+      action.dataset.testid = 'rule-backtest';
+      action.textContent = 'backtest';
+      action.title = `Backtest a variant of ${rule.name} over the stored history`;
+      head.append(action);
+    }
     const description = span('rule-description', rule.description ?? rule.type ?? '');
     description.dataset.field = 'description';
     const firing = document.createElement('div');
