@@ -256,6 +256,10 @@ public class BacktestApiTests(IndicatorFixture web)
 
         public IAsyncEnumerable<BatchRun> QueryBatchRunsAsync(int limit, CancellationToken cancellationToken = default) => inner.QueryBatchRunsAsync(limit, cancellationToken);
 
+        public ValueTask WritePipelineAsync(StoredPipeline pipeline, CancellationToken cancellationToken = default) => throw new InvalidOperationException("a backtest never writes");
+
+        public ValueTask<StoredPipeline?> LoadPipelineAsync(CancellationToken cancellationToken = default) => inner.LoadPipelineAsync(cancellationToken);
+
         public ValueTask DisposeAsync() => ValueTask.CompletedTask; // the fixture's store outlives this server
 
         private async IAsyncEnumerable<Tick> HoldAsync([EnumeratorCancellation] CancellationToken cancellationToken)
