@@ -52,6 +52,46 @@ public class DuckDbStoreTests
     }
 
     [Fact]
+    public async Task QueryTicks_OfMoreThanOneSlice_ComeInEventTimeOrder_TiesAsWritten_WithEveryField()
+    {
+        await using var temp = await TempStore.CreateAsync();
+        var random = new Random(7);
+        var written = new List<Tick>();
+        for (var batchNo = 0; batchNo < 6; batchNo++)
+        {
+            var batch = new StoreBatch();
+            for (var i = 0; i < 100_000; i++)
+            {
+                // Out of order across batches, with many ticks of one millisecond; text and numeric ids; two exchanges.
+                var n = written.Count;
+                var id = n % 7 == 0 ? TradeId.FromText($"x-{n}") : n % 11 == 0 ? TradeId.None : TradeId.FromNumber(n);
+                var tick = new Tick(n % 3 == 0 ? "BTC-USD" : "AAPL", 1_767_225_600_000 + random.Next(0, 200_000), 100 + (n % 50), 1 + (n % 3), id, n % 2 == 0 ? "x" : null, n % 3 == 0 ? AssetClass.Crypto : AssetClass.Stock);
+                batch.Ticks.Add(tick);
+                written.Add(tick);
+            }
+
+            await temp.Store.WriteAsync(batch, Ct);
+        }
+
+        var expected = written.Select((t, i) => (t, i)).OrderBy(x => x.t.Ts).ThenBy(x => x.i).Select(x => x.t).ToList();
+        var read = new List<Tick>();
+        await foreach (var t in temp.Store.QueryTicksAsync(new TickQuery(), Ct))
+        {
+            read.Add(t);
+        }
+
+        Assert.Equal(expected, read);
+        var from = 1_767_225_600_000 + 50_000;
+        var some = new List<Tick>();
+        await foreach (var t in temp.Store.QueryTicksAsync(new TickQuery(From: from, To: from + 100_000) { Symbols = ["BTC-USD"] }, Ct))
+        {
+            some.Add(t);
+        }
+
+        Assert.Equal(expected.Where(t => t.Symbol == "BTC-USD" && t.Ts >= from && t.Ts < from + 100_000), some);
+    }
+
+    [Fact]
     public async Task WriteAsync_BeforeInitialize_Throws()
     {
         await using var store = DuckDbStore.Open(DuckDbStore.InMemoryPath);

@@ -73,28 +73,39 @@ public class ProcessReloadTests
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        using var http = new HttpClient { BaseAddress = new Uri(health) };
-        await UntilAsync(async () => (await ReadyAsync(http))?.Stale is null && Consumed(stdout) > 20_000);
-        var digestA = (await ReadyAsync(http))!.Digest;
+        string digestA, digestB;
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(health) };
+            await UntilAsync(async () => (await ReadyAsync(http))?.Stale is null && Consumed(stdout) > 20_000);
+            digestA = (await ReadyAsync(http))!.Digest;
 
-        await File.WriteAllTextAsync(pipeline, B.Replace("windows:", "windows: [", StringComparison.Ordinal), Ct);
-        await UntilAsync(async () => (await ReadyAsync(http))?.Stale is not null);
-        var stale = (await ReadyAsync(http))!;
-        Assert.Equal(digestA, stale.Digest);
-        var metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative), Ct);
-        Assert.Matches(@"(?m)^breadboard_pipeline_stale\{[^}]*\} 1$", metrics);
-        Assert.Matches(@"(?m)^breadboard_pipeline_reload_refusals_total\{[^}]*\} 1$", metrics);
+            await File.WriteAllTextAsync(pipeline, B.Replace("windows:", "windows: [", StringComparison.Ordinal), Ct);
+            await UntilAsync(async () => (await ReadyAsync(http))?.Stale is not null);
+            var stale = (await ReadyAsync(http))!;
+            Assert.Equal(digestA, stale.Digest);
+            var metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative), Ct);
+            Assert.Matches(@"(?m)^breadboard_pipeline_stale\{[^}]*\} 1$", metrics);
+            Assert.Matches(@"(?m)^breadboard_pipeline_reload_refusals_total\{[^}]*\} 1$", metrics);
 
-        await File.WriteAllTextAsync(pipeline, B, Ct);
-        await UntilAsync(async () => (await ReadyAsync(http)) is { Stale: null } r && r.Digest != digestA);
-        var digestB = (await ReadyAsync(http))!.Digest;
-        var reloadedMetrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative), Ct);
-        Assert.Matches(@"(?m)^breadboard_pipeline_stale\{[^}]*\} 0$", reloadedMetrics);
+            await File.WriteAllTextAsync(pipeline, B, Ct);
+            await UntilAsync(async () => (await ReadyAsync(http)) is { Stale: null } r && r.Digest != digestA);
+            digestB = (await ReadyAsync(http))!.Digest;
+            var reloadedMetrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative), Ct);
+            Assert.Matches(@"(?m)^breadboard_pipeline_stale\{[^}]*\} 0$", reloadedMetrics);
 
-        var ingested = await ingest;
-        Assert.True(ingested.ExitCode == 0, ingested.Stderr);
-        await process.WaitForExitAsync(Ct).WaitAsync(TimeSpan.FromSeconds(120), Ct);
-        Assert.Equal(0, process.ExitCode);
+            var ingested = await ingest;
+            Assert.True(ingested.ExitCode == 0, ingested.Stderr);
+            await process.WaitForExitAsync(Ct).WaitAsync(TimeSpan.FromSeconds(120), Ct);
+            Assert.Equal(0, process.ExitCode);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true); // a failed assertion must not leave it consuming
+            }
+        }
 
         await CliProcess.RunSucceedsAsync(dir, "export", "--store", store, "--bars-out", dir.File("p-bars.ndjson"), "--alerts-out", dir.File("p-alerts.ndjson"));
         Assert.Equal(CliProcess.SortedLines(dir.File("a-bars.ndjson")), CliProcess.SortedLines(dir.File("p-bars.ndjson")));
