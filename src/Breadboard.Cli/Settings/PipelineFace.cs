@@ -1,9 +1,9 @@
 using System.CommandLine;
 using Breadboard.Core.Pipeline;
 using Breadboard.Core.Seams;
-using Breadboard.Runtime;
 using Breadboard.Core.Streaming;
 using Breadboard.Kafka;
+using Breadboard.Runtime;
 using Breadboard.Runtime.Faces;
 using Breadboard.Runtime.Sources;
 using Breadboard.Web.Api;

@@ -5,8 +5,8 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using OpenTelemetry.Metrics;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
 
 namespace Breadboard.Cli.Settings;
 

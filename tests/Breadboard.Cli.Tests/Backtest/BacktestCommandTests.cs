@@ -122,6 +122,60 @@ public class BacktestCommandTests
     }
 
     [Fact]
+    public async Task Compare_OnAHandMadeHistory_CountsBeforeAfterAndOnlyEither()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var dir = new TempDir();
+        const string head = "version: 1\nout_of_orderness: 1s\nwindows:\n  - { name: 1m, type: tumbling, size: 1m }\nrules:\n";
+        const string running = head + "  - { name: up, window: 1m, when: \"close > 100.5\" }\n  - { name: down, window: 1m, when: \"close < 100\" }\n";
+        const string proposed = head + "  - { name: up, window: 1m, when: \"close > 99.5\" }\n";
+
+        // One AAA tick a minute, closes 100, 102, 99, 105, 101. An expression rule fires once per run of true bars:
+        // running 'up' fires on 102 and 105, 'down' on 99; proposed 'up' on 100 and 105. BBB stays at 50: running
+        // 'down' fires once, on its first bar.
+        double[] closes = [100, 102, 99, 105, 101];
+        var lines = closes.SelectMany((c, i) => new[]
+        {
+            $"{{\"symbol\":\"AAA\",\"ts\":{Kit0 + (i * 60_000) + 30_000},\"price\":{c},\"volume\":1}}",
+            $"{{\"symbol\":\"BBB\",\"ts\":{Kit0 + (i * 60_000) + 31_000},\"price\":50,\"volume\":1}}",
+        });
+        await File.WriteAllLinesAsync(dir.File("ticks.ndjson"), lines, ct);
+        await File.WriteAllTextAsync(dir.File("proposed.yaml"), proposed, ct);
+        var database = dir.File("store.duckdb");
+        await CliProcess.RunSucceedsAsync(dir, "replay", "-q", "--input", dir.File("ticks.ndjson"), "--bars-out", dir.File("b.ndjson"), "--alerts-out", dir.File("a.ndjson"), "--store", $"duckdb://{database}");
+
+        var store = $"duckdb://{database}";
+        var missing = await CliProcess.RunAsync(dir.Path, ["backtest", "--store", store, "--pipeline", dir.File("proposed.yaml"), "--alerts-out", dir.File("out.ndjson"), "--compare"]);
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Contains("has no running pipeline recorded", missing.Stderr, StringComparison.Ordinal);
+
+        // What 'up' records when it starts.
+        await using (var writer = DuckDbStore.Open(database))
+        {
+            await writer.InitializeAsync(ct);
+            var definition = Core.Pipeline.PipelineLoader.Parse(running, "running");
+            await writer.WritePipelineAsync(new StoredPipeline(definition.Digest(), Core.Pipeline.PipelineLoader.ToYaml(definition), 1, "up"), ct);
+        }
+
+        var result = await CliProcess.RunAsync(dir.Path, ["backtest", "--store", store, "--pipeline", dir.File("proposed.yaml"), "--alerts-out", dir.File("out.ndjson"), "--compare", "--report", dir.File("report.html")]);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+
+        // The report (drawn in a real browser by BacktestReportTests) is one file with the chart library inside.
+        var report = await File.ReadAllTextAsync(dir.File("report.html"), ct);
+        Assert.Contains("LightweightCharts", report, StringComparison.Ordinal);
+        Assert.DoesNotContain("src=\"http", report, StringComparison.Ordinal);
+        string[] Row(string first, string? symbol = null) => result.Stdout.Split('\n').Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .First(t => t.Length > 1 && t[0] == first && (symbol is null || t[1] == symbol));
+        Assert.Equal(["rule", "symbol", "before", "after", "only", "before", "only", "after"], Row("rule"));
+        Assert.Equal(["down", "AAA", "1", "0", "1", "0"], Row("down", "AAA"));
+        Assert.Equal(["down", "BBB", "1", "0", "1", "0"], Row("down", "BBB"));
+        Assert.Equal(["up", "AAA", "2", "2", "1", "1"], Row("up"));
+        Assert.Equal(["total", "4", "2", "3", "1"], Row("total"));
+        Assert.DoesNotContain(result.Stdout.Split('\n'), l => l.StartsWith("up ", StringComparison.Ordinal) && l.Contains("BBB", StringComparison.Ordinal));
+        Assert.Equal(2, File.ReadAllLines(dir.File("out.ndjson")).Length);
+    }
+
+    [Fact]
     public async Task Backtest_RefusesWhatCannotBeRun_InOneLineEach()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -154,6 +208,9 @@ public class BacktestCommandTests
             Assert.Contains(expected, line, StringComparison.Ordinal);
         }
     }
+
+    // 2026-01-02T14:30:00Z.
+    private const long Kit0 = 1_767_364_200_000;
 
     private static long StartOf(string line) =>
         EventTime.TryParse(JsonDocument.Parse(line).RootElement.GetProperty("window_start").GetString()!, out var ms) ? ms : throw new FormatException(line);
