@@ -41,8 +41,7 @@ internal abstract class PipelineFace : IDisposable
 
     /// <summary>Runs <paramref name="next"/>'s rules and indicators from the next bar that closes.</summary>
     /// <exception cref="InvalidOperationException">This face cannot (the engine runs elsewhere), or is not running.</exception>
-    public virtual Task<PipelineSwitch> ReloadAsync(PipelineDefinition next) =>
-        throw new InvalidOperationException($"'{Path}' does not reload here: reload the processes that run the engine");
+    public abstract Task<PipelineSwitch> ReloadAsync(PipelineDefinition next);
 
     public virtual void Dispose()
     {
@@ -71,7 +70,7 @@ internal abstract class PipelineFace : IDisposable
         {
             // Flink runs the pipeline (deployed with 'flink deploy'); this process feeds it and stores what it writes.
             var sink = new OutputSink(kafka, store, alerts, stats, SinkOptions.Default with { Logger = Commands.CommandRunner.Logger("kafka") }, hub);
-            return new ThroughKafka(kafka, stats, sink.RunAsync, () => Backends.ToBusLag(sink.Lag), sink, $"Kafka {kafka.BootstrapServers} → Flink job ({Seams.Engine.Shown(parse)}) → sink (group {SinkOptions.Default.GroupId})");
+            return new ThroughKafka(kafka, stats, sink.RunAsync, () => Backends.ToBusLag(sink.Lag), sink, $"Kafka {kafka.BootstrapServers} → Flink job ({Seams.Engine.Shown(parse)}) → sink (group {SinkOptions.Default.GroupId})", null);
         }
 
         var processor = new TickProcessor(kafka, definition, store, alerts, stats, ProcessorOptions.Default with
@@ -80,7 +79,7 @@ internal abstract class PipelineFace : IDisposable
             IdleTimeout = TimeSpan.FromSeconds(2),
             Logger = Commands.CommandRunner.Logger("kafka"),
         }, hub);
-        return new ThroughKafka(kafka, stats, processor.RunAsync, () => Backends.ToBusLag(processor.Lag), processor, $"Kafka {kafka.BootstrapServers} → processor (group {ProcessorOptions.Default.GroupId})");
+        return new ThroughKafka(kafka, stats, processor.RunAsync, () => Backends.ToBusLag(processor.Lag), processor, $"Kafka {kafka.BootstrapServers} → processor (group {ProcessorOptions.Default.GroupId})", next => Task.FromResult(processor.Reload(next)));
     }
 
     /// <summary>The embedded face: the engine in this process.</summary>
@@ -114,9 +113,13 @@ internal abstract class PipelineFace : IDisposable
     }
 
     /// <summary>The feed published to Kafka while a consumer group member (the processor, or the sink of a Flink job) consumes in this process.</summary>
-    private sealed class ThroughKafka(KafkaBusOptions kafka, PipelineStats stats, Func<CancellationToken, Task> consume, Func<IReadOnlyList<BusPartitionLag>> lag, IDisposable member, string path) : PipelineFace
+    /// <param name="reload">The processor's reload; null behind Flink, whose job changes with 'flink deploy --upgrade'.</param>
+    private sealed class ThroughKafka(KafkaBusOptions kafka, PipelineStats stats, Func<CancellationToken, Task> consume, Func<IReadOnlyList<BusPartitionLag>> lag, IDisposable member, string path, Func<PipelineDefinition, Task<PipelineSwitch>>? reload) : PipelineFace
     {
         public override string Path => path;
+
+        public override Task<PipelineSwitch> ReloadAsync(PipelineDefinition next) =>
+            reload?.Invoke(next) ?? throw new InvalidOperationException("the Flink job runs the pipeline: change it with 'flink deploy --upgrade'");
 
         public override PipelineStats Stats => stats;
 
