@@ -15,10 +15,7 @@ namespace Breadboard.Runtime.Sources;
 /// </remarks>
 public sealed class FeedTickSource : ITickSource
 {
-    private readonly Channel<Tick> _ticks;
-    private readonly CancellationTokenSource _cancel;
-    private readonly Task _pump;
-    private Task<bool>? _waiting;
+    private readonly Pump<Tick> _ticks;
 
     /// <param name="name">Names the feed in messages.</param>
     /// <param name="capacity">Ticks the feed may run ahead of the engine before it waits.</param>
@@ -27,9 +24,7 @@ public sealed class FeedTickSource : ITickSource
     {
         ArgumentNullException.ThrowIfNull(feed);
         Name = name;
-        _ticks = Channel.CreateBounded<Tick>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true });
-        _cancel = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        _pump = PumpAsync(feed, _cancel.Token);
+        _ticks = new Pump<Tick>(capacity, (writer, ct) => CopyAsync(feed, writer, ct), stop);
     }
 
     public string Name { get; }
@@ -38,77 +33,41 @@ public sealed class FeedTickSource : ITickSource
 
     public long Line => 0;
 
-    public bool Exhausted { get; private set; }
+    public bool Exhausted => _ticks.Exhausted;
 
     public Reject? LastReject => null;
 
     public SourceStatus Read(out Tick tick, out long position)
     {
-        if (_ticks.Reader.TryRead(out tick))
+        if (_ticks.TryRead(out tick))
         {
             position = ++Position;
             return SourceStatus.Tick;
         }
 
         position = 0;
-        if (!_ticks.Reader.Completion.IsCompleted)
+        if (!_ticks.Completed)
         {
             return SourceStatus.Empty;
         }
 
-        // The feed's own error, not the channel closing behind it.
-        _ticks.Reader.Completion.GetAwaiter().GetResult();
+        _ticks.ThrowIfFailed(); // the feed's own error, not the channel closing behind it
         return SourceStatus.End;
     }
 
-    public async ValueTask WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        // One wait at a time: the channel has a single reader.
-        _waiting ??= _ticks.Reader.WaitToReadAsync(CancellationToken.None).AsTask();
-        if (await Task.WhenAny(_waiting, Task.Delay(timeout, cancellationToken)) == _waiting)
-        {
-            _waiting = null;
-        }
-    }
-
-    private async Task PumpAsync(IAsyncEnumerable<Tick> feed, CancellationToken cancellationToken)
-    {
-        await Task.Yield(); // the feed runs beside the engine, not on the caller's stack
-        try
-        {
-            await foreach (var tick in feed.WithCancellation(cancellationToken))
-            {
-                if (!_ticks.Writer.TryWrite(tick))
-                {
-                    await _ticks.Writer.WriteAsync(tick, cancellationToken);
-                }
-            }
-
-            Exhausted = true;
-            _ticks.Writer.TryComplete();
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // Stopping is the normal way out of a live feed.
-            _ticks.Writer.TryComplete();
-        }
-        catch (Exception e)
-        {
-            _ticks.Writer.TryComplete(e);
-        }
-    }
+    public ValueTask WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _ticks.WaitAsync(timeout, cancellationToken);
 
     /// <summary>Stops the feed (when the run ends early, on a failure) and waits for it.</summary>
-    public void Dispose()
+    public void Dispose() => _ticks.Dispose();
+
+    private static async Task CopyAsync(IAsyncEnumerable<Tick> feed, ChannelWriter<Tick> writer, CancellationToken cancellationToken)
     {
-        _cancel.Cancel();
-        try
+        await foreach (var tick in feed.WithCancellation(cancellationToken))
         {
-            _pump.GetAwaiter().GetResult();
-        }
-        finally
-        {
-            _cancel.Dispose();
+            if (!writer.TryWrite(tick))
+            {
+                await writer.WriteAsync(tick, cancellationToken);
+            }
         }
     }
 }

@@ -17,13 +17,9 @@ public sealed class StoreTickSource : ITickSource
 {
     private const int BlockSize = 4096;
 
-    private readonly Channel<Tick[]> _blocks;
-    private readonly CancellationTokenSource _cancel;
-    private readonly Task _pump;
+    private readonly Pump<Tick[]> _blocks;
     private Tick[] _block = [];
     private int _next;
-    private int _count;
-    private Task<bool>? _waiting;
 
     /// <param name="name">Names the input in messages.</param>
     /// <param name="blocksAhead">Blocks the reader may run ahead of the engine.</param>
@@ -32,9 +28,7 @@ public sealed class StoreTickSource : ITickSource
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(query);
         Name = name;
-        _blocks = Channel.CreateBounded<Tick[]>(new BoundedChannelOptions(blocksAhead) { SingleReader = true, SingleWriter = true });
-        _cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        _pump = PumpAsync(store.QueryTicksAsync(query, _cancel.Token), _cancel.Token);
+        _blocks = new Pump<Tick[]>(blocksAhead, (writer, ct) => ReadAsync(store.QueryTicksAsync(query, ct), writer, ct), cancellationToken);
     }
 
     public string Name { get; }
@@ -43,23 +37,27 @@ public sealed class StoreTickSource : ITickSource
 
     public long Line => 0;
 
-    public bool Exhausted { get; private set; }
+    public bool Exhausted => _blocks.Exhausted;
 
     public Reject? LastReject => null;
 
     public SourceStatus Read(out Tick tick, out long position)
     {
-        if (_next == _count && !NextBlock())
+        if (_next == _block.Length)
         {
-            tick = default;
-            position = 0;
-            if (!_blocks.Reader.Completion.IsCompleted)
+            if (!_blocks.TryRead(out var block))
             {
-                return SourceStatus.Empty;
+                (tick, position) = (default, 0);
+                if (!_blocks.Completed)
+                {
+                    return SourceStatus.Empty;
+                }
+
+                _blocks.ThrowIfFailed(); // the store's error, if it failed
+                return SourceStatus.End;
             }
 
-            _blocks.Reader.Completion.GetAwaiter().GetResult(); // the store's error, if it failed
-            return SourceStatus.End;
+            (_block, _next) = (block, 0);
         }
 
         tick = _block[_next++];
@@ -67,68 +65,28 @@ public sealed class StoreTickSource : ITickSource
         return SourceStatus.Tick;
     }
 
-    public async ValueTask WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        _waiting ??= _blocks.Reader.WaitToReadAsync(CancellationToken.None).AsTask();
-        if (await Task.WhenAny(_waiting, Task.Delay(timeout, cancellationToken)) == _waiting)
-        {
-            _waiting = null;
-        }
-    }
-
-    private bool NextBlock()
-    {
-        if (!_blocks.Reader.TryRead(out var block))
-        {
-            return false;
-        }
-
-        (_block, _next, _count) = (block, 0, block.Length);
-        return true;
-    }
-
-    private async Task PumpAsync(IAsyncEnumerable<Tick> ticks, CancellationToken cancellationToken)
-    {
-        await Task.Yield(); // the store is read beside the engine, not on the caller's stack
-        try
-        {
-            var block = new Tick[BlockSize];
-            var n = 0;
-            await foreach (var tick in ticks)
-            {
-                block[n++] = tick;
-                if (n == BlockSize)
-                {
-                    await _blocks.Writer.WriteAsync(block, cancellationToken);
-                    (block, n) = (new Tick[BlockSize], 0);
-                }
-            }
-
-            if (n > 0)
-            {
-                await _blocks.Writer.WriteAsync(block[..n], cancellationToken);
-            }
-
-            Exhausted = true;
-            _blocks.Writer.TryComplete();
-        }
-        catch (Exception e)
-        {
-            _blocks.Writer.TryComplete(e);
-        }
-    }
+    public ValueTask WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _blocks.WaitAsync(timeout, cancellationToken);
 
     /// <summary>Stops reading (a run that ends early) and waits for the reader.</summary>
-    public void Dispose()
+    public void Dispose() => _blocks.Dispose();
+
+    private static async Task ReadAsync(IAsyncEnumerable<Tick> ticks, ChannelWriter<Tick[]> writer, CancellationToken cancellationToken)
     {
-        _cancel.Cancel();
-        try
+        var block = new Tick[BlockSize];
+        var n = 0;
+        await foreach (var tick in ticks)
         {
-            _pump.GetAwaiter().GetResult();
+            block[n++] = tick;
+            if (n == BlockSize)
+            {
+                await writer.WriteAsync(block, cancellationToken);
+                (block, n) = (new Tick[BlockSize], 0);
+            }
         }
-        finally
+
+        if (n > 0)
         {
-            _cancel.Dispose();
+            await writer.WriteAsync(block[..n], cancellationToken);
         }
     }
 }
