@@ -44,9 +44,21 @@ public sealed class WorkerHealthTests
                 Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
             }
 
-            using (var other = await http.GetAsync(new Uri("/metrics", UriKind.Relative), Ct))
+            using (var other = await http.GetAsync(new Uri("/api/bars", UriKind.Relative), Ct))
             {
                 Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
+            }
+
+            // A worker's metrics (a refused pipeline reload) are Prometheus text; a reload needs the API key.
+            using (var metrics = await http.GetAsync(new Uri("/metrics", UriKind.Relative), Ct))
+            {
+                Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+                Assert.Contains("breadboard_pipeline_stale", await metrics.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+            }
+
+            using (var reload = await http.PostAsync(new Uri("/api/pipeline/reload", UriKind.Relative), null, Ct))
+            {
+                Assert.True(reload.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.Unauthorized, reload.StatusCode.ToString());
             }
 
             // Ctrl-C / SIGTERM: not ready at once, before the loop has ended; ready never comes back.
