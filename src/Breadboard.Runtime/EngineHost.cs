@@ -156,7 +156,7 @@ public sealed class EngineHost(PipelineDefinition definition, EngineHostOptions?
         {
             while (true)
             {
-                if (_reload is not null)
+                if (Volatile.Read(ref _reload) is not null)
                 {
                     ApplyReload(run);
                 }
