@@ -28,6 +28,7 @@ public sealed record FileSourceOpts
 }
 
 /// <summary>A tick file (NDJSON or CSV, .gz read compressed), read line by line, optionally paced in event time.</summary>
+/// <remarks>Unpaced, the file is parsed on its own task ahead of the engine (<see cref="ParseAhead"/>).</remarks>
 public sealed class FileTickSource : ITickSource
 {
     private const int CheckEvery = 65_536;
@@ -36,6 +37,7 @@ public sealed class FileTickSource : ITickSource
     private readonly Stream _input;
     private readonly TickStreamReader _reader;
     private readonly Pacer? _pacer;
+    private readonly ParseAhead? _ahead;
     private readonly FileSourceOpts _opts;
     private readonly CancellationToken _stop;
     private int _sinceCheck;
@@ -76,22 +78,28 @@ public sealed class FileTickSource : ITickSource
         }
 
         _pacer = _opts.Speed is { } speed ? new Pacer(speed) : null;
+        _ahead = _pacer is null ? new ParseAhead(_reader, () => _file.Position, path, stop) : null;
         (_positionBefore, _lineBefore) = (_opts.StartPosition, _opts.StartLine);
     }
 
     public string Name { get; }
 
     /// <summary>Past the last line read, or before a tick still waiting for its time.</summary>
-    public long Position => _holding ? _positionBefore : _reader.Position;
+    public long Position => _ahead?.Position ?? (_holding ? _positionBefore : _reader.Position);
 
-    public long Line => _holding ? _lineBefore : _reader.Line;
+    public long Line => _ahead?.Line ?? (_holding ? _lineBefore : _reader.Line);
 
     public bool Exhausted { get; private set; }
 
-    public Reject? LastReject => _reader.LastReject;
+    public Reject? LastReject => _ahead is null ? _reader.LastReject : _ahead.LastReject;
 
     public SourceStatus Read(out Tick tick, out long position)
     {
+        if (_ahead is not null)
+        {
+            return ReadAhead(_ahead, out tick, out position);
+        }
+
         if (_holding)
         {
             if (_stop.IsCancellationRequested)
@@ -161,8 +169,45 @@ public sealed class FileTickSource : ITickSource
         return SourceStatus.Tick;
     }
 
+    private SourceStatus ReadAhead(ParseAhead ahead, out Tick tick, out long position)
+    {
+        if (++_sinceCheck == CheckEvery)
+        {
+            _sinceCheck = 0;
+            _opts.Progress?.Invoke(ahead.BytesRead, _file.Length);
+            if (_stop.IsCancellationRequested)
+            {
+                return Stopped(out tick, out position);
+            }
+        }
+
+        var status = ahead.Read(out tick, out var waiting);
+        position = ahead.Line;
+        switch (status)
+        {
+            case ReadStatus.Rejected:
+                return SourceStatus.Rejected;
+            case ReadStatus.End when waiting:
+                return SourceStatus.Empty;
+            case ReadStatus.End when !ahead.Exhausted:
+                return Stopped(out tick, out position); // the parser was stopped
+            case ReadStatus.End:
+                Exhausted = true;
+                _opts.Progress?.Invoke(_file.Length, _file.Length);
+                return SourceStatus.End;
+        }
+
+        return SourceStatus.Tick;
+    }
+
     public async ValueTask WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
+        if (_ahead is not null)
+        {
+            await _ahead.WaitAsync(timeout, cancellationToken);
+            return;
+        }
+
         if (!_holding)
         {
             return;
@@ -211,6 +256,7 @@ public sealed class FileTickSource : ITickSource
 
     public void Dispose()
     {
+        _ahead?.Dispose(); // first: it reads from the reader
         _reader.Dispose();
         _input.Dispose();
         _file.Dispose();

@@ -72,6 +72,17 @@ public sealed class DuckDbBarsBaselineTests : IDisposable
     }
 
     [Fact]
+    public void SimpleSql_GivesTheSameBarsButForTheOrderOfTicksInOneMillisecond()
+    {
+        var exact = DuckDbBarsBaseline.ComputeBars(_path);
+        var simple = DuckDbBarsBaseline.ComputeBars(_path, simple: true);
+
+        // Open and close may differ only where ticks tie: BTC-USD's 14:30:01 (open) and 14:30:50 (close).
+        Assert.Equal(exact.Select(b => b with { Open = 0, Close = 0 }), simple.Select(b => b with { Open = 0, Close = 0 }));
+        Assert.Equal(exact.Where(b => b.Symbol == "AAPL"), simple.Where(b => b.Symbol == "AAPL"));
+    }
+
+    [Fact]
     public void Run_CountsBarsPerWindowAndTicks()
     {
         var result = DuckDbBarsBaseline.Run(_path);
@@ -86,7 +97,11 @@ public sealed class DuckDbBarsBaselineTests : IDisposable
         Assert.Throws<FileNotFoundException>(() => DuckDbBarsBaseline.Run(_path + ".missing"));
 
     [Fact]
-    public void Sql_ReadsThePathAsAParameter() => Assert.Contains("read_ndjson($path", DuckDbBarsBaseline.Sql, StringComparison.Ordinal);
+    public void Sql_ReadsThePathAsAParameter()
+    {
+        Assert.Contains("read_ndjson($path", DuckDbBarsBaseline.Sql, StringComparison.Ordinal);
+        Assert.Contains("read_json($path,", DuckDbBarsBaseline.SimpleSql, StringComparison.Ordinal);
+    }
 
     private static Bar B(string symbol, string window, long start, long end, (double Open, double High, double Low, double Close, double Volume, double? Vwap, long Trades) v) =>
         new(symbol, window, T0 + start, T0 + end, v.Open, v.High, v.Low, v.Close, v.Volume, v.Vwap, v.Trades);
