@@ -12,6 +12,9 @@ public sealed class SymbolTable
     private readonly Dictionary<string, string> _strings = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _lookup;
 
+    private const int RecentSlots = 64;
+    private readonly Recent[] _recent = new Recent[RecentSlots];
+
     public SymbolTable() => _lookup = _strings.GetAlternateLookup<ReadOnlySpan<char>>();
 
     public int Count => _strings.Count;
@@ -24,7 +27,40 @@ public sealed class SymbolTable
             return null;
         }
 
+        // A value seen lately is found by its bytes alone, without decoding and hashing it as characters: a tick
+        // line has two such values, and a file a few dozen distinct ones.
+        var hash = 2166136261;
+        foreach (var b in utf8)
+        {
+            hash = (hash ^ b) * 16777619;
+        }
+
+        ref var recent = ref _recent[hash % RecentSlots];
+        if (recent.Value is not null && utf8.SequenceEqual(recent.Key.AsSpan(0, recent.Length)))
+        {
+            return recent.Value;
+        }
+
+        var interned = Decode(utf8);
+        if (interned is not null)
+        {
+            recent.Key ??= new byte[MaxLength * 4];
+            utf8.CopyTo(recent.Key);
+            (recent.Length, recent.Value) = (utf8.Length, interned);
+        }
+
+        return interned;
+    }
+
+    private string? Decode(ReadOnlySpan<byte> utf8)
+    {
+
         Span<char> chars = stackalloc char[MaxLength * 4];
+        if (Ascii.ToUtf16(utf8, chars, out var widened) == System.Buffers.OperationStatus.Done)
+        {
+            return Intern(chars[..widened]); // the common case, without the strict decoder's overhead
+        }
+
         int length;
         try
         {
@@ -65,4 +101,11 @@ public sealed class SymbolTable
     }
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    private struct Recent
+    {
+        public byte[] Key;
+        public int Length;
+        public string? Value;
+    }
 }

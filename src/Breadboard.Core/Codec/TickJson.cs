@@ -112,16 +112,9 @@ public sealed class TickJson
     /// <summary>A string's text up to its closing quote, when it is printable ASCII without escapes; <paramref name="rest"/> continues after the quote.</summary>
     private static bool TakePlainString(ref ReadOnlySpan<byte> rest, out ReadOnlySpan<byte> text)
     {
-        var end = rest.IndexOfAnyExceptInRange((byte)0x20, (byte)0x7E);
         var quote = rest.IndexOf((byte)'"');
-        text = default;
-        if (quote < 0 || (end >= 0 && end < quote))
-        {
-            return false;
-        }
-
-        text = rest[..quote];
-        if (text.Contains((byte)'\\'))
+        text = quote < 0 ? default : rest[..quote];
+        if (quote < 0 || text.ContainsAny(NotPlain))
         {
             return false;
         }
@@ -130,21 +123,30 @@ public sealed class TickJson
         return true;
     }
 
+    // Control characters, the escape character and anything not ASCII.
+    private static readonly System.Buffers.SearchValues<byte> NotPlain = System.Buffers.SearchValues.Create(
+        [.. Enumerable.Range(0, 0x20).Select(b => (byte)b), (byte)'\\', .. Enumerable.Range(0x7F, 0x81).Select(b => (byte)b)]);
+
     /// <summary>A JSON number (its grammar checked), parsed as <see cref="Utf8JsonReader.TryGetDouble"/> parses it; finite only.</summary>
     private static bool TakeNumber(ref ReadOnlySpan<byte> rest, out double value)
     {
         value = 0;
         var i = 0;
-        if (i < rest.Length && rest[i] == '-')
+        var negative = i < rest.Length && rest[i] == '-';
+        if (negative)
         {
             i++;
         }
 
+        // Digits as one integer, for the exact way below: at most 15 of them, so it stays below 2^53.
+        ulong mantissa = 0;
+        var digits = 0;
+        var fraction = 0;
         if (i < rest.Length && rest[i] == '0')
         {
-            i++;
+            (i, digits) = (i + 1, 1);
         }
-        else if (!Digits(rest, ref i))
+        else if (!Digits(rest, ref i, ref mantissa, ref digits))
         {
             return false;
         }
@@ -152,10 +154,13 @@ public sealed class TickJson
         if (i < rest.Length && rest[i] == '.')
         {
             i++;
-            if (!Digits(rest, ref i))
+            var before = digits;
+            if (!Digits(rest, ref i, ref mantissa, ref digits))
             {
                 return false;
             }
+
+            fraction = digits - before;
         }
 
         var exponent = i < rest.Length && (rest[i] | 0x20) == 'e';
@@ -167,13 +172,20 @@ public sealed class TickJson
                 i++;
             }
 
-            if (!Digits(rest, ref i))
+            if (!Digits(rest, ref i, ref mantissa, ref digits))
             {
                 return false;
             }
         }
 
-        if (!Utf8Parser.TryParse(rest[..i], out value, out var consumed, exponent ? 'e' : default) || consumed != i || !double.IsFinite(value))
+        if (!exponent && digits <= 15 && mantissa != 0)
+        {
+            // Both the integer and the power of ten are exact doubles, and IEEE division rounds correctly: the
+            // nearest double to the decimal, which is what any correct parser gives (Clinger's fast path).
+            value = mantissa / PowersOfTen[fraction];
+            value = negative ? -value : value;
+        }
+        else if (!Utf8Parser.TryParse(rest[..i], out value, out var consumed, exponent ? 'e' : default) || consumed != i || !double.IsFinite(value))
         {
             return false;
         }
@@ -182,11 +194,19 @@ public sealed class TickJson
         return true;
     }
 
-    private static bool Digits(ReadOnlySpan<byte> s, ref int i)
+    private static readonly double[] PowersOfTen = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+    /// <summary>Digits from <paramref name="i"/> on, counted and (while they fit) added to <paramref name="mantissa"/>; false when there are none.</summary>
+    private static bool Digits(ReadOnlySpan<byte> s, ref int i, ref ulong mantissa, ref int digits)
     {
         var start = i;
-        while (i < s.Length && char.IsAsciiDigit((char)s[i]))
+        while (i < s.Length && (uint)(s[i] - '0') <= 9)
         {
+            if (++digits <= 15)
+            {
+                mantissa = (mantissa * 10) + (uint)(s[i] - '0');
+            }
+
             i++;
         }
 

@@ -21,6 +21,13 @@ public class TickJsonCanonicalProperties
         Gen.Double.Select(d => d.ToString("R", CultureInfo.InvariantCulture)),
         Gen.Double[1e-6, 1e7].Select(d => d.ToString(CultureInfo.InvariantCulture)),
         Gen.Long[-5, 100_000].Select(l => l.ToString(CultureInfo.InvariantCulture)),
+        Gen.Select(Gen.Long[0, 999_999_999_999_999_999], Gen.Int[0, 18], Gen.Bool).Select((m, point, minus) =>
+        {
+            // Short decimals, the exact way's domain, and just past it (16 digits and more).
+            var digits = m.ToString(CultureInfo.InvariantCulture);
+            var at = Math.Min(point, digits.Length - 1);
+            return (minus ? "-" : "") + (at == 0 ? digits : digits[..^at] + "." + digits[^at..]);
+        }),
         Gen.Select(Gen.String[Gen.Char["0-9.eE+-"], 1, 10], Gen.Int[0, 9]).Select((s, d) => d + s),
         Gen.OneOf(Gen.Const("01"), Gen.Const("1."), Gen.Const(".5"), Gen.Const("1e400"), Gen.Const("-0"), Gen.Const("1E+2"), Gen.Const("\"5\""), Gen.Const("NaN")));
 
@@ -49,6 +56,7 @@ public class TickJsonCanonicalProperties
     [Fact]
     public void TryParseCanonical_WhereItTakesALine_AgreesWithTheJsonReader()
     {
+        var taken = 0;
         Line.Sample(line =>
         {
             var bytes = Encoding.UTF8.GetBytes(line);
@@ -57,8 +65,13 @@ public class TickJsonCanonicalProperties
                 return true;
             }
 
-            return new TickJson().TryParseAny(bytes, out var general, out _) && fast == general;
+            Interlocked.Increment(ref taken);
+            return new TickJson().TryParseAny(bytes, out var general, out _) && fast == general
+                && BitConverter.DoubleToInt64Bits(fast.Price) == BitConverter.DoubleToInt64Bits(general.Price)
+                && BitConverter.DoubleToInt64Bits(fast.Volume) == BitConverter.DoubleToInt64Bits(general.Volume);
         }, iter: 20_000);
+
+        Assert.True(taken > 1_000, $"the fast way took only {taken} lines: the property says little");
     }
 
     [Fact]
@@ -70,6 +83,27 @@ public class TickJsonCanonicalProperties
             var line = TickJson.ToJson(tick);
             return new TickJson().TryParseCanonical(Encoding.UTF8.GetBytes(line), out var read) && read == tick;
         }, iter: 5_000);
+    }
+
+    [Fact]
+    public void SymbolTable_InterningManyValuesAtRandom_GivesOneInstancePerValue()
+    {
+        var values = Enumerable.Range(0, 300).Select(i => $"S{i}").ToArray();
+        Gen.Int[0, values.Length - 1].Array[1, 2_000].Sample(picks =>
+        {
+            var table = new SymbolTable();
+            var first = new Dictionary<string, string>();
+            foreach (var pick in picks)
+            {
+                var interned = table.Intern(Encoding.UTF8.GetBytes(values[pick]))!;
+                if (interned != values[pick] || !ReferenceEquals(first.TryAdd(interned, interned) ? interned : first[interned], interned))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }, iter: 200);
     }
 
     [Theory]
