@@ -98,7 +98,7 @@ internal static class BenchCommand
             }
         }));
 
-        return new Command("bench", "Benchmarks.") { replay, WebBench.Create(), KafkaBench.Create(), AlertsBench.Create(), ClickHouseBench.Create(), FeedBench.Create() };
+        return new Command("bench", "Benchmarks.") { replay, WebBench.Create(), KafkaBench.Create(), AlertsBench.Create(), ClickHouseBench.Create(), FeedBench.Create(), FreshnessBench.Create() };
     }
 
     /// <summary>Writes (once) a deterministic synthetic tick file under data/bench.</summary>
