@@ -29,7 +29,10 @@ namespace Breadboard.Cli.Commands;
 /// The dashboard's stream is a <see cref="LiveHub"/> flushed every 100 ms as the web server does, with one client
 /// that reads every message (it also gives the outside view: a tick summary's trade time to its arrival, as a
 /// WebSocket client would time it). Alerts reach the hub through the alert bus's dashboard subscription, and one
-/// notifier (no grouping, no repeat interval) delivers them to a channel that accepts at once.
+/// notifier (no grouping, no repeat interval) delivers them to a channel that accepts at once. The outside view of
+/// an alert is the wall clock when the hub gets it minus its window's end plus the out-of-orderness (the earliest
+/// moment it could fire, as an outside observer would reckon it), which also counts what comes before this
+/// process receives the closing tick (the feed's 10 ms batches; through Kafka the producer's linger and the fetch).
 /// </remarks>
 internal static class FreshnessBench
 {
@@ -158,7 +161,7 @@ internal static class FreshnessBench
         var outside = new OutsideView();
         var reading = outside.ReadAsync(client, stopReaders.Token);
         var flushing = FlushTicksAsync(hub, stopReaders.Token);
-        var watching = WatchAsync(alerts.WatchAsync(since, stopReaders.Token), hub);
+        var watching = WatchAsync(alerts.WatchAsync(since, stopReaders.Token), hub, outside, definition.OutOfOrdernessMs);
         var notifier = new AlertNotifier(
             new AcceptingChannel(),
             alerts.Transport(AcceptingChannel.ChannelName, since, NullLogger.Instance),
@@ -187,6 +190,22 @@ internal static class FreshnessBench
         try
         {
             await Task.Delay(TimeSpan.FromSeconds(5), cancellationToken);
+            if (processor is not null)
+            {
+                // A new group reads the topics from the start: what earlier runs left on them is caught up first.
+                var waited = Stopwatch.StartNew();
+                long behind;
+                while ((behind = processor.Lag.Sum(l => l.LagMessages)) > feed.RatePerSecond && waited.Elapsed < TimeSpan.FromMinutes(2))
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
+                }
+
+                if (waited.Elapsed > TimeSpan.FromSeconds(1))
+                {
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  (caught up a backlog on the topics for {waited.Elapsed.TotalSeconds:F0} s before measuring; {behind:N0} messages behind now)"));
+                }
+            }
+
             recorder.Reset();
             outside.Reset();
             var ticksBefore = stats.Ticks;
@@ -246,11 +265,12 @@ internal static class FreshnessBench
     }
 
     /// <summary>The dashboard's alert subscription, as <c>up</c> has it: each alert to the hub.</summary>
-    private static async Task WatchAsync(IAsyncEnumerable<Alert> alerts, LiveHub hub)
+    private static async Task WatchAsync(IAsyncEnumerable<Alert> alerts, LiveHub hub, OutsideView outside, long outOfOrdernessMs)
     {
         await foreach (var alert in alerts)
         {
             hub.OnAlert(alert);
+            outside.AlertShown(alert, outOfOrdernessMs);
         }
     }
 
@@ -275,6 +295,7 @@ internal static class FreshnessBench
             Console.WriteLine(Row($"alert → {stage}", r.Values.Alerts.GetValueOrDefault(stage) ?? [], "alerts"));
         }
 
+        Console.WriteLine(Row("outside: earliest close → alert", r.Outside.Alerts, "alerts"));
         Console.WriteLine(Row("outside: trade time → client", r.Outside.Delays, "tick items") + string.Create(CultureInfo.InvariantCulture, $"; {r.Outside.Messages / r.Elapsed.TotalSeconds:F1} ticks messages/s, {r.Outside.Items / r.Elapsed.TotalSeconds:F0} items/s"));
     }
 
@@ -282,11 +303,11 @@ internal static class FreshnessBench
     {
         if (values.Count == 0)
         {
-            return $"  {name,-30} none";
+            return $"  {name,-32} none";
         }
 
         values.Sort();
-        return string.Create(CultureInfo.InvariantCulture, $"  {name,-30} p50 {Ms(Percentile(values, 0.50)),8} p99 {Ms(Percentile(values, 0.99)),8} max {Ms(values[^1]),8}  ({values.Count:N0} {unit})");
+        return string.Create(CultureInfo.InvariantCulture, $"  {name,-32} p50 {Ms(Percentile(values, 0.50)),8} p99 {Ms(Percentile(values, 0.99)),8} max {Ms(values[^1]),8}  ({values.Count:N0} {unit})");
     }
 
     private static IEnumerable<string> Verdict(RateResult r, bool nats)
@@ -317,7 +338,7 @@ internal static class FreshnessBench
 
     private sealed record Samples(List<double> Ticks, Dictionary<string, List<double>> Alerts);
 
-    private sealed record OutsideSamples(List<double> Delays, long Messages, long Items);
+    private sealed record OutsideSamples(List<double> Delays, List<double> Alerts, long Messages, long Items);
 
     /// <summary>Every value the freshness histograms record, in this process, through a <see cref="MeterListener"/>.</summary>
     private sealed class Recorder : IDisposable
@@ -387,7 +408,18 @@ internal static class FreshnessBench
     {
         private readonly Lock _gate = new();
         private List<double> _delays = [];
+        private List<double> _alerts = [];
         private long _messages, _items;
+
+        /// <summary>An alert on the stream: the wall clock minus the earliest moment it could fire (window end plus the allowed out-of-orderness).</summary>
+        public void AlertShown(Alert alert, long outOfOrdernessMs)
+        {
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            lock (_gate)
+            {
+                _alerts.Add(Math.Max(0, now - alert.WindowEnd - outOfOrdernessMs) / 1000.0);
+            }
+        }
 
         public async Task ReadAsync(LiveClient client, CancellationToken cancellationToken)
         {
@@ -417,7 +449,7 @@ internal static class FreshnessBench
         {
             lock (_gate)
             {
-                (_delays, _messages, _items) = ([], 0, 0);
+                (_delays, _alerts, _messages, _items) = ([], [], 0, 0);
             }
         }
 
@@ -425,7 +457,7 @@ internal static class FreshnessBench
         {
             lock (_gate)
             {
-                var samples = new OutsideSamples(_delays, _messages, _items);
+                var samples = new OutsideSamples(_delays, _alerts, _messages, _items);
                 Reset();
                 return samples;
             }
