@@ -1,12 +1,12 @@
 using System.CommandLine;
 using Breadboard.Core.Seams;
+using Breadboard.Web;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Breadboard.Web;
 using OpenTelemetry.Metrics;
 
 namespace Breadboard.Cli.Settings;
