@@ -38,6 +38,9 @@ public sealed class LiveHub : ILiveObserver
     /// <summary>Messages a client may have queued before it is dropped.</summary>
     public const int ClientQueue = 512;
 
+    // Tick stamps kept between two flushes at most (8 MiB): a hub nobody flushes does not grow without bound.
+    private const int MaxStamps = 1 << 20;
+
     private readonly Lock _ticksGate = new();
     private Dictionary<string, TickSummary> _pendingTicks = new(StringComparer.Ordinal);
     private Dictionary<string, TickSummary> _spareTicks = new(StringComparer.Ordinal);
@@ -110,7 +113,7 @@ public sealed class LiveHub : ILiveObserver
             summary.Price = tick.Price;
             summary.Ts = tick.Ts;
             summary.Volume += tick.Volume;
-            if (receivedAt != 0 && Freshness.TicksMeasured)
+            if (receivedAt != 0 && Freshness.TicksMeasured && _stampCount < MaxStamps)
             {
                 if (_stampCount == _pendingStamps.Length)
                 {
