@@ -133,7 +133,11 @@ internal static class FreshnessBench
                 }
             }
 
-            if (verdicts.Count > 0)
+            if (verdicts.Count == 0)
+            {
+                Console.WriteLine("goal at 10K ticks/s: not judged (--rates has no 10000)");
+            }
+            else
             {
                 Console.WriteLine("goal at 10K ticks/s (p99 < 250 ms):");
                 foreach (var v in verdicts)
