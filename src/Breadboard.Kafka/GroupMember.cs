@@ -29,7 +29,8 @@ internal interface IGroupMember : IDisposable
 /// <para>Exactly-once without Kafka transactions: each partition's next offset (and the role's state) is a
 /// <see cref="Checkpoint"/> written in the same store batch as the outputs it covers, and an assigned partition
 /// resumes from it (from the beginning when the store has none). Order of a write: Kafka outputs and dead letters
-/// (delivered in full), the alert bus (flushed), the store batch with the checkpoints, then the advisory offset
+/// (delivered in full), the alert bus (flushed; a role may have published to it as it took messages), the store
+/// batch with the checkpoints, then the advisory offset
 /// commit that lag monitors read. A crash between two steps repeats the earlier ones with the same keys, which the
 /// topics' readers, the alert bus and the store de-duplicate.</para>
 /// <para>Rebalance callbacks run inside Consume on the consume thread, which is why the writes there are
@@ -307,10 +308,15 @@ internal sealed class GroupMember<TState> : IGroupMember
         _producer.Deliver(); // outputs and dead letters before the checkpoint that moves past their input
         if (_alertBus is not null)
         {
-            Wait(PublishAlertsAsync(_alertBus, batch.Alerts), "alert bus publish");
+            // A role that published its alerts as it made them leaves only their acknowledgements to wait for.
+            Wait(PublishAlertsAsync(_alertBus, _role.PublishesAlertsAsTaken ? [] : batch.Alerts), "alert bus publish");
         }
 
         Wait(_store.WriteAsync(batch), "store write");
+        foreach (var alert in batch.Alerts)
+        {
+            Freshness.AlertReached(alert.Id, FreshnessStage.Store);
+        }
 
         _role.Stored(batch, _written, _partitions.Values);
         foreach (var partition in _written)

@@ -23,6 +23,12 @@ internal interface IGroupRole<TState>
 
     IReadOnlyList<string> Topics { get; }
 
+    /// <summary>
+    /// The role hands alerts to the alert bus itself as it makes them (in <see cref="Take"/> and the idle moves); a
+    /// write then only waits for the bus's acknowledgements before the store commits, instead of publishing them.
+    /// </summary>
+    bool PublishesAlertsAsTaken => false;
+
     /// <summary>Role-specific consumer settings on top of <see cref="GroupConsumers.Config"/>.</summary>
     void Configure(ConsumerConfig config);
 

@@ -42,9 +42,11 @@ public sealed record ProcessorOptions : ConsumerGroupOptions
 /// state and next offset are a <see cref="Checkpoint"/> (key <c>kafka:TOPIC:PARTITION</c>) committed in the same
 /// store transaction as the outputs they produced. On assignment a partition resumes from its checkpoint (or from
 /// the beginning when the store has none); outputs published before a crash are published again with the same
-/// keys (bar key, alert id), which the store upserts and the alert bus de-duplicates. Order of a write: Kafka output
-/// topics and dead letters (flushed), the alert bus, then the store transaction, then the advisory offset commit
-/// that lag monitors read.</para>
+/// keys (bar key, alert id), which the store upserts and the alert bus de-duplicates. Alerts go to the alert bus as
+/// soon as the engine fires them (not after the write: a user sees them within a NATS round trip of their window
+/// closing); a write waits for their acknowledgements before it commits. Order of a write: Kafka output topics and
+/// dead letters (flushed), the alert bus's acknowledgements, then the store transaction, then the advisory offset
+/// commit that lag monitors read.</para>
 /// <para>One engine per partition: a symbol lives on exactly one partition, so every window is fed by one
 /// partition and its watermark is that partition's. An idle partition therefore never holds back another's
 /// windows, and the output does not depend on how partitions are spread over processors.</para>
@@ -58,7 +60,7 @@ public sealed class TickProcessor : ConsumerGroupWorker
 
     private static (IGroupMember, IDisposable) Build(KafkaBusOptions bus, PipelineDefinition definition, IMarketStore store, IAlertBus? alertBus, PipelineStats stats, ProcessorOptions options, ILiveObserver? observer)
     {
-        var role = new Role(definition, store, stats, options, observer);
+        var role = new Role(definition, store, stats, options, observer, alertBus);
         return (new GroupMember<PartitionEngine>(bus, role, options, store, alertBus, stats), role);
     }
 
@@ -71,7 +73,7 @@ public sealed class TickProcessor : ConsumerGroupWorker
     public PipelineSwitch Reload(PipelineDefinition next) => new(((Role)GroupRole).Switch(next), long.MinValue);
 
     /// <summary>The processor's part: an engine per partition, fed the parsed ticks, its outputs and state written.</summary>
-    internal sealed class Role(PipelineDefinition definition, IMarketStore store, PipelineStats stats, ProcessorOptions options, ILiveObserver? observer)
+    internal sealed class Role(PipelineDefinition definition, IMarketStore store, PipelineStats stats, ProcessorOptions options, ILiveObserver? observer, IAlertBus? alertBus = null)
         : IGroupRole<PartitionEngine>, IDisposable
     {
         private readonly TickMessages _messages = new();
@@ -105,7 +107,19 @@ public sealed class TickProcessor : ConsumerGroupWorker
 
         public IReadOnlyList<string> Topics => KafkaBusOptions.TickTopics;
 
-        public void Configure(ConsumerConfig config) => config.FetchMaxBytes = 64 * 1024 * 1024;
+        /// <summary>Alerts go to the alert bus as the engines fire them; the write only waits for their acknowledgements.</summary>
+        public bool PublishesAlertsAsTaken => alertBus is not null;
+
+        public void Configure(ConsumerConfig config)
+        {
+            config.FetchMaxBytes = 64 * 1024 * 1024;
+
+            // A fetch that finds nothing new waits at most this long: librdkafka's mock cluster holds such a fetch
+            // for the whole wait even when data arrives meanwhile (a real broker answers once data is there), which
+            // at the default 500 ms delivered ticks to the dashboard in half-second bursts. Costs a few empty
+            // fetches a second per broker when idle.
+            config.FetchWaitMaxMs = 20;
+        }
 
         public void Configure(ProducerConfig config)
         {
@@ -115,7 +129,7 @@ public sealed class TickProcessor : ConsumerGroupWorker
 
         public PartitionEngine Open(TopicPartition partition, string key, Checkpoint? checkpoint)
         {
-            var work = PartitionEngine.Open(_definition, key, checkpoint?.State, options.WallClock, observer);
+            var work = PartitionEngine.Open(_definition, key, checkpoint?.State, options.WallClock, observer, alertBus);
             if (checkpoint is not null)
             {
                 RestoreTradeIds(work.Engine, new TickOrigin(key, checkpoint.Position));
@@ -137,6 +151,7 @@ public sealed class TickProcessor : ConsumerGroupWorker
                 return;
             }
 
+            work.Run.ReceivedAt = partition.LastMessage; // stamped when the consumer handed the message over
             work.Run.Process(in tick, result.Offset.Value);
             foreach (var (refused, offset, reason) in work.Run.Refusals)
             {
@@ -154,12 +169,14 @@ public sealed class TickProcessor : ConsumerGroupWorker
         /// <summary>Closes the windows of a partition that is caught up and quiet, by moving its event time on with the clock.</summary>
         public void MoveOnIdle(GroupPartition<PartitionEngine> partition, TimeSpan quiet)
         {
+            partition.State.Run.ReceivedAt = System.Diagnostics.Stopwatch.GetTimestamp(); // the clock's move is what lets windows close
             Current(partition).Engine.AdvanceEventTime(partition.State.LastTickTs + (long)quiet.TotalMilliseconds);
             partition.Dirty = true;
         }
 
         public void EndOfInput(GroupPartition<PartitionEngine> partition)
         {
+            partition.State.Run.ReceivedAt = System.Diagnostics.Stopwatch.GetTimestamp();
             Current(partition).Engine.CloseAll();
             partition.Dirty = true;
         }

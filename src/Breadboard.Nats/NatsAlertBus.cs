@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Breadboard.Core.Codec;
 using Breadboard.Core.Model;
 using Breadboard.Core.Seams;
+using Breadboard.Core.Streaming;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using NATS.Client.Core;
@@ -203,6 +204,7 @@ public sealed partial class NatsAlertBus : IAlertBus
                     }
 
                     Interlocked.Increment(ref ack.Duplicate ? ref _duplicates : ref _published);
+                    Freshness.AlertReached(alert.Id, FreshnessStage.Nats);
                     return;
                 }
                 catch (Exception e) when (e is NatsException or TimeoutException && !_stopping.IsCancellationRequested)

@@ -37,6 +37,12 @@ public sealed record EngineHostOptions
     /// <summary>Longest a record waits for its store write; null writes by size alone (an offline run).</summary>
     public TimeSpan? FlushInterval { get; init; }
 
+    /// <summary>
+    /// Write the batch so far as soon as the engine fires an alert, instead of waiting for <see cref="FlushInterval"/>:
+    /// alerts reach the store and then the alert bus within a write of their window closing (a live face).
+    /// </summary>
+    public bool FlushOnAlert { get; init; }
+
     /// <summary>Store batches the engine may run ahead of their writes; 0 writes each batch before reading on.</summary>
     public int WriteBehind { get; init; }
 
@@ -131,14 +137,17 @@ public sealed class EngineHost(PipelineDefinition definition, EngineHostOptions?
         ArgumentNullException.ThrowIfNull(source);
         var clock = Stopwatch.StartNew();
         var o = _options;
+        var tap = new Tap(o.Files, o.Live, o.Output, o.Stats);
         var runOptions = new EngineRunOptions
         {
             KeepTicksAndBars = o.Store is not null,
             KeepAlerts = o.Store is not null || o.AlertBus is not null,
-            Tap = new Tap(o.Files, o.Live, o.Output, o.Stats),
+            Tap = tap,
             WallClock = o.WallClock,
         };
         var run = resume is null ? EngineRun.Start(definition, runOptions) : EngineRun.Resume(definition, resume.EngineState, runOptions);
+        tap.Run = run;
+        var flushOnAlert = o.FlushOnAlert && (o.Store is not null || o.AlertBus is not null);
         var engine = run.Engine;
         var rejects = resume?.Rejects ?? 0;
         RuntimeLog.Started(o.Logger, source.Name, resume is null ? "fresh" : $"resumed from a checkpoint at position {resume.Position}");
@@ -164,7 +173,13 @@ public sealed class EngineHost(PipelineDefinition definition, EngineHostOptions?
                 var status = source.Read(out var tick, out var position);
                 if (status == SourceStatus.Tick)
                 {
+                    run.ReceivedAt = source.ReceivedAt;
                     run.Process(in tick, position);
+                    if (flushOnAlert && run.PendingAlerts > 0)
+                    {
+                        await writer.WriteAsync(run.TakeBatch(), null, cancellationToken);
+                        flushDue = Due(Stopwatch.GetTimestamp(), flushEvery);
+                    }
                 }
                 else if (status == SourceStatus.Rejected)
                 {
@@ -408,6 +423,10 @@ public sealed class EngineHost(PipelineDefinition definition, EngineHostOptions?
             if (_o.Store is { } store && !batch.IsEmpty)
             {
                 await Slow.WaitAsync(store.WriteAsync(batch, cancellationToken), "the store to take a batch", _o.Logger);
+                foreach (var alert in batch.Alerts)
+                {
+                    Freshness.AlertReached(alert.Id, FreshnessStage.Store);
+                }
             }
 
             if (_o.AlertBus is { } bus && batch.Alerts.Count > 0)
@@ -432,6 +451,9 @@ public sealed class EngineHost(PipelineDefinition definition, EngineHostOptions?
     /// <summary>What the engine emits, passed on as it happens: to the output files, the live view, and the last-reject line.</summary>
     private sealed class Tap(RecordFiles? files, ILiveObserver? live, IEngineOutput? output, PipelineStats stats) : IEngineOutput
     {
+        /// <summary>The run it taps, for the stamp of the input being processed.</summary>
+        public EngineRun? Run { get; set; }
+
         public void OnBar(Bar bar)
         {
             files?.OnBar(bar);
@@ -453,7 +475,7 @@ public sealed class EngineHost(PipelineDefinition definition, EngineHostOptions?
 
         public void OnTick(in Tick tick, long position)
         {
-            live?.OnTick(in tick);
+            live?.OnTick(in tick, Run?.ReceivedAt ?? 0);
             output?.OnTick(in tick, position);
         }
 

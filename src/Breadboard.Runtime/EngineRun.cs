@@ -2,6 +2,7 @@ using Breadboard.Core.Engine;
 using Breadboard.Core.Model;
 using Breadboard.Core.Pipeline;
 using Breadboard.Core.Seams;
+using Breadboard.Core.Streaming;
 
 namespace Breadboard.Runtime;
 
@@ -61,6 +62,9 @@ public sealed class EngineRun : IEngineOutput
     /// <summary>Ticks collected since the last <see cref="TakeBatch"/>.</summary>
     public int PendingTicks => _batch.Ticks.Count;
 
+    /// <summary>Alerts collected since the last <see cref="TakeBatch"/>.</summary>
+    public int PendingAlerts => _batch.Alerts.Count;
+
     /// <summary>Late ticks since the last batch.</summary>
     public long NewLate => Engine.Late - _lateSeen;
 
@@ -92,6 +96,12 @@ public sealed class EngineRun : IEngineOutput
         run.SyncCounters();
         return run;
     }
+
+    /// <summary>
+    /// The <see cref="System.Diagnostics.Stopwatch"/> stamp of when the input being processed arrived (a tick, or a
+    /// clock that moved event time on); 0 offline. An alert made meanwhile could close then (<see cref="Freshness"/>).
+    /// </summary>
+    public long ReceivedAt { get; set; }
 
     public void Process(in Tick tick, long position) => Engine.Process(in tick, position);
 
@@ -159,6 +169,7 @@ public sealed class EngineRun : IEngineOutput
             _batch.Alerts.Add(alert);
         }
 
+        Freshness.AlertClosed(alert.Id, ReceivedAt);
         _tap?.OnAlert(alert);
     }
 

@@ -64,6 +64,7 @@ public static class WebServer
         builder.Services.AddOpenApi();
         builder.Services.AddOpenTelemetry().WithMetrics(m => m
             .AddMeter(MeterName)
+            .AddFreshness()
             .AddAspNetCoreInstrumentation()
             .AddPrometheusExporter());
 

@@ -159,6 +159,46 @@ public sealed class RoleTests : IDisposable
         Assert.Equal(["bars", "alerts", "stock-prices", "crypto-prices"], role.Topics);
     }
 
+    [Fact]
+    public void Processor_WithAnAlertBus_PublishesAnAlertAsItFires_BeforeTheStoreWrite_WhichWaitsForItsAcknowledgement()
+    {
+        var definition = PipelineLoader.Parse(
+            """
+            version: 1
+            out_of_orderness: 0s
+            windows:
+              - name: "1s"
+                type: tumbling
+                size: 1s
+            aggregates: [open, high, low, close, volume, vwap, trades]
+            rules:
+              - name: every_bar
+                window: "1s"
+                type: price_change
+                op: ">="
+                threshold_percent: -100
+            """,
+            "test");
+        using var role = new TickProcessor.Role(definition, _store, _stats, ProcessorOptions.Default, observer: null, alertBus: _bus);
+        using var member = new GroupMember<PartitionEngine>(Bus, role, ProcessorOptions.Default, _store, _bus, _stats);
+        member.Assign([Stock0]);
+        var partition = member.Partitions.Single();
+
+        member.Take(partition, Messages.At(Stock0, 0, TickMessage(0)));
+        Assert.Empty(_bus.Published);
+        member.Take(partition, Messages.At(Stock0, 1, TickMessage(2))); // moves the watermark past the first window's end
+
+        var alert = Assert.Single(_bus.Published);
+        Assert.Equal(Alert.MakeId("every_bar", "AAPL", "1s", Start), alert.Id);
+        Assert.Equal(0, _store.Writes); // on the bus while its batch is still open
+
+        member.WriteAll();
+
+        Assert.Equal([alert], _store.Alerts);
+        Assert.Single(_bus.Published); // the write does not publish it again
+        Assert.Equal(["bus flushed 1 alerts", "store 1 alerts, 1 checkpoints"], _journal.Events); // acknowledged before the checkpoint moves past its input
+    }
+
     private (TickProcessor.Role Role, GroupMember<PartitionEngine> Member) Processor()
     {
         var role = new TickProcessor.Role(PipelineDefinition.Default, _store, _stats, ProcessorOptions.Default, observer: null);

@@ -114,7 +114,7 @@ internal static class BenchCommand
             }
         }));
 
-        return new Command("bench", "Benchmarks.") { replay, WebBench.Create(), KafkaBench.Create(), AlertsBench.Create(), ClickHouseBench.Create(), FeedBench.Create() };
+        return new Command("bench", "Benchmarks.") { replay, WebBench.Create(), KafkaBench.Create(), AlertsBench.Create(), ClickHouseBench.Create(), FeedBench.Create(), FreshnessBench.Create() };
     }
 
     /// <summary>Runs this program again with <paramref name="arguments"/>, as a user would; its wall and CPU time.</summary>

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Breadboard.Core.Seams;
+using Breadboard.Web;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -119,7 +120,7 @@ internal sealed class WorkerHealth : IAsyncDisposable
         builder.Logging.ClearProviders();
         var meter = new System.Diagnostics.Metrics.Meter(MeterName);
         builder.Services.AddSingleton(meter); // disposed with the app
-        builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(MeterName).AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0)); // scraped rarely: always the state now
+        builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(MeterName).AddFreshness().AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0)); // scraped rarely: always the state now
         meter.CreateObservableGauge("breadboard.pipeline.stale", () => health._reloader?.LastRefusal is null ? 0 : 1, description: "Whether the last reload of the pipeline file was refused (then 1: the worker runs its previous definition).");
         meter.CreateObservableCounter("breadboard.pipeline.reload_refusals", () => health._reloader?.Refusals ?? 0, description: "Reloads of the pipeline file refused (it did not load, or changed windows or event-time settings).");
         var app = builder.Build();

@@ -8,6 +8,9 @@ public interface ILiveObserver
     /// <summary>A tick the engine took (not a duplicate).</summary>
     void OnTick(in Tick tick);
 
+    /// <summary>A tick the engine took, with the <see cref="System.Diagnostics.Stopwatch"/> stamp of when this process received it (0: unknown), for <see cref="Freshness"/>.</summary>
+    void OnTick(in Tick tick, long receivedAt) => OnTick(in tick);
+
     /// <summary>A window closed.</summary>
     void OnClosedBar(Bar bar);
 

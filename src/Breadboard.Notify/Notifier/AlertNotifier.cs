@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Breadboard.Core.Model;
 using Breadboard.Core.Seams;
+using Breadboard.Core.Streaming;
 using Breadboard.Notify.Policy;
 using Microsoft.Extensions.Logging;
 
@@ -283,6 +284,11 @@ public sealed partial class AlertNotifier
 
         if (lastError is null && attempts <= max && attempts > 0)
         {
+            foreach (var alert in notification.Alerts)
+            {
+                Freshness.AlertReached(alert.Id, FreshnessStage.Notifier);
+            }
+
             Interlocked.Increment(ref _notifications);
             Interlocked.Add(ref _notifiedAlerts, notification.Alerts.Count);
             var symbols = Symbols(notification);

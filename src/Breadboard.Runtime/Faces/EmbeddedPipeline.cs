@@ -91,6 +91,7 @@ public sealed class EmbeddedPipeline(PipelineDefinition definition, IMarketStore
             Live = live,
             BatchSize = _options.BatchSize,
             FlushInterval = _options.FlushInterval,
+            FlushOnAlert = true,
             WriteBehind = _options.BatchBuffer,
             CheckpointPath = _options.CheckpointPath,
             CheckpointInterval = _options.CheckpointInterval,

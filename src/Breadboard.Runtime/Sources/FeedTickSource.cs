@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Breadboard.Core.Codec;
 using Breadboard.Core.Model;
@@ -11,11 +12,12 @@ namespace Breadboard.Runtime.Sources;
 /// <remarks>
 /// On stop the feed ends, and the ticks it already handed over are still read: nothing taken is dropped. A feed
 /// that fails ends the source with its error. A feed has no position to resume from; <see cref="Position"/> counts
-/// the ticks read.
+/// the ticks read. Each tick is stamped (<see cref="ReceivedAt"/>) when the feed hands it over: for a venue, once its
+/// frame is decoded.
 /// </remarks>
 public sealed class FeedTickSource : ITickSource
 {
-    private readonly Pump<Tick> _ticks;
+    private readonly Pump<Received> _ticks;
 
     /// <param name="name">Names the feed in messages.</param>
     /// <param name="capacity">Ticks the feed may run ahead of the engine before it waits.</param>
@@ -24,7 +26,7 @@ public sealed class FeedTickSource : ITickSource
     {
         ArgumentNullException.ThrowIfNull(feed);
         Name = name;
-        _ticks = new Pump<Tick>(capacity, (writer, ct) => CopyAsync(feed, writer, ct), stop);
+        _ticks = new Pump<Received>(capacity, (writer, ct) => CopyAsync(feed, writer, ct), stop);
     }
 
     public string Name { get; }
@@ -37,14 +39,19 @@ public sealed class FeedTickSource : ITickSource
 
     public Reject? LastReject => null;
 
+    public long ReceivedAt { get; private set; }
+
     public SourceStatus Read(out Tick tick, out long position)
     {
-        if (_ticks.TryRead(out tick))
+        if (_ticks.TryRead(out var received))
         {
+            tick = received.Tick;
+            ReceivedAt = received.At;
             position = ++Position;
             return SourceStatus.Tick;
         }
 
+        tick = default;
         position = 0;
         if (!_ticks.Completed)
         {
@@ -60,14 +67,18 @@ public sealed class FeedTickSource : ITickSource
     /// <summary>Stops the feed (when the run ends early, on a failure) and waits for it.</summary>
     public void Dispose() => _ticks.Dispose();
 
-    private static async Task CopyAsync(IAsyncEnumerable<Tick> feed, ChannelWriter<Tick> writer, CancellationToken cancellationToken)
+    private static async Task CopyAsync(IAsyncEnumerable<Tick> feed, ChannelWriter<Received> writer, CancellationToken cancellationToken)
     {
         await foreach (var tick in feed.WithCancellation(cancellationToken))
         {
-            if (!writer.TryWrite(tick))
+            var received = new Received(tick, Stopwatch.GetTimestamp());
+            if (!writer.TryWrite(received))
             {
-                await writer.WriteAsync(tick, cancellationToken);
+                await writer.WriteAsync(received, cancellationToken);
             }
         }
     }
+
+    /// <summary>A tick and the stamp of when the feed handed it over.</summary>
+    private readonly record struct Received(Tick Tick, long At);
 }

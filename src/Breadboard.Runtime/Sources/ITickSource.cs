@@ -38,6 +38,12 @@ public interface ITickSource : IDisposable
     /// <summary>The input refused by the last read that returned <see cref="SourceStatus.Rejected"/>.</summary>
     Reject? LastReject { get; }
 
+    /// <summary>
+    /// The <see cref="System.Diagnostics.Stopwatch"/> stamp of when this process received the last tick read, for
+    /// <see cref="Core.Streaming.Freshness"/>; 0 for input that is not live (a file, the store).
+    /// </summary>
+    long ReceivedAt => 0;
+
     /// <summary>Reads without waiting.</summary>
     /// <param name="position">The tick's position, given to the engine: input before a checkpoint's position was taken before it.</param>
     SourceStatus Read(out Tick tick, out long position);

@@ -38,9 +38,17 @@ public sealed class LiveHub : ILiveObserver
     /// <summary>Messages a client may have queued before it is dropped.</summary>
     public const int ClientQueue = 512;
 
+    // Tick stamps kept between two flushes at most (8 MiB): a hub nobody flushes does not grow without bound.
+    private const int MaxStamps = 1 << 20;
+
     private readonly Lock _ticksGate = new();
     private Dictionary<string, TickSummary> _pendingTicks = new(StringComparer.Ordinal);
     private Dictionary<string, TickSummary> _spareTicks = new(StringComparer.Ordinal);
+
+    // When each tick summarised since the last flush was received (Stopwatch stamps), for Freshness; reused buffers.
+    private long[] _pendingStamps = new long[1024];
+    private long[] _spareStamps = new long[1024];
+    private int _stampCount;
     private ImmutableArray<LiveClient> _clients = [];
     private ImmutableArray<(string Symbol, string Window)> _subscriptions = [];
     private readonly Lock _clientsGate = new();
@@ -94,7 +102,10 @@ public sealed class LiveHub : ILiveObserver
     public long DroppedClients { get; private set; }
 
     /// <summary>A tick the engine took. Called on the pipeline thread for every tick: it only updates the symbol's summary.</summary>
-    public void OnTick(in Tick tick)
+    public void OnTick(in Tick tick) => OnTick(in tick, 0);
+
+    /// <summary>A tick the engine took, received at <paramref name="receivedAt"/> (a Stopwatch stamp; 0 when unknown): its delay to the stream is measured when it is sent.</summary>
+    public void OnTick(in Tick tick, long receivedAt)
     {
         lock (_ticksGate)
         {
@@ -102,6 +113,15 @@ public sealed class LiveHub : ILiveObserver
             summary.Price = tick.Price;
             summary.Ts = tick.Ts;
             summary.Volume += tick.Volume;
+            if (receivedAt != 0 && Freshness.TicksMeasured && _stampCount < MaxStamps)
+            {
+                if (_stampCount == _pendingStamps.Length)
+                {
+                    Array.Resize(ref _pendingStamps, _pendingStamps.Length * 2);
+                }
+
+                _pendingStamps[_stampCount++] = receivedAt;
+            }
         }
     }
 
@@ -243,6 +263,8 @@ public sealed class LiveHub : ILiveObserver
     /// <summary>An alert: sent to every client.</summary>
     public void OnAlert(Alert alert)
     {
+        ArgumentNullException.ThrowIfNull(alert);
+        Freshness.AlertReached(alert.Id, FreshnessStage.Stream);
         if (_clients.Length > 0 && Write("alert", () => Messages.Alert(alert)) is { } message)
         {
             Broadcast(message);
@@ -253,6 +275,8 @@ public sealed class LiveHub : ILiveObserver
     public void FlushTicks()
     {
         Dictionary<string, TickSummary> ticks;
+        long[] stamps;
+        int stampCount;
         lock (_ticksGate)
         {
             if (_pendingTicks.Count == 0)
@@ -263,11 +287,20 @@ public sealed class LiveHub : ILiveObserver
             ticks = _pendingTicks;
             _pendingTicks = _spareTicks;
             _spareTicks = ticks;
+            (stamps, stampCount) = (_pendingStamps, _stampCount);
+            (_pendingStamps, _spareStamps, _stampCount) = (_spareStamps, stamps, 0);
         }
 
         if (_clients.Length > 0 && Write("ticks", () => Messages.Ticks(ticks)) is { } message)
         {
             Broadcast(message);
+        }
+
+        // Measured at the broadcast (each client's queue), with or without clients: the moment the update is on the stream.
+        var now = Freshness.Now();
+        for (var i = 0; i < stampCount; i++)
+        {
+            Freshness.TickOnStream(stamps[i], now);
         }
 
         ticks.Clear();
