@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -78,6 +79,9 @@ public sealed class DuckDbStore : IMarketStore
     // Never disposed: a WriteAsync queued behind DisposeAsync must wake up and see the store disposed, and a
     // SemaphoreSlim holds no unmanaged handle unless its AvailableWaitHandle is used.
     private readonly SemaphoreSlim _writeLock = new(1, 1);
+
+    // Only used under _writeLock.
+    private readonly Utf8Names _names = new();
     private volatile bool _initialized;
     private volatile bool _disposed;
 
@@ -752,17 +756,38 @@ public sealed class DuckDbStore : IMarketStore
                 cancellationToken.ThrowIfCancellationRequested();
             }
 
-            var tick = ticks[i];
-            appender.CreateRow()
-                .AppendValue(tick.Symbol)
-                .AppendValue(ToTimestamp(tick.Ts))
-                .AppendValue(tick.Price)
-                .AppendValue(tick.Volume)
-                .AppendValue(tick.TradeId.HasValue ? tick.TradeId.ToString() : null)
-                .AppendValue(tick.Exchange)
-                .AppendValue(AssetClasses.Name(tick.AssetClass))
-                .EndRow();
+            // AppendRow with a static callback, unlike CreateRow, allocates no row object per tick.
+            appender.AppendRow((Tick: ticks[i], Names: _names), static (row, state) => AppendTick(row, in state.Tick, state.Names));
         }
+    }
+
+    /// <summary>One tick as a row of <c>ticks</c>, without allocating.</summary>
+    /// <remarks>
+    /// Strings go in as UTF-8 spans: DuckDB.NET encodes a string argument anew on every row, and a numeric trade id
+    /// would be formatted into a new string.
+    /// </remarks>
+    private static void AppendTick(IDuckDBAppenderRow row, in Tick tick, Utf8Names names)
+    {
+        row.AppendValue(names.Utf8(tick.Symbol))
+            .AppendValue(ToTimestamp(tick.Ts))
+            .AppendValue(tick.Price)
+            .AppendValue(tick.Volume);
+        Span<byte> number = stackalloc byte[20]; // long.MaxValue has 19 digits
+        if (!tick.TradeId.HasValue)
+        {
+            row.AppendNullValue();
+        }
+        else if (tick.TradeId.IsNumber && Utf8Formatter.TryFormat(tick.TradeId.Number, number, out var written))
+        {
+            row.AppendValue(number[..written]);
+        }
+        else
+        {
+            row.AppendValue(tick.TradeId.ToString());
+        }
+
+        (tick.Exchange is null ? row.AppendNullValue() : row.AppendValue(names.Utf8(tick.Exchange)))
+            .AppendValue(names.Utf8(AssetClasses.Name(tick.AssetClass))); // AppendRow ends the row
     }
 
     private void StageBars(List<Bar> bars, CancellationToken cancellationToken)
@@ -837,6 +862,30 @@ public sealed class DuckDbStore : IMarketStore
 
     private static DateTime ToTimestamp(long epochMs) =>
         new(EpochTicks + (epochMs * TimeSpan.TicksPerMillisecond), DateTimeKind.Utc);
+
+    /// <summary>The UTF-8 bytes of the few distinct symbols, exchanges and asset classes that ticks repeat.</summary>
+    /// <remarks>Not thread-safe. Bounded: a feed of ever new names starts the cache over rather than growing it.</remarks>
+    private sealed class Utf8Names
+    {
+        private const int MaxNames = 100_000;
+        private readonly Dictionary<string, byte[]> _bytes = new(StringComparer.Ordinal);
+
+        public Span<byte> Utf8(string name)
+        {
+            if (!_bytes.TryGetValue(name, out var bytes))
+            {
+                if (_bytes.Count >= MaxNames)
+                {
+                    _bytes.Clear();
+                }
+
+                bytes = Encoding.UTF8.GetBytes(name);
+                _bytes.Add(name, bytes);
+            }
+
+            return bytes;
+        }
+    }
 
     /// <summary>A WHERE clause from fixed condition texts; every value travels as a parameter.</summary>
     private sealed class Filter

@@ -22,6 +22,18 @@ internal static class GroupConsumers
         SessionTimeoutMs = (int)sessionTimeout.TotalMilliseconds,
         HeartbeatIntervalMs = (int)Math.Max(100, sessionTimeout.TotalMilliseconds / 3),
         MaxPollIntervalMs = 300_000,
+
+        // A member stops taking messages while it writes a batch (up to a second); librdkafka stops fetching a
+        // partition whose local queue holds queued.min.messages (100K by default) and then waits
+        // fetch.queue.backoff.ms (1 s by default) before it looks again, so after every write the member found its
+        // queue drained and waited for fetches: 73–88K ticks/s draining a backlog on the mock cluster, 100–140K
+        // with these (docs/PERFORMANCE.md). queued.max.messages.kbytes (64 MB) still bounds the memory.
+        QueuedMinMessages = 1_000_000,
+        FetchQueueBackoffMs = 20,
+
+        // No role reads the headers of what it consumes; left out, Confluent.Kafka does not build a Headers object
+        // (and ask librdkafka for them) on every message. Topic and timestamp are read: partition lookup, lag.
+        ConsumeResultFields = "topic,timestamp",
     };
 
     /// <summary>The message as it came, with why it was set aside and where it came from.</summary>

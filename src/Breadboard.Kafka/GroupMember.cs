@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using Breadboard.Core.Model;
 using Breadboard.Core.Seams;
@@ -53,6 +54,9 @@ internal sealed class GroupMember<TState> : IGroupMember
     private readonly Lock _lagGate = new();
     private IReadOnlyList<PartitionLag> _lag = [];
     private IConsumer<string?, byte[]>? _consumer;
+
+    // The partition of the last message taken; forgotten whenever the assignment changes.
+    private GroupPartition<TState>? _lastPartition;
     private long _pending;
     private volatile bool _drained;
 
@@ -121,18 +125,21 @@ internal sealed class GroupMember<TState> : IGroupMember
 
         consumer.Subscribe(_role.Topics);
         _stats.Running = true;
-        var flushDue = Stopwatch.StartNew();
+        var lastWrite = Stopwatch.GetTimestamp();
         try
         {
             while (!cancellationToken.IsCancellationRequested)
             {
                 var result = consumer.Consume(TimeSpan.FromMilliseconds(100));
-                if (result is not null && !result.IsPartitionEOF && _partitions.TryGetValue(result.TopicPartition, out var partition))
+
+                // One clock read per message, shared by the message's partition and the write timer.
+                var now = Stopwatch.GetTimestamp();
+                if (result is not null && !result.IsPartitionEOF && TryFind(result, out var partition))
                 {
-                    Take(partition, result);
+                    Take(partition, result, now);
                 }
 
-                if (_pending >= _settings.BatchSize || flushDue.Elapsed >= _settings.FlushInterval)
+                if (_pending >= _settings.BatchSize || Stopwatch.GetElapsedTime(lastWrite, now) >= _settings.FlushInterval)
                 {
                     if (_settings.DrainWhenIdle && AllCaughtUpAndQuiet())
                     {
@@ -149,7 +156,7 @@ internal sealed class GroupMember<TState> : IGroupMember
 
                     MoveOnIdle();
                     Write(_partitions.Values);
-                    flushDue.Restart();
+                    lastWrite = Stopwatch.GetTimestamp();
                 }
             }
 
@@ -163,9 +170,31 @@ internal sealed class GroupMember<TState> : IGroupMember
         }
     }
 
+    /// <summary>The assigned partition a message came from; false when it is not (or no longer) assigned here.</summary>
+    private bool TryFind(ConsumeResult<string?, byte[]> result, [NotNullWhen(true)] out GroupPartition<TState>? partition)
+    {
+        // Messages come a partition's fetched batch at a time, so the last one's partition is nearly always the
+        // answer; matching it by number and topic spares the object that ConsumeResult.TopicPartition creates and
+        // the hash of its topic on every message.
+        partition = _lastPartition;
+        if (partition is not null && partition.Partition.Partition.Value == result.Partition.Value && string.Equals(partition.Partition.Topic, result.Topic, StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        if (_partitions.TryGetValue(result.TopicPartition, out partition))
+        {
+            _lastPartition = partition;
+            return true;
+        }
+
+        return false;
+    }
+
     /// <summary>Takes over partitions at the positions of their checkpoints in the store.</summary>
     internal List<TopicPartitionOffset> Assign(List<TopicPartition> assigned)
     {
+        _lastPartition = null;
         var result = new List<TopicPartitionOffset>();
         foreach (var tp in assigned)
         {
@@ -192,6 +221,7 @@ internal sealed class GroupMember<TState> : IGroupMember
     /// <summary>Lets partitions go: handed over (<paramref name="flush"/>) they are written first; lost, what they took is dropped.</summary>
     internal void Revoke(List<TopicPartitionOffset> revoked, bool flush)
     {
+        _lastPartition = null;
         var leaving = revoked.Select(r => r.TopicPartition).Where(_partitions.ContainsKey).Select(tp => _partitions[tp]).ToList();
         long dropped = 0;
         if (flush)
@@ -237,7 +267,12 @@ internal sealed class GroupMember<TState> : IGroupMember
 
     /// <summary>Takes a message unless it is behind the partition's position.</summary>
     /// <returns>False when the message was taken already.</returns>
-    internal bool Take(GroupPartition<TState> partition, ConsumeResult<string?, byte[]> result)
+    internal bool Take(GroupPartition<TState> partition, ConsumeResult<string?, byte[]> result) =>
+        Take(partition, result, Stopwatch.GetTimestamp());
+
+    /// <summary>Takes a message that arrived at <paramref name="arrived"/> (a <see cref="Stopwatch"/> timestamp) unless it is behind the partition's position.</summary>
+    /// <returns>False when the message was taken already.</returns>
+    private bool Take(GroupPartition<TState> partition, ConsumeResult<string?, byte[]> result, long arrived)
     {
         if (result.Offset.Value < partition.NextOffset.Value)
         {
@@ -247,7 +282,7 @@ internal sealed class GroupMember<TState> : IGroupMember
         }
 
         partition.NextOffset = result.Offset.Value + 1;
-        partition.LastMessage = Stopwatch.GetTimestamp();
+        partition.LastMessage = arrived;
         partition.LastMessageTime = result.Message.Timestamp.UnixTimestampMs;
         var before = _role.Pending(partition.State);
         _role.Take(partition, result, _producer);

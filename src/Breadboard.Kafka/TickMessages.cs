@@ -14,6 +14,9 @@ public sealed class TickMessages : IDisposable
 {
     public const int SchemaVersion = 1;
 
+    // How every message of the current version that this build writes begins (Serialize writes "v" first).
+    private static ReadOnlySpan<byte> CurrentVersionPrefix => "{\"v\":1,"u8;
+
     private readonly ArrayBufferWriter<byte> _buffer = new(256);
     private readonly Utf8JsonWriter _writer;
     private readonly TickJson _parser = new();
@@ -36,6 +39,13 @@ public sealed class TickMessages : IDisposable
     /// <summary>Parses a message value; on failure returns false with a one-line reason for the dead-letter headers.</summary>
     public bool TryParse(ReadOnlySpan<byte> value, out Tick tick, out string? error)
     {
+        // The common case without a second pass over the JSON: a message that opens with "v":1 is of version 1,
+        // which is what TryReadVersion would find, since it reads the first "v".
+        if (value.StartsWith(CurrentVersionPrefix))
+        {
+            return _parser.TryParse(value, out tick, out error);
+        }
+
         tick = default;
         if (!TryReadVersion(value, out var version))
         {
