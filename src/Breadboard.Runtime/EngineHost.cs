@@ -25,7 +25,7 @@ public sealed record EngineHostOptions
     /// <summary>Output files, written as the engine emits and flushed to disk before each checkpoint.</summary>
     public RecordFiles? Files { get; init; }
 
-    /// <summary>The live view (the dashboard's stream): ticks taken, closed bars, and now and then the open bars it watches.</summary>
+    /// <summary>The live view (the dashboard's stream): ticks taken, closed bars and alerts as they happen, and now and then the open bars it watches.</summary>
     public ILiveObserver? Live { get; init; }
 
     /// <summary>Also sees everything the engine emits, after the files and the live view (a backtest's reporting).</summary>
@@ -463,7 +463,8 @@ public sealed class EngineHost(PipelineDefinition definition, EngineHostOptions?
 
         public void OnAlert(Alert alert)
         {
-            files?.OnAlert(alert); // alerts reach the live view through the alert bus
+            files?.OnAlert(alert);
+            live?.OnAlert(alert);
             output?.OnAlert(alert);
         }
 

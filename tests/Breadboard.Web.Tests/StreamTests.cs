@@ -104,6 +104,12 @@ public class StreamTests(WebFixture web)
         web.Hub.OnAlert(new Alert("price_drop:Y:5m:0", "price_drop", "Y", "5m", 0, 300_000, -6.2, -5, 300_000));
         alert = await ReceiveAsync(socket, "alert");
         Assert.Equal(JsonValueKind.Null, alert.GetProperty("alert").GetProperty("pipeline").ValueKind);
+
+        // An embedded engine hands an alert over as it fires, and the alert bus brings it again: sent once.
+        web.Hub.OnAlert(new Alert("price_drop:X:5m:0", "price_drop", "X", "5m", 0, 300_000, -6.2, -5, 300_000, "0123456789abcdef"));
+        web.Hub.OnAlert(new Alert("price_drop:Z:5m:0", "price_drop", "Z", "5m", 0, 300_000, -6.2, -5, 300_000));
+        alert = await ReceiveAsync(socket, "alert");
+        Assert.Equal("price_drop:Z:5m:0", alert.GetProperty("alert").GetProperty("id").GetString());
     }
 
     [Fact]

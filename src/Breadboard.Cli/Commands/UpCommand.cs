@@ -371,7 +371,9 @@ internal static class UpCommand
             {
                 await foreach (var alert in alerts)
                 {
-                    // In the embedded face the alert bus's broadcast is the dashboard's alert channel.
+                    // Behind Kafka the alert bus is the dashboard's alert channel; an embedded engine has handed its
+                    // alerts to the hub already as they fired (the hub sends each once), and the bus also brings the
+                    // batch job's.
                     hub?.OnAlert(alert);
                     lock (_gate)
                     {

@@ -14,6 +14,14 @@ public interface ILiveObserver
     /// <summary>A window closed.</summary>
     void OnClosedBar(Bar bar);
 
+    /// <summary>
+    /// An alert the engine fired, at once: before its store write and its alert bus (which wait for each other, so
+    /// that a bus listener always finds the alert's bar), as a live view already shows the bar from its close.
+    /// </summary>
+    void OnAlert(Alert alert)
+    {
+    }
+
     /// <summary>The (symbol, window) charts being watched: a pipeline that can, shows them their open bars now and then.</summary>
     IReadOnlyList<(string Symbol, string Window)> WatchedCharts => [];
 

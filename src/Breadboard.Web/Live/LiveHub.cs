@@ -53,6 +53,13 @@ public sealed class LiveHub : ILiveObserver
     private ImmutableArray<(string Symbol, string Window)> _subscriptions = [];
     private readonly Lock _clientsGate = new();
     private readonly Lock _indicatorsGate = new();
+
+    // The ids of the last alerts sent: an embedded engine hands its alerts over as they fire, and the same alerts come
+    // again from the alert bus once stored; a few thousand is far more than arrive between the two.
+    private const int SentAlertsKept = 4096;
+    private readonly Lock _alertsGate = new();
+    private readonly HashSet<string> _sentAlerts = new(StringComparer.Ordinal);
+    private readonly Queue<string> _sentOrder = new();
     private readonly Dictionary<string, SymbolIndicators> _symbolIndicators = new(StringComparer.Ordinal);
 
     // Per (symbol, window): the window_start of the last closed bar taken into the indicators.
@@ -260,10 +267,24 @@ public sealed class LiveHub : ILiveObserver
         }
     }
 
-    /// <summary>An alert: sent to every client.</summary>
+    /// <summary>An alert: sent to every client, once, whichever way it comes first (from the engine, or from the alert bus).</summary>
     public void OnAlert(Alert alert)
     {
         ArgumentNullException.ThrowIfNull(alert);
+        lock (_alertsGate)
+        {
+            if (!_sentAlerts.Add(alert.Id))
+            {
+                return;
+            }
+
+            _sentOrder.Enqueue(alert.Id);
+            if (_sentOrder.Count > SentAlertsKept)
+            {
+                _sentAlerts.Remove(_sentOrder.Dequeue());
+            }
+        }
+
         Freshness.AlertReached(alert.Id, FreshnessStage.Stream);
         if (_clients.Length > 0 && Write("alert", () => Messages.Alert(alert)) is { } message)
         {

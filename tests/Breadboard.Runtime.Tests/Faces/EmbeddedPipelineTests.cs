@@ -3,6 +3,7 @@ using Breadboard.Core.Engine;
 using Breadboard.Core.Model;
 using Breadboard.Core.Pipeline;
 using Breadboard.Core.Seams;
+using Breadboard.Core.Streaming;
 using Breadboard.DuckDb;
 using Breadboard.Feeds.Synthetic;
 using Breadboard.Runtime.Faces;
@@ -49,6 +50,22 @@ public sealed class EmbeddedPipelineTests : IAsyncLifetime
 
         Assert.NotEmpty(bus.Published);
         Assert.Empty(bus.WithoutBar);
+    }
+
+    /// <summary>The live view gets each alert as it fires: before its store write and so before the bus has it.</summary>
+    [Fact]
+    public async Task Run_HandsEachAlertToTheLiveView_BeforeTheBus()
+    {
+        var ticks = new SyntheticFeed(Feed).Generate(20_000).ToList();
+        await using var bus = new CheckingBus(_store);
+        var live = new AlertsSeen(bus);
+        var pipeline = new EmbeddedPipeline(PipelineDefinition.Default, _store, bus, EmbeddedPipelineOptions.Default with { CloseAtEndOfInput = true, BatchSize = 1_000 }, live);
+
+        await pipeline.RunAsync(AsFeed(ticks), TestContext.Current.CancellationToken);
+
+        Assert.NotEmpty(live.Alerts);
+        Assert.Equal(bus.Published.Select(a => a.Id).Order(), live.Alerts.Select(a => a.Id).Order());
+        Assert.Empty(live.AlreadyOnTheBus);
     }
 
     /// <summary>Stopped halfway and started again from its checkpoint, the pipeline stores what one uninterrupted run stores.</summary>
@@ -145,15 +162,46 @@ public sealed class EmbeddedPipelineTests : IAsyncLifetime
         Directory.Delete(_dir, recursive: true);
     }
 
+    /// <summary>A live view that records the alerts it gets, and those the bus had already.</summary>
+    private sealed class AlertsSeen(CheckingBus bus) : ILiveObserver
+    {
+        public List<Alert> Alerts { get; } = [];
+
+        public List<Alert> AlreadyOnTheBus { get; } = [];
+
+        public void OnTick(in Tick tick)
+        {
+        }
+
+        public void OnClosedBar(Bar bar)
+        {
+        }
+
+        public void OnAlert(Alert alert)
+        {
+            Alerts.Add(alert);
+            if (bus.Has(alert.Id))
+            {
+                AlreadyOnTheBus.Add(alert);
+            }
+        }
+    }
+
     /// <summary>An alert bus that records what it is given and whether the store had the alert's bar by then.</summary>
     private sealed class CheckingBus(IMarketStore store) : IAlertBus
     {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Alert> _ids = new(StringComparer.Ordinal);
+
         public List<Alert> Published { get; } = [];
 
         public List<Alert> WithoutBar { get; } = [];
 
+        /// <summary>Whether the alert was published; safe from another thread than the writer's.</summary>
+        public bool Has(string id) => _ids.ContainsKey(id);
+
         public async ValueTask PublishAsync(Alert alert, CancellationToken cancellationToken = default)
         {
+            _ids[alert.Id] = alert;
             Published.Add(alert);
             var found = false;
             await foreach (var _ in store.QueryBarsAsync(new BarQuery(alert.Symbol, alert.Window, alert.WindowStart, alert.WindowStart + 1), cancellationToken))
