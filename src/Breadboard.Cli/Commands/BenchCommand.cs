@@ -70,12 +70,11 @@ internal static class BenchCommand
                 }
 
                 var barCount = File.ReadLines(bars).LongCount();
-                var peak = ChildrenPeakRss();
                 var walls = fresh.Select(r => r.Wall).ToList();
                 var lines = File.ReadLines(path).LongCount();
                 Console.WriteLine(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"breadboard replay, new process: best {Best(walls):F3} s, median {Median(walls):F3} s ({lines / Median(walls):N0} lines/s), median CPU {Median(fresh.Select(r => r.Cpu).ToList()):F3} s; {barCount:N0} bars; peak RSS {peak / 1e6:F0} MB"));
+                    $"breadboard replay, new process: best {Best(walls):F3} s, median {Median(walls):F3} s ({lines / Median(walls):N0} lines/s), median CPU {Median(fresh.Select(r => r.Cpu).ToList()):F3} s; {barCount:N0} bars"));
 
                 // Secondary: the same replay run twice inside this process, the second run warm (JIT done, caches full).
                 RunResult? warm = null;
@@ -148,18 +147,14 @@ internal static class BenchCommand
     /// <summary>CPU time of this process's children that have ended and been waited for (an ended process's own figures are gone).</summary>
     private static TimeSpan ChildrenCpu()
     {
-        var usage = ChildrenUsage();
-        return TimeSpan.FromSeconds(usage[0] + usage[2]) + TimeSpan.FromMicroseconds(usage[1] + usage[3]);
-    }
-
-    /// <summary>The largest resident set of any ended child, in bytes.</summary>
-    private static long ChildrenPeakRss() => ChildrenUsage()[4] * 1024;
-
-    private static long[] ChildrenUsage()
-    {
-        // struct rusage on 64-bit Linux: ru_utime and ru_stime (timeval: seconds, microseconds), ru_maxrss (KiB), then 13 longs.
+        // struct rusage on 64-bit Linux: ru_utime and ru_stime (timeval: seconds, microseconds), then 14 longs.
         var usage = new long[18];
-        return GetRUsage(-1 /* RUSAGE_CHILDREN */, usage) == 0 ? usage : new long[18];
+        if (GetRUsage(-1 /* RUSAGE_CHILDREN */, usage) != 0)
+        {
+            return TimeSpan.Zero;
+        }
+
+        return TimeSpan.FromSeconds(usage[0] + usage[2]) + TimeSpan.FromMicroseconds(usage[1] + usage[3]);
     }
 
     [DllImport("libc", EntryPoint = "getrusage")]
