@@ -236,26 +236,8 @@ internal static class FreshnessBench
     /// <summary>What <c>up --bus kafka://</c> does: the feed produced to Kafka while the processor consumes in this process.</summary>
     private static async Task RunThroughKafkaAsync(KafkaBusOptions kafka, TickProcessor processor, PipelineStats stats, SyntheticFeedOptions feed, CancellationToken cancellationToken)
     {
-        var consuming = processor.RunAsync(cancellationToken);
-        using (var source = new FeedTickSource("synthetic feed", new SyntheticFeed(feed).RunLiveAsync(cancellationToken), stop: cancellationToken))
-        using (var producer = new TickProducer(kafka))
-        {
-            try
-            {
-                await foreach (var tick in SourceTicks.ReadAllAsync(source, stats, cancellationToken))
-                {
-                    producer.Produce(in tick);
-                }
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                // The rate's time is up.
-            }
-
-            producer.Flush(TimeSpan.FromSeconds(30));
-        }
-
-        await consuming;
+        using var source = new FeedTickSource("synthetic feed", new SyntheticFeed(feed).RunLiveAsync(cancellationToken), stop: cancellationToken);
+        await PipelineFace.ProduceWhileConsumingAsync(kafka, stats, source, processor.RunAsync, cancellationToken);
     }
 
     /// <summary>The web server's 100 ms flush of tick summaries (LiveService).</summary>

@@ -112,6 +112,34 @@ internal abstract class PipelineFace : IDisposable
         public override Task<PipelineSwitch> ReloadAsync(PipelineDefinition next) => pipeline.ReloadAsync(next);
     }
 
+    /// <summary>
+    /// Publishes <paramref name="source"/>'s ticks to Kafka while <paramref name="consume"/> runs in this process, until
+    /// the source ends or <paramref name="cancellationToken"/> stops it (Ctrl-C, --duration); then flushes the
+    /// producer and waits for the consumer.
+    /// </summary>
+    internal static async Task ProduceWhileConsumingAsync(KafkaBusOptions kafka, PipelineStats stats, ITickSource source, Func<CancellationToken, Task> consume, CancellationToken cancellationToken)
+    {
+        var consuming = consume(cancellationToken);
+        using (var producer = new TickProducer(kafka))
+        {
+            try
+            {
+                await foreach (var tick in SourceTicks.ReadAllAsync(source, stats, cancellationToken))
+                {
+                    producer.Produce(in tick);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Stopped.
+            }
+
+            producer.Flush(TimeSpan.FromSeconds(30));
+        }
+
+        await consuming;
+    }
+
     /// <summary>The feed published to Kafka while a consumer group member (the processor, or the sink of a Flink job) consumes in this process.</summary>
     /// <param name="reload">The processor's reload; null behind Flink, whose job changes with 'flink deploy --upgrade'.</param>
     private sealed class ThroughKafka(KafkaBusOptions kafka, PipelineStats stats, Func<CancellationToken, Task> consume, Func<IReadOnlyList<BusPartitionLag>> lag, IDisposable member, string path, Func<PipelineDefinition, Task<PipelineSwitch>>? reload) : PipelineFace
@@ -125,28 +153,8 @@ internal abstract class PipelineFace : IDisposable
 
         public override Func<IReadOnlyList<BusPartitionLag>> Lag => lag;
 
-        public override async Task RunAsync(ITickSource source, CancellationToken cancellationToken)
-        {
-            var consuming = consume(cancellationToken);
-            using (var producer = new TickProducer(kafka))
-            {
-                try
-                {
-                    await foreach (var tick in SourceTicks.ReadAllAsync(source, stats, cancellationToken))
-                    {
-                        producer.Produce(in tick);
-                    }
-                }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                {
-                    // Ctrl-C or --duration.
-                }
-
-                producer.Flush(TimeSpan.FromSeconds(30));
-            }
-
-            await consuming;
-        }
+        public override Task RunAsync(ITickSource source, CancellationToken cancellationToken) =>
+            ProduceWhileConsumingAsync(kafka, stats, source, consume, cancellationToken);
 
         public override void Dispose()
         {
