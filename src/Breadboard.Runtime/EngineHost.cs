@@ -38,8 +38,9 @@ public sealed record EngineHostOptions
     public TimeSpan? FlushInterval { get; init; }
 
     /// <summary>
-    /// Write the batch so far as soon as the engine fires an alert, instead of waiting for <see cref="FlushInterval"/>:
-    /// alerts reach the store and then the alert bus within a write of their window closing (a live face).
+    /// A live face: each alert goes to the alert bus as the engine fires it, and the batch so far is written at once
+    /// instead of waiting for <see cref="FlushInterval"/>, so alerts are in the store within a write of their
+    /// window closing. The write still waits for the bus's acknowledgements before its checkpoint.
     /// </summary>
     public bool FlushOnAlert { get; init; }
 
@@ -88,8 +89,11 @@ public sealed record RunResult(long Lines, long Ticks, long Bars, long Alerts, l
 /// </summary>
 /// <remarks>
 /// <para>Order of a write: output files are written as the engine emits; a batch goes to the store, then its alerts
-/// to the alert bus (so a listener always finds an alert's bar); then, when due, the checkpoint file, after the
-/// files are on disk. A checkpoint therefore never counts an output that could still be lost.</para>
+/// to the alert bus, acknowledged; then, when due, the checkpoint file, after the files are on disk. A checkpoint
+/// therefore never counts an output that could still be lost. With <see cref="EngineHostOptions.FlushOnAlert"/>
+/// alerts are handed to the bus before the store write, as the Kafka face does: a listener may hear of an alert
+/// before its bar is stored, and after a crash the same alert (same id) may be published again, which the bus
+/// de-duplicates (NATS's <c>Nats-Msg-Id</c>).</para>
 /// <para>With <see cref="EngineHostOptions.WriteBehind"/>, writes run on their own task while the engine reads on;
 /// the engine waits when that many batches are queued, so a slow store slows the source instead of filling memory.
 /// A write that fails ends the run with its error; a store or bus that hangs is logged every few seconds.</para>
@@ -331,12 +335,16 @@ public sealed class EngineHost(PipelineDefinition definition, EngineHostOptions?
     private sealed class Writer
     {
         private readonly EngineHostOptions _o;
+
+        // Alerts went to the bus when their batch was handed over; the write only waits for the acknowledgements.
+        private readonly bool _publishFirst;
         private readonly Channel<(StoreBatch Batch, RunCheckpoint? Checkpoint)>? _queue;
         private readonly Task? _writing;
 
         public Writer(EngineHostOptions options)
         {
             _o = options;
+            _publishFirst = options.FlushOnAlert;
             if (options.WriteBehind > 0)
             {
                 _queue = Channel.CreateBounded<(StoreBatch, RunCheckpoint?)>(new BoundedChannelOptions(options.WriteBehind) { SingleReader = true, SingleWriter = true });
@@ -346,6 +354,15 @@ public sealed class EngineHost(PipelineDefinition definition, EngineHostOptions?
 
         public async ValueTask WriteAsync(StoreBatch batch, RunCheckpoint? checkpoint, CancellationToken cancellationToken)
         {
+            if (_publishFirst && _o.AlertBus is { } bus)
+            {
+                // NATS's bus only buffers here (waiting when its buffer is full); the memory bus hands over at once.
+                foreach (var alert in batch.Alerts)
+                {
+                    await bus.PublishAsync(alert, cancellationToken);
+                }
+            }
+
             if (_queue is null)
             {
                 await WriteNowAsync(batch, checkpoint, cancellationToken);
@@ -431,9 +448,12 @@ public sealed class EngineHost(PipelineDefinition definition, EngineHostOptions?
 
             if (_o.AlertBus is { } bus && batch.Alerts.Count > 0)
             {
-                foreach (var alert in batch.Alerts)
+                if (!_publishFirst)
                 {
-                    await bus.PublishAsync(alert, cancellationToken);
+                    foreach (var alert in batch.Alerts)
+                    {
+                        await bus.PublishAsync(alert, cancellationToken);
+                    }
                 }
 
                 await Slow.WaitAsync(bus.FlushAsync(cancellationToken), "the alert bus to acknowledge alerts", _o.Logger);

@@ -15,8 +15,8 @@ public interface ILiveObserver
     void OnClosedBar(Bar bar);
 
     /// <summary>
-    /// An alert the engine fired, at once: before its store write and its alert bus (which wait for each other, so
-    /// that a bus listener always finds the alert's bar), as a live view already shows the bar from its close.
+    /// An alert the engine fired, at once: before its store write and before the alert bus has it, as a live view
+    /// already shows the bar from its close.
     /// </summary>
     void OnAlert(Alert alert)
     {
