@@ -37,6 +37,8 @@ public sealed class TickProducer : IDisposable
             QueueBufferingMaxMessages = 200_000,
             QueueBufferingMaxKbytes = 256 * 1024,
             DeliveryReportFields = "status",
+            // Pinned (it is librdkafka's default): SourceProgress works out a symbol's partition the same way.
+            Partitioner = Partitioner.ConsistentRandom,
         };
         configure?.Invoke(config);
         _producer = new ProducerBuilder<string, byte[]>(config)
@@ -62,9 +64,10 @@ public sealed class TickProducer : IDisposable
     public string? LastError => Volatile.Read(ref _lastError);
 
     /// <summary>Queues one tick; blocks while the local queue is full.</summary>
-    public void Produce(in Tick tick)
+    /// <param name="headers">The tick's source and line, from a file (<see cref="SourceProgress.HeadersFor"/>); none from a feed.</param>
+    public void Produce(in Tick tick, Headers? headers = null)
     {
-        var message = new Message<string, byte[]> { Key = tick.Symbol, Value = _messages.Serialize(in tick).ToArray() };
+        var message = new Message<string, byte[]> { Key = tick.Symbol, Value = _messages.Serialize(in tick).ToArray(), Headers = headers };
         var topic = KafkaBusOptions.TopicOf(tick.AssetClass);
         while (true)
         {

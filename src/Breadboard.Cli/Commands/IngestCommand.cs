@@ -20,10 +20,11 @@ internal static class IngestCommand
         var rate = new Option<double>("--rate") { Description = "Synthetic ticks per second, across symbols.", DefaultValueFactory = _ => 200 };
         var seed = new Option<long>("--seed") { Description = "Seed of the synthetic feed.", DefaultValueFactory = _ => 42 };
         var duration = new Option<double?>("--duration") { Description = "Stop after this many seconds." };
+        var fromStart = new Option<bool>("--from-start") { Description = "With replay:FILE, publish every line again; by default a restarted ingest of the same file skips the lines the bus already holds." };
         var healthUrls = WorkerHealth.Option();
         var command = new Command("ingest", "Publish a feed to the Kafka bus: topics stock-prices and crypto-prices, keyed by symbol.")
         {
-            feedOption, speed, symbols, rate, seed, duration, healthUrls,
+            feedOption, speed, symbols, rate, seed, duration, fromStart, healthUrls,
         };
         var liveOptions = new LiveFeedRun.Options();
         liveOptions.AddTo(command);
@@ -41,13 +42,28 @@ internal static class IngestCommand
 
             var replayPath = FeedSettings.ReplayPath(feedSetting);
             var live = LiveFeedRun.IsVenue(feedSetting) ? LiveFeedRun.Create(feedSetting, parse.GetValue(symbols), parse, liveOptions, CommandRunner.Logger("feed")) : null;
-            using var file = replayPath is null ? null : new FileTickSource(replayPath, new FileSourceOpts { Speed = parse.GetValue(speed) }, stop.Token);
-            var feed = live is not null ? live.Feed.RunAsync(stop.Token)
-                : replayPath is not null ? SourceTicks.ReadAllAsync(file!, stats, stop.Token)
-                : new SyntheticFeed(FeedSettings.Synthetic(parse.GetValue(rate), parse.GetValue(seed), parse.GetValue(symbols))).RunLiveAsync(stop.Token);
+            if (replayPath is not null && !File.Exists(replayPath))
+            {
+                throw new SettingException($"--feed {feedSetting}: no such file");
+            }
 
             await using var health = await WorkerHealth.StartAsync(parse, healthUrls, "ingest", cancellationToken);
             await Backends.EnsureTopicsAsync(parse, bus, cancellationToken);
+
+            // A file's lines carry its id and their number, so that a restart after a crash publishes each line once.
+            var sourceId = replayPath is null ? null : SourceIdOf(replayPath);
+            var published = sourceId is null || parse.GetValue(fromStart) ? null : await ReadProgressAsync(parse, bus, sourceId, cancellationToken);
+            if (published is { HighestLine: > 0 })
+            {
+                Console.WriteLine($"resuming {replayPath}: the bus holds its lines up to {published} (skipped)");
+            }
+
+            using var file = replayPath is null ? null : new FileTickSource(replayPath, new FileSourceOpts { Speed = parse.GetValue(speed), Skip = published is null ? null : published.Published }, stop.Token);
+            var sourceBytes = sourceId is null ? null : System.Text.Encoding.UTF8.GetBytes(sourceId);
+            var feed = live is not null ? live.Feed.RunAsync(stop.Token)
+                : file is not null ? SourceTicks.ReadAllAsync(file, stats, stop.Token)
+                : new SyntheticFeed(FeedSettings.Synthetic(parse.GetValue(rate), parse.GetValue(seed), parse.GetValue(symbols))).RunLiveAsync(stop.Token);
+
             // Backfilled bars go straight to the store: the bus carries trades, and these minutes had none.
             await using var store = live is not null && live.BackfillProvider != "none" ? await Backends.OpenStoreAsync(parse, cancellationToken) : null;
             var backfilling = live?.BackfillAsync(store, CommandRunner.Logger("backfill"), cancellationToken) ?? Task.CompletedTask;
@@ -66,7 +82,8 @@ internal static class IngestCommand
             {
                 await foreach (var tick in feed.WithCancellation(stop.Token))
                 {
-                    producer.Produce(in tick);
+                    // The enumeration is synchronous between ticks, so the file's line is this tick's.
+                    producer.Produce(in tick, file is null ? null : SourceProgress.HeadersFor(sourceBytes!, file.Line));
                     if (clock.Elapsed - lastReport >= TimeSpan.FromSeconds(1))
                     {
                         lastReport = clock.Elapsed;
@@ -92,6 +109,22 @@ internal static class IngestCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>A file's id on the bus: its name and length, so that the same file under another path resumes, and a changed one does not.</summary>
+    private static string SourceIdOf(string path) =>
+        string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(path)}:{new FileInfo(path).Length}");
+
+    private static async Task<SourceProgress> ReadProgressAsync(ParseResult parse, KafkaBusOptions bus, string sourceId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await SourceProgress.ReadAsync(bus, sourceId, cancellationToken);
+        }
+        catch (KafkaSetupException e)
+        {
+            throw new SettingException($"{Seams.Bus.Describe(Seams.Bus.Resolve(parse))}: {e.Message}");
+        }
     }
 
     private static string Progress(TickProducer producer, PipelineStats stats, TimeSpan elapsed) => string.Create(

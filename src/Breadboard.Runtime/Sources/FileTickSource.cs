@@ -25,6 +25,12 @@ public sealed record FileSourceOpts
 
     /// <summary>Called now and then with (bytes read, bytes total), for a progress bar.</summary>
     public Action<long, long>? Progress { get; init; }
+
+    /// <summary>
+    /// Ticks (with their line) that are read past, neither returned nor paced: what a resumed <c>ingest</c> finds
+    /// already published.
+    /// </summary>
+    public Func<Tick, long, bool>? Skip { get; init; }
 }
 
 /// <summary>A tick file (NDJSON or CSV, .gz read compressed), read line by line, optionally paced in event time.</summary>
@@ -128,23 +134,28 @@ public sealed class FileTickSource : ITickSource
             }
         }
 
-        if (_pacer is not null)
-        {
-            (_positionBefore, _lineBefore) = (_reader.Position, _reader.Line);
-        }
-
         ReadStatus status;
-        try
+        do
         {
-            status = _reader.Read(out tick);
-        }
-        catch (InvalidDataException e)
-        {
-            // A CSV without a usable header: the one error that stops a file, since no line can be read.
-            throw new InvalidDataException($"{Name}: {e.Message}", e);
-        }
+            if (_pacer is not null)
+            {
+                (_positionBefore, _lineBefore) = (_reader.Position, _reader.Line);
+            }
 
-        position = _reader.Line;
+            try
+            {
+                status = _reader.Read(out tick);
+            }
+            catch (InvalidDataException e)
+            {
+                // A CSV without a usable header: the one error that stops a file, since no line can be read.
+                throw new InvalidDataException($"{Name}: {e.Message}", e);
+            }
+
+            position = _reader.Line;
+        }
+        while (status == ReadStatus.Tick && _opts.Skip is { } skip && skip(tick, position));
+
         switch (status)
         {
             case ReadStatus.Rejected:
@@ -181,8 +192,15 @@ public sealed class FileTickSource : ITickSource
             }
         }
 
-        var status = ahead.Read(out tick, out var waiting);
-        position = ahead.Line;
+        ReadStatus status;
+        bool waiting;
+        do
+        {
+            status = ahead.Read(out tick, out waiting);
+            position = ahead.Line;
+        }
+        while (status == ReadStatus.Tick && _opts.Skip is { } skip && skip(tick, position));
+
         switch (status)
         {
             case ReadStatus.Rejected:
