@@ -17,7 +17,8 @@ namespace Breadboard.Kafka;
 /// and keyed by symbol, so within a partition the lines of one source arrive in order and without gaps: if line
 /// <c>n</c> is in its partition, every earlier line of that partition is too. On a restart the last line of the
 /// source in each partition is read back from the partition's end, and a line is published again only when it is
-/// past the last line of the partition its symbol goes to.</para>
+/// past the last line of the partition its symbol goes to. Rejected lines go to the dead-letter topic keyed by the
+/// source's id, so they too are in order on one partition.</para>
 /// <para>That needs the partition of a symbol without producing it: the producer pins librdkafka's
 /// <c>consistent_random</c> partitioner, which is <c>crc32(key) % partitions</c> for a non-empty key
 /// (librdkafka <c>src/rdkafka_msg.c</c>, <c>rd_kafka_msg_partitioner_consistent</c>, unsigned modulo), and every
@@ -79,7 +80,13 @@ public sealed class SourceProgress
         return _lastLines.TryGetValue((topic, PartitionOf(tick.Symbol, count)), out var last) && line <= last;
     }
 
-    /// <summary>Reads the last line of <paramref name="sourceId"/> on each partition of the tick topics.</summary>
+    /// <summary>Whether the rejected line <paramref name="line"/> is already on the dead-letter topic.</summary>
+    public bool RejectPublished(string sourceId, long line) =>
+        _partitions.TryGetValue(KafkaBusOptions.DeadLetterTopic, out var count)
+        && _lastLines.TryGetValue((KafkaBusOptions.DeadLetterTopic, PartitionOf(sourceId, count)), out var last)
+        && line <= last;
+
+    /// <summary>Reads the last line of <paramref name="sourceId"/> on each partition of the tick topics and the dead-letter topic.</summary>
     /// <exception cref="KafkaSetupException">The cluster does not answer, or a message of the source is on a partition its key does not map to.</exception>
     public static async Task<SourceProgress> ReadAsync(KafkaBusOptions options, string sourceId, CancellationToken cancellationToken = default)
     {
@@ -106,7 +113,7 @@ public sealed class SourceProgress
         var partitions = new Dictionary<string, int>(StringComparer.Ordinal);
         try
         {
-            foreach (var topic in KafkaBusOptions.TickTopics)
+            foreach (var topic in (string[])[.. KafkaBusOptions.TickTopics, KafkaBusOptions.DeadLetterTopic])
             {
                 var metadata = admin.GetMetadata(topic, ReadTimeout).Topics.Single();
                 if (metadata.Error.IsError || metadata.Partitions.Count == 0)

@@ -1,3 +1,4 @@
+using System.Text;
 using Breadboard.Core.Model;
 using Breadboard.Core.Seams;
 using Confluent.Kafka;
@@ -18,7 +19,7 @@ public sealed class TickProducer : IDisposable
     private readonly IProducer<string, byte[]> _producer;
     private readonly TickMessages _messages = new();
     private readonly Action<DeliveryReport<string, byte[]>> _onDelivery;
-    private long _produced, _delivered, _failed;
+    private long _produced, _delivered, _failed, _deadLettered;
     private string? _lastError;
 
     public TickProducer(KafkaBusOptions options, Action<ProducerConfig>? configure = null)
@@ -58,6 +59,9 @@ public sealed class TickProducer : IDisposable
 
     public long Delivered => Interlocked.Read(ref _delivered);
 
+    /// <summary>Lines queued to the dead-letter topic (<see cref="DeadLetter"/>); their deliveries count in <see cref="Delivered"/>.</summary>
+    public long DeadLettered => Interlocked.Read(ref _deadLettered);
+
     /// <summary>Messages Kafka refused for good after librdkafka's retries.</summary>
     public long Failed => Interlocked.Read(ref _failed);
 
@@ -80,6 +84,27 @@ public sealed class TickProducer : IDisposable
             catch (ProduceException<string, byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
             {
                 _producer.Poll(TimeSpan.FromMilliseconds(50)); // backpressure: let deliveries free the queue
+            }
+        }
+    }
+
+    /// <summary>Queues a line of <paramref name="sourceId"/> that could not be read as a tick to the dead-letter topic, with the reason.</summary>
+    public void DeadLetter(string sourceId, long line, string raw, string reason)
+    {
+        var headers = SourceProgress.HeadersFor(Encoding.UTF8.GetBytes(sourceId), line);
+        headers.Add("reason", Encoding.UTF8.GetBytes(reason));
+        var message = new Message<string, byte[]> { Key = sourceId, Value = Encoding.UTF8.GetBytes(raw), Headers = headers };
+        while (true)
+        {
+            try
+            {
+                _producer.Produce(KafkaBusOptions.DeadLetterTopic, message, _onDelivery);
+                Interlocked.Increment(ref _deadLettered);
+                return;
+            }
+            catch (ProduceException<string, byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+            {
+                _producer.Poll(TimeSpan.FromMilliseconds(50));
             }
         }
     }

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Breadboard.Cli.Settings;
+using Breadboard.Core.Model;
 using Breadboard.Core.Streaming;
 using Breadboard.Feeds.Synthetic;
 using Breadboard.Kafka;
@@ -58,16 +60,16 @@ internal static class IngestCommand
                 Console.WriteLine($"resuming {replayPath}: the bus holds its lines up to {published} (skipped)");
             }
 
+            using var producer = new TickProducer(bus);
             using var file = replayPath is null ? null : new FileTickSource(replayPath, new FileSourceOpts { Speed = parse.GetValue(speed), Skip = published is null ? null : published.Published }, stop.Token);
             var sourceBytes = sourceId is null ? null : System.Text.Encoding.UTF8.GetBytes(sourceId);
             var feed = live is not null ? live.Feed.RunAsync(stop.Token)
-                : file is not null ? SourceTicks.ReadAllAsync(file, stats, stop.Token)
+                : file is not null ? FileTicksAsync(file, sourceId!, published, producer, stats, stop.Token)
                 : new SyntheticFeed(FeedSettings.Synthetic(parse.GetValue(rate), parse.GetValue(seed), parse.GetValue(symbols))).RunLiveAsync(stop.Token);
 
             // Backfilled bars go straight to the store: the bus carries trades, and these minutes had none.
             await using var store = live is not null && live.BackfillProvider != "none" ? await Backends.OpenStoreAsync(parse, cancellationToken) : null;
             var backfilling = live?.BackfillAsync(store, CommandRunner.Logger("backfill"), cancellationToken) ?? Task.CompletedTask;
-            using var producer = new TickProducer(bus);
             Console.WriteLine($"breadboard ingest: {live?.Describe() ?? feedSetting} → {bus.BootstrapServers} ({KafkaBusOptions.StockTopic}, {KafkaBusOptions.CryptoTopic})");
             if (health is not null)
             {
@@ -111,6 +113,34 @@ internal static class IngestCommand
         return command;
     }
 
+    /// <summary>A file's ticks; its bad lines go to the dead-letter topic with their reason, once (a resumed run skips those there).</summary>
+    private static async IAsyncEnumerable<Tick> FileTicksAsync(FileTickSource file, string sourceId, SourceProgress? published, TickProducer producer, PipelineStats stats, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            switch (file.Read(out var tick, out _))
+            {
+                case SourceStatus.Tick:
+                    yield return tick;
+                    break;
+                case SourceStatus.Rejected:
+                    SourceTicks.CountReject(file, stats);
+                    var reject = file.LastReject!;
+                    if (published?.RejectPublished(sourceId, reject.Line) != true)
+                    {
+                        producer.DeadLetter(sourceId, reject.Line, reject.Raw, reject.Reason);
+                    }
+
+                    break;
+                case SourceStatus.Empty:
+                    await file.WaitAsync(TimeSpan.FromMilliseconds(100), cancellationToken);
+                    break;
+                case SourceStatus.End:
+                    yield break;
+            }
+        }
+    }
+
     /// <summary>A file's id on the bus: its name and length, so that the same file under another path resumes, and a changed one does not.</summary>
     private static string SourceIdOf(string path) =>
         string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(path)}:{new FileInfo(path).Length}");
@@ -129,5 +159,5 @@ internal static class IngestCommand
 
     private static string Progress(TickProducer producer, PipelineStats stats, TimeSpan elapsed) => string.Create(
         CultureInfo.InvariantCulture,
-        $"produced {producer.Produced:N0} ({producer.Produced / Math.Max(elapsed.TotalSeconds, 0.001):N0}/s) | delivered {producer.Delivered:N0} | failed {producer.Failed:N0} | rejects {stats.Rejects:N0}");
+        $"produced {producer.Produced:N0} ({producer.Produced / Math.Max(elapsed.TotalSeconds, 0.001):N0}/s) | delivered {producer.Delivered:N0} | failed {producer.Failed:N0} | rejects {stats.Rejects:N0} ({producer.DeadLettered:N0} to {KafkaBusOptions.DeadLetterTopic})");
 }

@@ -123,7 +123,15 @@ public class KafkaPipelineTests
     {
         using var dir = new TempDir();
         var input = WriteTicks(dir, 100_000, disorder: true);
-        var lines = File.ReadAllLines(input).Length;
+        var text = File.ReadAllLines(input);
+        var badLines = new SortedSet<long>();
+        for (var i = 7; i < text.Length; i += 997)
+        {
+            text[i] = $"{{\"symbol\":\"BAD\",\"ts\":\"line {i + 1}\"";
+            badLines.Add(i + 1);
+        }
+
+        File.WriteAllLines(input, text);
         await using var kafka = await StartKafkaAsync();
         var bus = $"kafka://{kafka.BootstrapServers}";
 
@@ -159,10 +167,11 @@ public class KafkaPipelineTests
         Assert.True(last.ExitCode == 0, last.Stderr);
         Assert.Contains("resuming ", last.Stdout, StringComparison.Ordinal);
 
-        // Every line of the file on the bus once: none lost to a kill, none published again after one.
-        var published = ReadLineHeaders(kafka.BootstrapServers);
-        Assert.Equal(lines, published.Count);
-        Assert.Equal(Enumerable.Range(1, lines).Select(l => (long)l), published.Order());
+        // Every line of the file on the bus once, the bad ones on the dead-letter topic: none lost to a kill,
+        // none published again after one.
+        var published = ReadLineHeaders(kafka.BootstrapServers, "stock-prices", "crypto-prices");
+        Assert.Equal(Enumerable.Range(1, text.Length).Select(l => (long)l).Where(l => !badLines.Contains(l)), published.Order());
+        Assert.Equal(badLines, ReadLineHeaders(kafka.BootstrapServers, "ticks-dlq").Order());
     }
 
     [Fact]
@@ -178,17 +187,17 @@ public class KafkaPipelineTests
         await CliProcess.RunSucceedsAsync(dir, "ingest", "--bus", bus, "--feed", $"replay:{input}", "--from-start");
 
         Assert.Contains("produced 0 ", again.Stdout, StringComparison.Ordinal);
-        Assert.Equal(4_000, ReadLineHeaders(kafka.BootstrapServers).Count);
+        Assert.Equal(4_000, ReadLineHeaders(kafka.BootstrapServers, "stock-prices", "crypto-prices").Count);
     }
 
-    /// <summary>The line header of every message on the tick topics.</summary>
-    private static List<long> ReadLineHeaders(string bootstrap)
+    /// <summary>The line header of every message on the topics.</summary>
+    private static List<long> ReadLineHeaders(string bootstrap, params string[] topics)
     {
         using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig { BootstrapServers = bootstrap, GroupId = $"t-{Guid.NewGuid():N}", EnableAutoCommit = false }).Build();
         var lines = new List<long>();
-        foreach (var topic in new[] { "stock-prices", "crypto-prices" })
+        foreach (var topic in topics)
         {
-            for (var partition = 0; partition < 6; partition++)
+            for (var partition = 0; partition < (topic.EndsWith("-dlq", StringComparison.Ordinal) ? 1 : 6); partition++)
             {
                 var where = new TopicPartition(topic, partition);
                 var offsets = consumer.QueryWatermarkOffsets(where, TimeSpan.FromSeconds(10));
