@@ -26,7 +26,7 @@ namespace Breadboard.Cli.Commands;
 /// <item>ClickHouse: <c>/ping</c>, <c>SELECT version()</c>, the database and its recorded migrations
 /// (<see cref="ClickHouseSchema.ReadStateAsync"/>) against this build's.</item>
 /// <item>Kafka: the cluster's metadata (<see cref="KafkaTopics.DescribeAsync"/>): brokers, and every topic of the bus
-/// with the partition count <c>?partitions=</c> says (what the product creates).</item>
+/// with the partition count <c>?partitions=</c> says (what the product creates); dead-letter topics may have any.</item>
 /// <item>NATS: connect, JetStream account, both alert streams against <see cref="AlertStreams.Configs"/>, and the
 /// durable consumers on ALERTS (one per channel, created by the channel's first notifier).</item>
 /// <item>Flink: the SQL Gateway's <c>/v2/info</c>.</item>
@@ -222,6 +222,14 @@ internal sealed class DoctorChecks(ParseResult parse, TimeSpan timeout)
         return lines;
     }
 
+    /// <summary>
+    /// Dead letters are few and read by people, in any order: the manifests give them one partition
+    /// (deploy/k8s/kafka.yaml). The other topics carry the pipeline, keyed by symbol, and must have the count the bus names.
+    /// </summary>
+    private static bool IsDeadLetter(string topic) => topic is KafkaBusOptions.DeadLetterTopic or KafkaBusOptions.OutputDeadLetterTopic;
+
+    private static string Partitions(int count) => count == 1 ? "1 partition" : $"{count} partitions";
+
     /// <summary>Why a ping failed at once (refused, reset, not HTTP): the same request again, for its error.</summary>
     private static async Task<string> WhyUnreachableAsync(ClickHouseHttpClient client, CancellationToken cancellationToken)
     {
@@ -267,9 +275,9 @@ internal sealed class DoctorChecks(ParseResult parse, TimeSpan timeout)
             {
                 { Error: { } reason } => DoctorLine.Fail(check, $"unusable: {reason}", "see the brokers' logs"),
                 { Partitions: null } => DoctorLine.Fail(check, "missing", $"{create} (`breadboard ingest` and `process` also create missing topics, unless ?strict=true)"),
-                { Partitions: var p } when p != partitions =>
-                    DoctorLine.Fail(check, $"{p} partitions; the bus expects {partitions} (?partitions={partitions})", $"recreate it with {partitions} partitions, or set ?partitions={p} in {Seams.Bus.Flag} if {p} is meant"),
-                { Partitions: var p } => DoctorLine.Pass(check, $"{p} partitions, {topic.Replicas} replica{(topic.Replicas == 1 ? "" : "s")}"),
+                { Partitions: int p } when p != partitions && !IsDeadLetter(topic.Name) =>
+                    DoctorLine.Fail(check, $"{Partitions(p)}; the bus expects {partitions} (?partitions={partitions})", $"recreate it with {partitions} partitions, or set ?partitions={p} in {Seams.Bus.Flag} if {p} is meant"),
+                { Partitions: int p } => DoctorLine.Pass(check, $"{Partitions(p)}, {topic.Replicas} replica{(topic.Replicas == 1 ? "" : "s")}{(p != partitions ? " (a dead-letter topic works with any count)" : "")}"),
             });
         }
 

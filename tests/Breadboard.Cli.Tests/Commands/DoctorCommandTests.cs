@@ -83,10 +83,11 @@ public sealed class DoctorCommandTests
             await ClickHouseSchema.MigrateAsync(client, cancellationToken: Ct);
         }
 
-        // The mock cluster cannot create topics through the admin API (KafkaTopics.EnsureAsync's way): it makes them itself.
+        // The mock cluster cannot create topics through the admin API (KafkaTopics.EnsureAsync's way): it makes them
+        // itself, as deploy/k8s/kafka.yaml lays them out (dead letters on one partition).
         foreach (var topic in KafkaBusOptions.AllTopics)
         {
-            await kafka.CreateTopicAsync(topic, 6, Ct);
+            await kafka.CreateTopicAsync(topic, topic.EndsWith("-dlq", StringComparison.Ordinal) ? 1 : 6, Ct);
         }
 
         var natsOptions = new NatsAlertOptions { Servers = nats.Url };
@@ -118,10 +119,12 @@ public sealed class DoctorCommandTests
         Assert.StartsWith($"ok   clickhouse: ClickHouse 18.16", Line(result, "clickhouse"), StringComparison.Ordinal);
         Assert.Equal($"ok   clickhouse schema: database doctor_ok at schema version {ClickHouseSchema.LatestVersion} (current)", Line(result, "clickhouse schema"));
         Assert.Equal($"ok   kafka: 3 brokers in the cluster at {kafka.BootstrapServers}", Line(result, "kafka"));
-        foreach (var topic in KafkaBusOptions.AllTopics)
+        foreach (var topic in KafkaBusOptions.AllTopics.Where(t => !t.EndsWith("-dlq", StringComparison.Ordinal)))
         {
             Assert.Equal($"ok   kafka topic {topic}: 6 partitions, 1 replica", Line(result, $"kafka topic {topic}"));
         }
+
+        Assert.Equal("ok   kafka topic ticks-dlq: 1 partition, 1 replica (a dead-letter topic works with any count)", Line(result, "kafka topic ticks-dlq"));
 
         Assert.StartsWith($"ok   nats: nats-server 2.", Line(result, "nats"), StringComparison.Ordinal);
         Assert.Equal("ok   nats stream ALERTS: 0 messages; subjects alerts.*, max_age 7d, replicas 1 as configured", Line(result, "nats stream ALERTS"));
@@ -166,7 +169,7 @@ public sealed class DoctorCommandTests
         await using var kafka = await KafkaMockProcess.StartAsync(cancellationToken: Ct);
         foreach (var topic in KafkaBusOptions.AllTopics.Where(t => t != KafkaBusOptions.BarsTopic))
         {
-            await kafka.CreateTopicAsync(topic, topic == KafkaBusOptions.StockTopic ? 3 : 6, Ct);
+            await kafka.CreateTopicAsync(topic, topic == KafkaBusOptions.StockTopic ? 3 : topic.EndsWith("-dlq", StringComparison.Ordinal) ? 2 : 6, Ct);
         }
 
         using var dir = new TempDir();
@@ -181,6 +184,7 @@ public sealed class DoctorCommandTests
         Assert.Equal(
             "FAIL kafka topic bars: missing — fix: kafka-topics.sh --create --topic bars --partitions 6 --replication-factor 3 (`breadboard ingest` and `process` also create missing topics, unless ?strict=true)",
             Line(result, "kafka topic bars"));
+        Assert.Equal("ok   kafka topic outputs-dlq: 2 partitions, 1 replica (a dead-letter topic works with any count)", Line(result, "kafka topic outputs-dlq"));
         Assert.Equal(2, Lines(result).Count(l => l.StartsWith("FAIL ", StringComparison.Ordinal)));
 
         using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = kafka.BootstrapServers }).Build();
