@@ -204,7 +204,7 @@ internal sealed class DoctorChecks(ParseResult parse, TimeSpan timeout)
             var state = await ClickHouseSchema.ReadStateAsync(client, cancellationToken);
             var latest = ClickHouseSchema.LatestVersion;
             var database = parsed.Database;
-            var migrate = $"breadboard store migrate --store {SecretText.Redact(url)}";
+            var migrate = $"breadboard store migrate --store '{SecretText.Redact(url)}'";
             lines.Add(state switch
             {
                 { DatabaseExists: false } => DoctorLine.Fail("clickhouse schema", $"database {database} does not exist (this build expects schema version {latest})", migrate),
@@ -296,7 +296,7 @@ internal sealed class DoctorChecks(ParseResult parse, TimeSpan timeout)
         catch (Exception e) when (e is NatsException or TimeoutException)
         {
             var why = e is TimeoutException ? $"no connection within {Seconds}" : Outside(e.Message);
-            return [DoctorLine.Fail("nats", $"cannot connect to {servers}: {why}", $"start nats-server -js there, or {correct} ({AlertStreams.UserVariable}/{AlertStreams.PasswordVariable} or {AlertStreams.TokenVariable} if it needs credentials)")];
+            return [DoctorLine.Fail("nats", $"cannot connect to {servers}: {why}", $"start nats-server -js there, or {correct}; credentials come from {AlertStreams.UserVariable}/{AlertStreams.PasswordVariable} or {AlertStreams.TokenVariable}")];
         }
 
         var js = connection.CreateJetStreamContext();

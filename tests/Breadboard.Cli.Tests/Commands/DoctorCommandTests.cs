@@ -151,7 +151,7 @@ public sealed class DoctorCommandTests
         Assert.Equal(1, result.ExitCode);
         Assert.StartsWith("ok   clickhouse: ", Line(result, "clickhouse"), StringComparison.Ordinal);
         Assert.Equal(
-            $"FAIL clickhouse schema: database doctor_fresh does not exist (this build expects schema version {ClickHouseSchema.LatestVersion}) — fix: breadboard store migrate --store {store}",
+            $"FAIL clickhouse schema: database doctor_fresh does not exist (this build expects schema version {ClickHouseSchema.LatestVersion}) — fix: breadboard store migrate --store '{store}'",
             Line(result, "clickhouse schema"));
         using var client = new ClickHouseHttpClient(new Uri(clickHouse.Url), "system", null, null);
         var databases = await client.QueryAsync("SELECT count() AS n FROM system.databases WHERE name = 'doctor_fresh'", row => row.GetProperty("n").GetInt64(), Ct);
