@@ -158,7 +158,7 @@ internal sealed class DoctorChecks(ParseResult parse, TimeSpan timeout)
         var latest = DuckDbFile.LatestSchemaVersion;
         return [state switch
         {
-            { HeldBy: { } holder } => DoctorLine.Pass(Check, $"{file}: held for writing by {holder}, as while `breadboard up` runs, so its schema is not read now; {place}"),
+            { HeldBy: { } holder } => DoctorLine.Pass(Check, $"{file}: held for writing by {holder}, as it is while `breadboard up` runs; schema not read; {place}"),
             { SchemaVersion: 0 } => DoctorLine.Pass(Check, $"{file}: no Breadboard tables yet, created by the next command that opens it for writing; {place}"),
             { SchemaVersion: var v } when v == latest => DoctorLine.Pass(Check, $"{file}: schema version {v} (current); {place}"),
             { SchemaVersion: var v } when v < latest => DoctorLine.Pass(Check, $"{file}: schema version {v}, migrated to {latest} by the next command that opens it for writing; {place}"),
