@@ -42,6 +42,7 @@ public static class Program
         root.Subcommands.Add(ValidateConfigCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(SettingsCommand.Create());
+        root.Subcommands.Add(DoctorCommand.Create());
         return root;
     }
 }

@@ -151,6 +151,30 @@ public static partial class ClickHouseSchema
         return await client.QueryAsync($"SELECT version FROM {Quote(client.Database)}.schema_migrations FINAL ORDER BY version", row => row.GetProperty("version").GetInt32(), cancellationToken);
     }
 
+    /// <summary>
+    /// What the server holds of the schema, read without creating or changing anything (for <c>doctor</c>): whether
+    /// the database and its migrations table exist, and the migrations recorded there.
+    /// </summary>
+    public static async Task<ClickHouseSchemaState> ReadStateAsync(ClickHouseHttpClient client, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var database = Quote(client.Database);
+        using (var server = client.WithDatabase("system"))
+        {
+            // Asked through 'system': a request naming a database that does not exist fails before it runs.
+            var found = await server.QueryAsync(
+                $"SELECT (SELECT count() FROM system.databases WHERE name = '{database}') AS db, (SELECT count() FROM system.tables WHERE database = '{database}' AND name = 'schema_migrations') AS migrations",
+                row => (Database: row.GetProperty("db").GetInt64() > 0, Migrations: row.GetProperty("migrations").GetInt64() > 0),
+                cancellationToken);
+            if (!found[0].Database || !found[0].Migrations)
+            {
+                return new ClickHouseSchemaState(found[0].Database, false, []);
+            }
+        }
+
+        return new ClickHouseSchemaState(true, true, await AppliedAsync(client, cancellationToken));
+    }
+
     private static readonly Table MigrationsTable = new("schema_migrations", "version UInt32, name String, applied_at DateTime", null, "version", null, "version");
 
     private static string CreateDatabase(string database, string? cluster) => $"CREATE DATABASE IF NOT EXISTS {Quote(database)}{OnCluster(cluster)}";
@@ -225,4 +249,17 @@ public static partial class ClickHouseSchema
 
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
     private static partial Regex Identifier();
+}
+
+/// <summary>The schema a ClickHouse database holds, as <see cref="ClickHouseSchema.ReadStateAsync"/> found it.</summary>
+/// <param name="DatabaseExists">Whether the database exists.</param>
+/// <param name="MigrationsTableExists">Whether it has the <c>schema_migrations</c> table (created by the first migration run).</param>
+/// <param name="Applied">The migrations recorded, in order.</param>
+public sealed record ClickHouseSchemaState(bool DatabaseExists, bool MigrationsTableExists, IReadOnlyList<int> Applied)
+{
+    /// <summary>The migrations this build has that the database lacks.</summary>
+    public IReadOnlyList<int> Missing => [.. Enumerable.Range(1, ClickHouseSchema.LatestVersion).Where(v => !Applied.Contains(v))];
+
+    /// <summary>Migrations recorded that this build does not know (a newer build migrated the database).</summary>
+    public IReadOnlyList<int> Unknown => [.. Applied.Where(v => v > ClickHouseSchema.LatestVersion)];
 }

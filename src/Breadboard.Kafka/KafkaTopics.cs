@@ -58,7 +58,56 @@ public static class KafkaTopics
             throw new KafkaSetupException($"cannot create topics {string.Join(", ", missing)}: {OutsideText.ForDisplay(e.Error.Reason)}; create them beforehand (add ?strict=true to only check)", e);
         }
     }
+
+    /// <summary>
+    /// The cluster as the bus finds it, read only (for <c>doctor</c>): how many brokers answer, and each topic of
+    /// <see cref="KafkaBusOptions.AllTopics"/> with its partition count, or why it cannot be used. Nothing is created.
+    /// </summary>
+    /// <param name="timeout">How long the brokers have to answer with the cluster's metadata.</param>
+    /// <exception cref="KafkaSetupException">No broker answered within <paramref name="timeout"/>.</exception>
+    public static async Task<KafkaBusState> DescribeAsync(KafkaBusOptions options, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var config = new AdminClientConfig { BootstrapServers = options.BootstrapServers, SocketTimeoutMs = (int)Math.Max(1000, timeout.TotalMilliseconds) };
+
+        // librdkafka logs each refused connection to stderr by default; the exception says what matters, once.
+        using var admin = new AdminClientBuilder(config).SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { }).Build();
+        Metadata metadata;
+        try
+        {
+            metadata = await Task.Run(() => admin.GetMetadata(timeout), cancellationToken);
+        }
+        catch (KafkaException e)
+        {
+            throw new KafkaSetupException($"no answer from {SecretText.Redact(options.BootstrapServers)} within {timeout.TotalSeconds:0.#} s: {OutsideText.ForDisplay(e.Error.Reason)}", e);
+        }
+
+        var topics = new List<KafkaTopicState>();
+        foreach (var name in KafkaBusOptions.AllTopics)
+        {
+            var topic = metadata.Topics.FirstOrDefault(t => t.Topic == name);
+            topics.Add(topic switch
+            {
+                null or { Error.Code: ErrorCode.UnknownTopicOrPart } => new KafkaTopicState(name, null, null, null),
+                { Error.Code: ErrorCode.NoError } => new KafkaTopicState(name, topic.Partitions.Count, topic.Partitions.Count == 0 ? 0 : topic.Partitions.Min(p => p.Replicas.Length), null),
+                _ => new KafkaTopicState(name, null, null, OutsideText.ForDisplay(topic.Error.Reason)),
+            });
+        }
+
+        return new KafkaBusState(metadata.Brokers.Count, topics);
+    }
 }
 
 /// <summary>The Kafka bus cannot be used as configured; the message is one line for the user.</summary>
 public sealed class KafkaSetupException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>The cluster as <see cref="KafkaTopics.DescribeAsync"/> found it.</summary>
+/// <param name="Brokers">Brokers in the cluster's metadata.</param>
+/// <param name="Topics">Each topic the bus uses, in <see cref="KafkaBusOptions.AllTopics"/> order.</param>
+public sealed record KafkaBusState(int Brokers, IReadOnlyList<KafkaTopicState> Topics);
+
+/// <summary>One topic the bus uses.</summary>
+/// <param name="Partitions">Its partition count; null when it does not exist or cannot be read.</param>
+/// <param name="Replicas">The fewest replicas any of its partitions has.</param>
+/// <param name="Error">The broker's error for the topic, other than its not existing.</param>
+public sealed record KafkaTopicState(string Name, int? Partitions, int? Replicas, string? Error);

@@ -1,3 +1,5 @@
+using System.Globalization;
+using Breadboard.Core.Pipeline;
 using Breadboard.Core.Seams;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
@@ -47,27 +49,11 @@ public static class AlertStreams
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(10));
             await connection.ConnectAsync();
-            await js.CreateOrUpdateStreamAsync(
-                new StreamConfig(NatsAlertOptions.StreamName, [NatsAlertOptions.AlertSubjects])
-                {
-                    Description = "Every alert Breadboard's rules fired, one subject per rule; message id = alert id.",
-                    Storage = StreamConfigStorage.File,
-                    Retention = StreamConfigRetention.Limits,
-                    MaxAge = options.MaxAge,
-                    MaxMsgs = options.MaxMessages,
-                    DuplicateWindow = options.DuplicateWindow,
-                    NumReplicas = options.Replicas,
-                },
-                timeout.Token);
-            await js.CreateOrUpdateStreamAsync(
-                new StreamConfig(NatsAlertOptions.DeadStreamName, [NatsAlertOptions.DeadSubjects])
-                {
-                    Description = "Notifications a channel gave up on, with the last error in the headers.",
-                    Storage = StreamConfigStorage.File,
-                    MaxAge = options.MaxAge,
-                    NumReplicas = options.Replicas,
-                },
-                timeout.Token);
+            foreach (var config in Configs(options))
+            {
+                await js.CreateOrUpdateStreamAsync(config, timeout.Token);
+            }
+
             return js;
         }
         catch (Exception e) when (e is NatsException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
@@ -75,6 +61,71 @@ public static class AlertStreams
             throw new NatsSetupException($"NATS {SecretText.Redact(options.Servers)}: {FirstLine(e.Message)}", e);
         }
     }
+
+    /// <summary>The ALERTS and ALERTS_DEAD streams as <paramref name="options"/> configure them: what <see cref="EnsureAsync"/> creates or updates.</summary>
+    public static IReadOnlyList<StreamConfig> Configs(NatsAlertOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return
+        [
+            new StreamConfig(NatsAlertOptions.StreamName, [NatsAlertOptions.AlertSubjects])
+            {
+                Description = "Every alert Breadboard's rules fired, one subject per rule; message id = alert id.",
+                Storage = StreamConfigStorage.File,
+                Retention = StreamConfigRetention.Limits,
+                MaxAge = options.MaxAge,
+                MaxMsgs = options.MaxMessages,
+                DuplicateWindow = options.DuplicateWindow,
+                NumReplicas = options.Replicas,
+            },
+            new StreamConfig(NatsAlertOptions.DeadStreamName, [NatsAlertOptions.DeadSubjects])
+            {
+                Description = "Notifications a channel gave up on, with the last error in the headers.",
+                Storage = StreamConfigStorage.File,
+                MaxAge = options.MaxAge,
+                NumReplicas = options.Replicas,
+            },
+        ];
+    }
+
+    /// <summary>
+    /// How a stream on the server differs from <paramref name="expected"/> (one of <see cref="Configs"/>) in what
+    /// <see cref="EnsureAsync"/> sets, each as <c>setting actual (expected …)</c>; empty when it matches.
+    /// </summary>
+    public static IReadOnlyList<string> Differences(StreamConfig expected, StreamConfig actual)
+    {
+        ArgumentNullException.ThrowIfNull(expected);
+        ArgumentNullException.ThrowIfNull(actual);
+        var differences = new List<string>();
+        void Compare<T>(string name, T want, T have, Func<T, string> show)
+        {
+            if (!EqualityComparer<T>.Default.Equals(want, have))
+            {
+                differences.Add($"{name} {show(have)} (expected {show(want)})");
+            }
+        }
+
+        static string List(ICollection<string>? subjects) => subjects is null ? "none" : string.Join(",", subjects.Order(StringComparer.Ordinal));
+        Compare("subjects", List(expected.Subjects), List(actual.Subjects), s => s);
+        Compare("storage", expected.Storage, actual.Storage, s => s.ToString().ToLowerInvariant());
+        Compare("retention", expected.Retention, actual.Retention, r => r.ToString().ToLowerInvariant());
+        Compare("max_age", expected.MaxAge, actual.MaxAge, Duration);
+        // Limits left unset (ALERTS_DEAD's) get the server's defaults: only what Breadboard sets is compared.
+        if (expected.MaxMsgs > 0)
+        {
+            Compare("max_msgs", expected.MaxMsgs, actual.MaxMsgs, m => m.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (expected.DuplicateWindow != TimeSpan.Zero)
+        {
+            Compare("duplicate_window", expected.DuplicateWindow, actual.DuplicateWindow, Duration);
+        }
+
+        Compare("replicas", expected.NumReplicas, actual.NumReplicas, r => r.ToString(CultureInfo.InvariantCulture));
+        return differences;
+    }
+
+    private static string Duration(TimeSpan duration) => DurationText.Format((long)duration.TotalMilliseconds);
 
     /// <summary>Throws unless JetStream answers with the ALERTS stream's state: a health check.</summary>
     public static async Task CheckAsync(INatsJSContext js, CancellationToken cancellationToken = default)

@@ -31,6 +31,42 @@ public sealed class ClickHouseSchemaTests(ClickHouseServerFixture fixture) : ICl
     }
 
     [Fact]
+    public async Task ReadState_NoDatabase_EmptyDatabase_PartlyAndFullyMigrated_AndCreatesNothing()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var database = $"state_{Guid.NewGuid():N}";
+        using var client = new ClickHouseHttpClient(fixture.Url, database, null, null);
+
+        // Read twice: the first read created nothing.
+        Assert.Equal((false, false, 0), Summary(await ClickHouseSchema.ReadStateAsync(client, ct)));
+        Assert.Equal((false, false, 0), Summary(await ClickHouseSchema.ReadStateAsync(client, ct)));
+
+        using (var admin = new ClickHouseHttpClient(fixture.Url, "default", null, null))
+        {
+            await admin.ExecuteAsync($"CREATE DATABASE {database}", ct);
+        }
+
+        Assert.Equal((true, false, 0), Summary(await ClickHouseSchema.ReadStateAsync(client, ct)));
+
+        // Every table, but only migrations 1-3 recorded: as a database left by an older build looks.
+        await ClickHouseSchema.MigrateAsync(client, cancellationToken: ct);
+        await client.ExecuteAsync("DROP TABLE schema_migrations", ct);
+        await client.ExecuteAsync(ClickHouseSchema.Statements(database)[1], ct);
+        await client.ExecuteAsync("INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, '', now()), (2, '', now()), (3, '', now())", ct);
+        var partly = await ClickHouseSchema.ReadStateAsync(client, ct);
+        Assert.Equal([1, 2, 3], partly.Applied);
+        Assert.Equal(Enumerable.Range(4, ClickHouseSchema.LatestVersion - 3), partly.Missing);
+
+        await ClickHouseSchema.MigrateAsync(client, cancellationToken: ct);
+        var current = await ClickHouseSchema.ReadStateAsync(client, ct);
+        Assert.True(current.DatabaseExists && current.MigrationsTableExists);
+        Assert.Empty(current.Missing);
+        Assert.Empty(current.Unknown);
+
+        static (bool, bool, int) Summary(ClickHouseSchemaState state) => (state.DatabaseExists, state.MigrationsTableExists, state.Applied.Count);
+    }
+
+    [Fact]
     public async Task Migrate_TwoAtOnce_BothSucceedAndEachMigrationIsRecordedOnce()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -90,15 +90,7 @@ public sealed class EmailChannel : INotificationChannel
     {
         ArgumentNullException.ThrowIfNull(notification);
         using var message = Compose(notification);
-        using var client = new SmtpClient { Timeout = (int)_options.Timeout.TotalMilliseconds };
-        if (_options.ServerCertificateValidation is { } validate)
-        {
-            client.ServerCertificateValidationCallback = validate;
-
-            // A private certificate names no revocation list; checking would only add a failing lookup.
-            client.CheckCertificateRevocation = false;
-        }
-
+        using var client = Client(_options, _options.Timeout);
         try
         {
             await client.ConnectAsync(_options.Host, _options.Port, Map(_options.Security), cancellationToken);
@@ -110,7 +102,7 @@ public sealed class EmailChannel : INotificationChannel
             await client.SendAsync(message, cancellationToken);
             await client.DisconnectAsync(quit: true, cancellationToken);
         }
-        catch (Exception e) when (Describe(e) is { } reason)
+        catch (Exception e) when (Describe(e, _options) is { } reason)
         {
             throw new NotificationException($"email: smtp {_options.Host}:{_options.Port} {reason}", e);
         }
@@ -184,7 +176,22 @@ public sealed class EmailChannel : INotificationChannel
         return html.ToString();
     }
 
-    private static SecureSocketOptions Map(SmtpSecurity security) => security switch
+    /// <summary>A client set up as <paramref name="options"/> say: per-command timeout, certificate check.</summary>
+    internal static SmtpClient Client(EmailOptions options, TimeSpan timeout)
+    {
+        var client = new SmtpClient { Timeout = (int)timeout.TotalMilliseconds };
+        if (options.ServerCertificateValidation is { } validate)
+        {
+            client.ServerCertificateValidationCallback = validate;
+
+            // A private certificate names no revocation list; checking would only add a failing lookup.
+            client.CheckCertificateRevocation = false;
+        }
+
+        return client;
+    }
+
+    internal static SecureSocketOptions Map(SmtpSecurity security) => security switch
     {
         SmtpSecurity.None => SecureSocketOptions.None,
         SmtpSecurity.StartTls => SecureSocketOptions.StartTls,
@@ -193,14 +200,14 @@ public sealed class EmailChannel : INotificationChannel
     };
 
     /// <summary>The failure in words after "email: smtp host:port", or null for an exception that is a bug, not a delivery failure.</summary>
-    private string? Describe(Exception e) => e switch
+    internal static string? Describe(Exception e, EmailOptions options) => e switch
     {
         SmtpCommandException c when c.ErrorCode == SmtpErrorCode.RecipientNotAccepted => $"refused recipient {c.Mailbox?.Address}: {Reply(c)}",
         SmtpCommandException c when c.ErrorCode == SmtpErrorCode.SenderNotAccepted => $"refused sender {c.Mailbox?.Address}: {Reply(c)}",
         SmtpCommandException c when c.ErrorCode == SmtpErrorCode.MessageNotAccepted => $"refused the message: {Reply(c)}",
         SmtpCommandException c => $"answered {Reply(c)}",
         ServiceNotAuthenticatedException => $"requires a login: {Delivery.OneLine(e.Message)}",
-        AuthenticationException a => $"refused login as {_options.User}: {Delivery.OneLine(a.Message)}",
+        AuthenticationException a => $"refused login as {options.User}: {Delivery.OneLine(a.Message)}",
         SslHandshakeException => "TLS handshake failed (untrusted certificate, or the port does not speak TLS)",
         SmtpProtocolException or ProtocolException => $"broke the protocol: {Delivery.OneLine(e.Message)}",
         SocketException or IOException or TimeoutException => $"unreachable: {Delivery.OneLine(e.Message)}",
