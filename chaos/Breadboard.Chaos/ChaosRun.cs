@@ -68,6 +68,7 @@ internal sealed class ChaosRun(ChaosOptions options)
             op: ">="
             threshold_percent: -100
         """;
+    private const int Partitions = 24;
     private static readonly TimeSpan SessionTimeout = TimeSpan.FromSeconds(6);
     private readonly Stopwatch _clock = new();
     private readonly List<Check> _checks = [];
@@ -93,9 +94,12 @@ internal sealed class ChaosRun(ChaosOptions options)
         Say($"input: {input.Lines:N0} lines ({input.Ticks:N0} ticks, {input.Malformed:N0} malformed)");
 
         await using var kafka = await KafkaMockProcess.StartAsync(3, cancellationToken);
+        // librdkafka's mock keeps only the last 5 MiB of each partition (a real broker keeps days): spread over 24
+        // partitions a topic holds minutes of ticks at 10K/s, more than the worst lag the faults cause, so that what
+        // is checked is the pipeline, not the mock's retention (which processors now report as lost if it bites).
         foreach (var topic in new[] { "stock-prices", "crypto-prices", "bars", "alerts" })
         {
-            await kafka.CreateTopicAsync(topic, 6, cancellationToken);
+            await kafka.CreateTopicAsync(topic, Partitions, cancellationToken);
         }
 
         await kafka.CreateTopicAsync("ticks-dlq", 1, cancellationToken);
@@ -103,7 +107,7 @@ internal sealed class ChaosRun(ChaosOptions options)
         await using var nats = await NatsServerProcess.StartAsync(cancellationToken);
         await using var clickHouse = await ClickHouseServerProcess.StartAsync(cancellationToken);
         await using var webhook = await WebhookSink.StartAsync(Secret);
-        var bus = $"kafka://{kafka.BootstrapServers}";
+        var bus = $"kafka://{kafka.BootstrapServers}?partitions={Partitions}";
         var store = $"clickhouse://127.0.0.1:{clickHouse.HttpPort}/chaos";
         var apiPort = ServerProcess.FreePort();
         Say($"servers: kafka {kafka.BootstrapServers} (pid {kafka.ProcessId}), {nats.Url}, clickhouse {clickHouse.Url}, webhook {webhook.Url}");
@@ -142,6 +146,22 @@ internal sealed class ChaosRun(ChaosOptions options)
                 member.Start();
             }
 
+            // Faults start once `doctor` finds every backend as it should be (the processors create the NATS streams).
+            var checkedUp = Stopwatch.StartNew();
+            string? doctorError;
+            while ((doctorError = await RunOnceAsync("doctor", ["doctor", "--bus", bus, "--store", store, "--alerts", nats.Url], environment, TimeSpan.FromMinutes(1))) is not null && checkedUp.Elapsed < TimeSpan.FromMinutes(1))
+            {
+                await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+            }
+
+            if (doctorError is not null)
+            {
+                Add(new Check("doctor", false, $"the face was not healthy a minute after its start: {doctorError}"));
+                return Finish(new Report(names));
+            }
+
+            Say($"doctor: every backend ok after {checkedUp.Elapsed.TotalSeconds:F1} s (logs/doctor.log); faults start now");
+            _clock.Restart();
             using var sampling = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var sampler = SampleAsync(members, names, report, apiPort, healthPorts, sampling.Token);
             var faultRuns = new List<Task>();
@@ -245,6 +265,9 @@ internal sealed class ChaosRun(ChaosOptions options)
 
         Add(Checks.OncePerAlert("ALERTS stream", referenceAlerts, await Checks.StreamAlertIdsAsync(natsUrl, cancellationToken)));
         Add(Checks.Webhook(referenceAlerts, [.. webhook.Accepted], webhook.BadSignatures, _notifierKills));
+
+        var lost = System.IO.Directory.GetFiles(Path.Combine(Dir, "logs"), "*.log").SelectMany(System.IO.File.ReadLines).Where(l => l.Contains("are no longer on the broker", StringComparison.Ordinal)).ToList();
+        Add(new Check("kafka retention", lost.Count == 0, lost.Count == 0 ? "no partition's position was deleted before it was read" : $"{lost.Count} times a processor found its position deleted by the broker's retention (librdkafka's mock keeps 5 MiB per partition); first: {lost[0]}"));
 
         var crashes = members.Values.SelectMany(m => m.UnexpectedExits.Select(e => $"{m.Name} {e}")).ToList();
         Add(new Check("processes", crashes.Count == 0, crashes.Count == 0 ? "none exited by itself but ingest at the end of its file" : string.Join("; ", crashes)));

@@ -32,8 +32,8 @@ internal static class FaultPlan
     ];
 
     /// <summary>
-    /// Faults from 10 s into the run until 15 s before its end, one starting every 6–14 s: every kind once in a
-    /// random order, then random kinds while time is left. A run too short for every kind gets those that fit.
+    /// Faults from 10 s into the run until 15 s before its end, one starting every 6–14 s (closer when the run is too
+    /// short for every kind at that pace): every kind once in a random order, then random kinds while time is left.
     /// </summary>
     public static List<Fault> Draw(TimeSpan duration, TimeSpan sessionTimeout, int seed)
     {
@@ -43,12 +43,16 @@ internal static class FaultPlan
         var faults = new List<Fault>();
         var at = TimeSpan.FromSeconds(10);
         var last = duration - TimeSpan.FromSeconds(15);
+
+        // Closer together in a short run, so that every kind still lands once (a 2-minute run: every ~8 s).
+        var fitAll = (last - at).TotalSeconds / kinds.Count;
         for (var i = 0; at < last; i++)
         {
             var kind = i < order.Count ? order[i] : kinds[random.Next(kinds.Count)];
             var length = TimeSpan.FromSeconds(kind.MinSeconds + (random.NextDouble() * (kind.MaxSeconds - kind.MinSeconds)));
             faults.Add(new Fault(at, kind, length));
-            at += TimeSpan.FromSeconds(6 + (random.NextDouble() * 8));
+            var gap = 6 + (random.NextDouble() * 8);
+            at += TimeSpan.FromSeconds(i < order.Count - 1 ? Math.Min(gap, fitAll) : gap);
         }
 
         return faults;

@@ -18,7 +18,7 @@ internal static class InputFile
     public static Summary Write(string path, double rate, TimeSpan duration, long seed)
     {
         var count = (long)(rate * duration.TotalSeconds);
-        var options = SyntheticFeedOptions.ForBenchmark(24) with
+        var options = SyntheticFeedOptions.ForBenchmark(96) with
         {
             RatePerSecond = rate,
             Seed = seed,

@@ -54,6 +54,9 @@ public abstract class ConsumerGroupWorker : IDisposable
     /// <summary>Messages sent to a dead-letter topic.</summary>
     public long DeadLetters => _member.DeadLetters;
 
+    /// <summary>Messages deleted by the broker's retention before this worker read them (each loss is logged as an error).</summary>
+    public long LostToRetention => _member.LostToRetention;
+
     /// <summary>Set when the worker stopped because <see cref="ConsumerGroupOptions.DrainWhenIdle"/> found all input consumed.</summary>
     public bool Drained => _member.Drained;
 

@@ -17,7 +17,11 @@ internal static class GroupConsumers
         GroupId = groupId,
         EnableAutoCommit = false,
         EnableAutoOffsetStore = false,
-        AutoOffsetReset = AutoOffsetReset.Earliest,
+        // A member assigns its partitions at the store's checkpoints (or at the beginning), so a reset happens only
+        // when a checkpoint's offset is no longer on the broker: retention deleted messages the group never read.
+        // librdkafka would move on to the log start without a word to us; as an error the member counts what was
+        // lost and says so (GroupMember.SkipLost).
+        AutoOffsetReset = AutoOffsetReset.Error,
         PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
         SessionTimeoutMs = (int)sessionTimeout.TotalMilliseconds,
         HeartbeatIntervalMs = (int)Math.Max(100, sessionTimeout.TotalMilliseconds / 3),

@@ -16,6 +16,8 @@ internal interface IGroupMember : IDisposable
 
     long DeadLetters { get; }
 
+    long LostToRetention { get; }
+
     bool Drained { get; }
 
     Task RunAsync(CancellationToken cancellationToken);
@@ -58,6 +60,7 @@ internal sealed class GroupMember<TState> : IGroupMember
     // The partition of the last message taken; forgotten whenever the assignment changes.
     private GroupPartition<TState>? _lastPartition;
     private long _pending;
+    private long _lost;
     private volatile bool _drained;
 
     public GroupMember(KafkaBusOptions bus, IGroupRole<TState> role, ConsumerGroupOptions settings, IMarketStore store, IAlertBus? alertBus, PipelineStats stats)
@@ -97,6 +100,9 @@ internal sealed class GroupMember<TState> : IGroupMember
     /// <summary>Set when the member stopped because <see cref="ConsumerGroupOptions.DrainWhenIdle"/> found all input consumed.</summary>
     public bool Drained => _drained;
 
+    /// <summary>Messages the broker deleted (retention) before this member read them: lost to the pipeline, and logged.</summary>
+    public long LostToRetention => Interlocked.Read(ref _lost);
+
     /// <summary>What the assigned partitions hold for the next write, in the unit of the batch size.</summary>
     internal long Pending => _pending;
 
@@ -130,7 +136,16 @@ internal sealed class GroupMember<TState> : IGroupMember
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                var result = consumer.Consume(TimeSpan.FromMilliseconds(100));
+                ConsumeResult<string?, byte[]>? result;
+                try
+                {
+                    result = consumer.Consume(TimeSpan.FromMilliseconds(100));
+                }
+                catch (ConsumeException e) when (e.Error.Code == ErrorCode.Local_AutoOffsetReset)
+                {
+                    SkipLost(consumer, e.ConsumerRecord?.TopicPartition);
+                    continue;
+                }
 
                 // One clock read per message, shared by the message's partition and the write timer.
                 var now = Stopwatch.GetTimestamp();
@@ -288,6 +303,30 @@ internal sealed class GroupMember<TState> : IGroupMember
         _role.Take(partition, result, _producer);
         _pending += _role.Pending(partition.State) - before;
         return true;
+    }
+
+    /// <summary>
+    /// A partition's position is no longer on the broker (retention deleted messages before the group read them):
+    /// counts the messages lost, says so, and goes on from the oldest message there is.
+    /// </summary>
+    private void SkipLost(IConsumer<string?, byte[]> consumer, TopicPartition? where)
+    {
+        if (where is null || !_partitions.TryGetValue(where, out var partition))
+        {
+            return;
+        }
+
+        var start = consumer.QueryWatermarkOffsets(where, TimeSpan.FromSeconds(10)).Low.Value;
+        var from = partition.NextOffset.Value;
+        var lost = from >= 0 && start > from ? start - from : 0;
+        Interlocked.Add(ref _lost, lost);
+        _logger.LostToRetention(_role.Name, where.ToString(), from, start, lost);
+        partition.NextOffset = start;
+
+        // After the reset error librdkafka no longer fetches the partition, and a seek is refused ("erroneous
+        // state"): assigning it again at the log start is what starts it again.
+        consumer.IncrementalUnassign([where]);
+        consumer.IncrementalAssign([new TopicPartitionOffset(where, start)]);
     }
 
     /// <summary>Lets the role move on the partitions that are caught up and quiet (the processor closes their windows).</summary>

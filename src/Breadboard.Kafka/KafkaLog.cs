@@ -11,6 +11,7 @@ internal static partial class KafkaLog
     public const int RevokedId = 302;
     public const int LostId = 303;
     public const int DrainedId = 304;
+    public const int LostToRetentionId = 305;
     public const int DeliveryWaitingId = 310;
     public const int WriteWaitingId = 311;
     public const int WaitOverId = 312;
@@ -34,6 +35,9 @@ internal static partial class KafkaLog
 
     [LoggerMessage(EventId = DrainedId, Level = LogLevel.Information, Message = "{Role}: drained: every assigned partition is caught up and quiet for {IdleSeconds} s; written, stopping")]
     public static partial void Drained(this ILogger logger, string role, double idleSeconds);
+
+    [LoggerMessage(EventId = LostToRetentionId, Level = LogLevel.Error, Message = "{Role}: {Partition}: offsets {From} to {Start} are no longer on the broker (its retention deleted them before this group read them): {Lost} messages lost; going on from offset {Start}")]
+    public static partial void LostToRetention(this ILogger logger, string role, string partition, long from, long start, long lost);
 
     [LoggerMessage(EventId = DeliveryWaitingId, Level = LogLevel.Warning, Message = "{Role}: Kafka delivery still waiting after {Seconds:F0} s, {Undelivered} messages undelivered; nothing is checkpointed until they are")]
     public static partial void DeliveryWaiting(this ILogger logger, string role, double seconds, int undelivered);

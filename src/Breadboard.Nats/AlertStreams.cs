@@ -38,27 +38,41 @@ public static class AlertStreams
         });
     }
 
+    // How long setting up may keep timing out before it is an error: a server restarting, or this process frozen.
+    private static readonly TimeSpan SetupPatience = TimeSpan.FromSeconds(30);
+
     /// <summary>Creates or updates both streams; an unreachable server or a refused configuration throws <see cref="NatsSetupException"/>.</summary>
     public static async Task<INatsJSContext> EnsureAsync(NatsConnection connection, NatsAlertOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(options);
         var js = connection.CreateJetStreamContext();
-        try
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        for (var attempt = 1; ; attempt++)
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(TimeSpan.FromSeconds(10));
-            await connection.ConnectAsync();
-            foreach (var config in Configs(options))
+            try
             {
-                await js.CreateOrUpdateStreamAsync(config, timeout.Token);
-            }
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(TimeSpan.FromSeconds(10));
+                await connection.ConnectAsync();
+                foreach (var config in Configs(options))
+                {
+                    await js.CreateOrUpdateStreamAsync(config, timeout.Token);
+                }
 
-            return js;
-        }
-        catch (Exception e) when (e is NatsException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            throw new NatsSetupException($"NATS {SecretText.Redact(options.Servers)}: {FirstLine(e.Message)}", e);
+                return js;
+            }
+            catch (Exception e) when (TimedOut(e) && !cancellationToken.IsCancellationRequested && started.Elapsed < SetupPatience)
+            {
+                // A server that took the connection but did not answer in time (busy, or restarting), or this
+                // process frozen meanwhile (a stopped container, a long pause): asked again. A refused connection
+                // or configuration is not retried: it fails at once, below.
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            }
+            catch (Exception e) when (e is NatsException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                throw new NatsSetupException($"NATS {SecretText.Redact(options.Servers)}: {FirstLine(e.Message)}{(attempt > 1 ? $" ({attempt} attempts)" : "")}", e);
+            }
         }
     }
 
@@ -126,6 +140,8 @@ public static class AlertStreams
     }
 
     private static string Duration(TimeSpan duration) => DurationText.Format((long)duration.TotalMilliseconds);
+
+    private static bool TimedOut(Exception e) => e is OperationCanceledException or TimeoutException || (e.InnerException is { } inner && TimedOut(inner));
 
     /// <summary>Throws unless JetStream answers with the ALERTS stream's state: a health check.</summary>
     public static async Task CheckAsync(INatsJSContext js, CancellationToken cancellationToken = default)

@@ -275,6 +275,27 @@ public sealed class GroupMemberTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_CheckpointNoLongerOnTheBroker_CountsAndLogsTheLostMessages_AndGoesOnFromTheLogStart()
+    {
+        // librdkafka's mock keeps 5 MiB per partition: 60 messages of 100 KB push the first ones out, as a real
+        // broker's retention does to messages a group has not read in time.
+        await ProduceWordsAsync([.. Enumerable.Repeat(new string('x', 100_000), 60), "alpha", "beta"]);
+        using var probe = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = _kafka.BootstrapServers, GroupId = "probe" }).Build();
+        var log = probe.QueryWatermarkOffsets(Words0, TimeSpan.FromSeconds(10));
+        Assert.True(log.Low.Value > 2, $"the mock kept everything: {log.Low}..{log.High}");
+        _store.Put(new Checkpoint("words:words:0", 1, []));
+        var role = new WordRole(_journal);
+        using var member = Member(role, RunSettings("behind"));
+
+        await member.RunAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+
+        Assert.Equal(log.Low.Value - 1, member.LostToRetention);
+        Assert.Equal(log.Low.Value, role.TakenOffsets[0]);
+        Assert.Equal(log.High.Value, _store["words:words:0"]!.Position);
+        Assert.Contains(_log.Lines, l => l.Contains($"words [[0]]: offsets 1 to {log.Low.Value} are no longer on the broker", StringComparison.Ordinal) && l.Contains($"{log.Low.Value - 1} messages lost", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Write_WhenStoreFails_DoesNotCommitOffsets()
     {
         await ProduceWordsAsync("alpha", "beta");

@@ -99,6 +99,25 @@ public sealed class NatsAlertBusTests
     }
 
     [Fact]
+    public async Task Connect_ServerFrozenPastOneAttempt_WaitsAndConnectsOnceItAnswers()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = await NatsServerProcess.StartAsync(ct);
+
+        // Frozen with the connection open: the first attempt to set up the streams times out after 10 s (what a
+        // processor frozen at start, or a server busy restarting, meets); it must be asked again, not given up.
+        server.Pause();
+        var connecting = NatsAlertBus.ConnectAsync(Options(server), cancellationToken: ct);
+        await Task.Delay(TimeSpan.FromSeconds(12), ct);
+        server.Resume();
+
+        await using var bus = await connecting.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        await bus.PublishAsync(AlertSamples.Make(1), ct);
+        await bus.FlushAsync(ct);
+        Assert.Equal(1, bus.Published);
+    }
+
+    [Fact]
     public async Task Connect_NoServerListening_FailsWithOneLineNamingTheServer()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -57,6 +57,12 @@ public abstract class ServerProcess : IAsyncDisposable
         _process = null;
     }
 
+    /// <summary>SIGSTOP: the server keeps its sockets but answers nothing, as a frozen or overloaded server does, until <see cref="Resume"/>.</summary>
+    public void Pause() => Signal("STOP");
+
+    /// <summary>SIGCONT after <see cref="Pause"/>.</summary>
+    public void Resume() => Signal("CONT");
+
     /// <summary>Starts the server again on the same ports and data.</summary>
     public Task RestartAsync(CancellationToken cancellationToken = default) => StartProcessAsync(cancellationToken);
 
@@ -141,6 +147,15 @@ public abstract class ServerProcess : IAsyncDisposable
             }
 
             await Task.Delay(20, cancellationToken);
+        }
+    }
+
+    private void Signal(string signal)
+    {
+        if (_process is { HasExited: false } process)
+        {
+            using var kill = Process.Start("kill", $"-{signal} {process.Id}");
+            kill.WaitForExit();
         }
     }
 

@@ -94,6 +94,6 @@ internal static class ProcessCommand
         var lag = processors.SelectMany(p => p.Lag).ToList();
         return string.Create(
             CultureInfo.InvariantCulture,
-            $"consumed {stats.Sum(s => s.Ticks):N0} | bars {stats.Sum(s => s.Bars):N0} | alerts {stats.Sum(s => s.Alerts):N0} | late {stats.Sum(s => s.Late):N0} | duplicates {stats.Sum(s => s.Duplicates):N0} | dead letters {processors.Sum(p => p.DeadLetters):N0} | partitions {lag.Count} | max lag {(lag.Count == 0 ? 0 : lag.Max(l => l.LagMessages)):N0} msgs, {(lag.Count == 0 ? 0 : lag.Max(l => l.LagSeconds)):F1} s");
+            $"consumed {stats.Sum(s => s.Ticks):N0} | bars {stats.Sum(s => s.Bars):N0} | alerts {stats.Sum(s => s.Alerts):N0} | late {stats.Sum(s => s.Late):N0} | duplicates {stats.Sum(s => s.Duplicates):N0} | dead letters {processors.Sum(p => p.DeadLetters):N0} | lost to retention {processors.Sum(p => p.LostToRetention):N0} | partitions {lag.Count} | max lag {(lag.Count == 0 ? 0 : lag.Max(l => l.LagMessages)):N0} msgs, {(lag.Count == 0 ? 0 : lag.Max(l => l.LagSeconds)):F1} s");
     }
 }

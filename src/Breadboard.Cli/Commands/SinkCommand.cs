@@ -65,6 +65,6 @@ internal static class SinkCommand
         var lag = sink.Lag;
         return string.Create(
             CultureInfo.InvariantCulture,
-            $"stored ticks {stats.Ticks:N0} | bars {stats.Bars:N0} | alerts {stats.Alerts:N0} | dead letters {sink.DeadLetters:N0} | partitions {lag.Count} | max lag {(lag.Count == 0 ? 0 : lag.Max(l => l.LagMessages)):N0} msgs, {(lag.Count == 0 ? 0 : lag.Max(l => l.LagSeconds)):F1} s");
+            $"stored ticks {stats.Ticks:N0} | bars {stats.Bars:N0} | alerts {stats.Alerts:N0} | dead letters {sink.DeadLetters:N0} | lost to retention {sink.LostToRetention:N0} | partitions {lag.Count} | max lag {(lag.Count == 0 ? 0 : lag.Max(l => l.LagMessages)):N0} msgs, {(lag.Count == 0 ? 0 : lag.Max(l => l.LagSeconds)):F1} s");
     }
 }
