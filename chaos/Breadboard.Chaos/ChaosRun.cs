@@ -186,6 +186,7 @@ internal sealed class ChaosRun(ChaosOptions options)
             }
 
             webhook.Set(WebhookSink.Mode.Accept);
+            report.EndOfLoad(_clock.Elapsed.TotalSeconds);
             Say($"{_clock.Elapsed.TotalSeconds,6:F1} s  faults over; waiting for ingest to publish the rest of the file");
             var ingested = await members["ingest"].WaitForExitAsync(TimeSpan.FromMinutes(5) + options.Duration);
             Add(new Check("ingest", ingested && members["ingest"].Finished, ingested ? $"published the whole file ({members["ingest"].Starts} starts)" : "still running 5 min after the run's end"));
@@ -200,8 +201,8 @@ internal sealed class ChaosRun(ChaosOptions options)
                 Add(new Check("drain", false, drainError));
             }
 
-            Say($"{_clock.Elapsed.TotalSeconds,6:F1} s  replaying the same file for the reference");
-            if (await RunOnceAsync("reference", ["replay", "-q", "--pipeline", pipeline, "--input", File("input.ndjson"), "--bars-out", File("reference-bars.ndjson"), "--alerts-out", File("reference-alerts.ndjson"), "--store", $"duckdb://{File("reference.duckdb")}"], environment, TimeSpan.FromMinutes(10)) is { } replayError)
+            Say($"{_clock.Elapsed.TotalSeconds,6:F1} s  replaying the same file, partition by partition, for the reference");
+            if (await ReplayReferenceAsync(pipeline, environment) is { } replayError)
             {
                 Add(new Check("reference", false, replayError));
                 return Finish(report);
@@ -223,6 +224,7 @@ internal sealed class ChaosRun(ChaosOptions options)
                 await members[name].StopAsync(TimeSpan.FromSeconds(30));
             }
 
+            await System.IO.File.WriteAllLinesAsync(File("webhook-deliveries.csv"), ["accepted_at,delivery_id,alert_ids", .. webhook.Accepted.Select(d => $"{d.At:O},{d.Id},{string.Join(' ', d.AlertIds)}")], cancellationToken);
             await VerifyAsync(store, nats.Url, kafka.BootstrapServers, referenceAlerts, webhook, members, report, cancellationToken);
             return Finish(report);
         }
@@ -248,14 +250,23 @@ internal sealed class ChaosRun(ChaosOptions options)
             Add(Checks.SameLines("alerts", File("reference-alerts.ndjson"), File("stored-alerts.ndjson")));
         }
 
-        await using var reference = DuckDbStore.Open(File("reference.duckdb"));
-        await reference.InitializeAsync(cancellationToken);
+        long referenceTicks = 0;
+        ulong referencePrint = 0;
+        var want = default(Core.Seams.PipelineCounts);
+        foreach (var path in System.IO.Directory.GetFiles(File("reference"), "*.duckdb"))
+        {
+            await using var reference = DuckDbStore.Open(path);
+            await reference.InitializeAsync(cancellationToken);
+            var (ticks, print) = await Checks.TicksAsync(reference, cancellationToken);
+            var counts = await reference.ReadCountsAsync(cancellationToken);
+            (referenceTicks, referencePrint) = (referenceTicks + ticks, referencePrint + print);
+            want = new Core.Seams.PipelineCounts(want.Rejects + counts.Rejects, want.Late + counts.Late, want.Duplicates + counts.Duplicates);
+        }
+
         await using var stored = ClickHouseStore.Open(store);
-        var (referenceTicks, referencePrint) = await Checks.TicksAsync(reference, cancellationToken);
         var (storedTicks, storedPrint) = await Checks.TicksAsync(stored, cancellationToken);
         Add(new Check("ticks", referenceTicks == storedTicks && referencePrint == storedPrint, $"reference {referenceTicks:N0}, stored {storedTicks:N0}, {(referencePrint == storedPrint ? "same" : "different")} contents"));
 
-        var want = await reference.ReadCountsAsync(cancellationToken);
         var got = await stored.ReadCountsAsync(cancellationToken);
         var deadLetters = Checks.DeadLetteredLines(bootstrap);
         Add(new Check(
@@ -393,6 +404,73 @@ internal sealed class ChaosRun(ChaosOptions options)
         }
     }
 
+    /// <summary>
+    /// The reference: <c>replay</c> of the input split the way the bus splits it, one file per partition, each
+    /// with its own watermark, as the Kafka face's engines have (docs/ENGINE.md: "per partition on Kafka, per file
+    /// in replay"). Replayed whole, one watermark over every symbol closes a window earlier than a partition's
+    /// does, and a delayed tick right at a window's end is late in one and on time in the other. Bars and alerts
+    /// are gathered into <c>reference-bars.ndjson</c> and <c>reference-alerts.ndjson</c>; ticks and counts stay in
+    /// one DuckDB file per partition under <c>reference/</c>. Null when every replay succeeded.
+    /// </summary>
+    private async Task<string?> ReplayReferenceAsync(string pipeline, IReadOnlyDictionary<string, string> environment)
+    {
+        var directory = File("reference");
+        System.IO.Directory.CreateDirectory(directory);
+        var writers = new Dictionary<string, StreamWriter>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var line in System.IO.File.ReadLines(File("input.ndjson")))
+            {
+                var name = PartitionFileOf(line);
+                if (!writers.TryGetValue(name, out var writer))
+                {
+                    writers[name] = writer = new StreamWriter(Path.Combine(directory, name + ".ndjson"));
+                }
+
+                writer.WriteLine(line);
+            }
+        }
+        finally
+        {
+            foreach (var writer in writers.Values)
+            {
+                await writer.DisposeAsync();
+            }
+        }
+
+        using var bars = System.IO.File.CreateText(File("reference-bars.ndjson"));
+        using var alerts = System.IO.File.CreateText(File("reference-alerts.ndjson"));
+        foreach (var name in writers.Keys.Order(StringComparer.Ordinal))
+        {
+            var input = Path.Combine(directory, name);
+            if (await RunOnceAsync("reference", ["replay", "-q", "--pipeline", pipeline, "--input", input + ".ndjson", "--bars-out", input + ".bars", "--alerts-out", input + ".alerts", "--store", $"duckdb://{input}.duckdb"], environment, TimeSpan.FromMinutes(10)) is { } error)
+            {
+                return $"{name}: {error}";
+            }
+
+            await bars.WriteAsync(await System.IO.File.ReadAllTextAsync(input + ".bars"));
+            await alerts.WriteAsync(await System.IO.File.ReadAllTextAsync(input + ".alerts"));
+        }
+
+        return null;
+    }
+
+    /// <summary>The partition a line's tick goes to on the bus (as <c>ingest</c> sends it), or "unreadable".</summary>
+    private static string PartitionFileOf(string line)
+    {
+        try
+        {
+            using var json = JsonDocument.Parse(line);
+            var symbol = json.RootElement.GetProperty("symbol").GetString();
+            var crypto = json.RootElement.TryGetProperty("asset_class", out var asset) && asset.GetString() == "crypto";
+            return string.IsNullOrEmpty(symbol) ? "unreadable" : string.Create(CultureInfo.InvariantCulture, $"{(crypto ? "crypto" : "stock")}-{Breadboard.Kafka.SourceProgress.PartitionOf(symbol, Partitions):D2}");
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return "unreadable";
+        }
+    }
+
     /// <summary>Runs a command to its end; null when it exited 0, else what went wrong.</summary>
     private async Task<string?> RunOnceAsync(string name, string[] args, IReadOnlyDictionary<string, string> environment, TimeSpan timeout)
     {
@@ -420,7 +498,7 @@ internal sealed class ChaosRun(ChaosOptions options)
         {
             // The input and the reference are for inspecting a failure; a passing run keeps its logs and report.
             System.IO.File.Delete(File("input.ndjson"));
-            System.IO.File.Delete(File("reference.duckdb"));
+            System.IO.Directory.Delete(File("reference"), recursive: true);
         }
 
         Say(failed == 0 ? $"chaos: every check held; report in {Dir}" : $"chaos: {failed} check(s) failed; the run's directory is kept: {Dir}");

@@ -29,10 +29,15 @@ internal sealed class Report(IReadOnlyList<string> members)
         }
     }
 
+    private double? _endOfLoad;
+
+    /// <summary>Marks the end of the faults and the load: spans for <see cref="Median"/> are fractions of the run up to here.</summary>
+    public void EndOfLoad(double seconds) => _endOfLoad = seconds;
+
     /// <summary>Peak resident memory per member, in MB.</summary>
     public double Peak(int member) => _samples.Select(s => s.Rss[member] ?? 0).DefaultIfEmpty(0).Max();
 
-    /// <summary>A member's median memory over a span of the run (fractions of it), for a growth check.</summary>
+    /// <summary>A member's median memory over a span of the loaded run (fractions of it), for a growth check.</summary>
     public double Median(int member, double from, double to)
     {
         if (_samples.Count == 0)
@@ -40,7 +45,7 @@ internal sealed class Report(IReadOnlyList<string> members)
             return 0;
         }
 
-        var end = _samples[^1].Seconds;
+        var end = _endOfLoad ?? _samples[^1].Seconds;
         var values = _samples.Where(s => s.Seconds >= from * end && s.Seconds <= to * end && s.Rss[member] is not null).Select(s => s.Rss[member]!.Value).Order().ToList();
         return values.Count == 0 ? 0 : values[values.Count / 2];
     }
