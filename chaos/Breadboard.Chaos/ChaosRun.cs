@@ -275,7 +275,7 @@ internal sealed class ChaosRun(ChaosOptions options)
             $"late {got.Late:N0} (reference {want.Late:N0}), duplicates {got.Duplicates:N0} (reference {want.Duplicates:N0}), rejects {got.Rejects:N0} stored + {deadLetters:N0} dead-lettered by ingest (reference {want.Rejects:N0})"));
 
         Add(Checks.OncePerAlert("ALERTS stream", referenceAlerts, await Checks.StreamAlertIdsAsync(natsUrl, cancellationToken)));
-        Add(Checks.Webhook(referenceAlerts, [.. webhook.Accepted], webhook.BadSignatures, _notifierKills));
+        Add(Checks.Webhook(referenceAlerts, [.. webhook.Accepted], webhook.BadSignatures, _notifierKills, await Checks.StreamCountAsync(natsUrl, "ALERTS_DEAD", cancellationToken)));
 
         var lost = System.IO.Directory.GetFiles(Path.Combine(Dir, "logs"), "*.log").SelectMany(System.IO.File.ReadLines).Where(l => l.Contains("are no longer on the broker", StringComparison.Ordinal)).ToList();
         Add(new Check("kafka retention", lost.Count == 0, lost.Count == 0 ? "no partition's position was deleted before it was read" : $"{lost.Count} times a processor found its position deleted by the broker's retention (librdkafka's mock keeps 5 MiB per partition); first: {lost[0]}"));

@@ -50,6 +50,14 @@ internal static class Checks
         return (count, fingerprint);
     }
 
+    /// <summary>How many messages a stream holds (ALERTS_DEAD: notifications a channel gave up on).</summary>
+    public static async Task<long> StreamCountAsync(string natsUrl, string stream, CancellationToken cancellationToken)
+    {
+        await using var connection = new NatsConnection(NatsOpts.Default with { Url = natsUrl });
+        var js = connection.CreateJetStreamContext();
+        return (long)(await js.GetStreamAsync(stream, cancellationToken: cancellationToken)).Info.State.Messages;
+    }
+
     /// <summary>The alert ids on the ALERTS stream, read back with a plain ordered consumer.</summary>
     public static async Task<List<string>> StreamAlertIdsAsync(string natsUrl, CancellationToken cancellationToken)
     {
@@ -92,7 +100,7 @@ internal static class Checks
     /// between the receiver's answer and its acknowledgement to NATS (at-least-once there: the receiver drops the
     /// repeat by its Delivery-Id), which the detail counts.
     /// </summary>
-    public static Check Webhook(IReadOnlyCollection<string> reference, IReadOnlyList<WebhookSink.Delivery> accepted, int badSignatures, int notifierKills)
+    public static Check Webhook(IReadOnlyCollection<string> reference, IReadOnlyList<WebhookSink.Delivery> accepted, int badSignatures, int notifierKills, long deadLetters = 0)
     {
         var delivered = accepted.SelectMany(d => d.AlertIds).ToHashSet();
         var missing = reference.Where(id => !delivered.Contains(id)).ToList();
@@ -104,7 +112,7 @@ internal static class Checks
             "webhook",
             held,
             $"{accepted.Count:N0} deliveries accepted carrying {delivered.Count:N0} alerts: {missing.Count} reference alerts missing{First(missing)}, {extra.Count} not in the reference{First(extra)}, "
-            + $"{repeats.Count} delivery ids accepted more than once (allowed: at most one per notifier kill, {notifierKills}), {alertsTwice} alerts in two different deliveries, {badSignatures} bad signatures");
+            + $"{repeats.Count} delivery ids accepted more than once (allowed: at most one per notifier kill, {notifierKills}), {alertsTwice} alerts in two different deliveries, {badSignatures} bad signatures, {deadLetters} notifications given up (ALERTS_DEAD)");
     }
 
     /// <summary>Lines of the input file that <c>ingest</c> sent to <c>ticks-dlq</c> (those with its source header).</summary>
