@@ -47,7 +47,7 @@ public sealed class GroupConsumersTests
 
         Assert.False(config.EnableAutoCommit);
         Assert.False(config.EnableAutoOffsetStore);
-        Assert.Equal(AutoOffsetReset.Earliest, config.AutoOffsetReset);
+        Assert.Equal(AutoOffsetReset.Error, config.AutoOffsetReset); // a lost position is reported, not skipped silently
         Assert.Equal(PartitionAssignmentStrategy.CooperativeSticky, config.PartitionAssignmentStrategy);
         Assert.Equal(3000, config.SessionTimeoutMs);
         Assert.Equal(1000, config.HeartbeatIntervalMs);
