@@ -141,7 +141,10 @@ public static class AlertStreams
 
     private static string Duration(TimeSpan duration) => DurationText.Format((long)duration.TotalMilliseconds);
 
-    private static bool TimedOut(Exception e) => e is OperationCanceledException or TimeoutException || (e.InnerException is { } inner && TimedOut(inner));
+    // NatsJSApiNoResponseException: the server took the request and no answer came within the request timeout
+    // (the chaos run found it from a processor paused while it set up its streams).
+    private static bool TimedOut(Exception e) =>
+        e is OperationCanceledException or TimeoutException or NatsJSApiNoResponseException || (e.InnerException is { } inner && TimedOut(inner));
 
     /// <summary>Throws unless JetStream answers with the ALERTS stream's state: a health check.</summary>
     public static async Task CheckAsync(INatsJSContext js, CancellationToken cancellationToken = default)

@@ -13,7 +13,9 @@ namespace Breadboard.Nats;
 
 /// <summary>
 /// A channel's notifier on NATS: its durable consumer on ALERTS, dead letters on <c>alerts.dead.&lt;channel&gt;</c>,
-/// and its repeat state in the key-value bucket <c>breadboard_notify_&lt;channel&gt;</c>.
+/// its repeat state in the key-value bucket <c>breadboard_notify_&lt;channel&gt;</c>, and the alerts it notified in
+/// <c>breadboard_notified_&lt;channel&gt;</c> (one key per alert, kept as long as ALERTS keeps its messages: a
+/// redelivery cannot come later than that).
 /// </summary>
 /// <remarks>Dead-letter headers: <c>Breadboard-Error</c> (the last error), <c>Breadboard-Attempts</c>,
 /// <c>Breadboard-Channel</c>, and <c>Breadboard-Notification-Id</c> for a notification (its body is the
@@ -21,6 +23,7 @@ namespace Breadboard.Nats;
 public sealed class NatsNotifierTransport(INatsJSContext js, string channel, StartFrom start, TimeSpan ackWait) : INotifierTransport
 {
     private INatsKVStore? _state;
+    private INatsKVStore? _notified;
 
     /// <summary>Set once reading began: whether the channel's durable consumer already existed (so <c>start</c> did not apply).</summary>
     public bool? ConsumerExisted { get; private set; }
@@ -125,15 +128,20 @@ public sealed class NatsNotifierTransport(INatsJSContext js, string channel, Sta
         return result;
     }
 
-    public async ValueTask<long?> NotifiedUpToAsync(string key, CancellationToken cancellationToken)
+    public async ValueTask<bool> WasNotifiedAsync(string alertId, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(key);
-        return await ReadTsAsync(await StateAsync(cancellationToken), StateKey(key), cancellationToken);
+        ArgumentNullException.ThrowIfNull(alertId);
+        var store = await NotifiedAsync(cancellationToken);
+        var entry = await store.TryGetEntryAsync<byte[]>(NotifiedKey(alertId), cancellationToken: cancellationToken);
+        return entry.Success;
     }
 
-    public async ValueTask SaveStateAsync(IReadOnlyDictionary<string, long> changes, CancellationToken cancellationToken)
+    public async ValueTask SaveStateAsync(IReadOnlyDictionary<string, long> changes, IReadOnlyCollection<string> notifiedIds, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(changes);
+        ArgumentNullException.ThrowIfNull(notifiedIds);
+        var notified = await NotifiedAsync(cancellationToken);
+        await Task.WhenAll(notifiedIds.Select(id => notified.PutAsync(NotifiedKey(id), Encoding.UTF8.GetBytes(id), cancellationToken: cancellationToken).AsTask()));
         var store = await StateAsync(cancellationToken);
         foreach (var (key, ts) in changes)
         {
@@ -154,13 +162,38 @@ public sealed class NatsNotifierTransport(INatsJSContext js, string channel, Sta
     /// <summary>KV keys allow only a few characters; symbols and rules may hold others.</summary>
     private static string StateKey(string key) => Convert.ToHexStringLower(Encoding.UTF8.GetBytes(key));
 
+    /// <summary>An alert id holds characters keys may not; a hash of it (128 bits) does not.</summary>
+    private static string NotifiedKey(string alertId) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(alertId)))[..32];
+
+    private string BucketSuffix => new([.. channel.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_')]);
+
+    private async ValueTask<INatsKVStore> NotifiedAsync(CancellationToken cancellationToken)
+    {
+        if (_notified is null)
+        {
+            // As long as ALERTS keeps a message, it can be handed out again; no longer.
+            var alerts = await js.GetStreamAsync(NatsAlertOptions.StreamName, cancellationToken: cancellationToken);
+            var kv = new NatsKVContext((NatsJSContext)js);
+            _notified = await kv.CreateOrUpdateStoreAsync(
+                new NatsKVConfig($"breadboard_notified_{BucketSuffix}")
+                {
+                    Description = $"The alerts the {channel} channel notified, by a hash of their id.",
+                    Storage = NatsKVStorageType.File,
+                    MaxAge = alerts.Info.Config.MaxAge,
+                },
+                cancellationToken);
+        }
+
+        return _notified;
+    }
+
     private async ValueTask<INatsKVStore> StateAsync(CancellationToken cancellationToken)
     {
         if (_state is null)
         {
             var kv = new NatsKVContext((NatsJSContext)js);
             _state = await kv.CreateOrUpdateStoreAsync(
-                new NatsKVConfig($"breadboard_notify_{new string([.. channel.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_')])}")
+                new NatsKVConfig($"breadboard_notify_{BucketSuffix}")
                 {
                     Description = $"Last notified event time per rule and symbol of the {channel} channel.",
                     Storage = NatsKVStorageType.File,

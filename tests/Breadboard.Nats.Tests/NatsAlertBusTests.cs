@@ -118,6 +118,28 @@ public sealed class NatsAlertBusTests
     }
 
     [Fact]
+    public async Task Ensure_NoAnswerWithinTheRequestTimeout_AsksAgainAndSetsUpTheStreams()
+    {
+        // Found by the chaos run: a processor paused (SIGSTOP) while it set up its streams woke to "No API response
+        // received from the server" (the client's own 5 s request timeout) and exited. Connected, then the server
+        // stops answering for longer than that timeout and less than the setup's patience.
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = await NatsServerProcess.StartAsync(ct);
+        var options = Options(server);
+        await using var connection = AlertStreams.Connect(options, "test");
+        await connection.ConnectAsync();
+
+        server.Pause();
+        var ensuring = AlertStreams.EnsureAsync(connection, options, ct);
+        await Task.Delay(TimeSpan.FromSeconds(7), ct);
+        server.Resume();
+
+        var js = await ensuring.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        var stream = await js.GetStreamAsync(NatsAlertOptions.StreamName, cancellationToken: ct);
+        Assert.Equal(NatsAlertOptions.StreamName, stream.Info.Config.Name);
+    }
+
+    [Fact]
     public async Task Connect_NoServerListening_FailsWithOneLineNamingTheServer()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -86,6 +86,38 @@ public sealed class NotifierTests
     }
 
     [Fact]
+    public async Task Notifier_StoppedWhileHoldingAnAlert_SuccessorSendsItAfterANewerOneOfTheSameSymbol()
+    {
+        // Found by the chaos run: the held alert comes back after the ack wait, behind the next window of its rule and
+        // symbol that the successor notified at once; it was taken for notified and dropped.
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = await NatsServerProcess.StartAsync(ct);
+        var hang = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var receiver = await Receiver.StartAsync(ct, hang: hang.Task);
+        var everyAlert = Fast with { Policy = Fast.Policy with { RepeatInterval = TimeSpan.Zero } };
+        var older = AlertSamples.Make(0, "price_drop", "S0001");
+        var newer = AlertSamples.Make(1, "price_drop", "S0001");
+        var ackWait = TimeSpan.FromSeconds(8);
+
+        await PublishAsync(server, [older], ct);
+        await using (var run = await NotifierRun.StartAsync(server, receiver.Url, everyAlert, ct, ackWait))
+        {
+            await WaitUntilAsync(() => receiver.Attempts > 0, ct); // the receiver holds the request: the alert is held
+        }
+
+        hang.SetResult();
+        await PublishAsync(server, [newer], ct);
+        await using (var run = await NotifierRun.StartAsync(server, receiver.Url, everyAlert, ct, ackWait))
+        {
+            await receiver.WaitForAlertsAsync(2, ct);
+            Assert.Equal(newer.Id, receiver.Deliveries.First().AlertIds.Single()); // the scenario: the newer one went first
+            await Task.Delay(1_000, ct); // anything delivered twice would arrive now
+        }
+
+        receiver.AssertEachOnce([older, newer]);
+    }
+
+    [Fact]
     public async Task Notifier_WebhookKeepsFailing_RetriesThenDeadLettersWithTheLastError()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -214,14 +246,15 @@ public sealed class NotifierTests
 
         public AlertNotifier Notifier { get; }
 
-        public static async Task<NotifierRun> StartAsync(NatsServerProcess server, Uri url, NotifierOptions options, CancellationToken ct)
+        public static async Task<NotifierRun> StartAsync(NatsServerProcess server, Uri url, NotifierOptions options, CancellationToken ct, TimeSpan? ackWait = null)
         {
             var natsOptions = Options(server);
             var connection = AlertStreams.Connect(natsOptions, "notify-test");
             var js = await AlertStreams.EnsureAsync(connection, natsOptions, ct);
             var channel = new WebhookChannel(new WebhookOptions { Url = url, Secret = Secret });
-            var transport = new NatsNotifierTransport(js, channel.Name, StartFrom.Beginning, TimeSpan.FromSeconds(30));
-            var notifier = new AlertNotifier(channel, transport, new NatsSilenceStore(js, TimeProvider.System), options, TimeProvider.System, NullLogger.Instance);
+            var wait = ackWait ?? TimeSpan.FromSeconds(30);
+            var transport = new NatsNotifierTransport(js, channel.Name, StartFrom.Beginning, wait);
+            var notifier = new AlertNotifier(channel, transport, new NatsSilenceStore(js, TimeProvider.System), options with { KeepAliveEvery = wait / 3 }, TimeProvider.System, NullLogger.Instance);
             return new NotifierRun(connection, channel, notifier, ct);
         }
 
@@ -251,28 +284,34 @@ public sealed class NotifierTests
 
         public Uri Url => _http.Url;
 
-        public static async Task<Receiver> StartAsync(CancellationToken ct, bool failing = false)
+        /// <param name="hang">When given, the first request is held until it completes (or the sender gives up).</param>
+        public static async Task<Receiver> StartAsync(CancellationToken ct, bool failing = false, Task? hang = null)
         {
             Receiver? receiver = null;
             var http = await HttpReceiver.StartAsync(
-                request =>
+                async request =>
                 {
-                    Interlocked.Increment(ref receiver!._attempts);
+                    if (Interlocked.Increment(ref receiver!._attempts) == 1 && hang is not null)
+                    {
+                        await hang;
+                        return (503, "held");
+                    }
+
                     if (failing)
                     {
-                        return Task.FromResult((500, "receiver is down"));
+                        return (500, "receiver is down");
                     }
 
                     request.Headers.TryGetValue(WebhookSignature.Header, out var signature);
                     if (WebhookSignature.Verify(Secret, signature, request.Body, DateTimeOffset.UtcNow) != SignatureCheck.Valid)
                     {
-                        return Task.FromResult((401, "bad signature"));
+                        return (401, "bad signature");
                     }
 
                     using var body = JsonDocument.Parse(request.Body);
                     var ids = body.RootElement.GetProperty("alerts").EnumerateArray().Select(a => a.GetProperty("id").GetString()!).ToArray();
                     receiver.Deliveries.Enqueue(new Delivery(request.Headers[WebhookSignature.DeliveryIdHeader], ids));
-                    return Task.FromResult((200, "ok"));
+                    return (200, "ok");
                 },
                 ct);
             receiver = new Receiver(http);

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Breadboard.Core.Model;
 using Breadboard.Core.Seams;
@@ -14,14 +15,19 @@ namespace Breadboard.Notify.Notifier;
 /// </summary>
 /// <remarks>
 /// <para>Exactly once per channel, as far as the receiver is concerned: an alert is acknowledged only after its
-/// notification was accepted and the channel's repeat state (the last notified event time per rule and symbol)
-/// was saved (retried until it is). A notifier that crashes before the acknowledgement gets the alert again and
-/// finds it within the repeat interval of the saved state, so it is not sent twice; one that crashes before the save
-/// sends it again (the only window), with the same notification id for receivers that de-duplicate. A bus that loses
-/// acknowledgements (a single NATS server killed hard) may hand an alert out again as new: the policy recognises it
-/// while it remembers its event time, and the saved state decides for anything older.</para>
-/// <para>Alerts held for a pending group or a retry are kept from redelivery with keep-alives. On stop, held
-/// alerts are left unacknowledged: a durable transport delivers them again to the next run.</para>
+/// notification was accepted and the channel's state (the alerts notified, and the last notified event time per rule
+/// and symbol for the repeat interval) was saved (retried until it is). A notifier that crashes before the
+/// acknowledgement gets the alert again and finds it among the notified, so it is not sent twice; one that crashes
+/// before the save sends it again (the only window), with the same notification id for receivers that de-duplicate.
+/// A bus that loses acknowledgements (a single NATS server killed hard) may hand an alert out again as new: the policy
+/// recognises it while it remembers its event time, and the saved state decides for anything older. The check is per
+/// alert: after a crash, the alerts its predecessor held come back only after the ack wait, behind newer alerts of the
+/// same rule and symbol that may be notified first.</para>
+/// <para>Every alert read and not yet acknowledged (waiting in the inbox, held for a group, or in a retry) is kept
+/// from redelivery by keep-alives sent on their own loop, so a slow or hanging receiver does not make the bus hand
+/// out again what this run still holds. Only this run's own attempts count towards the dead letters: a notifier
+/// killed again and again must not give up on an alert it never tried to send. On stop, held alerts are left
+/// unacknowledged: a durable transport delivers them again to the next run.</para>
 /// </remarks>
 public sealed partial class AlertNotifier
 {
@@ -32,9 +38,9 @@ public sealed partial class AlertNotifier
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Dictionary<string, List<IAlertDelivery>> _held = [];
+    private readonly ConcurrentDictionary<IAlertDelivery, byte> _unacknowledged = new(ReferenceEqualityComparer.Instance);
     private IReadOnlyList<Silence> _activeSilences = [];
     private DateTimeOffset _silencesReadAt = DateTimeOffset.MinValue;
-    private DateTimeOffset _keptAliveAt;
     private long _received, _notifications, _notifiedAlerts, _suppressed, _deadLetters, _malformed, _failedAttempts;
 
     public AlertNotifier(INotificationChannel channel, INotifierTransport transport, ISilenceStore? silences, NotifierOptions? options, TimeProvider time, ILogger logger)
@@ -47,9 +53,9 @@ public sealed partial class AlertNotifier
         _transport = transport;
         _silences = silences;
         _options = options ?? NotifierOptions.Default;
+        ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxDeliveries, 1, nameof(options));
         _time = time;
         _logger = logger;
-        _keptAliveAt = time.GetUtcNow();
     }
 
     public string Channel => _channel.Name;
@@ -89,6 +95,7 @@ public sealed partial class AlertNotifier
         var inbox = System.Threading.Channels.Channel.CreateBounded<IAlertDelivery>(new BoundedChannelOptions(10_000) { SingleReader = true, SingleWriter = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var reading = ReadIntoAsync(inbox.Writer, stop.Token);
+        var keepingAlive = KeepAliveLoopAsync(stop.Token);
         try
         {
             while (!cancellationToken.IsCancellationRequested)
@@ -114,8 +121,6 @@ public sealed partial class AlertNotifier
                 {
                     await DeliverAsync(notification, cancellationToken);
                 }
-
-                await KeepAliveAsync(force: false, cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -126,6 +131,7 @@ public sealed partial class AlertNotifier
         {
             await stop.CancelAsync();
             await reading;
+            await keepingAlive;
         }
 
         if (_options.DeliverPendingOnStop)
@@ -162,6 +168,7 @@ public sealed partial class AlertNotifier
         {
             await foreach (var delivery in _transport.ReadAsync(cancellationToken))
             {
+                _unacknowledged.TryAdd(delivery, 0);
                 await inbox.WriteAsync(delivery, cancellationToken);
             }
 
@@ -179,7 +186,7 @@ public sealed partial class AlertNotifier
 
     private TimeSpan NextWake(NoisePolicy policy)
     {
-        var wake = _options.KeepAliveEvery < _options.SilenceRefresh ? _options.KeepAliveEvery : _options.SilenceRefresh;
+        var wake = _options.SilenceRefresh;
         if (policy.NextDue is { } due)
         {
             var untilDue = due - _time.GetUtcNow();
@@ -236,12 +243,12 @@ public sealed partial class AlertNotifier
         }
     }
 
-    /// <summary>Whether the saved state already covers this alert's event time; when the state cannot be read, the policy decides.</summary>
+    /// <summary>Whether the saved state records this alert as notified; when the state cannot be read, the policy decides.</summary>
     private async Task<bool> AlreadyNotifiedAsync(Alert alert, CancellationToken cancellationToken)
     {
         try
         {
-            return await _transport.NotifiedUpToAsync(NoisePolicy.StateKey(alert.Rule, alert.Symbol), cancellationToken) >= alert.Ts;
+            return await _transport.WasNotifiedAsync(alert.Id, cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -253,19 +260,17 @@ public sealed partial class AlertNotifier
     private async Task DeliverAsync(Notification notification, CancellationToken cancellationToken, int? maxAttempts = null)
     {
         var max = maxAttempts ?? _options.MaxDeliveries;
-        var deliveries = notification.Alerts.SelectMany(a => _held.TryGetValue(a.Id, out var d) ? d : []).ToList();
-        // Deliveries the bus already made of these alerts (a crash, or an expired ack wait) count as attempts.
-        var attempts = deliveries.Count == 0 ? 0 : deliveries.Max(d => d.DeliveryCount) - 1;
+        var attempts = 0;
         var backoff = _options.InitialBackoff;
-        string? lastError = null;
-        while (attempts < max)
+        var lastError = "";
+        var sent = false;
+        while (!sent && attempts < max)
         {
             attempts++;
             try
             {
                 await _channel.SendAsync(notification with { Rules = _options.Rules }, cancellationToken);
-                lastError = null;
-                break;
+                sent = true;
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -277,12 +282,12 @@ public sealed partial class AlertNotifier
                 }
 
                 LogRetrying(_logger, _channel.Name, attempts, max, lastError, backoff.TotalSeconds);
-                await WaitKeepingAliveAsync(backoff, cancellationToken);
+                await Task.Delay(backoff, _time, cancellationToken);
                 backoff = backoff * 2 < _options.MaxBackoff ? backoff * 2 : _options.MaxBackoff;
             }
         }
 
-        if (lastError is null && attempts <= max && attempts > 0)
+        if (sent)
         {
             foreach (var alert in notification.Alerts)
             {
@@ -297,11 +302,10 @@ public sealed partial class AlertNotifier
         }
         else
         {
-            var error = lastError ?? $"delivered {attempts} times by the bus without success";
             Interlocked.Increment(ref _deadLetters);
             var symbols = Symbols(notification);
-            LogDeadLetter(_logger, _channel.Name, symbols, attempts, error);
-            await DeadLetterAsync(new DeadLetter(_channel.Name, notification, ReadOnlyMemory<byte>.Empty, error, attempts), cancellationToken);
+            LogDeadLetter(_logger, _channel.Name, symbols, attempts, lastError);
+            await DeadLetterAsync(new DeadLetter(_channel.Name, notification, ReadOnlyMemory<byte>.Empty, lastError, attempts), cancellationToken);
         }
 
         foreach (var alert in notification.Alerts)
@@ -326,14 +330,15 @@ public sealed partial class AlertNotifier
             changes[key] = changes.TryGetValue(key, out var ts) ? Math.Max(ts, alert.Ts) : alert.Ts;
         }
 
-        return RetryUntilDoneAsync(() => _transport.SaveStateAsync(changes, cancellationToken), error => LogStateNotSaved(_logger, _channel.Name, error), cancellationToken);
+        var ids = notification.Alerts.Select(a => a.Id).ToList();
+        return RetryUntilDoneAsync(() => _transport.SaveStateAsync(changes, ids, cancellationToken), error => LogStateNotSaved(_logger, _channel.Name, error), cancellationToken);
     }
 
     /// <summary>A dead letter must be durable before its alerts are acknowledged, so it is retried until it is.</summary>
     private Task DeadLetterAsync(DeadLetter letter, CancellationToken cancellationToken) =>
         RetryUntilDoneAsync(() => _transport.DeadLetterAsync(letter, cancellationToken), error => LogDeadLetterFailed(_logger, _channel.Name, error), cancellationToken);
 
-    /// <summary>Retries with backoff (200 ms doubling to 5 s), keeping held alerts alive, until done or cancelled.</summary>
+    /// <summary>Retries with backoff (200 ms doubling to 5 s) until done or cancelled.</summary>
     private async Task RetryUntilDoneAsync(Func<ValueTask> write, Action<string> logFailure, CancellationToken cancellationToken)
     {
         var backoff = TimeSpan.FromMilliseconds(200);
@@ -347,7 +352,7 @@ public sealed partial class AlertNotifier
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 logFailure(OneLine(e.Message));
-                await WaitKeepingAliveAsync(backoff, cancellationToken);
+                await Task.Delay(backoff, _time, cancellationToken);
                 backoff = backoff * 2 < TimeSpan.FromSeconds(5) ? backoff * 2 : TimeSpan.FromSeconds(5);
             }
         }
@@ -361,42 +366,41 @@ public sealed partial class AlertNotifier
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // The bus will deliver it again; the policy then recognises it (duplicate or repeat) and acknowledges it.
+            // The bus will deliver it again; the saved state or the policy then recognises it and it is acknowledged.
             LogAckFailed(_logger, _channel.Name, OneLine(e.Message));
         }
-    }
-
-    private async Task WaitKeepingAliveAsync(TimeSpan wait, CancellationToken cancellationToken)
-    {
-        var until = _time.GetUtcNow() + wait;
-        while (_time.GetUtcNow() < until)
+        finally
         {
-            var step = until - _time.GetUtcNow();
-            await Task.Delay(step < _options.KeepAliveEvery ? step : _options.KeepAliveEvery, _time, cancellationToken);
-            await KeepAliveAsync(force: false, cancellationToken);
+            _unacknowledged.TryRemove(delivery, out _);
         }
     }
 
-    private async Task KeepAliveAsync(bool force, CancellationToken cancellationToken)
+    /// <summary>Tells the bus, every <see cref="NotifierOptions.KeepAliveEvery"/>, that each alert read and not yet acknowledged is still being worked on.</summary>
+    private async Task KeepAliveLoopAsync(CancellationToken cancellationToken)
     {
-        var now = _time.GetUtcNow();
-        if (!force && now - _keptAliveAt < _options.KeepAliveEvery)
+        try
         {
-            return;
+            while (true)
+            {
+                await Task.Delay(_options.KeepAliveEvery, _time, cancellationToken);
+                foreach (var delivery in _unacknowledged.Keys)
+                {
+                    try
+                    {
+                        await delivery.KeepAliveAsync(cancellationToken);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        // The bus is away; the next round tries again, and whatever it redelivers meanwhile is recognised.
+                        LogAckFailed(_logger, _channel.Name, OneLine(e.Message));
+                        break;
+                    }
+                }
+            }
         }
-
-        _keptAliveAt = now;
-        foreach (var delivery in _held.Values.SelectMany(d => d))
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            try
-            {
-                await delivery.KeepAliveAsync(cancellationToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                LogAckFailed(_logger, _channel.Name, OneLine(e.Message));
-                return;
-            }
+            // Stopping.
         }
     }
 

@@ -36,11 +36,18 @@ public interface INotifierTransport
     /// <summary>The last notified event time per (rule, symbol) key, as saved by <see cref="SaveStateAsync"/>.</summary>
     ValueTask<IReadOnlyDictionary<string, long>> LoadStateAsync(CancellationToken cancellationToken);
 
-    /// <summary>The saved last notified event time of one (rule, symbol) key, or null: asked for each redelivered alert.</summary>
-    ValueTask<long?> NotifiedUpToAsync(string key, CancellationToken cancellationToken);
+    /// <summary>
+    /// Whether a notification carrying this alert was accepted by the channel, as recorded by <see cref="SaveStateAsync"/>:
+    /// asked for each redelivered alert and each one older than the policy remembers. Asked per alert, not per (rule,
+    /// symbol): a redelivered alert may be older than one of its rule and symbol notified since.
+    /// </summary>
+    ValueTask<bool> WasNotifiedAsync(string alertId, CancellationToken cancellationToken);
 
-    /// <summary>Saves the last notified event time of these keys; called after a delivery and before its acknowledgements.</summary>
-    ValueTask SaveStateAsync(IReadOnlyDictionary<string, long> changes, CancellationToken cancellationToken);
+    /// <summary>
+    /// Saves the last notified event time of these keys and records these alerts as notified; called after a delivery
+    /// and before its acknowledgements.
+    /// </summary>
+    ValueTask SaveStateAsync(IReadOnlyDictionary<string, long> changes, IReadOnlyCollection<string> notifiedIds, CancellationToken cancellationToken);
 }
 
 /// <summary>What goes to the channel's dead letters: the notification (or the malformed message), the last error and the attempts made.</summary>

@@ -37,12 +37,13 @@ public sealed partial class MemoryNotifierTransport(MemoryAlertBus bus, ILogger 
     public ValueTask<IReadOnlyDictionary<string, long>> LoadStateAsync(CancellationToken cancellationToken) =>
         ValueTask.FromResult<IReadOnlyDictionary<string, long>>(new Dictionary<string, long>(_state));
 
-    public ValueTask<long?> NotifiedUpToAsync(string key, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(_state.TryGetValue(key, out var ts) ? ts : (long?)null);
+    /// <summary>Never: the in-process broadcast hands each alert out once, so every delivery is a first one.</summary>
+    public ValueTask<bool> WasNotifiedAsync(string alertId, CancellationToken cancellationToken) => ValueTask.FromResult(false);
 
-    public ValueTask SaveStateAsync(IReadOnlyDictionary<string, long> changes, CancellationToken cancellationToken)
+    public ValueTask SaveStateAsync(IReadOnlyDictionary<string, long> changes, IReadOnlyCollection<string> notifiedIds, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(changes);
+        ArgumentNullException.ThrowIfNull(notifiedIds);
         foreach (var (key, ts) in changes)
         {
             _state[key] = ts;

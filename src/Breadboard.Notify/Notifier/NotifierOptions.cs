@@ -8,7 +8,10 @@ public sealed record NotifierOptions
 {
     public static NotifierOptions Default { get; } = new();
 
-    /// <summary>Delivery attempts of one notification before it goes to the dead letters (a redelivery by the bus counts too).</summary>
+    /// <summary>
+    /// Delivery attempts of one notification by this notifier before it goes to the dead letters. Deliveries the bus
+    /// made before (to a notifier since killed) do not count: that one may never have tried.
+    /// </summary>
     public int MaxDeliveries { get; init; } = 5;
 
     /// <summary>Wait after the first failed attempt; it doubles after each further one, up to <see cref="MaxBackoff"/>.</summary>
@@ -19,7 +22,7 @@ public sealed record NotifierOptions
     /// <summary>How often silences are read again from their store.</summary>
     public TimeSpan SilenceRefresh { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How often messages held for a pending group or a retry are kept from redelivery; well inside the bus's ack wait.</summary>
+    /// <summary>How often alerts read and not yet acknowledged are kept from redelivery; well inside the bus's ack wait.</summary>
     public TimeSpan KeepAliveEvery { get; init; } = TimeSpan.FromSeconds(10);
 
     public NoisePolicyOptions Policy { get; init; } = NoisePolicyOptions.Default;

@@ -119,7 +119,8 @@ public sealed class NoisePolicy
 
         var key = (alert.Rule, alert.Symbol);
         var seenBefore = _lastAccepted.TryGetValue(key, out var last);
-        if (seenBefore && alert.Ts < last + _repeatMs)
+        // A zero interval notifies every alert, an out-of-order one (older than the last accepted) too.
+        if (seenBefore && _repeatMs > 0 && alert.Ts < last + _repeatMs)
         {
             return new PolicyDecision(PolicyOutcome.Repeat);
         }

@@ -70,6 +70,76 @@ public sealed class RedeliveryTests
         Assert.Equal(["save failed", "save failed", "saved price_drop|S1", "ack price_drop|S1"], transport.Events);
     }
 
+    [Fact]
+    public async Task Notifier_AlertBackFromAKilledPredecessorBehindANewerOneNotified_IsStillSent()
+    {
+        // Found by the chaos run: a notifier killed while holding an alert; its successor notified the next window of
+        // the same rule and symbol at once, and the held alert came back after the ack wait. A check against the
+        // newest notified time per rule and symbol took it for notified and dropped it.
+        var ct = TestContext.Current.CancellationToken;
+        var transport = new ScriptedTransport();
+        var channel = new RecordingChannel();
+        var everyAlert = Options with { Policy = Options.Policy with { RepeatInterval = TimeSpan.Zero } };
+        await using var run = Run.Start(channel, transport, ct, everyAlert);
+
+        await transport.Deliver(Drop("S1", at: 60_000)).Acked.WaitAsync(TimeSpan.FromSeconds(20), ct);
+        await transport.Deliver(Drop("S1", at: 0), deliveryCount: 2).Acked.WaitAsync(TimeSpan.FromSeconds(20), ct);
+        // And a real redelivery of one notified is still recognised.
+        await transport.Deliver(Drop("S1", at: 60_000), deliveryCount: 2).Acked.WaitAsync(TimeSpan.FromSeconds(20), ct);
+
+        Assert.Equal([Drop("S1", at: 60_000).Id, Drop("S1", at: 0).Id], channel.Sent.SelectMany(n => n.Alerts).Select(a => a.Id));
+    }
+
+    [Fact]
+    public async Task Notifier_AlertTheBusHandedOutManyTimes_IsStillTriedTheFullNumberOfAttempts()
+    {
+        // Found by the chaos run: a notifier killed four times in a row had each held alert handed out five times;
+        // counting those as attempts left one try, and a receiver down at that moment lost the alert to the dead letters.
+        var ct = TestContext.Current.CancellationToken;
+        var transport = new ScriptedTransport();
+        var channel = new RecordingChannel { FailFirst = Options.MaxDeliveries - 1 };
+        var quick = Options with { InitialBackoff = TimeSpan.FromMilliseconds(10) };
+        await using var run = Run.Start(channel, transport, ct, quick);
+
+        await transport.Deliver(Drop("S1", at: 0), deliveryCount: 9).Acked.WaitAsync(TimeSpan.FromSeconds(20), ct);
+
+        Assert.Equal(["S1"], channel.SentSymbols);
+        Assert.Equal(0, transport.DeadLetters);
+    }
+
+    [Fact]
+    public async Task Notifier_ReceiverHanging_KeepsTheAlertsWaitingBehindItFromRedelivery()
+    {
+        // Found by the chaos run: while one send hung, the alerts read after it waited unacknowledged past the ack
+        // wait, and the bus handed them all out again.
+        var ct = TestContext.Current.CancellationToken;
+        var transport = new ScriptedTransport();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var channel = new RecordingChannel { Hang = release.Task };
+        var keepAlive = Options with { KeepAliveEvery = TimeSpan.FromMilliseconds(50) };
+        await using var run = Run.Start(channel, transport, ct, keepAlive);
+
+        var first = transport.Deliver(Drop("S1", at: 0));
+        while (first.KeepAlives == 0)
+        {
+            await Task.Delay(20, ct); // its send is hanging now
+        }
+
+        var waiting = transport.Deliver(Drop("S2", at: 0));
+        while (waiting.KeepAlives < 3 || first.KeepAlives < 3)
+        {
+            await Task.Delay(20, ct);
+        }
+
+        release.SetResult();
+        await Task.WhenAll(first.Acked, waiting.Acked).WaitAsync(TimeSpan.FromSeconds(20), ct);
+        var afterAck = waiting.KeepAlives;
+        await Task.Delay(300, ct);
+
+        Assert.Equal(["S1", "S2"], channel.SentSymbols);
+        Assert.Equal(afterAck, waiting.KeepAlives);
+    }
+
     private static Alert Drop(string symbol, long at)
     {
         var start = TestAlerts.Start + at;
@@ -87,10 +157,10 @@ public sealed class RedeliveryTests
             _running = running;
         }
 
-        public static Run Start(INotificationChannel channel, INotifierTransport transport, CancellationToken ct)
+        public static Run Start(INotificationChannel channel, INotifierTransport transport, CancellationToken ct, NotifierOptions? options = null)
         {
             var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var notifier = new AlertNotifier(channel, transport, silences: null, Options, TimeProvider.System, NullLogger.Instance);
+            var notifier = new AlertNotifier(channel, transport, silences: null, options ?? Options, TimeProvider.System, NullLogger.Instance);
             return new Run(stop, notifier.RunAsync(stop.Token));
         }
 
@@ -107,8 +177,12 @@ public sealed class RedeliveryTests
     {
         private readonly Channel<IAlertDelivery> _deliveries = Channel.CreateUnbounded<IAlertDelivery>();
         private readonly ConcurrentDictionary<string, long> _state = new();
+        private readonly ConcurrentDictionary<string, bool> _notified = new();
+        private int _deadLetters;
 
         public int SaveFailures { get; set; }
+
+        public int DeadLetters => _deadLetters;
 
         public ConcurrentQueue<string> Events { get; } = new();
 
@@ -127,15 +201,19 @@ public sealed class RedeliveryTests
             }
         }
 
-        public ValueTask DeadLetterAsync(DeadLetter letter, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+        public ValueTask DeadLetterAsync(DeadLetter letter, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _deadLetters);
+            return ValueTask.CompletedTask;
+        }
 
         public ValueTask<IReadOnlyDictionary<string, long>> LoadStateAsync(CancellationToken cancellationToken) =>
             ValueTask.FromResult<IReadOnlyDictionary<string, long>>(new Dictionary<string, long>(_state));
 
-        public ValueTask<long?> NotifiedUpToAsync(string key, CancellationToken cancellationToken) =>
-            ValueTask.FromResult(_state.TryGetValue(key, out var ts) ? ts : (long?)null);
+        public ValueTask<bool> WasNotifiedAsync(string alertId, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(_notified.ContainsKey(alertId));
 
-        public ValueTask SaveStateAsync(IReadOnlyDictionary<string, long> changes, CancellationToken cancellationToken)
+        public ValueTask SaveStateAsync(IReadOnlyDictionary<string, long> changes, IReadOnlyCollection<string> notifiedIds, CancellationToken cancellationToken)
         {
             if (SaveFailures > 0)
             {
@@ -150,6 +228,11 @@ public sealed class RedeliveryTests
                 Events.Enqueue($"saved {key}");
             }
 
+            foreach (var id in notifiedIds)
+            {
+                _notified[id] = true;
+            }
+
             return ValueTask.CompletedTask;
         }
     }
@@ -157,6 +240,9 @@ public sealed class RedeliveryTests
     private sealed class Delivery(Alert alert, int deliveryCount, ConcurrentQueue<string> events) : IAlertDelivery
     {
         private readonly TaskCompletionSource _acked = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _keepAlives;
+
+        public int KeepAlives => Volatile.Read(ref _keepAlives);
 
         public Task Acked => _acked.Task;
 
@@ -175,6 +261,10 @@ public sealed class RedeliveryTests
             return ValueTask.CompletedTask;
         }
 
-        public ValueTask KeepAliveAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+        public ValueTask KeepAliveAsync(CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _keepAlives);
+            return ValueTask.CompletedTask;
+        }
     }
 }

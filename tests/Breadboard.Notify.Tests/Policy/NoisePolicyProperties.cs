@@ -63,7 +63,8 @@ public class NoisePolicyProperties
             }
 
             var earlier = remembered.FindAll(a => a.Rule == alert.Rule && a.Symbol == alert.Symbol);
-            if (earlier.Count > 0 && alert.Ts < earlier.Max(a => a.Ts) + repeatMs)
+            // No interval, no repeats: every alert goes out, in order or not.
+            if (earlier.Count > 0 && repeatMs > 0 && alert.Ts < earlier.Max(a => a.Ts) + repeatMs)
             {
                 return new PolicyDecision(PolicyOutcome.Repeat);
             }

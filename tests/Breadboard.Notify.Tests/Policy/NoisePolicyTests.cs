@@ -113,6 +113,18 @@ public class NoisePolicyTests
     }
 
     [Fact]
+    public void Offer_WithoutRepeatInterval_AcceptsAnAlertOlderThanOneAlreadyAccepted()
+    {
+        // A notifier killed while holding an alert gets it back after the ack wait, behind newer alerts of the same
+        // rule and symbol that its successor already notified: with no interval it is still news.
+        var policy = new NoisePolicy("webhook", NoisePolicyOptions.Default with { RepeatInterval = TimeSpan.Zero }, Clock());
+
+        Assert.True(policy.Offer(Fire("price_drop", "BTC-USD", T0 + Minute), NoSilences).IsAccepted);
+        Assert.True(policy.Offer(Fire("price_drop", "BTC-USD", T0), NoSilences).IsAccepted);
+        Assert.Equal(2, policy.TakeAll().Sum(n => n.Alerts.Count));
+    }
+
+    [Fact]
     public void Offer_MatchingActiveSilence_IsSilencedWithItsIdAndLeavesRepeatStateAlone()
     {
         var clock = Clock();
