@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Breadboard.ClickHouse;
+using Breadboard.Core.Pipeline;
 using Breadboard.DuckDb;
 using Breadboard.TestKit;
 using Breadboard.TestKit.ClickHouse;
@@ -24,50 +25,15 @@ internal sealed class ChaosRun(ChaosOptions options)
     private const string Secret = "chaos-webhook-secret";
 
     /// <summary>
-    /// The built-in pipeline (config/pipeline.yaml) plus a 10 s window whose rule fires on every bar, so that alerts
-    /// flow all through the run (one per symbol every 10 s) and meet every fault, not only at the end.
+    /// The built-in pipeline plus a 10 s window whose rule fires on every bar, so that alerts flow all through the
+    /// run (one per symbol every 10 s) and meet every fault, not only at the end.
     /// </summary>
-    private const string Pipeline = """
-        version: 1
-        out_of_orderness: 5s
-        dedup_horizon: 10m
-        windows:
-          - name: "1m"
-            type: tumbling
-            size: 60s
-          - name: "5m"
-            type: hopping
-            size: 5m
-            slide: 60s
-          - name: "session"
-            type: session
-            gap: 30s
-          - name: "10s"
-            type: tumbling
-            size: 10s
-        aggregates: [open, high, low, close, volume, vwap, trades]
-        rules:
-          - name: price_drop
-            window: "5m"
-            type: price_change
-            op: "<="
-            threshold_percent: -5
-          - name: price_spike
-            window: "5m"
-            type: price_change
-            op: ">="
-            threshold_percent: 5
-          - name: volume_surge
-            window: "1m"
-            type: volume_surge
-            factor: 5
-            lookback: 20
-          - name: every_10s_bar
-            window: "10s"
-            type: price_change
-            op: ">="
-            threshold_percent: -100
-        """;
+    private static readonly string Pipeline = PipelineLoader.ToYaml(PipelineDefinition.Default with
+    {
+        Windows = [.. PipelineDefinition.Default.Windows, WindowDefinition.Tumbling("10s", 10_000)],
+        Rules = [.. PipelineDefinition.Default.Rules, RuleDefinition.PriceChange("every_10s_bar", "10s", ComparisonOp.GreaterOrEqual, -100)],
+    });
+
     private const int Partitions = 24;
     private static readonly TimeSpan SessionTimeout = TimeSpan.FromSeconds(6);
     private readonly Stopwatch _clock = new();
@@ -253,6 +219,7 @@ internal sealed class ChaosRun(ChaosOptions options)
         long referenceTicks = 0;
         ulong referencePrint = 0;
         var want = default(Core.Seams.PipelineCounts);
+        var wantByPartition = new Dictionary<string, Core.Seams.PipelineCounts>(StringComparer.Ordinal);
         foreach (var path in System.IO.Directory.GetFiles(File("reference"), "*.duckdb"))
         {
             await using var reference = DuckDbStore.Open(path);
@@ -261,6 +228,7 @@ internal sealed class ChaosRun(ChaosOptions options)
             var counts = await reference.ReadCountsAsync(cancellationToken);
             (referenceTicks, referencePrint) = (referenceTicks + ticks, referencePrint + print);
             want = new Core.Seams.PipelineCounts(want.Rejects + counts.Rejects, want.Late + counts.Late, want.Duplicates + counts.Duplicates);
+            wantByPartition[Path.GetFileNameWithoutExtension(path)] = counts;
         }
 
         await using var stored = ClickHouseStore.Open(store);
@@ -269,10 +237,11 @@ internal sealed class ChaosRun(ChaosOptions options)
 
         var got = await stored.ReadCountsAsync(cancellationToken);
         var deadLetters = Checks.DeadLetteredLines(bootstrap);
+        var countsHold = want.Late == got.Late && want.Duplicates == got.Duplicates && want.Rejects == got.Rejects + deadLetters;
         Add(new Check(
             "counts",
-            want.Late == got.Late && want.Duplicates == got.Duplicates && want.Rejects == got.Rejects + deadLetters,
-            $"late {got.Late:N0} (reference {want.Late:N0}), duplicates {got.Duplicates:N0} (reference {want.Duplicates:N0}), rejects {got.Rejects:N0} stored + {deadLetters:N0} dead-lettered by ingest (reference {want.Rejects:N0})"));
+            countsHold,
+            $"late {got.Late:N0} (reference {want.Late:N0}), duplicates {got.Duplicates:N0} (reference {want.Duplicates:N0}), rejects {got.Rejects:N0} stored + {deadLetters:N0} dead-lettered by ingest (reference {want.Rejects:N0}){(countsHold ? "" : await PartitionsDifferingAsync(stored, wantByPartition, cancellationToken) + "; " + Checks.LinesOnTheBusTwice(bootstrap, [Breadboard.Kafka.KafkaBusOptions.StockTopic, Breadboard.Kafka.KafkaBusOptions.CryptoTopic]))}"));
 
         Add(Checks.OncePerAlert("ALERTS stream", referenceAlerts, await Checks.StreamAlertIdsAsync(natsUrl, cancellationToken)));
         Add(Checks.Webhook(referenceAlerts, [.. webhook.Accepted], webhook.BadSignatures, _notifierKills, await Checks.StreamCountAsync(natsUrl, "ALERTS_DEAD", cancellationToken)));
@@ -402,6 +371,29 @@ internal sealed class ChaosRun(ChaosOptions options)
                 return;
             }
         }
+    }
+
+    /// <summary>Where stored late and duplicate counts differ from the reference, partition by partition: the processors' checkpoints against each partition's replay.</summary>
+    private static async Task<string> PartitionsDifferingAsync(ClickHouseStore stored, Dictionary<string, Core.Seams.PipelineCounts> reference, CancellationToken cancellationToken)
+    {
+        var differing = new List<string>();
+        foreach (var (name, want) in reference.OrderBy(r => r.Key, StringComparer.Ordinal))
+        {
+            var dash = name.IndexOf('-', StringComparison.Ordinal);
+            if (dash < 0)
+            {
+                continue; // "unreadable": no partition
+            }
+
+            var key = $"kafka:{name[..dash]}-prices:{int.Parse(name[(dash + 1)..], CultureInfo.InvariantCulture)}";
+            var got = (await stored.LoadCheckpointAsync(key, cancellationToken))?.Counts ?? default;
+            if (got.Late != want.Late || got.Duplicates != want.Duplicates)
+            {
+                differing.Add($"{key} late {got.Late:N0}/{want.Late:N0} duplicates {got.Duplicates:N0}/{want.Duplicates:N0}");
+            }
+        }
+
+        return differing.Count == 0 ? "; no partition's checkpoint differs" : $"; stored/reference by partition: {string.Join(", ", differing)}";
     }
 
     /// <summary>

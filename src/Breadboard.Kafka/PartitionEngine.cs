@@ -18,6 +18,9 @@ internal sealed class PartitionEngine
     /// <summary>The highest event time when the last message arrived: an idle partition advances from there.</summary>
     public long LastTickTs { get; set; }
 
+    /// <summary>Set on a restored engine until the trade ids of its dedup horizon are read back from the store, up to this checkpoint.</summary>
+    public TickOrigin? TradeIdsFrom { get; set; }
+
     /// <summary>A fresh engine, or one restored from its checkpoint's state (without the trade ids, which the caller restores).</summary>
     /// <param name="alertBus">Where each alert is published as soon as the engine fires it; null leaves alerts to the write.</param>
     public static PartitionEngine Open(PipelineDefinition definition, string key, byte[]? state, TimeProvider wallClock, ILiveObserver? observer, IAlertBus? alertBus = null)

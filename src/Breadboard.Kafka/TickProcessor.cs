@@ -92,6 +92,12 @@ public sealed class TickProcessor : ConsumerGroupWorker
         private PartitionEngine Current(GroupPartition<PartitionEngine> partition)
         {
             var work = partition.State;
+            if (work.TradeIdsFrom is { } checkpoint)
+            {
+                RestoreTradeIds(work.Engine, checkpoint);
+                work.TradeIdsFrom = null;
+            }
+
             if (!ReferenceEquals(work.Engine.Definition, _definition))
             {
                 work.Engine.Reconfigure(_definition);
@@ -130,11 +136,12 @@ public sealed class TickProcessor : ConsumerGroupWorker
         public PartitionEngine Open(TopicPartition partition, string key, Checkpoint? checkpoint)
         {
             var work = PartitionEngine.Open(_definition, key, checkpoint?.State, options.WallClock, observer, alertBus);
-            if (checkpoint is not null)
-            {
-                RestoreTradeIds(work.Engine, new TickOrigin(key, checkpoint.Position));
-            }
 
+            // Not here, inside the group's rebalance: reading a dedup horizon of trade ids takes seconds to tens of
+            // seconds, and a member that long in its assignment callback was dropped from the group, its partitions
+            // lost, reassigned and restored again, over and over (found by the chaos run: 26 s per round, for
+            // minutes). Restored before the partition's engine is first used, outside the rebalance.
+            work.TradeIdsFrom = checkpoint is null ? null : new TickOrigin(key, checkpoint.Position);
             return work;
         }
 
@@ -251,21 +258,25 @@ public sealed class TickProcessor : ConsumerGroupWorker
         /// </summary>
         private void RestoreTradeIds(WindowEngine engine, TickOrigin checkpoint)
         {
-            var from = engine.TradeIdHorizonStart;
-            foreach (var symbol in engine.Symbols.ToList())
+            if (engine.Symbols.Count == 0)
             {
-                var ticks = store.QueryTicksAsync(new TickQuery(symbol, from == long.MinValue ? null : from, null, int.MaxValue, checkpoint)).GetAsyncEnumerator();
-                try
+                return;
+            }
+
+            // One query for the partition's symbols, in the order the ticks arrived within each symbol.
+            var from = engine.TradeIdHorizonStart;
+            var query = new TickQuery(null, from == long.MinValue ? null : from, null, int.MaxValue, checkpoint) { Symbols = [.. engine.Symbols] };
+            var ticks = store.QueryTicksAsync(query).GetAsyncEnumerator();
+            try
+            {
+                while (ticks.MoveNextAsync().AsTask().GetAwaiter().GetResult())
                 {
-                    while (ticks.MoveNextAsync().AsTask().GetAwaiter().GetResult())
-                    {
-                        engine.RememberTradeId(symbol, ticks.Current.TradeId, ticks.Current.Ts);
-                    }
+                    engine.RememberTradeId(ticks.Current.Symbol, ticks.Current.TradeId, ticks.Current.Ts);
                 }
-                finally
-                {
-                    ticks.DisposeAsync().AsTask().GetAwaiter().GetResult();
-                }
+            }
+            finally
+            {
+                ticks.DisposeAsync().AsTask().GetAwaiter().GetResult();
             }
         }
 

@@ -65,8 +65,11 @@ internal sealed class RecordingStore(Journal journal) : IMarketStore
 
     public IAsyncEnumerable<Alert> QueryAlertsAsync(AlertQuery query, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
-    public IAsyncEnumerable<Tick> QueryTicksAsync(TickQuery query, CancellationToken cancellationToken = default) =>
-        Ticks.Where(t => t.Symbol == query.Symbol).ToAsyncEnumerable();
+    public IAsyncEnumerable<Tick> QueryTicksAsync(TickQuery query, CancellationToken cancellationToken = default)
+    {
+        journal.Add($"query ticks of {string.Join(",", [.. query.Symbol is null ? [] : new[] { query.Symbol }, .. query.Symbols ?? []])}");
+        return Ticks.Where(t => t.Symbol == query.Symbol || (query.Symbols?.Contains(t.Symbol) ?? false)).ToAsyncEnumerable();
+    }
 
     public IAsyncEnumerable<SymbolSummary> QuerySymbolsAsync(CancellationToken cancellationToken = default) => throw new NotSupportedException();
 

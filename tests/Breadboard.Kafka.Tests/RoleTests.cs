@@ -114,6 +114,33 @@ public sealed class RoleTests : IDisposable
     }
 
     [Fact]
+    public void Processor_Assigned_ReadsTheTradeIdsBackWhenThePartitionIsFirstUsed_NotInsideTheRebalance()
+    {
+        // Found by the chaos run: reading a dedup horizon of trade ids inside the assignment took 26 s, and the
+        // member was dropped from the group meanwhile, again and again.
+        var (role, member) = Processor();
+        using (role)
+        using (member)
+        {
+            member.Assign([Stock0]);
+            member.Take(member.Partitions.Single(), Messages.At(Stock0, 0, TickMessage(0)));
+            member.WriteAll();
+        }
+
+        (role, member) = Processor();
+        using (role)
+        using (member)
+        {
+            member.Assign([Stock0]);
+            Assert.DoesNotContain(_journal.Events, e => e.StartsWith("query ticks", StringComparison.Ordinal));
+
+            member.Take(member.Partitions.Single(), Messages.At(Stock0, 1, TickMessage(1)));
+            member.Take(member.Partitions.Single(), Messages.At(Stock0, 2, TickMessage(2)));
+            Assert.Equal(["query ticks of AAPL"], _journal.Events.Where(e => e.StartsWith("query ticks", StringComparison.Ordinal)));
+        }
+    }
+
+    [Fact]
     public void Sink_BarsAlertsAndTicks_AreStoredUnderSinkKeysAndMalformedOnesDeadLettered()
     {
         var options = SinkOptions.Default;

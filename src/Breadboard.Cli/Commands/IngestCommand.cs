@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using Breadboard.Cli.Settings;
+using Breadboard.Core.Codec;
 using Breadboard.Core.Model;
 using Breadboard.Core.Streaming;
 using Breadboard.Feeds.Synthetic;
@@ -63,8 +63,18 @@ internal static class IngestCommand
             using var producer = new TickProducer(bus);
             using var file = replayPath is null ? null : new FileTickSource(replayPath, new FileSourceOpts { Speed = parse.GetValue(speed), Skip = published is null ? null : published.Published }, stop.Token);
             var sourceBytes = sourceId is null ? null : System.Text.Encoding.UTF8.GetBytes(sourceId);
+
+            // A file's bad lines go to the dead-letter topic with their reason, once: a resumed run skips those there.
+            void DeadLetterOnce(Reject reject)
+            {
+                if (published?.RejectPublished(sourceId!, reject.Line) != true)
+                {
+                    producer.DeadLetter(sourceId!, reject.Line, reject.Raw, reject.Reason);
+                }
+            }
+
             var feed = live is not null ? live.Feed.RunAsync(stop.Token)
-                : file is not null ? FileTicksAsync(file, sourceId!, published, producer, stats, stop.Token)
+                : file is not null ? SourceTicks.ReadAllAsync(file, stats, DeadLetterOnce, stop.Token)
                 : new SyntheticFeed(FeedSettings.Synthetic(parse.GetValue(rate), parse.GetValue(seed), parse.GetValue(symbols))).RunLiveAsync(stop.Token);
 
             // Backfilled bars go straight to the store: the bus carries trades, and these minutes had none.
@@ -111,34 +121,6 @@ internal static class IngestCommand
             return 0;
         }));
         return command;
-    }
-
-    /// <summary>A file's ticks; its bad lines go to the dead-letter topic with their reason, once (a resumed run skips those there).</summary>
-    private static async IAsyncEnumerable<Tick> FileTicksAsync(FileTickSource file, string sourceId, SourceProgress? published, TickProducer producer, PipelineStats stats, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            switch (file.Read(out var tick, out _))
-            {
-                case SourceStatus.Tick:
-                    yield return tick;
-                    break;
-                case SourceStatus.Rejected:
-                    SourceTicks.CountReject(file, stats);
-                    var reject = file.LastReject!;
-                    if (published?.RejectPublished(sourceId, reject.Line) != true)
-                    {
-                        producer.DeadLetter(sourceId, reject.Line, reject.Raw, reject.Reason);
-                    }
-
-                    break;
-                case SourceStatus.Empty:
-                    await file.WaitAsync(TimeSpan.FromMilliseconds(100), cancellationToken);
-                    break;
-                case SourceStatus.End:
-                    yield break;
-            }
-        }
     }
 
     /// <summary>A file's id on the bus: its name and length, so that the same file under another path resumes, and a changed one does not.</summary>

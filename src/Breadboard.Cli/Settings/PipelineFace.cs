@@ -124,7 +124,7 @@ internal abstract class PipelineFace : IDisposable
         {
             try
             {
-                await foreach (var tick in SourceTicks.ReadAllAsync(source, stats, cancellationToken))
+                await foreach (var tick in SourceTicks.ReadAllAsync(source, stats, cancellationToken: cancellationToken))
                 {
                     producer.Produce(in tick);
                 }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Breadboard.Core.Codec;
 using Breadboard.Core.Model;
 using Breadboard.Core.Streaming;
 
@@ -7,8 +8,11 @@ namespace Breadboard.Runtime.Sources;
 /// <summary>A source as a stream of ticks, for a face whose engine runs elsewhere (behind Kafka).</summary>
 public static class SourceTicks
 {
-    /// <summary>The source's ticks until it ends; input that is not a tick is counted on <paramref name="stats"/> with its reason.</summary>
-    public static async IAsyncEnumerable<Tick> ReadAllAsync(ITickSource source, PipelineStats stats, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The source's ticks until it ends; input that is not a tick is counted on <paramref name="stats"/> with its
+    /// reason, and handed to <paramref name="onReject"/> when given (to dead-letter it).
+    /// </summary>
+    public static async IAsyncEnumerable<Tick> ReadAllAsync(ITickSource source, PipelineStats stats, Action<Reject>? onReject = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(stats);
@@ -21,6 +25,7 @@ public static class SourceTicks
                     break;
                 case SourceStatus.Rejected:
                     CountReject(source, stats);
+                    onReject?.Invoke(source.LastReject!);
                     break;
                 case SourceStatus.Empty:
                     await source.WaitAsync(TimeSpan.FromMilliseconds(100), cancellationToken);
