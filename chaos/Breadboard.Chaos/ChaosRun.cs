@@ -241,7 +241,7 @@ internal sealed class ChaosRun(ChaosOptions options)
         Add(new Check(
             "counts",
             countsHold,
-            $"late {got.Late:N0} (reference {want.Late:N0}), duplicates {got.Duplicates:N0} (reference {want.Duplicates:N0}), rejects {got.Rejects:N0} stored + {deadLetters:N0} dead-lettered by ingest (reference {want.Rejects:N0}){(countsHold ? "" : await PartitionsDifferingAsync(stored, wantByPartition, cancellationToken) + "; " + Checks.LinesOnTheBusTwice(bootstrap, [Breadboard.Kafka.KafkaBusOptions.StockTopic, Breadboard.Kafka.KafkaBusOptions.CryptoTopic]))}"));
+            $"late {got.Late:N0} (reference {want.Late:N0}), duplicates {got.Duplicates:N0} (reference {want.Duplicates:N0}), rejects {got.Rejects:N0} stored + {deadLetters:N0} dead-lettered by ingest (reference {want.Rejects:N0}){(countsHold ? "" : await PartitionsDifferingAsync(stored, wantByPartition, cancellationToken) + "; " + Checks.LinesOnTheBusTwice(bootstrap, [Breadboard.Kafka.KafkaBusOptions.StockTopic, Breadboard.Kafka.KafkaBusOptions.CryptoTopic], Partitions))}"));
 
         Add(Checks.OncePerAlert("ALERTS stream", referenceAlerts, await Checks.StreamAlertIdsAsync(natsUrl, cancellationToken)));
         Add(Checks.Webhook(referenceAlerts, [.. webhook.Accepted], webhook.BadSignatures, _notifierKills, await Checks.StreamCountAsync(natsUrl, "ALERTS_DEAD", cancellationToken)));

@@ -141,15 +141,14 @@ internal static class Checks
     /// How many messages on the tick topics repeat a file line already there (same source and line headers): lines
     /// the bus holds twice, which the processors rightly count as duplicates and a replay of the file does not.
     /// </summary>
-    public static string LinesOnTheBusTwice(string bootstrap, IEnumerable<string> topics)
+    public static string LinesOnTheBusTwice(string bootstrap, IEnumerable<string> topics, int partitions)
     {
         using var consumer = new ConsumerBuilder<string, byte[]>(new Confluent.Kafka.ConsumerConfig { BootstrapServers = bootstrap, GroupId = $"chaos-{Guid.NewGuid():N}", EnableAutoCommit = false }).Build();
         var twice = new List<string>();
         long messages = 0;
         foreach (var topic in topics)
         {
-            var partitions = consumer.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics[0].Partitions.Select(p => new TopicPartition(topic, p.PartitionId)).ToList();
-            foreach (var where in partitions)
+            foreach (var where in Enumerable.Range(0, partitions).Select(p => new TopicPartition(topic, p)))
             {
                 var high = consumer.QueryWatermarkOffsets(where, TimeSpan.FromSeconds(10)).High.Value;
                 consumer.Assign(new TopicPartitionOffset(where, Offset.Beginning));
