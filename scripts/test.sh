@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test of the repository on a fresh clone: installs what the tests need, builds with
-# warnings as errors, verifies formatting, runs all test projects, and smoke-runs the benchmark command.
+# warnings as errors, verifies formatting, runs all test projects, smoke-runs the benchmark command, and runs the
+# 2-minute chaos run of the production face.
 # Usage: scripts/test.sh            (CI calls exactly this through .ci/run)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -68,13 +69,17 @@ bench_dir="$(mktemp -d)"
 (cd "$bench_dir" && "$root/breadboard" bench replay --ticks 20000 --symbols 5 --runs 1)
 rm -rf "$bench_dir"
 
+step "chaos run, 2 minutes, seed 1 (docs/RELIABILITY.md): the production face under load and faults of every kind, checked against a replay"
+chaos_status=0
+dotnet chaos/Breadboard.Chaos/bin/Release/net10.0/Breadboard.Chaos.dll --minutes 2 --seed 1 || chaos_status=$?
+
 # One plain closing line for CI: totals over every test project.
 passed=$(grep -E '^\s+succeeded: [0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 failed=$(grep -E '^\s+failed: [0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 skipped=$(grep -E '^\s+skipped: [0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 rm -f "$log"
 echo
-echo "tests: $passed passed, $failed failed, $skipped skipped"
-if [[ $status -ne 0 || $failed -ne 0 || $passed -eq 0 ]]; then
+echo "tests: $passed passed, $failed failed, $skipped skipped; chaos run: $([[ $chaos_status -eq 0 ]] && echo "every check held" || echo "failed (exit $chaos_status, its directory is under artifacts/chaos/)")"
+if [[ $status -ne 0 || $failed -ne 0 || $passed -eq 0 || $chaos_status -ne 0 ]]; then
   exit 1
 fi

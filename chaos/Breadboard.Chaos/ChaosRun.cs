@@ -5,6 +5,7 @@ using System.Text.Json;
 using Breadboard.ClickHouse;
 using Breadboard.Core.Pipeline;
 using Breadboard.DuckDb;
+using Breadboard.Kafka;
 using Breadboard.TestKit;
 using Breadboard.TestKit.ClickHouse;
 using Breadboard.TestKit.Kafka;
@@ -70,6 +71,7 @@ internal sealed class ChaosRun(ChaosOptions options)
 
         await kafka.CreateTopicAsync("ticks-dlq", 1, cancellationToken);
         await kafka.CreateTopicAsync("outputs-dlq", 1, cancellationToken);
+        using var watch = new BusWatch(kafka.BootstrapServers, KafkaBusOptions.TickTopics, Partitions);
         await using var nats = await NatsServerProcess.StartAsync(cancellationToken);
         await using var clickHouse = await ClickHouseServerProcess.StartAsync(cancellationToken);
         await using var webhook = await WebhookSink.StartAsync(Secret);
@@ -191,7 +193,8 @@ internal sealed class ChaosRun(ChaosOptions options)
             }
 
             await System.IO.File.WriteAllLinesAsync(File("webhook-deliveries.csv"), ["accepted_at,delivery_id,alert_ids", .. webhook.Accepted.Select(d => $"{d.At:O},{d.Id},{string.Join(' ', d.AlertIds)}")], cancellationToken);
-            await VerifyAsync(store, nats.Url, kafka.BootstrapServers, referenceAlerts, webhook, members, report, cancellationToken);
+            watch.Finish(TimeSpan.FromMinutes(2));
+            await VerifyAsync(store, nats.Url, kafka.BootstrapServers, watch, referenceAlerts, webhook, members, report, cancellationToken);
             return Finish(report);
         }
         finally
@@ -203,7 +206,7 @@ internal sealed class ChaosRun(ChaosOptions options)
         }
     }
 
-    private async Task VerifyAsync(string store, string natsUrl, string bootstrap, HashSet<string> referenceAlerts, WebhookSink webhook, Dictionary<string, Member> members, Report report, CancellationToken cancellationToken)
+    private async Task VerifyAsync(string store, string natsUrl, string bootstrap, BusWatch watch, HashSet<string> referenceAlerts, WebhookSink webhook, Dictionary<string, Member> members, Report report, CancellationToken cancellationToken)
     {
         var exported = await RunOnceAsync("export", ["export", "--store", store, "--bars-out", File("stored-bars.ndjson"), "--alerts-out", File("stored-alerts.ndjson")], new Dictionary<string, string>(), TimeSpan.FromMinutes(5));
         if (exported is not null)
@@ -237,11 +240,12 @@ internal sealed class ChaosRun(ChaosOptions options)
 
         var got = await stored.ReadCountsAsync(cancellationToken);
         var deadLetters = Checks.DeadLetteredLines(bootstrap);
-        var countsHold = want.Late == got.Late && want.Duplicates == got.Duplicates && want.Rejects == got.Rejects + deadLetters;
+        // Lines the mock's bus holds twice are duplicates the processors rightly count and the file does not have (BusWatch).
+        var countsHold = want.Late == got.Late && want.Duplicates + watch.TotalRepeats == got.Duplicates && want.Rejects == got.Rejects + deadLetters;
         Add(new Check(
             "counts",
             countsHold,
-            $"late {got.Late:N0} (reference {want.Late:N0}), duplicates {got.Duplicates:N0} (reference {want.Duplicates:N0}), rejects {got.Rejects:N0} stored + {deadLetters:N0} dead-lettered by ingest (reference {want.Rejects:N0}){(countsHold ? "" : await PartitionsDifferingAsync(stored, wantByPartition, cancellationToken) + "; " + Checks.LinesOnTheBusTwice(bootstrap, [Breadboard.Kafka.KafkaBusOptions.StockTopic, Breadboard.Kafka.KafkaBusOptions.CryptoTopic], Partitions))}"));
+            $"late {got.Late:N0} (reference {want.Late:N0}), duplicates {got.Duplicates:N0} (reference {want.Duplicates:N0} + {watch.TotalRepeats:N0} lines the mock bus holds twice, of {watch.Messages:N0} read), rejects {got.Rejects:N0} stored + {deadLetters:N0} dead-lettered by ingest (reference {want.Rejects:N0}){(countsHold ? "" : await PartitionsDifferingAsync(stored, wantByPartition, watch, cancellationToken))}"));
 
         Add(Checks.OncePerAlert("ALERTS stream", referenceAlerts, await Checks.StreamAlertIdsAsync(natsUrl, cancellationToken)));
         Add(Checks.Webhook(referenceAlerts, [.. webhook.Accepted], webhook.BadSignatures, _notifierKills, await Checks.StreamCountAsync(natsUrl, "ALERTS_DEAD", cancellationToken)));
@@ -374,7 +378,7 @@ internal sealed class ChaosRun(ChaosOptions options)
     }
 
     /// <summary>Where stored late and duplicate counts differ from the reference, partition by partition: the processors' checkpoints against each partition's replay.</summary>
-    private static async Task<string> PartitionsDifferingAsync(ClickHouseStore stored, Dictionary<string, Core.Seams.PipelineCounts> reference, CancellationToken cancellationToken)
+    private static async Task<string> PartitionsDifferingAsync(ClickHouseStore stored, Dictionary<string, Core.Seams.PipelineCounts> reference, BusWatch watch, CancellationToken cancellationToken)
     {
         var differing = new List<string>();
         foreach (var (name, want) in reference.OrderBy(r => r.Key, StringComparer.Ordinal))
@@ -385,11 +389,13 @@ internal sealed class ChaosRun(ChaosOptions options)
                 continue; // "unreadable": no partition
             }
 
-            var key = $"kafka:{name[..dash]}-prices:{int.Parse(name[(dash + 1)..], CultureInfo.InvariantCulture)}";
+            var partition = new Confluent.Kafka.TopicPartition($"{name[..dash]}-prices", int.Parse(name[(dash + 1)..], CultureInfo.InvariantCulture));
+            var key = $"kafka:{partition.Topic}:{partition.Partition.Value}";
             var got = (await stored.LoadCheckpointAsync(key, cancellationToken))?.Counts ?? default;
-            if (got.Late != want.Late || got.Duplicates != want.Duplicates)
+            var repeats = watch.Repeats.GetValueOrDefault(partition);
+            if (got.Late != want.Late || got.Duplicates != want.Duplicates + repeats)
             {
-                differing.Add($"{key} late {got.Late:N0}/{want.Late:N0} duplicates {got.Duplicates:N0}/{want.Duplicates:N0}");
+                differing.Add($"{key} late {got.Late:N0}/{want.Late:N0} duplicates {got.Duplicates:N0}/{want.Duplicates:N0}+{repeats:N0}");
             }
         }
 
@@ -455,7 +461,7 @@ internal sealed class ChaosRun(ChaosOptions options)
             using var json = JsonDocument.Parse(line);
             var symbol = json.RootElement.GetProperty("symbol").GetString();
             var crypto = json.RootElement.TryGetProperty("asset_class", out var asset) && asset.GetString() == "crypto";
-            return string.IsNullOrEmpty(symbol) ? "unreadable" : string.Create(CultureInfo.InvariantCulture, $"{(crypto ? "crypto" : "stock")}-{Breadboard.Kafka.SourceProgress.PartitionOf(symbol, Partitions):D2}");
+            return string.IsNullOrEmpty(symbol) ? "unreadable" : string.Create(CultureInfo.InvariantCulture, $"{(crypto ? "crypto" : "stock")}-{SourceProgress.PartitionOf(symbol, Partitions):D2}");
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
         {

@@ -137,39 +137,5 @@ internal static class Checks
         return lines;
     }
 
-    /// <summary>
-    /// How many messages on the tick topics repeat a file line already there (same source and line headers): lines
-    /// the bus holds twice, which the processors rightly count as duplicates and a replay of the file does not.
-    /// </summary>
-    public static string LinesOnTheBusTwice(string bootstrap, IEnumerable<string> topics, int partitions)
-    {
-        using var consumer = new ConsumerBuilder<string, byte[]>(new Confluent.Kafka.ConsumerConfig { BootstrapServers = bootstrap, GroupId = $"chaos-{Guid.NewGuid():N}", EnableAutoCommit = false }).Build();
-        var twice = new List<string>();
-        long messages = 0;
-        foreach (var topic in topics)
-        {
-            foreach (var where in Enumerable.Range(0, partitions).Select(p => new TopicPartition(topic, p)))
-            {
-                var high = consumer.QueryWatermarkOffsets(where, TimeSpan.FromSeconds(10)).High.Value;
-                consumer.Assign(new TopicPartitionOffset(where, Offset.Beginning));
-                var seen = new HashSet<long>();
-                for (var read = 0L; read < high; read++)
-                {
-                    var message = consumer.Consume(TimeSpan.FromSeconds(10)) ?? throw new TimeoutException($"{where}: nothing at offset {read} of {high}");
-                    messages++;
-                    if (message.Message.Headers.TryGetLastBytes(Breadboard.Kafka.SourceProgress.LineHeader, out var line) &&
-                        !seen.Add(System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(line)))
-                    {
-                        twice.Add(string.Create(CultureInfo.InvariantCulture, $"{where} offset {message.Offset.Value} line {System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(line)}"));
-                    }
-
-                    read = message.Offset.Value;
-                }
-            }
-        }
-
-        return string.Create(CultureInfo.InvariantCulture, $"{messages:N0} messages on the tick topics, {twice.Count:N0} repeating a line already there{First(twice)}");
-    }
-
     private static string First(IEnumerable<string> items) => items.FirstOrDefault() is { } first ? $" (first: {first})" : "";
 }
