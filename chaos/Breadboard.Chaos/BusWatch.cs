@@ -37,7 +37,10 @@ internal sealed class BusWatch : IDisposable
             EnableAutoCommit = false,
             AutoOffsetReset = AutoOffsetReset.Earliest,
             ConsumeResultFields = "topic,headers",
-        }).Build();
+        })
+            .SetLogHandler((_, _) => { }) // a broker down is part of the run; the processors' logs tell it
+            .SetErrorHandler((_, _) => { })
+            .Build();
         _consumer.Assign(topics.SelectMany(t => Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(t, p, Offset.Beginning))));
         _thread = new Thread(Run) { IsBackground = true, Name = "chaos bus watch" };
         _thread.Start();
