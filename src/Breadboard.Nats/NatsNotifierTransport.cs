@@ -141,12 +141,11 @@ public sealed class NatsNotifierTransport(INatsJSContext js, string channel, Sta
         ArgumentNullException.ThrowIfNull(changes);
         ArgumentNullException.ThrowIfNull(notifiedIds);
         var notified = await NotifiedAsync(cancellationToken);
-        await Task.WhenAll(notifiedIds.Select(id => notified.PutAsync(NotifiedKey(id), Encoding.UTF8.GetBytes(id), cancellationToken: cancellationToken).AsTask()));
         var store = await StateAsync(cancellationToken);
-        foreach (var (key, ts) in changes)
-        {
-            await store.PutAsync(StateKey(key), Encoding.UTF8.GetBytes(ts.ToString(CultureInfo.InvariantCulture)), cancellationToken: cancellationToken);
-        }
+        // Together: a notification waits for one round trip, not one per key.
+        await Task.WhenAll(
+            notifiedIds.Select(id => notified.PutAsync(NotifiedKey(id), Encoding.UTF8.GetBytes(id), cancellationToken: cancellationToken).AsTask())
+                .Concat(changes.Select(c => store.PutAsync(StateKey(c.Key), Encoding.UTF8.GetBytes(c.Value.ToString(CultureInfo.InvariantCulture)), cancellationToken: cancellationToken).AsTask())));
     }
 
     /// <summary>A saved event time (decimal text), or null when the key is missing or unreadable.</summary>
