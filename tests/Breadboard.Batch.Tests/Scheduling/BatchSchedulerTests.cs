@@ -56,7 +56,14 @@ public sealed class BatchSchedulerTests : IAsyncDisposable
 
             released = clock.Timers;
             var due = clock.LastDue;
-            Assert.True(due <= end, $"not done by {end:O}");
+            if (due > end)
+            {
+                // The work may have finished between the check above and this next wait (seen under load):
+                // only a wait past the limit with the work still not done is a failure.
+                Assert.True(await done(), $"not done by {end:O}");
+                return;
+            }
+
             if (due > _clock.GetUtcNow())
             {
                 _clock.SetUtcNow(due);
