@@ -90,17 +90,10 @@ public sealed class RoleTests : IDisposable
     [Fact]
     public void Processor_RestoredFromItsCheckpoint_CountsATickTakenBeforeItAsADuplicate()
     {
-        var (role, member) = Processor();
-        using (role)
-        using (member)
-        {
-            member.Assign([Stock0]);
-            member.Take(member.Partitions.Single(), Messages.At(Stock0, 0, TickMessage(0)));
-            member.WriteAll();
-        }
+        StoreATickAndItsCheckpoint();
 
         // The same trade again at a later offset: the restored engine knows its id from the stored ticks.
-        (role, member) = Processor();
+        var (role, member) = Processor();
         using (role)
         using (member)
         {
@@ -118,16 +111,9 @@ public sealed class RoleTests : IDisposable
     {
         // Found by the chaos run: reading a dedup horizon of trade ids inside the assignment took 26 s, and the
         // member was dropped from the group meanwhile, again and again.
-        var (role, member) = Processor();
-        using (role)
-        using (member)
-        {
-            member.Assign([Stock0]);
-            member.Take(member.Partitions.Single(), Messages.At(Stock0, 0, TickMessage(0)));
-            member.WriteAll();
-        }
+        StoreATickAndItsCheckpoint();
 
-        (role, member) = Processor();
+        var (role, member) = Processor();
         using (role)
         using (member)
         {
@@ -137,6 +123,19 @@ public sealed class RoleTests : IDisposable
             member.Take(member.Partitions.Single(), Messages.At(Stock0, 1, TickMessage(1)));
             member.Take(member.Partitions.Single(), Messages.At(Stock0, 2, TickMessage(2)));
             Assert.Equal(["query ticks of AAPL"], _journal.Events.Where(e => e.StartsWith("query ticks", StringComparison.Ordinal)));
+        }
+    }
+
+    /// <summary>A processor that took one tick at offset 0 and wrote it with its checkpoint, then stopped.</summary>
+    private void StoreATickAndItsCheckpoint()
+    {
+        var (role, member) = Processor();
+        using (role)
+        using (member)
+        {
+            member.Assign([Stock0]);
+            member.Take(member.Partitions.Single(), Messages.At(Stock0, 0, TickMessage(0)));
+            member.WriteAll();
         }
     }
 
