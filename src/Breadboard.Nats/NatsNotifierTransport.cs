@@ -99,7 +99,7 @@ public sealed class NatsNotifierTransport(INatsJSContext js, string channel, Sta
         else
         {
             body = letter.Malformed.ToArray();
-            msgId = $"{letter.Channel}:malformed:{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(body))[..32]}";
+            msgId = $"{letter.Channel}:malformed:{ShortHash(body)}";
         }
 
         var ack = await js.PublishAsync(NatsAlertOptions.DeadSubjectOf(letter.Channel), body, opts: new NatsJSPubOpts { MsgId = msgId }, headers: headers, cancellationToken: cancellationToken);
@@ -162,7 +162,10 @@ public sealed class NatsNotifierTransport(INatsJSContext js, string channel, Sta
     private static string StateKey(string key) => Convert.ToHexStringLower(Encoding.UTF8.GetBytes(key));
 
     /// <summary>An alert id holds characters keys may not; a hash of it (128 bits) does not.</summary>
-    private static string NotifiedKey(string alertId) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(alertId)))[..32];
+    private static string NotifiedKey(string alertId) => ShortHash(Encoding.UTF8.GetBytes(alertId));
+
+    /// <summary>128 bits of SHA-256 in hex: an id for a message or a key from any bytes.</summary>
+    private static string ShortHash(byte[] bytes) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes))[..32];
 
     private string BucketSuffix => new([.. channel.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_')]);
 
