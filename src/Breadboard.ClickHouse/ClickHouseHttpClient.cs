@@ -206,6 +206,34 @@ public sealed class ClickHouseHttpClient : IDisposable
         }, cancellationToken);
     }
 
+    /// <summary>Runs a query with <c>FORMAT RowBinary</c> appended and reads each row of the answer with
+    /// <paramref name="read"/>, which takes exactly the row's columns in the order the query names them.</summary>
+    /// <remarks>Several times less to send and parse than JSON, for answers of many narrow rows. The server holds
+    /// the whole answer back until the query is done (<c>wait_end_of_query</c>): an error in binary rows could not
+    /// be told from data, and this way it comes as the status. A retried query starts over.</remarks>
+    public Task<List<T>> QueryRowBinaryAsync<T>(string sql, RowBinaryReader.Row<T> read, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(sql);
+        ArgumentNullException.ThrowIfNull(read);
+        var fullSql = sql.TrimEnd().TrimEnd(';') + " FORMAT RowBinary";
+        KeyValuePair<string, string>[] settings = [new("wait_end_of_query", "1")];
+        return RunAsync(fullSql, async ct =>
+        {
+            using var request = Request(Url(null, settings), new StringContent(fullSql, Encoding.UTF8));
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+            await EnsureSuccessAsync(response, fullSql, ct);
+            var body = await response.Content.ReadAsByteArrayAsync(ct);
+            var rows = new List<T>();
+            var reader = new RowBinaryReader(body);
+            while (!reader.End)
+            {
+                rows.Add(read(ref reader));
+            }
+
+            return rows;
+        }, cancellationToken);
+    }
+
     public void Dispose()
     {
         if (_ownsHttp)

@@ -265,18 +265,18 @@ public sealed class TickProcessor : ConsumerGroupWorker
 
             // One query for the partition's symbols, in the order the ticks arrived within each symbol.
             var from = engine.TradeIdHorizonStart;
-            var query = new TickQuery(null, from == long.MinValue ? null : from, null, int.MaxValue, checkpoint) { Symbols = [.. engine.Symbols] };
-            var ticks = store.QueryTicksAsync(query).GetAsyncEnumerator();
+            var query = new TickQuery(From: from == long.MinValue ? null : from, Before: checkpoint) { Symbols = [.. engine.Symbols] };
+            var ids = store.QueryTradeIdsAsync(query).GetAsyncEnumerator();
             try
             {
-                while (ticks.MoveNextAsync().AsTask().GetAwaiter().GetResult())
+                while (ids.MoveNextAsync().AsTask().GetAwaiter().GetResult())
                 {
-                    engine.RememberTradeId(ticks.Current.Symbol, ticks.Current.TradeId, ticks.Current.Ts);
+                    engine.RememberTradeId(ids.Current.Symbol, ids.Current.TradeId, ids.Current.Ts);
                 }
             }
             finally
             {
-                ticks.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                ids.DisposeAsync().AsTask().GetAwaiter().GetResult();
             }
         }
 

@@ -33,6 +33,38 @@ public sealed class TickRowsTests(ClickHouseServerFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task QueryRowBinary_ReadsTheServersRowsExactly_StringsOfEveryLengthEncoding()
+    {
+        // Lengths of one, two and three LEB128 bytes (the 40,000 é are 80,000 bytes), an empty string, negative
+        // and large numbers: read back as RowBinary, column by column, they are what the JSON answer holds.
+        var ct = TestContext.Current.CancellationToken;
+        using var client = await TicksTableAsync("rowbinary", ct);
+        TickOrigin[] origins = [.. Awkward.Select((_, i) => new TickOrigin($"kafka:crypto-prices:{i}", -i * 1_000_000_000L))];
+        await client.InsertAsync("ticks", TickRows.Columns, (stream, token) => TickRows.WriteRowBinaryAsync(stream, Awkward, origins, FirstSeq, token), new ClickHouseInsertOpts { Format = TickRows.Format }, ct);
+
+        var rows = await client.QueryRowBinaryAsync("SELECT symbol, exchange, trade_id, ts, position FROM ticks ORDER BY seq", static (ref RowBinaryReader r) =>
+            (Symbol: System.Text.Encoding.UTF8.GetString(r.Text()), Exchange: System.Text.Encoding.UTF8.GetString(r.Text()), TradeId: System.Text.Encoding.UTF8.GetString(r.Text()), Ts: r.Number(), Position: r.Number()), ct);
+
+        Assert.Equal((await ReadAsync(client, ct)).Select(r => (r.Symbol, r.Exchange, r.TradeId, r.Ts, r.Position)), rows);
+        await Assert.ThrowsAsync<ClickHouseException>(() => client.QueryRowBinaryAsync("SELECT no_such_column FROM ticks", static (ref RowBinaryReader r) => r.Number(), ct));
+    }
+
+    [Fact]
+    public void RowBinaryReader_AnswerCutShort_IsABrokenAnswer_NotARow()
+    {
+        byte[] cutInString = [5, (byte)'a', (byte)'b'];
+        byte[] lengthRunsOn = [0x80, 0x80];
+        byte[] cutInNumber = [1, 2, 3];
+
+        Assert.Throws<InvalidDataException>(() => new RowBinaryReader(cutInString).Text().Length);
+        Assert.Throws<InvalidDataException>(() => new RowBinaryReader(lengthRunsOn).Text().Length);
+        Assert.Throws<InvalidDataException>(() => new RowBinaryReader(cutInNumber).Number());
+        var whole = new RowBinaryReader([2, (byte)'o', (byte)'k']);
+        Assert.Equal("ok"u8.ToArray(), whole.Text().ToArray());
+        Assert.True(whole.End);
+    }
+
+    [Fact]
     public async Task WriteRowBinary_ManyTicksWithoutOrigins_ReadBackExactly()
     {
         var ct = TestContext.Current.CancellationToken;

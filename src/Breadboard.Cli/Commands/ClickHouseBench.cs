@@ -101,6 +101,7 @@ internal static class ClickHouseBench
             await LatencyAsync(http, string.Create(CultureInfo.InvariantCulture, $"/api/bars?symbol={symbol}&window=1m&from={from}&to={from + Day}&limit=1440"), dayBars, requests, cancellationToken);
             await LatencyAsync(http, string.Create(CultureInfo.InvariantCulture, $"/api/alerts?limit={alertLimit}"), Math.Min(alertLimit, alerts), requests, cancellationToken);
             await LatencyAsync(http, $"/api/ticks?symbol={symbol}&limit=1000", Math.Min(1000, symbolTicks), requests, cancellationToken);
+            await RestoreReadAsync(store, symbol, all.Count(t => t.Symbol == symbol && t.TradeId.HasValue), cancellationToken);
         }
         finally
         {
@@ -219,6 +220,41 @@ internal static class ClickHouseBench
 
         Array.Sort(times);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {path} ({expectedRows:N0} rows, {size / 1024.0:F0} KiB): p50 {Percentile(times, 0.50):F1} ms, p95 {Percentile(times, 0.95):F1} ms, p99 {Percentile(times, 0.99):F1} ms, max {times[^1]:F1} ms"));
+    }
+
+    /// <summary>
+    /// What a restored processor reads back for a partition's dedup horizon, the trade ids of its symbols
+    /// (<see cref="ClickHouseStore.QueryTradeIdsAsync"/>), beside the whole ticks of the same selection
+    /// (<see cref="ClickHouseStore.QueryTicksAsync"/>, what it read before): the median of 5 each after a warm-up.
+    /// </summary>
+    private static async Task RestoreReadAsync(ClickHouseStore store, string symbol, int expectedIds, CancellationToken cancellationToken)
+    {
+        var query = new TickQuery { Symbols = [symbol] };
+        async Task<double> MedianAsync(Func<Task<int>> read, int expected)
+        {
+            var times = new double[5];
+            for (var i = -1; i < times.Length; i++)
+            {
+                var started = Stopwatch.GetTimestamp();
+                var rows = await read();
+                if (rows != expected)
+                {
+                    throw new InvalidDataException($"the read-back of {symbol} gave {rows:N0} rows, expected {expected:N0}");
+                }
+
+                if (i >= 0)
+                {
+                    times[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                }
+            }
+
+            Array.Sort(times);
+            return times[times.Length / 2];
+        }
+
+        var ids = await MedianAsync(async () => await store.QueryTradeIdsAsync(query, cancellationToken).CountAsync(id => id.TradeId.HasValue, cancellationToken), expectedIds);
+        var whole = await MedianAsync(async () => await store.QueryTicksAsync(query, cancellationToken).CountAsync(t => t.TradeId.HasValue, cancellationToken), expectedIds);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"restore read-back of {symbol}'s {expectedIds:N0} trade ids (a processor's dedup horizon), median of 5: {ids:F0} ms as trade ids (RowBinary), {whole:F0} ms as whole ticks (JSON)"));
     }
 
     private static double Percentile(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)(sorted.Length * p))];

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Breadboard.Core.Model;
 
 namespace Breadboard.Core.Seams;
@@ -45,6 +46,21 @@ public interface IMarketStore : IAsyncDisposable
         }
 
         return count == 0 ? default : new TickSpan(count, first, last);
+    }
+
+    /// <summary>
+    /// The symbol, trade id and time of each tick <paramref name="query"/> selects, in the order of
+    /// <see cref="QueryTicksAsync"/>: what a restored engine's dedup horizon needs. Ticks without a trade id may
+    /// be left out, and a tick stored twice and not yet collapsed may come twice. A store without a narrower read takes
+    /// them from the ticks.
+    /// </summary>
+    async IAsyncEnumerable<StoredTradeId> QueryTradeIdsAsync(TickQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        await foreach (var tick in QueryTicksAsync(query, cancellationToken))
+        {
+            yield return new StoredTradeId(tick.Symbol, tick.TradeId, tick.Ts);
+        }
     }
 
     /// <summary>Latest tick of every symbol with the first price of the last 24 h of event time, for change figures.</summary>
@@ -167,6 +183,9 @@ public sealed record TickQuery(string? Symbol = null, long? From = null, long? T
 
 /// <summary>How many ticks a query selects, and the first and last of their event times (epoch ms; 0 when none).</summary>
 public readonly record struct TickSpan(long Count, long FirstTs, long LastTs);
+
+/// <summary>A stored tick's symbol, trade id (<see cref="TradeId.None"/> when it has none) and event time (epoch ms).</summary>
+public readonly record struct StoredTradeId(string Symbol, TradeId TradeId, long Ts);
 
 /// <summary>An input position: the checkpoint key of the input (<c>kafka:stock-prices:3</c>) and the position in it.</summary>
 public readonly record struct TickOrigin(string Source, long Position);

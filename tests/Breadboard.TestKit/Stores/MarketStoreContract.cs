@@ -379,6 +379,40 @@ public abstract class MarketStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task QueryTradeIds_GivesEachSelectedTicksSymbolIdAndTime_InTheTicksOrder()
+    {
+        // What a restored processor reads back: the same selection as QueryTicksAsync (symbols, from, before), ids
+        // of every shape, in the order the ticks come; a tick without a trade id may be left out.
+        var batch = new StoreBatch();
+        Tick[] ticks =
+        [
+            Tick("BTC-USD", T0 + 2, 1, tradeId: "7"), Tick("O'REILLY", T0 + 1, 2, tradeId: "é'\\\"x"), Tick("BTC-USD", T0 + 1, 3, tradeId: "0xABC-01"),
+            Tick("ETH-USD", T0 + 1, 4, tradeId: "1"), Tick("BTC-USD", T0 + 3, 5), Tick("BTC-USD", T0, 6, tradeId: "123456789012345678"),
+            Tick("BTC-USD", T0 + 4, 7, tradeId: "8"),
+        ];
+        for (var i = 0; i < ticks.Length; i++)
+        {
+            batch.Ticks.Add(ticks[i]);
+            batch.TickOrigins.Add(new TickOrigin("kafka:crypto-prices:0", 10 + i));
+        }
+
+        batch.Checkpoints.Add(new Checkpoint("kafka:crypto-prices:0", 17, [1]));
+        await Store.WriteAsync(batch, Ct);
+
+        var query = new TickQuery(From: T0 + 1, Before: new TickOrigin("kafka:crypto-prices:0", 17)) { Symbols = ["BTC-USD", "O'REILLY"] };
+        var ids = await Store.QueryTradeIdsAsync(query, Ct).Where(t => t.TradeId.HasValue).ToListAsync(Ct);
+        var expected = await Store.QueryTicksAsync(query, Ct).Where(t => t.TradeId.HasValue).Select(t => new StoredTradeId(t.Symbol, t.TradeId, t.Ts)).ToListAsync(Ct);
+
+        Assert.Equal(
+        [
+            new StoredTradeId("O'REILLY", TradeId.FromText("é'\\\"x"), T0 + 1), new StoredTradeId("BTC-USD", TradeId.FromText("0xABC-01"), T0 + 1),
+            new StoredTradeId("BTC-USD", TradeId.FromNumber(7), T0 + 2), new StoredTradeId("BTC-USD", TradeId.FromNumber(8), T0 + 4),
+        ], ids);
+        Assert.Equal(expected, ids);
+        Assert.Empty(await Store.QueryTradeIdsAsync(new TickQuery("AAPL' OR '1'='1"), Ct).ToListAsync(Ct));
+    }
+
+    [Fact]
     public async Task QuerySymbols_GivesTheLastTickAndTheFirstPriceOfTheTrailing24HoursOfEventTime()
     {
         await Store.WriteAsync(Batch(ticks:
