@@ -19,17 +19,19 @@ namespace Breadboard.ClickHouse;
 // works from 18.x to 25.x.
 
 /// <summary>A thin client over ClickHouse's HTTP interface: commands, streamed inserts and JSONEachRow queries,
-/// with retries on transient failures only.</summary>
+/// with retries on transient failures only, to one server or to the replicas of one shard.</summary>
 /// <remarks>Credentials travel in the <c>X-ClickHouse-User</c>/<c>X-ClickHouse-Key</c> headers, never in the URL,
 /// and are never logged or put in exception messages. A retried insert sends its rows again: the caller's
 /// <c>writeRows</c> is called once per attempt and the table must tolerate a repeated block (ReplacingMergeTree or
-/// a deduplication token on servers that have one).</remarks>
+/// a deduplication token on servers that have one).
+/// With several replicas, requests go to one until it fails; each retry goes to the next one at once, and only after
+/// every replica failed in turn is there a pause. A replica that failed is tried again in its turn.</remarks>
 public sealed class ClickHouseHttpClient : IDisposable
 {
     /// <summary>The first version with the <c>insert_deduplication_token</c> setting.</summary>
     public static readonly Version DeduplicationTokenVersion = new(22, 2);
 
-    private readonly Uri _baseUrl;
+    private readonly ClickHouseReplica[] _replicas;
     private readonly string _database;
     private readonly string? _user;
     private readonly string? _password;
@@ -38,26 +40,42 @@ public sealed class ClickHouseHttpClient : IDisposable
     private readonly ClickHouseClientOpts _opts;
     private readonly ResiliencePipeline _retry;
     private Version? _serverVersion;
+    private int _current;
 
     public ClickHouseHttpClient(Uri baseUrl, string database, string? user, string? password, HttpClient? http = null, ClickHouseClientOpts? opts = null)
+        : this([baseUrl], database, user, password, http, opts)
     {
-        ArgumentNullException.ThrowIfNull(baseUrl);
+    }
+
+    /// <param name="replicas">The servers: replicas of one shard, tried in this order.</param>
+    public ClickHouseHttpClient(IReadOnlyList<Uri> replicas, string database, string? user, string? password, HttpClient? http = null, ClickHouseClientOpts? opts = null)
+        : this([.. replicas.Select(url => new ClickHouseReplica(url))], database, user, password, http, opts)
+    {
+    }
+
+    private ClickHouseHttpClient(ClickHouseReplica[] replicas, string database, string? user, string? password, HttpClient? http, ClickHouseClientOpts? opts)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(replicas.Length, nameof(replicas));
         ArgumentException.ThrowIfNullOrWhiteSpace(database);
-        _baseUrl = baseUrl.AbsoluteUri.EndsWith('/') ? baseUrl : new Uri(baseUrl.AbsoluteUri + "/");
+        _replicas = replicas;
         _database = database;
         _user = user;
         _password = password;
         _ownsHttp = http is null;
         _http = http ?? new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
         _opts = opts ?? ClickHouseClientOpts.Default;
-        _retry = BuildRetry(_opts);
+        _retry = BuildRetry(_opts, replicas.Length);
     }
 
-    /// <summary>The same server and credentials on another database, sharing this client's connections.</summary>
-    public ClickHouseHttpClient WithDatabase(string database) => new(_baseUrl, database, _user, _password, _http, _opts);
+    /// <summary>The same servers and credentials on another database, sharing this client's connections and what
+    /// it knows of each replica.</summary>
+    public ClickHouseHttpClient WithDatabase(string database) => new(_replicas, database, _user, _password, _http, _opts) { _current = _current };
 
-    /// <summary>The server's URL (without credentials).</summary>
-    public Uri BaseUrl => _baseUrl;
+    /// <summary>The URL of the server requests go to now (without credentials).</summary>
+    public Uri BaseUrl => _replicas[Volatile.Read(ref _current)].Url;
+
+    /// <summary>Every server, in the order they are tried, with what the last request to each found.</summary>
+    public IReadOnlyList<ClickHouseReplica> Replicas => _replicas;
 
     public string Database => _database;
 
@@ -70,7 +88,7 @@ public sealed class ClickHouseHttpClient : IDisposable
     {
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_baseUrl, "ping"));
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(BaseUrl, "ping"));
             using var response = await _http.SendAsync(request, cancellationToken);
             var body = await response.Content.ReadAsStringAsync(cancellationToken);
             return response.IsSuccessStatusCode && body.StartsWith("Ok.", StringComparison.Ordinal);
@@ -106,9 +124,9 @@ public sealed class ClickHouseHttpClient : IDisposable
     public Task ExecuteAsync(string sql, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(sql);
-        return RunAsync(sql, async ct =>
+        return RunAsync(sql, async (server, ct) =>
         {
-            using var request = Request(Url(null, null), new StringContent(sql, Encoding.UTF8));
+            using var request = Request(Url(server, null, null), new StringContent(sql, Encoding.UTF8));
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
             await EnsureSuccessAsync(response, sql, ct);
             await response.Content.ReadAsStringAsync(ct);
@@ -148,10 +166,10 @@ public sealed class ClickHouseHttpClient : IDisposable
         }
 
         var sql = $"INSERT INTO {table} ({columns}) FORMAT {opts.Format}";
-        await RunAsync(sql, async ct =>
+        await RunAsync(sql, async (server, ct) =>
         {
             using var content = new RowsContent(writeRows, _opts.CompressRequests, ct);
-            using var request = Request(Url(sql, settings), content);
+            using var request = Request(Url(server, sql, settings), content);
             try
             {
                 using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
@@ -178,9 +196,9 @@ public sealed class ClickHouseHttpClient : IDisposable
         ArgumentNullException.ThrowIfNull(map);
         var fullSql = sql.TrimEnd().TrimEnd(';') + " FORMAT JSONEachRow";
         KeyValuePair<string, string>[] settings = [new("output_format_json_quote_64bit_integers", "0")];
-        return RunAsync(fullSql, async ct =>
+        return RunAsync(fullSql, async (server, ct) =>
         {
-            using var request = Request(Url(null, settings), new StringContent(fullSql, Encoding.UTF8));
+            using var request = Request(Url(server, null, settings), new StringContent(fullSql, Encoding.UTF8));
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
             await EnsureSuccessAsync(response, fullSql, ct);
             var rows = new List<T>();
@@ -217,9 +235,9 @@ public sealed class ClickHouseHttpClient : IDisposable
         ArgumentNullException.ThrowIfNull(read);
         var fullSql = sql.TrimEnd().TrimEnd(';') + " FORMAT RowBinary";
         KeyValuePair<string, string>[] settings = [new("wait_end_of_query", "1")];
-        return RunAsync(fullSql, async ct =>
+        return RunAsync(fullSql, async (server, ct) =>
         {
-            using var request = Request(Url(null, settings), new StringContent(fullSql, Encoding.UTF8));
+            using var request = Request(Url(server, null, settings), new StringContent(fullSql, Encoding.UTF8));
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
             await EnsureSuccessAsync(response, fullSql, ct);
             var body = await response.Content.ReadAsByteArrayAsync(ct);
@@ -242,11 +260,28 @@ public sealed class ClickHouseHttpClient : IDisposable
         }
     }
 
-    private async Task<T> RunAsync<T>(string sql, Func<CancellationToken, Task<T>> attempt, CancellationToken cancellationToken)
+    private async Task<T> RunAsync<T>(string sql, Func<Uri, CancellationToken, Task<T>> attempt, CancellationToken cancellationToken)
     {
         try
         {
-            return await _retry.ExecuteAsync(async ct => await attempt(ct), cancellationToken);
+            return await _retry.ExecuteAsync(async ct =>
+            {
+                var at = Volatile.Read(ref _current);
+                var replica = _replicas[at];
+                try
+                {
+                    var result = await attempt(replica.Url, ct);
+                    replica.Answered();
+                    return result;
+                }
+                catch (Exception e) when (IsTransient(e, ct))
+                {
+                    // The next attempt goes to the next replica (unless another request moved on already).
+                    replica.Failed(e);
+                    Interlocked.CompareExchange(ref _current, (at + 1) % _replicas.Length, at);
+                    throw;
+                }
+            }, cancellationToken);
         }
         catch (RowWriterFailedException e)
         {
@@ -255,14 +290,18 @@ public sealed class ClickHouseHttpClient : IDisposable
         }
         catch (Exception e) when (IsTransport(e, cancellationToken))
         {
+            var servers = string.Join(", ", _replicas.Select(r => SecretText.Redact(r.Url.AbsoluteUri)));
             throw new ClickHouseUnavailableException(
-                $"ClickHouse at {SecretText.Redact(_baseUrl.AbsoluteUri)} did not answer after {_opts.MaxRetries + 1} attempts ({ClickHouseException.Abbreviate(sql)}): {OutsideText.ForDisplay(SecretText.RedactText(e.Message))}", e);
+                $"ClickHouse at {servers} did not answer after {Attempts(_opts, _replicas.Length)} attempts ({ClickHouseException.Abbreviate(sql)}): {OutsideText.ForDisplay(SecretText.RedactText(e.Message))}", e);
         }
     }
 
-    private static ResiliencePipeline BuildRetry(ClickHouseClientOpts opts)
+    /// <summary>Every replica gets the first attempt and the retries of <see cref="ClickHouseClientOpts.MaxRetries"/>.</summary>
+    private static int Attempts(ClickHouseClientOpts opts, int replicas) => Math.Max(1, (opts.MaxRetries + 1) * replicas);
+
+    private static ResiliencePipeline BuildRetry(ClickHouseClientOpts opts, int replicas)
     {
-        if (opts.MaxRetries <= 0)
+        if (opts.MaxRetries <= 0 && replicas == 1)
         {
             return ResiliencePipeline.Empty;
         }
@@ -270,11 +309,14 @@ public sealed class ClickHouseHttpClient : IDisposable
         return new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
             {
-                MaxRetryAttempts = opts.MaxRetries,
+                MaxRetryAttempts = Attempts(opts, replicas) - 1,
                 Delay = opts.BaseDelay,
                 MaxDelay = opts.MaxDelay,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
+
+                // To the next replica at once; the pause comes once every replica has failed in turn.
+                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>((args.AttemptNumber + 1) % replicas == 0 ? null : TimeSpan.Zero),
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e && IsTransient(e, args.Context.CancellationToken)),
             })
             .Build();
@@ -310,7 +352,7 @@ public sealed class ClickHouseHttpClient : IDisposable
         return request;
     }
 
-    private Uri Url(string? query, IEnumerable<KeyValuePair<string, string>>? settings)
+    private Uri Url(Uri server, string? query, IEnumerable<KeyValuePair<string, string>>? settings)
     {
         var builder = new StringBuilder("?database=").Append(Uri.EscapeDataString(_database));
         if (query is not null)
@@ -323,7 +365,7 @@ public sealed class ClickHouseHttpClient : IDisposable
             builder.Append('&').Append(Uri.EscapeDataString(name)).Append('=').Append(Uri.EscapeDataString(value));
         }
 
-        return new Uri(_baseUrl, builder.ToString());
+        return new Uri(server, builder.ToString());
     }
 
     private static async Task EnsureSuccessAsync(HttpResponseMessage response, string sql, CancellationToken cancellationToken)

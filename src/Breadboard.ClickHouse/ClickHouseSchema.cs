@@ -82,17 +82,25 @@ public static partial class ClickHouseSchema
     public static IReadOnlyList<string> Statements(string database, string? cluster = null)
     {
         var statements = new List<string> { CreateDatabase(database, cluster) };
-        statements.AddRange(TableStatements(MigrationsTable, database, cluster));
+        statements.AddRange(TableStatements(MigrationsTable, database, cluster, 0));
         foreach (var migration in Migrations)
         {
             foreach (var table in migration.Tables)
             {
-                statements.AddRange(TableStatements(table, database, cluster));
+                statements.AddRange(TableStatements(table, database, cluster, migration.Version));
             }
 
             foreach (var column in migration.Columns ?? [])
             {
-                statements.AddRange(ColumnStatements(column, database, cluster));
+                statements.Add(AddColumn(column, database, cluster));
+            }
+
+            if (cluster is not null)
+            {
+                foreach (var table in AlteredTables(migration))
+                {
+                    statements.AddRange(DistributedStatements(table, database, cluster, migration.Version, replace: true));
+                }
             }
         }
 
@@ -114,7 +122,7 @@ public static partial class ClickHouseSchema
             await server.ExecuteAsync(CreateDatabase(database, cluster), cancellationToken);
         }
 
-        foreach (var statement in TableStatements(MigrationsTable, database, cluster))
+        foreach (var statement in TableStatements(MigrationsTable, database, cluster, 0))
         {
             await client.ExecuteAsync(statement, cancellationToken);
         }
@@ -125,7 +133,7 @@ public static partial class ClickHouseSchema
         {
             foreach (var table in migration.Tables)
             {
-                foreach (var statement in TableStatements(table, database, cluster))
+                foreach (var statement in TableStatements(table, database, cluster, migration.Version))
                 {
                     await client.ExecuteAsync(statement, cancellationToken);
                 }
@@ -136,7 +144,16 @@ public static partial class ClickHouseSchema
                 await AddColumnAsync(client, column, cluster, cancellationToken);
             }
 
-            var row = string.Create(CultureInfo.InvariantCulture, $"INSERT INTO {Quote(database)}.schema_migrations (version, name, applied_at) VALUES ({migration.Version}, '{migration.Name.Replace("'", "\\'", StringComparison.Ordinal)}', now())");
+            if (cluster is not null)
+            {
+                foreach (var table in AlteredTables(migration))
+                {
+                    await ReplaceDistributedAsync(client, table, cluster, migration.Version, cancellationToken);
+                }
+            }
+
+            // Into the replicated table itself: an insert into a Distributed table returns before the rows are in.
+            var row = string.Create(CultureInfo.InvariantCulture, $"INSERT INTO {Quote(database)}.schema_migrations{(cluster is null ? "" : "_local")} (version, name, applied_at) VALUES ({migration.Version}, '{migration.Name.Replace("'", "\\'", StringComparison.Ordinal)}', now())");
             await client.ExecuteAsync(row, cancellationToken);
             done.Add(migration.Version);
         }
@@ -179,7 +196,8 @@ public static partial class ClickHouseSchema
 
     private static string CreateDatabase(string database, string? cluster) => $"CREATE DATABASE IF NOT EXISTS {Quote(database)}{OnCluster(cluster)}";
 
-    private static IEnumerable<string> TableStatements(Table table, string database, string? cluster)
+    /// <param name="version">The migration creating the table: the Distributed table gets the columns as of it.</param>
+    private static IEnumerable<string> TableStatements(Table table, string database, string? cluster, int version)
     {
         var db = Quote(database);
         var partition = table.PartitionBy is null ? "" : $" PARTITION BY {table.PartitionBy}";
@@ -192,46 +210,90 @@ public static partial class ClickHouseSchema
         // The replica path names the table, not the database's current name, so a rename never orphans replicas.
         var replicated = $"ReplicatedReplacingMergeTree('/clickhouse/tables/{{shard}}/{database}/{table.Name}', '{{replica}}'{(table.VersionColumn is null ? "" : ", " + table.VersionColumn)})";
         yield return $"CREATE TABLE IF NOT EXISTS {db}.{table.Name}_local{OnCluster(cluster)} ({table.Columns}) ENGINE = {replicated}{partition} ORDER BY {table.OrderBy}";
-        yield return $"CREATE TABLE IF NOT EXISTS {db}.{table.Name}{OnCluster(cluster)} AS {db}.{table.Name}_local ENGINE = Distributed({Quote(cluster)}, {db}, {table.Name}_local, {table.ShardKey})";
+        foreach (var statement in DistributedStatements(table, database, cluster, version, replace: false))
+        {
+            yield return statement;
+        }
     }
 
-    private static IEnumerable<string> ColumnStatements(Column column, string database, string? cluster)
+    /// <summary>
+    /// The Distributed table in front of <c>&lt;table&gt;_local</c>, with the table's columns as of migration
+    /// <paramref name="version"/> named outright (not <c>AS</c> the local table, whose columns on a replica may not
+    /// yet have caught up); <paramref name="replace"/> drops the one there first.
+    /// </summary>
+    /// <remarks>
+    /// A migration that adds columns replaces the Distributed table rather than altering it: ClickHouse 18.16 refuses
+    /// <c>ALTER … ON CLUSTER</c> on a table that is not replicated when the cluster's shard has internal replication
+    /// (error 371, <c>DDLWorker::processTaskAlter</c> in src/Interpreters/DDLWorker.cpp of 18.16), while DROP and
+    /// CREATE run on every host on old and new servers alike (newer servers' <c>DDLWorker::taskShouldBeExecutedOnLeader</c>
+    /// sends only ALTERs of replicated tables to one replica). It holds no rows of its own: Breadboard writes the
+    /// replicated tables, and readers see nothing missing once it is back, a moment later.
+    /// </remarks>
+    private static IEnumerable<string> DistributedStatements(Table table, string database, string cluster, int version, bool replace)
     {
         var db = Quote(database);
-        if (cluster is not null)
+        if (replace)
         {
-            yield return $"ALTER TABLE {db}.{column.Table}_local{OnCluster(cluster)} ADD COLUMN {column.Name} {column.Definition}";
+            yield return $"DROP TABLE IF EXISTS {db}.{table.Name}{OnCluster(cluster)}";
         }
 
-        yield return $"ALTER TABLE {db}.{column.Table}{OnCluster(cluster)} ADD COLUMN {column.Name} {column.Definition}";
+        yield return $"CREATE TABLE IF NOT EXISTS {db}.{table.Name}{OnCluster(cluster)} ({ColumnsAsOf(table, version)}) ENGINE = Distributed({Quote(cluster)}, {db}, {table.Name}_local, {table.ShardKey})";
     }
+
+    /// <summary>A table's columns as of a migration: those it was created with and those added up to it.</summary>
+    private static string ColumnsAsOf(Table table, int version) =>
+        string.Join(", ", [table.Columns, .. Migrations.Where(m => m.Version <= version).SelectMany(m => m.Columns ?? []).Where(c => c.Table == table.Name).Select(c => $"{c.Name} {c.Definition}")]);
+
+    /// <summary>The tables a migration adds columns to, in order.</summary>
+    private static IEnumerable<Table> AlteredTables(Migration migration) =>
+        (migration.Columns ?? []).Select(c => c.Table).Distinct().Select(name => Migrations.SelectMany(m => m.Tables).First(t => t.Name == name));
+
+    /// <summary>The column added to the table itself (one server) or to its replicated table, whose replicas take it from ZooKeeper.</summary>
+    private static string AddColumn(Column column, string database, string? cluster) =>
+        $"ALTER TABLE {Quote(database)}.{column.Table}{(cluster is null ? "" : "_local")}{OnCluster(cluster)} ADD COLUMN {column.Name} {column.Definition}";
 
     /// <summary>Adds a column unless this server's table has it; a concurrent migration adding it first is fine too.</summary>
     private static async Task AddColumnAsync(ClickHouseHttpClient client, Column column, string? cluster, CancellationToken cancellationToken)
     {
-        var statements = ColumnStatements(column, client.Database, cluster).ToList();
-        string[] tables = cluster is null ? [column.Table] : [column.Table + "_local", column.Table];
-        for (var i = 0; i < tables.Length; i++)
+        if (await HasColumnAsync(client, column.Table + (cluster is null ? "" : "_local"), column.Name, cancellationToken))
         {
-            var present = await client.QueryAsync(
-                $"SELECT count() AS n FROM system.columns WHERE database = '{client.Database}' AND table = '{tables[i]}' AND name = '{column.Name}'",
-                row => row.GetProperty("n").GetInt64(),
-                cancellationToken);
-            if (present[0] > 0)
-            {
-                continue;
-            }
+            return;
+        }
 
-            try
+        try
+        {
+            await client.ExecuteAsync(AddColumn(column, client.Database, cluster), cancellationToken);
+        }
+        catch (ClickHouseException e) when (e.Code == DuplicateColumn)
+        {
+            // Another process's migration added it in the meantime.
+        }
+    }
+
+    /// <summary>Replaces the Distributed table unless this server's already has every column of the migration.</summary>
+    private static async Task ReplaceDistributedAsync(ClickHouseHttpClient client, Table table, string cluster, int version, CancellationToken cancellationToken)
+    {
+        var migration = Migrations[version - 1];
+        var current = true;
+        foreach (var column in (migration.Columns ?? []).Where(c => c.Table == table.Name))
+        {
+            current &= await HasColumnAsync(client, table.Name, column.Name, cancellationToken);
+        }
+
+        if (!current)
+        {
+            foreach (var statement in DistributedStatements(table, client.Database, cluster, version, replace: true))
             {
-                await client.ExecuteAsync(statements[i], cancellationToken);
-            }
-            catch (ClickHouseException e) when (e.Code == DuplicateColumn)
-            {
-                // Another process's migration added it in the meantime.
+                await client.ExecuteAsync(statement, cancellationToken);
             }
         }
     }
+
+    private static async Task<bool> HasColumnAsync(ClickHouseHttpClient client, string table, string column, CancellationToken cancellationToken) =>
+        (await client.QueryAsync(
+            $"SELECT count() AS n FROM system.columns WHERE database = '{client.Database}' AND table = '{table}' AND name = '{column}'",
+            row => row.GetProperty("n").GetInt64(),
+            cancellationToken))[0] > 0;
 
     /// <summary>ILLEGAL_COLUMN: "Cannot add column …: column with this name already exists".</summary>
     private const int DuplicateColumn = 44;

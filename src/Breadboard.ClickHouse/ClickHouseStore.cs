@@ -62,7 +62,7 @@ public sealed class ClickHouseStore : IMarketStore
         _client = client;
         _url = url;
         _logger = logger;
-        _server = SecretText.Redact(client.BaseUrl.AbsoluteUri);
+        _server = string.Join(", ", client.Replicas.Select(r => SecretText.Redact(r.Url.AbsoluteUri)));
 
         // A Distributed table acknowledges an insert once it is queued locally; sync makes the ack mean the shard has it.
         _insertOpts = url.Cluster is null ? ClickHouseInsertOpts.Default : new ClickHouseInsertOpts { Settings = [new("insert_distributed_sync", "1")] };
@@ -79,12 +79,31 @@ public sealed class ClickHouseStore : IMarketStore
             throw new ArgumentException(error);
         }
 
-        return new ClickHouseStore(new ClickHouseHttpClient(parsed!.BaseUrl, parsed.Database, parsed.User, password, http, opts), parsed, logger ?? NullLogger.Instance);
+        return new ClickHouseStore(new ClickHouseHttpClient(parsed!.Replicas, parsed.Database, parsed.User, password, http, opts), parsed, logger ?? NullLogger.Instance);
     }
 
-    /// <summary>Creates or migrates the schema (<see cref="ClickHouseSchema.MigrateAsync"/>).</summary>
+    /// <summary>
+    /// One server: creates or migrates the schema (<see cref="ClickHouseSchema.MigrateAsync"/>). A cluster: checks
+    /// that the replica it reaches holds the latest schema, and changes nothing.
+    /// </summary>
+    /// <remarks>On a cluster the schema is <c>store migrate</c>'s: its DDL runs ON CLUSTER and waits for every
+    /// replica (<c>distributed_ddl_task_timeout</c>, 180 s a try), so a store that migrated on open could not open
+    /// while one replica is down, which is what three replicas are for.</remarks>
+    /// <exception cref="ClickHouseException">The cluster's schema is missing or behind this build.</exception>
     public async ValueTask InitializeAsync(CancellationToken cancellationToken = default)
     {
+        if (_url.Cluster is { } cluster)
+        {
+            var state = await ClickHouseSchema.ReadStateAsync(_client, cancellationToken);
+            if (state.Missing.Count > 0)
+            {
+                var at = state.Applied.Count == 0 ? "has no Breadboard schema" : $"is at schema version {state.Applied.Max()}";
+                throw new ClickHouseException($"database {_client.Database} on cluster {cluster} {at}; this build needs {ClickHouseSchema.LatestVersion}: run `breadboard store migrate` with the same --store");
+            }
+
+            return;
+        }
+
         var applied = await ClickHouseSchema.MigrateAsync(_client, _url.Cluster, cancellationToken);
         if (applied.Count > 0 && !applied.Contains(1))
         {
@@ -431,8 +450,10 @@ public sealed class ClickHouseStore : IMarketStore
 
                 return;
             }
-            catch (ClickHouseUnavailableException e)
+            catch (Exception e) when (e is ClickHouseUnavailableException or ClickHouseException { IsTransient: true })
             {
+                // Unreachable, or answering "not now" (a replicated table is read-only while ZooKeeper is away,
+                // too many parts): the write waits, as it does for an outage.
                 var waited = Stopwatch.GetElapsedTime(since);
                 if (_url.RetryFor is { } limit && waited >= limit)
                 {

@@ -5,10 +5,11 @@ using Breadboard.Core.Seams;
 namespace Breadboard.ClickHouse;
 
 /// <summary>
-/// A store URL, <c>clickhouse://host:port/database[?user=NAME&amp;cluster=NAME&amp;secure=true&amp;retry_for=DURATION]</c>,
-/// read into its parts. Passwords never go in it: they come from <c>BREADBOARD_CLICKHOUSE_PASSWORD</c>.
+/// A store URL, <c>clickhouse://host:port[,host:port…]/database[?user=NAME&amp;cluster=NAME&amp;secure=true&amp;retry_for=DURATION]</c>,
+/// read into its parts. Several servers are replicas of one shard: requests go to one and move on to the next when
+/// it fails. Passwords never go in it: they come from <c>BREADBOARD_CLICKHOUSE_PASSWORD</c>.
 /// </summary>
-/// <param name="BaseUrl">The server's HTTP interface (<c>https</c> with <c>secure=true</c>).</param>
+/// <param name="BaseUrl">The (first) server's HTTP interface (<c>https</c> with <c>secure=true</c>).</param>
 /// <param name="Database">The database, a plain identifier.</param>
 /// <param name="User">The user, or null for the server's default.</param>
 /// <param name="Cluster">The cluster of the replicated layout, or null for one server.</param>
@@ -17,10 +18,13 @@ public sealed record ClickHouseUrl(Uri BaseUrl, string Database, string? User, s
 {
     public const string Scheme = "clickhouse://";
 
+    /// <summary>Every server the URL names, <see cref="BaseUrl"/> first.</summary>
+    public IReadOnlyList<Uri> Replicas { get; init; } = [BaseUrl];
+
     /// <summary>The environment variable the password comes from.</summary>
     public const string PasswordVariable = "BREADBOARD_CLICKHOUSE_PASSWORD";
 
-    private const string Expected = "expected clickhouse://host:port/database[?user=NAME&cluster=NAME&secure=true&retry_for=DURATION]";
+    private const string Expected = "expected clickhouse://host:port[,host:port…]/database[?user=NAME&cluster=NAME&secure=true&retry_for=DURATION]";
 
     /// <summary>Reads a store URL; on failure <paramref name="error"/> is a one-line reason.</summary>
     public static bool TryParse(string url, out ClickHouseUrl? parsed, out string error)
@@ -42,12 +46,21 @@ public sealed record ClickHouseUrl(Uri BaseUrl, string Database, string? User, s
         }
 
         var slash = rest.IndexOf('/', StringComparison.Ordinal);
-        var hostPort = slash < 0 ? rest : rest[..slash];
+        var hostPorts = (slash < 0 ? rest : rest[..slash]).Split(',');
         var database = slash < 0 ? "" : rest[(slash + 1)..].TrimEnd('/');
-        var colon = hostPort.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(hostPort[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+        foreach (var hostPort in hostPorts)
         {
-            error = $"'{hostPort}' is not host:port; {Expected}";
+            var colon = hostPort.LastIndexOf(':');
+            if (colon <= 0 || !int.TryParse(hostPort[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+            {
+                error = $"'{hostPort}' is not host:port; {Expected}";
+                return false;
+            }
+        }
+
+        if (hostPorts.Distinct(StringComparer.OrdinalIgnoreCase).Count() < hostPorts.Length)
+        {
+            error = $"names a server twice ({string.Join(",", hostPorts)})";
             return false;
         }
 
@@ -94,7 +107,8 @@ public sealed record ClickHouseUrl(Uri BaseUrl, string Database, string? User, s
             }
         }
 
-        parsed = new ClickHouseUrl(new Uri($"{(secure ? "https" : "http")}://{hostPort}/"), database, user, cluster, retryFor);
+        Uri[] replicas = [.. hostPorts.Select(hostPort => new Uri($"{(secure ? "https" : "http")}://{hostPort}/"))];
+        parsed = new ClickHouseUrl(replicas[0], database, user, cluster, retryFor) { Replicas = replicas };
         return true;
     }
 

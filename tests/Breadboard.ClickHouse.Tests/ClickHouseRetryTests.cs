@@ -33,6 +33,47 @@ public sealed class ClickHouseRetryTests(ClickHouseServerFixture fixture) : ICla
     }
 
     [Fact]
+    public async Task Replicas_FirstOneDown_RequestsMoveToTheNextAtOnce_AndStayThere()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var down = new Uri($"http://127.0.0.1:{ServerProcess.FreePort()}/");
+        using var recording = new RecordingHandler();
+        using var http = recording.Client();
+        var opts = ClickHouseClientOpts.Default with { MaxRetries = 1, BaseDelay = TimeSpan.FromSeconds(30) };
+        using var client = new ClickHouseHttpClient([down, fixture.Url], "default", null, null, http, opts);
+
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        Assert.Equal([1L], await client.QueryAsync("SELECT 1 AS v", r => r.GetProperty("v").GetInt64(), ct));
+        Assert.Equal([2L], await client.QueryAsync("SELECT 2 AS v", r => r.GetProperty("v").GetInt64(), ct));
+
+        // No pause before the second replica (the 30 s one is for after every replica failed), and the second
+        // request went straight to the replica that answered.
+        Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(10), "failing over should not wait for the backoff");
+        Assert.Equal([down.Port, fixture.Server.HttpPort, fixture.Server.HttpPort], recording.Requests.Select(r => r.RequestUri!.Port));
+        Assert.Equal(new Uri(fixture.Url.AbsoluteUri.TrimEnd('/') + "/"), client.BaseUrl);
+        Assert.Equal(false, client.Replicas[0].State.Up);
+        Assert.Contains("refused", client.Replicas[0].State.Error, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(true, client.Replicas[1].State.Up);
+    }
+
+    [Fact]
+    public async Task Replicas_AllDown_EachTriedInTurnThenThrowsNamingThemAll()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        Uri[] down = [new($"http://127.0.0.1:{ServerProcess.FreePort()}/"), new($"http://127.0.0.1:{ServerProcess.FreePort()}/")];
+        using var recording = new RecordingHandler();
+        using var http = recording.Client();
+        using var client = new ClickHouseHttpClient(down, "default", null, null, http, ClickHouseClientOpts.Default with { MaxRetries = 1, BaseDelay = TimeSpan.FromMilliseconds(20) });
+
+        var error = await Assert.ThrowsAsync<ClickHouseUnavailableException>(() => client.ExecuteAsync("SELECT 1", ct));
+
+        Assert.Equal([down[0].Port, down[1].Port, down[0].Port, down[1].Port], recording.Requests.Select(r => r.RequestUri!.Port));
+        Assert.Contains(down[0].AbsoluteUri, error.Message, StringComparison.Ordinal);
+        Assert.Contains(down[1].AbsoluteUri, error.Message, StringComparison.Ordinal);
+        Assert.Contains("4 attempts", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Execute_ServerDownBeyondTheRetryBudget_ThrowsNamingTheUrl()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -220,9 +220,20 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture fixture) : ICla
     public void TryParseUrl_ReadsServerDatabaseUserClusterAndRetryBudget_AndRefusesCredentials()
     {
         Assert.True(ClickHouseUrl.TryParse("clickhouse://ch.internal:8443/market?user=writer&cluster=breadboard&secure=true&retry_for=10m", out var url, out var error), error);
-        Assert.Equal(new ClickHouseUrl(new Uri("https://ch.internal:8443/"), "market", "writer", "breadboard", TimeSpan.FromMinutes(10)), url);
+        var expected = new ClickHouseUrl(new Uri("https://ch.internal:8443/"), "market", "writer", "breadboard", TimeSpan.FromMinutes(10));
+        Assert.Equal(expected, url! with { Replicas = expected.Replicas });
+        Assert.Equal([new Uri("https://ch.internal:8443/")], url.Replicas);
         Assert.True(ClickHouseUrl.TryParse("clickhouse://127.0.0.1:8123/db", out url, out error), error);
         Assert.Null(url!.RetryFor);
+
+        // Replicas of one shard, tried in the order named.
+        Assert.True(ClickHouseUrl.TryParse("clickhouse://ch-0:8123,ch-1:8124,10.0.0.3:8123/db?cluster=replicated", out url, out error), error);
+        Assert.Equal([new Uri("http://ch-0:8123/"), new Uri("http://ch-1:8124/"), new Uri("http://10.0.0.3:8123/")], url!.Replicas);
+        Assert.Equal(new Uri("http://ch-0:8123/"), url.BaseUrl);
+        Assert.False(ClickHouseUrl.TryParse("clickhouse://ch-0:8123,CH-0:8123/db", out _, out error));
+        Assert.Contains("names a server twice", error, StringComparison.Ordinal);
+        Assert.False(ClickHouseUrl.TryParse("clickhouse://ch-0:8123,/db", out _, out error));
+        Assert.Contains("'' is not host:port", error, StringComparison.Ordinal);
 
         Assert.False(ClickHouseUrl.TryParse("clickhouse://writer:secret@ch:8123/market", out _, out error));
         Assert.DoesNotContain("secret", error, StringComparison.Ordinal);

@@ -57,7 +57,7 @@ internal static class ClickHouseBench
         await using var store = (ClickHouseStore)await Backends.OpenStoreAsync(parse, cancellationToken);
         var parsed = ClickHouseUrl.TryParse(url, out var p, out var error) ? p! : throw new SettingException($"{Seams.Store.Describe(url)}: {error}");
         var database = parsed.Database;
-        using var admin = new ClickHouseHttpClient(parsed.BaseUrl, database, parsed.User, Environment.GetEnvironmentVariable(ClickHouseUrl.PasswordVariable));
+        using var admin = new ClickHouseHttpClient(parsed.Replicas, database, parsed.User, Environment.GetEnvironmentVariable(ClickHouseUrl.PasswordVariable));
         var existing = await ScalarAsync(admin, "SELECT count() AS v FROM ticks", cancellationToken);
         if (existing > 0)
         {

@@ -177,7 +177,7 @@ internal sealed class DoctorChecks(ParseResult parse, TimeSpan timeout)
         var server = SecretText.Redact(parsed!.BaseUrl.AbsoluteUri);
         var correct = $"or correct {Seams.Store.Flag} (env {Seams.Store.EnvironmentVariable})";
         using var http = new HttpClient { Timeout = timeout };
-        using var client = new ClickHouseHttpClient(parsed.BaseUrl, parsed.Database, parsed.User, Environment.GetEnvironmentVariable(ClickHouseUrl.PasswordVariable), http, ClickHouseClientOpts.Default with { MaxRetries = 0 });
+        using var client = new ClickHouseHttpClient(parsed.Replicas, parsed.Database, parsed.User, Environment.GetEnvironmentVariable(ClickHouseUrl.PasswordVariable), http, ClickHouseClientOpts.Default with { MaxRetries = 0 });
         var started = Stopwatch.GetTimestamp();
         if (!await client.PingAsync(cancellationToken))
         {

@@ -31,7 +31,7 @@ internal static class StoreCommand
                 return 0;
             }
 
-            using var client = new ClickHouseHttpClient(parsed!.BaseUrl, parsed.Database, parsed.User, Environment.GetEnvironmentVariable(ClickHouseUrl.PasswordVariable));
+            using var client = new ClickHouseHttpClient(parsed!.Replicas, parsed.Database, parsed.User, Environment.GetEnvironmentVariable(ClickHouseUrl.PasswordVariable));
             IReadOnlyList<int> applied;
             try
             {
