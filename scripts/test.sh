@@ -15,11 +15,14 @@ command -v dotnet >/dev/null || { echo "dotnet (SDK 10) is required: https://dot
 dotnet --version
 
 # Debian packages the tests start as real servers or drive; a missing one is installed, or the run fails.
-need_package() { # need_package COMMAND PACKAGE
-  if ! command -v "$1" >/dev/null && [[ ! -x /usr/sbin/$1 ]]; then
+# has COMMAND-OR-FILE: a command on PATH or in /usr/sbin, or (an absolute path) a file such as a jar.
+has() { if [[ $1 == /* ]]; then [[ -e $1 ]]; else command -v "$1" >/dev/null || [[ -x /usr/sbin/$1 ]]; fi; }
+need_package() { # need_package COMMAND-OR-FILE PACKAGE
+  if ! has "$1"; then
     if [[ $(id -u) -ne 0 ]]; then echo "$1 is missing; install it: sudo apt-get install -y $2" >&2; exit 1; fi
     if [[ -z ${apt_updated:-} ]]; then apt-get update -qq; apt_updated=1; fi
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+    has "$1" || { echo "$1 is still missing after apt-get install $2" >&2; exit 1; }
   fi
 }
 
@@ -33,6 +36,11 @@ PATH="$PATH:/usr/sbin" nats-server --version
 
 step "clickhouse-server for the ClickHouse store tests (Debian's 18.16; the tests start it on free ports)"
 need_package clickhouse-server clickhouse-server
+
+step "zookeeper for the replicated ClickHouse cluster tests (Debian's 3.8 jars, run standalone with java on a free port)"
+need_package /usr/share/java/zookeeper.jar zookeeper
+need_package java default-jre-headless
+java -version 2>&1 | head -n 1
 
 # need_python_module MODULE PACKAGE: a Debian package that python3 imports (it has no command to look for).
 need_python_module() {

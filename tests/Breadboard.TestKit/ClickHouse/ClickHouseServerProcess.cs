@@ -5,7 +5,8 @@ namespace Breadboard.TestKit.ClickHouse;
 
 /// <summary>
 /// A real <c>clickhouse-server</c> on free loopback ports, with its config, data and logs in its own temporary
-/// directory; it can be killed (SIGKILL) and started again on the same ports and data to test survival.
+/// directory; it can be killed (SIGKILL) and started again on the same ports and data to test survival. Started
+/// with <see cref="ClickHouseReplicaOpts"/> it is one replica of a replicated cluster (see <see cref="ClickHouseClusterProcess"/>).
 /// </summary>
 /// <remarks>Debian's <c>clickhouse-server</c> package (18.16) provides the binary and the stock
 /// <c>/etc/clickhouse-server/{config,users}.xml</c> that are copied and edited here (<c>apt-get install -y clickhouse-server</c>).
@@ -26,17 +27,21 @@ public sealed class ClickHouseServerProcess : ServerProcess
 
     private readonly HttpClient _ping = new() { Timeout = TimeSpan.FromSeconds(2) };
 
-    private ClickHouseServerProcess(string binary, int httpPort, int tcpPort, string directory)
+    private ClickHouseServerProcess(string binary, int httpPort, int tcpPort, string directory, ClickHouseReplicaOpts? replica)
         : base(binary, directory)
     {
         HttpPort = httpPort;
         TcpPort = tcpPort;
+        Replica = replica;
     }
 
     public int HttpPort { get; }
 
     /// <summary>The native-protocol port (unused by Breadboard, but it must not clash with anything).</summary>
     public int TcpPort { get; }
+
+    /// <summary>What makes this server a replica of a cluster; null for a standalone server.</summary>
+    public ClickHouseReplicaOpts? Replica { get; }
 
     /// <summary><c>http://127.0.0.1:PORT</c>.</summary>
     public string Url => string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{HttpPort}");
@@ -47,11 +52,22 @@ public sealed class ClickHouseServerProcess : ServerProcess
     protected override IEnumerable<string> Arguments => ["--config-file=" + Path.Combine(WorkDirectory, "config.xml")];
 
     /// <summary>Starts a server and waits until <c>/ping</c> answers.</summary>
-    public static async Task<ClickHouseServerProcess> StartAsync(CancellationToken cancellationToken = default)
+    public static Task<ClickHouseServerProcess> StartAsync(CancellationToken cancellationToken = default) =>
+        StartAsync(FreePort(), FreePort(), null, cancellationToken);
+
+    /// <summary>Starts one replica of a replicated cluster on the ports <paramref name="replica"/> names and waits
+    /// until <c>/ping</c> answers (not until its ZooKeeper session is up).</summary>
+    public static Task<ClickHouseServerProcess> StartReplicaAsync(ClickHouseReplicaOpts replica, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(replica);
+        return StartAsync(replica.HttpPort, replica.TcpPort, replica, cancellationToken);
+    }
+
+    private static async Task<ClickHouseServerProcess> StartAsync(int httpPort, int tcpPort, ClickHouseReplicaOpts? replica, CancellationToken cancellationToken)
     {
         var binary = FindBinary(["/usr/sbin/clickhouse-server", "/usr/bin/clickhouse-server", "/usr/local/bin/clickhouse-server"], "clickhouse-server");
         var directory = Directory.CreateTempSubdirectory("breadboard-clickhouse-").FullName;
-        var server = new ClickHouseServerProcess(binary, FreePort(), FreePort(), directory);
+        var server = new ClickHouseServerProcess(binary, httpPort, tcpPort, directory, replica);
         try
         {
             server.WriteConfig();
@@ -85,14 +101,19 @@ public sealed class ClickHouseServerProcess : ServerProcess
             root.Elements(name).Remove();
         }
 
-        // A one-shard, one-replica cluster of this server itself, for Distributed tables (no ZooKeeper here, so
-        // no ON CLUSTER DDL or Replicated tables).
+        // A one-shard, one-replica cluster of this server itself, for Distributed tables (a standalone server has
+        // no ZooKeeper, so no ON CLUSTER DDL or Replicated tables).
         var remote = root.Element("remote_servers") ?? new XElement("remote_servers");
         remote.Elements(Cluster).Remove();
         remote.Add(new XElement(Cluster, new XElement("shard", new XElement("replica", new XElement("host", "127.0.0.1"), new XElement("port", TcpPort)))));
         if (remote.Parent is null)
         {
             root.Add(remote);
+        }
+
+        if (Replica is not null)
+        {
+            AddReplication(root, Replica);
         }
 
         // The stock file listens on ::1 too; only IPv4 loopback, so a server never collides on the other family.
@@ -109,6 +130,35 @@ public sealed class ClickHouseServerProcess : ServerProcess
         users.Save(Path.Combine(WorkDirectory, "users.xml"));
 
         string Sub(string name) => Path.Combine(WorkDirectory, name) + "/";
+    }
+
+    /// <summary>The interserver port replicas fetch parts through, ZooKeeper, the macros the table paths use, and the
+    /// cluster of every replica of the shard that <c>ON CLUSTER</c> DDL runs on.</summary>
+    private static void AddReplication(XElement root, ClickHouseReplicaOpts replica)
+    {
+        root.SetElementValue("interserver_http_port", replica.InterserverHttpPort.ToString(CultureInfo.InvariantCulture));
+
+        // Else the replica announces `hostname -f`, which its peers may not resolve to this loopback server.
+        root.SetElementValue("interserver_http_host", "127.0.0.1");
+
+        // The stock file has <zookeeper incl="zookeeper-servers" optional="true"/> and the same for macros: replace both.
+        root.Elements("zookeeper").Remove();
+        root.Add(new XElement(
+            "zookeeper",
+            new XElement("node", new XElement("host", "127.0.0.1"), new XElement("port", replica.ZooKeeperPort)),
+            new XElement("session_timeout_ms", (long)replica.ZooKeeperSessionTimeout.TotalMilliseconds)));
+        root.Elements("macros").Remove();
+        root.Add(new XElement("macros", new XElement("shard", replica.Shard), new XElement("replica", replica.Replica)));
+
+        // A server finds itself in the cluster by host and tcp_port: all replicas are 127.0.0.1, so the ports tell them apart.
+        var remote = root.Element("remote_servers")!;
+        remote.Elements(replica.Cluster).Remove();
+        remote.Add(new XElement(
+            replica.Cluster,
+            new XElement(
+                "shard",
+                new XElement("internal_replication", "true"),
+                replica.ClusterTcpPorts.Select(port => new XElement("replica", new XElement("host", "127.0.0.1"), new XElement("port", port))))));
     }
 
     private static void SetIfPresent(XElement? element, string value)
