@@ -187,6 +187,7 @@ internal sealed class ChaosRun(ChaosOptions options)
             await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken); // a repeat in flight has its chance to show
             await sampling.CancelAsync();
             await sampler;
+            report.Write(Dir); // now, so that a check that throws does not take the samples with it
             foreach (var name in new[] { "notify", "api" })
             {
                 await members[name].StopAsync(TimeSpan.FromSeconds(30));

@@ -1,8 +1,51 @@
+using Breadboard.Core.Model;
+using Breadboard.Core.Seams;
+using Breadboard.DuckDb;
+
 namespace Breadboard.Chaos.Tests;
 
 public class ChecksTests
 {
     private static readonly string[] Reference = ["a", "b", "c"];
+
+    [Fact]
+    public async Task Ticks_SameTicksInAnyOrderOverMinutes_SameCountAndFingerprint_AndOneChangedPriceShows()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        const long T0 = 1_767_364_200_000;
+        var ticks = Enumerable.Range(0, 500).Select(i => new Tick(i % 3 == 0 ? "AAPL" : "BTC-USD", T0 + (i * 457L), 100 + i, 1, TradeId.FromNumber(i), null, AssetClass.Crypto)).ToList();
+        var directory = Directory.CreateTempSubdirectory("chaos-checks-").FullName;
+        try
+        {
+            async Task<(long, ulong)> FingerprintAsync(string name, IEnumerable<Tick> written)
+            {
+                await using var store = DuckDbStore.Open(Path.Combine(directory, name + ".duckdb"));
+                await store.InitializeAsync(ct);
+                foreach (var chunk in written.Chunk(70))
+                {
+                    var batch = new StoreBatch();
+                    batch.Ticks.AddRange(chunk);
+                    await store.WriteAsync(batch, ct);
+                }
+
+                return await Checks.TicksAsync(store, ct);
+            }
+
+            // 500 ticks over almost 4 minutes of event time: read a minute at a time, none lost at a slice's edge.
+            var inOrder = await FingerprintAsync("a", ticks);
+            var shuffled = await FingerprintAsync("b", ticks.OrderBy(t => t.TradeId.Number % 7).ThenByDescending(t => t.Ts));
+            var changed = await FingerprintAsync("c", ticks.Select((t, i) => i == 499 ? t with { Price = t.Price + 0.01 } : t));
+
+            Assert.Equal(500, inOrder.Item1);
+            Assert.Equal(inOrder, shuffled);
+            Assert.Equal(500, changed.Item1);
+            Assert.NotEqual(inOrder.Item2, changed.Item2);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
 
     [Fact]
     public void OncePerAlert_EachOnce_Holds()
