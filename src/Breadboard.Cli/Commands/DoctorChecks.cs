@@ -168,21 +168,34 @@ internal sealed class DoctorChecks(ParseResult parse, TimeSpan timeout)
 
     private async Task<IReadOnlyList<DoctorLine>> ClickHouseAsync(string url, CancellationToken cancellationToken)
     {
-        const string Check = "clickhouse";
         if (!ClickHouseUrl.TryParse(url, out var parsed, out var error))
         {
             throw new SettingException($"{Seams.Store.Describe(url)}: {error}");
         }
 
-        var server = SecretText.Redact(parsed!.BaseUrl.AbsoluteUri);
+        // Each replica on its own: the pipeline runs while one is down, but a replica down is still a failure to fix.
+        var lines = new List<DoctorLine>();
+        foreach (var replica in parsed!.Replicas)
+        {
+            lines.AddRange(await ClickHouseServerAsync(url, parsed, replica, parsed.Replicas.Count > 1, cancellationToken));
+        }
+
+        return lines;
+    }
+
+    private async Task<IReadOnlyList<DoctorLine>> ClickHouseServerAsync(string url, ClickHouseUrl parsed, Uri replica, bool named, CancellationToken cancellationToken)
+    {
+        var check = named ? $"clickhouse {replica.Authority}" : "clickhouse";
+        var schema = named ? $"clickhouse schema {replica.Authority}" : "clickhouse schema";
+        var server = SecretText.Redact(replica.AbsoluteUri);
         var correct = $"or correct {Seams.Store.Flag} (env {Seams.Store.EnvironmentVariable})";
         using var http = new HttpClient { Timeout = timeout };
-        using var client = new ClickHouseHttpClient(parsed.Replicas, parsed.Database, parsed.User, Environment.GetEnvironmentVariable(ClickHouseUrl.PasswordVariable), http, ClickHouseClientOpts.Default with { MaxRetries = 0 });
+        using var client = new ClickHouseHttpClient(replica, parsed.Database, parsed.User, Environment.GetEnvironmentVariable(ClickHouseUrl.PasswordVariable), http, ClickHouseClientOpts.Default with { MaxRetries = 0 });
         var started = Stopwatch.GetTimestamp();
         if (!await client.PingAsync(cancellationToken))
         {
             var what = Stopwatch.GetElapsedTime(started) >= timeout * 0.9 ? $"no answer to {server}ping within {Seconds}" : $"{server}ping: {await WhyUnreachableAsync(client, cancellationToken)}";
-            return [DoctorLine.Fail(Check, what, $"start ClickHouse there, {correct}")];
+            return [DoctorLine.Fail(check, what, $"start ClickHouse there, {correct}")];
         }
 
         var lines = new List<DoctorLine>();
@@ -197,26 +210,26 @@ internal sealed class DoctorChecks(ParseResult parse, TimeSpan timeout)
             }
             catch (ClickHouseException e)
             {
-                return [DoctorLine.Fail(Check, $"{server} answers /ping but refuses queries: {e.Message}", $"check user= in {Seams.Store.Flag} and {ClickHouseUrl.PasswordVariable}")];
+                return [DoctorLine.Fail(check, $"{server} answers /ping but refuses queries: {e.Message}", $"check user= in {Seams.Store.Flag} and {ClickHouseUrl.PasswordVariable}")];
             }
 
-            lines.Add(DoctorLine.Pass(Check, $"ClickHouse {version} at {server} answers"));
+            lines.Add(DoctorLine.Pass(check, $"ClickHouse {version} at {server} answers"));
             var state = await ClickHouseSchema.ReadStateAsync(client, cancellationToken);
             var latest = ClickHouseSchema.LatestVersion;
             var database = parsed.Database;
             var migrate = $"breadboard store migrate --store '{SecretText.Redact(url)}'";
             lines.Add(state switch
             {
-                { DatabaseExists: false } => DoctorLine.Fail("clickhouse schema", $"database {database} does not exist (this build expects schema version {latest})", migrate),
-                { MigrationsTableExists: false } => DoctorLine.Fail("clickhouse schema", $"database {database} has no schema_migrations table: never migrated (this build expects schema version {latest})", migrate),
-                { Missing.Count: > 0 } => DoctorLine.Fail("clickhouse schema", $"database {database} lacks migration{(state.Missing.Count == 1 ? "" : "s")} {string.Join(", ", state.Missing)} of 1-{latest}", migrate),
-                { Unknown.Count: > 0 } => DoctorLine.Pass("clickhouse schema", $"database {database} at schema version {state.Applied.Max()}, newer than this build's {latest} (a newer breadboard migrated it)"),
-                _ => DoctorLine.Pass("clickhouse schema", $"database {database} at schema version {latest} (current)"),
+                { DatabaseExists: false } => DoctorLine.Fail(schema, $"database {database} does not exist (this build expects schema version {latest})", migrate),
+                { MigrationsTableExists: false } => DoctorLine.Fail(schema, $"database {database} has no schema_migrations table: never migrated (this build expects schema version {latest})", migrate),
+                { Missing.Count: > 0 } => DoctorLine.Fail(schema, $"database {database} lacks migration{(state.Missing.Count == 1 ? "" : "s")} {string.Join(", ", state.Missing)} of 1-{latest}", migrate),
+                { Unknown.Count: > 0 } => DoctorLine.Pass(schema, $"database {database} at schema version {state.Applied.Max()}, newer than this build's {latest} (a newer breadboard migrated it)"),
+                _ => DoctorLine.Pass(schema, $"database {database} at schema version {latest} (current)"),
             });
         }
         catch (Exception e) when (e is ClickHouseException or ClickHouseUnavailableException)
         {
-            lines.Add(DoctorLine.Fail(lines.Count == 0 ? Check : "clickhouse schema", e.Message, $"see the server's log, {correct}"));
+            lines.Add(DoctorLine.Fail(lines.Count == 0 ? check : schema, e.Message, $"see the server's log, {correct}"));
         }
 
         return lines;

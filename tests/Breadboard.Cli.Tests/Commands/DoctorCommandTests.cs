@@ -140,6 +140,23 @@ public sealed class DoctorCommandTests
     }
 
     [Fact]
+    public async Task Doctor_StoreNamingReplicas_ChecksEachOnItsOwnLine_AndFailsForTheOneDown()
+    {
+        await using var clickHouse = await ClickHouseServerProcess.StartAsync(Ct);
+        using var dir = new TempDir();
+        var down = ServerProcess.FreePort();
+        var store = $"clickhouse://127.0.0.1:{clickHouse.HttpPort},127.0.0.1:{down}/doctor_replicas";
+        await CliProcess.RunSucceedsAsync(dir, "store", "migrate", "--store", $"clickhouse://127.0.0.1:{clickHouse.HttpPort}/doctor_replicas");
+
+        var result = await DoctorAsync(dir, null, "--store", store);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.StartsWith($"ok   clickhouse 127.0.0.1:{clickHouse.HttpPort}: ClickHouse 18.16", Line(result, $"clickhouse 127.0.0.1:{clickHouse.HttpPort}"), StringComparison.Ordinal);
+        Assert.Equal($"ok   clickhouse schema 127.0.0.1:{clickHouse.HttpPort}: database doctor_replicas at schema version {ClickHouseSchema.LatestVersion} (current)", Line(result, $"clickhouse schema 127.0.0.1:{clickHouse.HttpPort}"));
+        Assert.StartsWith($"FAIL clickhouse 127.0.0.1:{down}: http://127.0.0.1:{down}/ping: ", Line(result, $"clickhouse 127.0.0.1:{down}"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Doctor_FreshClickHouseDatabase_FailsWithTheMigrateFix_AndCreatesNoDatabase()
     {
         await using var clickHouse = await ClickHouseServerProcess.StartAsync(Ct);
