@@ -280,14 +280,21 @@ public class KrakenProtocolTests
             protocol.Decode(message, sink);
         }
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 1_000; i++)
+        // The lesser of two rounds: a one-off allocation on this thread (the runtime recompiling a method at its
+        // next tier, seen once under load: 2,240 B) does not come twice, while one per trade would be 3,000 a round.
+        long Round()
         {
-            protocol.Decode(message, sink);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 1_000; i++)
+            {
+                protocol.Decode(message, sink);
+            }
+
+            return GC.GetAllocatedBytesForCurrentThread() - before;
         }
 
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(1_100 * 3, sink.Trades);
+        var allocated = Math.Min(Round(), Round());
+        Assert.Equal(2_100 * 3, sink.Trades);
         Assert.InRange(allocated, 0, 1_024);
     }
 
