@@ -21,7 +21,7 @@ public sealed class ClickHouseClusterTests(ClickHouseClusterFixture fixture)
     public async Task Insert_OnOneReplica_IsReadOnTheOthers()
     {
         var ct = TestContext.Current.CancellationToken;
-        Log($"cluster start: ZooKeeper ready after {fixture.Cluster.ZooKeeperReadyAfter.TotalSeconds:0.00} s, all replicas after {fixture.Cluster.ReplicasReadyAfter.TotalSeconds:0.00} s");
+        Log($"cluster start: ZooKeeper ready after {fixture.Cluster.ZooKeeperReadyAfter.TotalSeconds:0.00} s, all replicas after {fixture.Cluster.ReplicasReadyAfter.TotalSeconds:0.00} s, took DDL after {fixture.Cluster.DdlReadyAfter.TotalSeconds:0.00} s");
         var database = await CreateReplicatedTableAsync("replicated", ct);
         using var first = fixture.Client(0, database);
 
@@ -70,9 +70,9 @@ public sealed class ClickHouseClusterTests(ClickHouseClusterFixture fixture)
             var clock = Stopwatch.StartNew();
             await fixture.Cluster.RestartReplicaAsync(1, ct);
             restarted = true;
-            var pingAfter = clock.Elapsed;
+            var backAfter = clock.Elapsed;
             await Eventually.UntilAsync(async token => (await ReadAsync(second, token)).SequenceEqual(expected), RejoinWait, "the restarted replica r2 to catch up", ct);
-            Log($"catch-up: r2 answered /ping {pingAfter.TotalSeconds:0.00} s after its restart, had every row after {clock.Elapsed.TotalSeconds:0.00} s");
+            Log($"catch-up: r2 answered /ping and the cluster took DDL {backAfter.TotalSeconds:0.00} s after its restart, r2 had every row after {clock.Elapsed.TotalSeconds:0.00} s");
 
             using var third = fixture.Client(2, database);
             Assert.Equal(expected, await ReadAsync(third, ct));
@@ -123,7 +123,7 @@ public sealed class ClickHouseClusterTests(ClickHouseClusterFixture fixture)
                     RejoinWait,
                     $"replica r{replica + 1} to take inserts again",
                     ct);
-                Log($"zookeeper: r{replica + 1} took inserts {clock.Elapsed.TotalSeconds:0.00} s after the restart (ZooKeeper answered after {zooKeeperAfter.TotalSeconds:0.00} s)");
+                Log($"zookeeper: r{replica + 1} took inserts {clock.Elapsed.TotalSeconds:0.00} s after the restart (ZooKeeper served and the cluster took DDL after {zooKeeperAfter.TotalSeconds:0.00} s)");
             }
 
             (ulong, string)[] expected = [(1, "before"), (10, "on r1 after"), (11, "on r2 after"), (12, "on r3 after")];

@@ -44,6 +44,38 @@ public abstract class ServerProcess : IAsyncDisposable
     /// <summary>The server's command-line arguments.</summary>
     protected abstract IEnumerable<string> Arguments { get; }
 
+    /// <summary>The running server's process id; null before a start, after <see cref="KillAsync"/>, and once it has exited.</summary>
+    public int? ProcessId => _process is { HasExited: false } process ? process.Id : null;
+
+    /// <summary>Whether the server was started and has exited on its own (crashed): <see cref="KillAsync"/> and
+    /// <see cref="StopAsync"/> forget the process, so a server stopped by the test is not "exited".</summary>
+    public bool HasExited => _process?.HasExited == true;
+
+    /// <summary>The exit status of a server that <see cref="HasExited"/> (a signal shows as 128 + its number).</summary>
+    public int? ExitCode => _process is { HasExited: true } process ? process.ExitCode : null;
+
+    /// <summary>SIGTERM, so the server shuts down as it would in production (closing its sessions); SIGKILL if it is
+    /// still running after <paramref name="timeout"/>. A paused server is resumed first, or it could not shut down.</summary>
+    public async Task StopAsync(TimeSpan timeout)
+    {
+        if (_process is { HasExited: false } process)
+        {
+            Signal("CONT");
+            Signal("TERM");
+            using var wait = new CancellationTokenSource(timeout);
+            try
+            {
+                await process.WaitForExitAsync(wait.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // Still shutting down: KillAsync ends it.
+            }
+        }
+
+        await KillAsync();
+    }
+
     /// <summary>Kills the server with SIGKILL: no shutdown, whatever reached the disk is what survives.</summary>
     public async Task KillAsync()
     {
@@ -103,9 +135,15 @@ public abstract class ServerProcess : IAsyncDisposable
     /// <summary>Whether the started server answers yet; polled until it does or the start times out.</summary>
     protected abstract Task<bool> IsReadyAsync(CancellationToken cancellationToken);
 
+    /// <summary>Called just before each start of the binary (the first and every restart).</summary>
+    protected virtual void OnStarting()
+    {
+    }
+
     /// <summary>Starts the binary and waits until <see cref="IsReadyAsync"/> says so.</summary>
     protected async Task StartProcessAsync(CancellationToken cancellationToken)
     {
+        OnStarting();
         var info = new ProcessStartInfo(Binary)
         {
             RedirectStandardOutput = true,

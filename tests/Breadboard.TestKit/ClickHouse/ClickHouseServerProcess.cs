@@ -25,7 +25,16 @@ public sealed class ClickHouseServerProcess : ServerProcess
 
     private const string ConfigDirectory = "/etc/clickhouse-server";
 
+    private const string ErrorLog = "clickhouse-server.err.log";
+
     private readonly HttpClient _ping = new() { Timeout = TimeSpan.FromSeconds(2) };
+    private readonly Lock _scan = new();
+
+    /// <summary>Where this run of the server began writing the error log (it is kept across restarts), and how far
+    /// <see cref="LoggedFailure"/> has read it.</summary>
+    private long _runStart;
+    private long _scanned;
+    private string? _failure;
 
     private ClickHouseServerProcess(string binary, int httpPort, int tcpPort, string directory, ClickHouseReplicaOpts? replica)
         : base(binary, directory)
@@ -47,7 +56,7 @@ public sealed class ClickHouseServerProcess : ServerProcess
     public string Url => string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{HttpPort}");
 
     /// <summary>What the server printed and logged so far (for failure messages).</summary>
-    public override string Output => base.Output + ReadLog("clickhouse-server.err.log") + ReadLog("clickhouse-server.log");
+    public override string Output => base.Output + ReadLog(ErrorLog) + ReadLog("clickhouse-server.log");
 
     protected override IEnumerable<string> Arguments => ["--config-file=" + Path.Combine(WorkDirectory, "config.xml")];
 
@@ -160,6 +169,101 @@ public sealed class ClickHouseServerProcess : ServerProcess
                 new XElement("internal_replication", "true"),
                 replica.ClusterTcpPorts.Select(port => new XElement("replica", new XElement("host", "127.0.0.1"), new XElement("port", port))))));
     }
+
+    /// <summary>
+    /// What broke this run of the server though it may still answer <c>/ping</c>, from its error log: a fatal signal,
+    /// or (on a replica) a distributed DDL worker that terminated; null when the log shows neither.
+    /// </summary>
+    /// <remarks>An 18.16 DDL worker ends its thread on any ZooKeeper error it does not count as a lost connection,
+    /// such as the <c>Node exists, path: …/executed</c> a replica gets when it runs an <c>ALTER … ON CLUSTER</c> of a
+    /// replicated table that another replica ran a moment before (it checks for that before taking the shard's lock,
+    /// not after). The server keeps running, but from then on every <c>ON CLUSTER</c> query waits for it in vain
+    /// (<c>distributed_ddl_task_timeout</c>, 180 s). Reads only what was written since the last call.</remarks>
+    public string? LoggedFailure()
+    {
+        lock (_scan)
+        {
+            if (_failure is not null)
+            {
+                return _failure;
+            }
+
+            var path = Path.Combine(WorkDirectory, "log", ErrorLog);
+            try
+            {
+                using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                file.Seek(_scanned, SeekOrigin.Begin);
+                using var reader = new StreamReader(file);
+                var text = reader.ReadToEnd();
+
+                // Only whole lines: the rest is read next time.
+                var end = text.LastIndexOf('\n') + 1;
+                _scanned += reader.CurrentEncoding.GetByteCount(text.AsSpan(0, end));
+                foreach (var line in text[..end].Split('\n'))
+                {
+                    if (line.Contains("Received signal", StringComparison.Ordinal)
+                        || (line.Contains("DDLWorker", StringComparison.Ordinal)
+                            && (line.Contains("Unexpected ZooKeeper error", StringComparison.Ordinal)
+                                || line.Contains("Unexpected error", StringComparison.Ordinal)
+                                || line.Contains("Cannot initialize DDL queue", StringComparison.Ordinal))))
+                    {
+                        _failure = Shorten(line);
+                        return _failure;
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                // No log yet, or not readable now: the next call reads it.
+            }
+
+            return null;
+        }
+    }
+
+    /// <summary>The lines of this run's error log about a fatal signal: the signal and the first frames of the stack
+    /// trace 18.16 logs; empty when there are none.</summary>
+    public string CrashReport()
+    {
+        var lines = RunErrorLog().Split('\n');
+        var at = Array.FindIndex(lines, line => line.Contains("Received signal", StringComparison.Ordinal));
+        return at < 0 ? "" : string.Join(Environment.NewLine, lines.Skip(at).Take(10).Select(Shorten));
+    }
+
+    /// <summary>The last <paramref name="count"/> lines of the error log (every run), for failure messages.</summary>
+    public string ErrorLogTail(int count)
+    {
+        var lines = ReadLog(ErrorLog).Split('\n');
+        return string.Join('\n', lines.Skip(Math.Max(0, lines.Length - count)));
+    }
+
+    protected override void OnStarting()
+    {
+        lock (_scan)
+        {
+            var path = Path.Combine(WorkDirectory, "log", ErrorLog);
+            _runStart = File.Exists(path) ? new FileInfo(path).Length : 0;
+            _scanned = _runStart;
+            _failure = null;
+        }
+    }
+
+    private string RunErrorLog()
+    {
+        try
+        {
+            using var file = new FileStream(Path.Combine(WorkDirectory, "log", ErrorLog), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            file.Seek(Math.Min(_runStart, file.Length), SeekOrigin.Begin);
+            using var reader = new StreamReader(file);
+            return reader.ReadToEnd();
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+
+    private static string Shorten(string line) => line.Length <= 400 ? line.TrimEnd() : line[..400] + "…";
 
     private static void SetIfPresent(XElement? element, string value)
     {
