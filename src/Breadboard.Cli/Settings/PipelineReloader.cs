@@ -74,8 +74,15 @@ internal sealed class PipelineReloader : IDisposable
             context.Cancel = true; // SIGHUP's default would end the process
             _ = Task.Run(async () =>
             {
-                var result = await ReloadAsync(CancellationToken.None);
-                Console.WriteLine(Describe(result));
+                try
+                {
+                    Console.WriteLine(Describe(await ReloadAsync(CancellationToken.None)));
+                }
+                catch (Exception e)
+                {
+                    // Nobody awaits this task: a reload that throws must still say so on the console.
+                    Console.Error.WriteLine($"breadboard: reload on SIGHUP failed: {e.GetType().Name}: {e.Message}");
+                }
             });
         });
     }
