@@ -18,10 +18,13 @@ public sealed partial class ClickHouseException : Exception
         202, // TOO_MANY_SIMULTANEOUS_QUERIES
         209, // SOCKET_TIMEOUT
         210, // NETWORK_ERROR
+        225, // NO_ZOOKEEPER: a replicated table's ZooKeeper session expired or is not back yet
         241, // MEMORY_LIMIT_EXCEEDED
-        242, // TABLE_IS_READ_ONLY
+        242, // TABLE_IS_READ_ONLY: a replicated table without ZooKeeper
         252, // TOO_MANY_PARTS
+        319, // UNKNOWN_STATUS_OF_INSERT: ZooKeeper lost mid-insert; the same block again is deduplicated if it went in
         425, // SYSTEM_ERROR
+        999, // KEEPER_EXCEPTION: ZooKeeper's connection loss or session expiry in a replicated table's query
     ];
 
     public ClickHouseException()

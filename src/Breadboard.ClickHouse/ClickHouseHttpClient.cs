@@ -99,6 +99,46 @@ public sealed class ClickHouseHttpClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// GET <c>/ping</c> of every replica at once, each within <paramref name="timeout"/> and without retries; each
+    /// replica's <see cref="ClickHouseReplica.State"/> is what its answer says. Requests keep going where they go:
+    /// this only looks.
+    /// </summary>
+    public async Task<IReadOnlyList<ClickHouseReplicaState>> PingEachAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        return await Task.WhenAll(_replicas.Select(PingAsync));
+
+        async Task<ClickHouseReplicaState> PingAsync(ClickHouseReplica replica)
+        {
+            using var within = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            within.CancelAfter(timeout);
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(replica.Url, "ping"));
+                using var response = await _http.SendAsync(request, within.Token);
+                var body = await response.Content.ReadAsStringAsync(within.Token);
+                if (response.IsSuccessStatusCode && body.StartsWith("Ok.", StringComparison.Ordinal))
+                {
+                    replica.Answered();
+                }
+                else
+                {
+                    replica.Failed($"/ping answered {(int)response.StatusCode}");
+                }
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                replica.Failed(string.Create(CultureInfo.InvariantCulture, $"no answer to /ping within {timeout.TotalSeconds:0.#} s"));
+            }
+            catch (Exception e) when (IsTransport(e, cancellationToken))
+            {
+                replica.Failed(e);
+            }
+
+            return replica.State;
+        }
+    }
+
     /// <summary>Reads <c>SELECT version()</c> once and keeps it in <see cref="ServerVersion"/>.</summary>
     public async Task<Version> GetServerVersionAsync(CancellationToken cancellationToken = default)
     {

@@ -21,9 +21,11 @@ public sealed class ClickHouseReplica(Uri url)
         }
     }
 
-    internal void Failed(Exception e)
+    internal void Failed(Exception e) => Failed(e.Message);
+
+    internal void Failed(string why)
     {
-        var line = OutsideText.ForDisplay(SecretText.RedactText(e.Message.Split('\n')[0]));
+        var line = OutsideText.ForDisplay(SecretText.RedactText(why.Split('\n')[0]));
         _state = new ClickHouseReplicaState(false, line, _state.Up == false ? _state.Since : DateTimeOffset.UtcNow);
     }
 }

@@ -17,7 +17,8 @@ namespace Breadboard.ClickHouse;
 /// stored once.</para>
 /// <para>With a cluster, each table is a <c>ReplicatedReplacingMergeTree</c> named <c>&lt;table&gt;_local</c>
 /// (paths from the <c>{shard}</c> and <c>{replica}</c> macros) behind a <c>Distributed</c> table with the plain
-/// name, all created <c>ON CLUSTER</c>; readers and writers use the plain names in both layouts.</para>
+/// name, all created <c>ON CLUSTER</c>. The store reads and writes the replicated tables (see ClickHouseStore);
+/// the Distributed ones are for people's own queries.</para>
 /// </remarks>
 public static partial class ClickHouseSchema
 {
@@ -248,9 +249,14 @@ public static partial class ClickHouseSchema
     private static IEnumerable<Table> AlteredTables(Migration migration) =>
         (migration.Columns ?? []).Select(c => c.Table).Distinct().Select(name => Migrations.SelectMany(m => m.Tables).First(t => t.Name == name));
 
-    /// <summary>The column added to the table itself (one server) or to its replicated table, whose replicas take it from ZooKeeper.</summary>
+    /// <summary>The column added to the table itself (one server) or to its replicated table on one replica.</summary>
+    /// <remarks>Not <c>ON CLUSTER</c>: an ALTER of a replicated table goes through ZooKeeper to every replica by
+    /// itself (a replica that is down takes it when it returns). And 18.16 runs an <c>ALTER … ON CLUSTER</c> of a
+    /// replicated table racily: it checks whether the shard already ran the task before taking the shard's lock, so a
+    /// replica that lost the race runs it again, fails on "Node exists …/executed", and its DDL worker stops for good
+    /// (<c>DDLWorker::processTaskAlter</c> in src/Interpreters/DDLWorker.cpp of 18.16; seen on the test cluster).</remarks>
     private static string AddColumn(Column column, string database, string? cluster) =>
-        $"ALTER TABLE {Quote(database)}.{column.Table}{(cluster is null ? "" : "_local")}{OnCluster(cluster)} ADD COLUMN {column.Name} {column.Definition}";
+        $"ALTER TABLE {Quote(database)}.{column.Table}{(cluster is null ? "" : "_local")} ADD COLUMN {column.Name} {column.Definition}";
 
     /// <summary>Adds a column unless this server's table has it; a concurrent migration adding it first is fine too.</summary>
     private static async Task AddColumnAsync(ClickHouseHttpClient client, Column column, string? cluster, CancellationToken cancellationToken)

@@ -51,7 +51,6 @@ public sealed class ClickHouseStore : IMarketStore
 
     /// <summary>The server, for log lines (no credentials).</summary>
     private readonly string _server;
-    private readonly ClickHouseInsertOpts _insertOpts;
     /// <summary>This store instance's name in counts rows: versions come from the clock, so two processes can
     /// write in the same millisecond, and their counts must not replace each other's.</summary>
     private readonly string _writer = Guid.NewGuid().ToString("N")[..16];
@@ -63,10 +62,17 @@ public sealed class ClickHouseStore : IMarketStore
         _url = url;
         _logger = logger;
         _server = string.Join(", ", client.Replicas.Select(r => SecretText.Redact(r.Url.AbsoluteUri)));
-
-        // A Distributed table acknowledges an insert once it is queued locally; sync makes the ack mean the shard has it.
-        _insertOpts = url.Cluster is null ? ClickHouseInsertOpts.Default : new ClickHouseInsertOpts { Settings = [new("insert_distributed_sync", "1")] };
     }
+
+    /// <summary>
+    /// The table the store reads and writes: on a cluster, the replica's own replicated table, not the Distributed
+    /// one in front of it.
+    /// </summary>
+    /// <remarks>One shard: each replica holds every row, and the client moves between replicas itself. An insert into
+    /// the replicated table is what ZooKeeper deduplicates, so a block retried on another replica after a failure
+    /// is stored once. And a migration that replaces a Distributed table (<see cref="ClickHouseSchema"/>) never
+    /// pulls it from under a running role.</remarks>
+    private string Table(string name) => _url.Cluster is null ? name : name + "_local";
 
     /// <summary>Where the store lives, for messages (no credentials).</summary>
     public string Location => $"{_client.BaseUrl}{_client.Database}";
@@ -127,19 +133,19 @@ public sealed class ClickHouseStore : IMarketStore
             // RowBinary: the server parses it several times faster than JSON (docs/PERFORMANCE.md).
             var ticks = batch.Ticks;
             var origins = batch.TickOrigins.Count == ticks.Count ? batch.TickOrigins : null;
-            await InsertAsync("ticks", TickRows.Columns, TickRows.Format, ticks.Count, (stream, token) => TickRows.WriteRowBinaryAsync(stream, ticks, origins, version * 1_000_000UL, token), version, cancellationToken);
+            await InsertAsync(Table("ticks"), TickRows.Columns, TickRows.Format, ticks.Count, (stream, token) => TickRows.WriteRowBinaryAsync(stream, ticks, origins, version * 1_000_000UL, token), version, cancellationToken);
         }
 
         if (batch.Bars.Count > 0)
         {
             var bars = batch.Bars;
-            await InsertAsync("bars", RecordRows.BarColumns, RecordRows.Format, bars.Count, (stream, token) => RecordRows.WriteBarsAsync(stream, bars, version, token), version, cancellationToken);
+            await InsertAsync(Table("bars"), RecordRows.BarColumns, RecordRows.Format, bars.Count, (stream, token) => RecordRows.WriteBarsAsync(stream, bars, version, token), version, cancellationToken);
         }
 
         if (batch.Alerts.Count > 0)
         {
             var alerts = batch.Alerts;
-            await InsertAsync("alerts", RecordRows.AlertColumns, RecordRows.Format, alerts.Count, (stream, token) => RecordRows.WriteAlertsAsync(stream, alerts, version, token), version, cancellationToken);
+            await InsertAsync(Table("alerts"), RecordRows.AlertColumns, RecordRows.Format, alerts.Count, (stream, token) => RecordRows.WriteAlertsAsync(stream, alerts, version, token), version, cancellationToken);
         }
 
         if (batch.Checkpoints.Count == 0)
@@ -147,7 +153,7 @@ public sealed class ClickHouseStore : IMarketStore
             if (!batch.Counts.IsZero)
             {
                 var source = string.Create(CultureInfo.InvariantCulture, $"batch:{_writer}:{version}");
-                await InsertAsync("pipeline_counts", "source, rejects, late, duplicates, version", [batch.Counts], (w, counts, _) =>
+                await InsertAsync(Table("pipeline_counts"), "source, rejects, late, duplicates, version", [batch.Counts], (w, counts, _) =>
                 {
                     w.WriteString("source"u8, source);
                     WriteCounts(w, counts);
@@ -171,7 +177,7 @@ public sealed class ClickHouseStore : IMarketStore
             rows.Add(new Checkpoint(string.Create(CultureInfo.InvariantCulture, $"{CountsKeyPrefix}{_writer}:{version}"), 0, [], batch.Counts));
         }
 
-        await InsertAsync("checkpoints", "key, position, state, version, rejects, late, duplicates", rows, (w, checkpoint, _) =>
+        await InsertAsync(Table("checkpoints"), "key, position, state, version, rejects, late, duplicates", rows, (w, checkpoint, _) =>
         {
             w.WriteString("key"u8, checkpoint.Key);
             w.WriteNumber("position"u8, checkpoint.Position);
@@ -188,7 +194,7 @@ public sealed class ClickHouseStore : IMarketStore
         var where = new Where()
             .Add("symbol", "=", query.Symbol).Add("`window`", "=", query.Window)
             .Add("window_start", ">=", query.From).Add("window_start", "<", query.To);
-        var sql = Ordered("symbol, `window`, window_start, window_end, open, high, low, close, volume, vwap, trades", "bars FINAL", where, query.Limit, "window_start", "`window`", "symbol");
+        var sql = Ordered("symbol, `window`, window_start, window_end, open, high, low, close, volume, vwap, trades", Table("bars") + " FINAL", where, query.Limit, "window_start", "`window`", "symbol");
         return RowsAsync(sql, ReadBar, cancellationToken);
     }
 
@@ -199,7 +205,7 @@ public sealed class ClickHouseStore : IMarketStore
         var where = new Where()
             .Add("symbol", "=", query.Symbol).Add("rule", "=", query.Rule)
             .Add("ts", ">=", query.Since).Add("ts", "<", query.To);
-        var sql = Ordered("id, rule, symbol, `window`, window_start, window_end, value, threshold, ts, pipeline", "alerts FINAL", where, query.Limit, "ts", "id");
+        var sql = Ordered("id, rule, symbol, `window`, window_start, window_end, value, threshold, ts, pipeline", Table("alerts") + " FINAL", where, query.Limit, "ts", "id");
         return RowsAsync(sql, ReadAlert, cancellationToken);
     }
 
@@ -207,7 +213,7 @@ public sealed class ClickHouseStore : IMarketStore
     public IAsyncEnumerable<Tick> QueryTicksAsync(TickQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var sql = Ordered("symbol, ts, price, volume, trade_id, exchange, asset_class, seq", "ticks FINAL", TickWhere(query), query.Limit, "ts", "seq");
+        var sql = Ordered("symbol, ts, price, volume, trade_id, exchange, asset_class, seq", Table("ticks") + " FINAL", TickWhere(query), query.Limit, "ts", "seq");
         return RowsAsync(sql, ReadTick, cancellationToken);
     }
 
@@ -219,7 +225,7 @@ public sealed class ClickHouseStore : IMarketStore
     public async IAsyncEnumerable<StoredTradeId> QueryTradeIdsAsync(TickQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var sql = Ordered("symbol, trade_id, ts", "ticks", TickWhere(query).Add("trade_id != ''"), query.Limit, "ts", "seq");
+        var sql = Ordered("symbol, trade_id, ts", Table("ticks"), TickWhere(query).Add("trade_id != ''"), query.Limit, "ts", "seq");
         var rows = await _client.QueryRowBinaryAsync(sql, static (ref RowBinaryReader row) =>
             new StoredTradeId(Encoding.UTF8.GetString(row.Text()), TradeId.FromUtf8(row.Text()), row.Number()), cancellationToken);
         foreach (var row in rows)
@@ -232,7 +238,7 @@ public sealed class ClickHouseStore : IMarketStore
     public async ValueTask<TickSpan> MeasureTicksAsync(TickQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var sql = "SELECT toInt64(count()) AS n, min(ts) AS first, max(ts) AS last FROM ticks" + TickWhere(query);
+        var sql = $"SELECT toInt64(count()) AS n, min(ts) AS first, max(ts) AS last FROM {Table("ticks")}" + TickWhere(query);
         await foreach (var row in RowsAsync(sql, row => new TickSpan(row.GetProperty("n").GetInt64(), row.GetProperty("first").GetInt64(), row.GetProperty("last").GetInt64()), cancellationToken))
         {
             return row.Count == 0 ? default : row;
@@ -262,13 +268,13 @@ public sealed class ClickHouseStore : IMarketStore
         // The same figures as DuckDB's: the last trade (the latest written among equal times) and the first trade
         // of the 24 h of event time up to it. No FINAL: a repeated row is the same trade, which changes no max,
         // argMax or argMin, and FINAL would make the scan 4× slower (docs/PERFORMANCE.md).
-        const string sql =
-            """
+        var sql =
+            $"""
             SELECT t.symbol AS symbol, argMax(t.asset_class, (t.ts, t.seq)) AS asset_class, max(t.ts) AS last_ts,
                    argMax(t.price, (t.ts, t.seq)) AS last_price,
                    argMinIf(t.price, (t.ts, t.seq), t.ts >= l.latest - 86400000) AS first_price
-            FROM (SELECT symbol, ts, price, asset_class, seq FROM ticks) AS t
-            ANY INNER JOIN (SELECT symbol, max(ts) AS latest FROM ticks GROUP BY symbol) AS l USING symbol
+            FROM (SELECT symbol, ts, price, asset_class, seq FROM {Table("ticks")}) AS t
+            ANY INNER JOIN (SELECT symbol, max(ts) AS latest FROM {Table("ticks")} GROUP BY symbol) AS l USING symbol
             GROUP BY t.symbol
             ORDER BY t.symbol
             """;
@@ -289,9 +295,9 @@ public sealed class ClickHouseStore : IMarketStore
         var rows = await _client.QueryAsync(
             $"""
             SELECT sum(rejects) AS rejects, sum(late) AS late, sum(duplicates) AS duplicates FROM (
-                SELECT rejects, late, duplicates FROM pipeline_counts FINAL
+                SELECT rejects, late, duplicates FROM {Table("pipeline_counts")} FINAL
                 UNION ALL
-                SELECT rejects, late, duplicates FROM checkpoints FINAL)
+                SELECT rejects, late, duplicates FROM {Table("checkpoints")} FINAL)
             """,
             row => new PipelineCounts(row.GetProperty("rejects").GetInt64(), row.GetProperty("late").GetInt64(), row.GetProperty("duplicates").GetInt64()),
             cancellationToken);
@@ -302,7 +308,7 @@ public sealed class ClickHouseStore : IMarketStore
     {
         ArgumentNullException.ThrowIfNull(key);
         var rows = await _client.QueryAsync(
-            $"SELECT position, state, rejects, late, duplicates FROM checkpoints FINAL WHERE key = {Literal(key)}",
+            $"SELECT position, state, rejects, late, duplicates FROM {Table("checkpoints")} FINAL WHERE key = {Literal(key)}",
             row => new Checkpoint(
                 key,
                 row.GetProperty("position").GetInt64(),
@@ -316,7 +322,7 @@ public sealed class ClickHouseStore : IMarketStore
     {
         ArgumentNullException.ThrowIfNull(run);
         var version = NextVersion();
-        await InsertAsync("batch_runs", "run_id, job, started, ended, status, rows, error, version, attempt", [run], (w, r, _) =>
+        await InsertAsync(Table("batch_runs"), "run_id, job, started, ended, status, rows, error, version, attempt", [run], (w, r, _) =>
         {
             w.WriteString("run_id"u8, r.RunId);
             w.WriteString("job"u8, r.Job);
@@ -341,7 +347,7 @@ public sealed class ClickHouseStore : IMarketStore
     public IAsyncEnumerable<BatchRun> QueryBatchRunsAsync(int limit, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
-        var sql = string.Create(CultureInfo.InvariantCulture, $"SELECT run_id, job, started, ended, status, rows, error, attempt FROM batch_runs FINAL ORDER BY started DESC, run_id DESC LIMIT {limit}");
+        var sql = string.Create(CultureInfo.InvariantCulture, $"SELECT run_id, job, started, ended, status, rows, error, attempt FROM {Table("batch_runs")} FINAL ORDER BY started DESC, run_id DESC LIMIT {limit}");
         return RowsAsync(sql, row => new BatchRun(
             row.GetProperty("run_id").GetString()!,
             row.GetProperty("job").GetString()!,
@@ -357,13 +363,13 @@ public sealed class ClickHouseStore : IMarketStore
     {
         ArgumentNullException.ThrowIfNull(pipeline);
         var version = NextVersion();
-        await InsertAsync("pipelines", RecordRows.PipelineColumns, RecordRows.Format, 1, (stream, token) => RecordRows.WritePipelineAsync(stream, pipeline, version, token), version, cancellationToken);
+        await InsertAsync(Table("pipelines"), RecordRows.PipelineColumns, RecordRows.Format, 1, (stream, token) => RecordRows.WritePipelineAsync(stream, pipeline, version, token), version, cancellationToken);
     }
 
     public async ValueTask<StoredPipeline?> LoadPipelineAsync(CancellationToken cancellationToken = default)
     {
         var rows = await _client.QueryAsync(
-            "SELECT digest, yaml, loaded_at, loader FROM pipelines FINAL ORDER BY loaded_at DESC, version DESC LIMIT 1",
+            $"SELECT digest, yaml, loaded_at, loader FROM {Table("pipelines")} FINAL ORDER BY loaded_at DESC, version DESC LIMIT 1",
             row => new StoredPipeline(
                 row.GetProperty("digest").GetString()!,
                 row.GetProperty("yaml").GetString()!,
@@ -371,6 +377,13 @@ public sealed class ClickHouseStore : IMarketStore
                 row.GetProperty("loader").GetString()!),
             cancellationToken);
         return rows.Count == 0 ? null : rows[0];
+    }
+
+    /// <summary>Each server the store URL names, pinged now (2 s each, at once).</summary>
+    public async ValueTask<IReadOnlyList<StoreServerState>> CheckServersAsync(CancellationToken cancellationToken = default)
+    {
+        var states = await _client.PingEachAsync(TimeSpan.FromSeconds(2), cancellationToken);
+        return [.. _client.Replicas.Zip(states, (replica, state) => new StoreServerState(SecretText.Redact(replica.Url.AbsoluteUri), state.Up == true, state.Error, state.Since))];
     }
 
     public ValueTask DisposeAsync()
@@ -434,7 +447,7 @@ public sealed class ClickHouseStore : IMarketStore
     /// <remarks>The deduplication token (per batch and table) lets newer servers drop a repeated block themselves.</remarks>
     private async Task InsertAsync(string table, string columns, string format, int rows, Func<Stream, CancellationToken, Task> writeRows, ulong version, CancellationToken cancellationToken)
     {
-        var opts = _insertOpts with { Format = format, DeduplicationToken = string.Create(CultureInfo.InvariantCulture, $"{version}:{table}") };
+        var opts = ClickHouseInsertOpts.Default with { Format = format, DeduplicationToken = string.Create(CultureInfo.InvariantCulture, $"{version}:{table}") };
         var since = Stopwatch.GetTimestamp();
         TimeSpan? loggedAt = null;
         while (true)

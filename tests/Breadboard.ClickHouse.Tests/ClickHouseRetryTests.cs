@@ -57,6 +57,22 @@ public sealed class ClickHouseRetryTests(ClickHouseServerFixture fixture) : ICla
     }
 
     [Fact]
+    public async Task CheckServers_PingsEveryReplicaTheUrlNames_UpOrDownWithWhy_WithoutMovingRequests()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var downPort = ServerProcess.FreePort();
+        await using var store = ClickHouseStore.Open($"clickhouse://127.0.0.1:{fixture.Server.HttpPort},127.0.0.1:{downPort}/default?cluster=c");
+
+        var servers = await store.CheckServersAsync(ct);
+
+        Assert.Equal([$"http://127.0.0.1:{fixture.Server.HttpPort}/", $"http://127.0.0.1:{downPort}/"], servers.Select(s => s.Server));
+        Assert.Equal([true, false], servers.Select(s => s.Up));
+        Assert.Null(servers[0].Error);
+        Assert.Contains("refused", servers[1].Error, StringComparison.OrdinalIgnoreCase);
+        Assert.NotNull(servers[1].Since);
+    }
+
+    [Fact]
     public async Task Replicas_AllDown_EachTriedInTurnThenThrowsNamingThemAll()
     {
         var ct = TestContext.Current.CancellationToken;

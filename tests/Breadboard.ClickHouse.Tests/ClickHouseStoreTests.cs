@@ -183,40 +183,6 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture fixture) : ICla
     }
 
     [Fact]
-    public async Task Store_OnTheClusterLayout_WritesAndReadsThroughTheDistributedTables()
-    {
-        var ct = TestContext.Current.CancellationToken;
-        var database = $"cluster_{Guid.NewGuid():N}";
-        const string cluster = ClickHouseServerProcess.Cluster;
-
-        // The generated cluster DDL less what needs ZooKeeper (none here): ON CLUSTER, and the Replicated engines,
-        // which become ReplacingMergeTree with the same version column. The Distributed tables stay as generated.
-        using (var admin = new ClickHouseHttpClient(fixture.Url, "default", null, null))
-        {
-            foreach (var statement in ClickHouseSchema.Statements(database, cluster))
-            {
-                var local = Regex.Replace(statement.Replace($" ON CLUSTER {cluster}", "", StringComparison.Ordinal), @"ReplicatedReplacingMergeTree\('[^']*', '\{replica\}'(?:, (\w+))?\)", m => $"ReplacingMergeTree({m.Groups[1].Value})");
-                await admin.ExecuteAsync(local, ct);
-            }
-        }
-
-        // Not initialized: that would run the ON CLUSTER migrations.
-        await using var store = ClickHouseStore.Open($"clickhouse://127.0.0.1:{fixture.Server.HttpPort}/{database}?cluster={cluster}");
-        var batch = Batch();
-        await store.WriteAsync(batch, ct);
-        await store.WriteAsync(Batch(), ct);
-
-        Assert.Equal(batch.Bars.OrderBy(b => b.WindowStart).ThenBy(b => b.Window), await store.QueryBarsAsync(new BarQuery("BTC-USD"), ct).ToListAsync(ct));
-        Assert.Equal(batch.Alerts, await store.QueryAlertsAsync(new AlertQuery(), ct).ToListAsync(ct));
-        Assert.Equal(batch.Ticks.Where(t => t.Symbol == "BTC-USD"), await store.QueryTicksAsync(new TickQuery("BTC-USD"), ct).ToListAsync(ct));
-        Assert.Equal(2, await store.QuerySymbolsAsync(ct).CountAsync(ct));
-        Assert.Equal(new PipelineCounts(4, 2, 6), await store.ReadCountsAsync(ct)); // two batches, each counted
-        Assert.Equal(42, (await store.LoadCheckpointAsync("kafka:stock-prices:3", ct))!.Position);
-        using var client = new ClickHouseHttpClient(fixture.Url, database, null, null);
-        Assert.Equal([4L], await client.QueryAsync("SELECT count() AS n FROM ticks_local FINAL", r => r.GetProperty("n").GetInt64(), ct));
-    }
-
-    [Fact]
     public void TryParseUrl_ReadsServerDatabaseUserClusterAndRetryBudget_AndRefusesCredentials()
     {
         Assert.True(ClickHouseUrl.TryParse("clickhouse://ch.internal:8443/market?user=writer&cluster=breadboard&secure=true&retry_for=10m", out var url, out var error), error);

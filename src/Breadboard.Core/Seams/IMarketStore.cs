@@ -86,7 +86,22 @@ public interface IMarketStore : IAsyncDisposable
 
     /// <summary>The definition most recently recorded (largest LoadedAt, ties: last written), or null when none was.</summary>
     ValueTask<StoredPipeline?> LoadPipelineAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Asks each server behind the store whether it answers, for health and <c>/api/pipeline</c>: the replicas a
+    /// store URL names, so one that is down shows while the store still answers from the others. Empty for a store
+    /// that is not a set of servers (an embedded file).
+    /// </summary>
+    ValueTask<IReadOnlyList<StoreServerState>> CheckServersAsync(CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult<IReadOnlyList<StoreServerState>>([]);
 }
+
+/// <summary>One server behind a store, as <see cref="IMarketStore.CheckServersAsync"/> found it.</summary>
+/// <param name="Server">Its address, without credentials.</param>
+/// <param name="Up">Whether it answered.</param>
+/// <param name="Error">Why not, one line, when it did not.</param>
+/// <param name="Since">When it last went up or down, as far as this process saw.</param>
+public sealed record StoreServerState(string Server, bool Up, string? Error, DateTimeOffset? Since);
 
 /// <summary>A pipeline definition as a process loaded it: what <c>backtest --compare</c> compares a proposal with.</summary>
 /// <param name="Digest">The definition's <see cref="Pipeline.PipelineDefinition.Digest()"/>, as its alerts carry it.</param>

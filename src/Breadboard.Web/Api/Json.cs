@@ -146,7 +146,12 @@ public sealed record BusStatus(string Url, double? LagSeconds, long? LagMessages
 
 public sealed record BusPartitionLag(string Topic, int Partition, long LagMessages, double LagSeconds);
 
-public sealed record BackendStatus(string Name, string Url, string Status, string? Detail);
+/// <summary>A backend's state; <paramref name="Servers"/> lists the servers behind it when there are several
+/// (a store URL naming replicas), each up or down, while the backend as a whole answers from those up.</summary>
+public sealed record BackendStatus(string Name, string Url, string Status, string? Detail, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ServerStatus>? Servers = null);
+
+/// <summary>One server behind a backend: <c>up</c> or <c>down</c>, why, and since when (ISO-8601).</summary>
+public sealed record ServerStatus(string Url, string Status, string? Detail, string? Since);
 
 public sealed record BatchRunJson(string RunId, string Job, string Started, string? Ended, string Status, long Rows, string Error, int Attempt)
 {

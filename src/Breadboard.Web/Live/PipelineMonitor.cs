@@ -64,6 +64,8 @@ public sealed class PipelineMonitor(IMarketStore store, WebOptions options, Live
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(2));
+        // The servers behind the store are pinged meanwhile: one down shows while the store answers from the others.
+        var pinging = ServersAsync(cancellationToken);
         BackendStatus storeStatus;
         try
         {
@@ -74,13 +76,34 @@ public sealed class PipelineMonitor(IMarketStore store, WebOptions options, Live
         {
             storeStatus = new BackendStatus("store", options.StoreUrl, "down", "no answer within 2 s");
         }
-        catch (Exception e) when (e is System.Data.Common.DbException or IOException or InvalidOperationException or HttpRequestException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            // Any store's failure (DuckDB's, ClickHouse's own exceptions): health answers 503 naming it, never 500.
             storeStatus = new BackendStatus("store", options.StoreUrl, "down", e.Message.Split('\n')[0]);
+        }
+
+        var servers = await pinging;
+        var serversDown = servers.Count(s => s.Status != "up");
+        if (servers.Count > 0)
+        {
+            storeStatus = storeStatus with
+            {
+                Detail = storeStatus.Detail ?? (serversDown == 0 ? null : $"{serversDown} of {servers.Count} servers down"),
+                Servers = servers,
+            };
         }
 
         _backends = options.AlertsCheck is null ? [storeStatus] : [storeStatus, await CheckAlertsAsync(options.AlertsCheck, cancellationToken)];
         return _backends;
+    }
+
+    /// <summary>The servers behind the store when it has several (its replicas), each pinged now; otherwise none.</summary>
+    private async Task<IReadOnlyList<ServerStatus>> ServersAsync(CancellationToken cancellationToken)
+    {
+        var servers = await store.CheckServersAsync(cancellationToken);
+        return servers.Count < 2
+            ? []
+            : [.. servers.Select(s => new ServerStatus(s.Server, s.Up ? "up" : "down", s.Error, s.Since is { } since ? Core.Model.EventTime.ToIso(since.ToUnixTimeMilliseconds()) : null))];
     }
 
     private BusStatus Bus()

@@ -36,14 +36,14 @@ public sealed class ClickHouseKafkaTests
         var ingest = CliProcess.RunAsync(dir.Path, ["ingest", "--bus", bus, "--feed", $"replay:{input}", "--speed", "75"], timeoutSeconds: 180);
         var random = new Random(2026);
         var midStream = 0;
-        var victim = Member.Start(dir.Path, rig.Processor("killed", "--idle-timeout", "60"));
+        var victim = CliBackground.Start(dir.Path, rig.Processor("killed", "--idle-timeout", "60"));
         try
         {
-            await using var survivor = Member.Start(dir.Path, rig.Processor("killed", "--idle-timeout", "60"));
-            await survivor.WaitForFirstWriteAsync();
+            await using var survivor = CliBackground.Start(dir.Path, rig.Processor("killed", "--idle-timeout", "60"));
+            await survivor.WaitForLineAsync(IsAWrite, TimeSpan.FromSeconds(60));
             for (var kill = 0; kill < 3; kill++)
             {
-                await victim.WaitForFirstWriteAsync();
+                await victim.WaitForLineAsync(IsAWrite, TimeSpan.FromSeconds(60));
                 await Task.Delay(random.Next(0, 1_000), Ct); // anywhere in a 1 s flush cycle: mid-batch or mid-insert
                 await victim.DisposeAsync(); // SIGKILL
 
@@ -55,7 +55,7 @@ public sealed class ClickHouseKafkaTests
                 }
 
                 // Restarted at once; after the third kill it stays, as the second member, until the input ends.
-                victim = Member.Start(dir.Path, rig.Processor("killed", "--idle-timeout", "60"));
+                victim = CliBackground.Start(dir.Path, rig.Processor("killed", "--idle-timeout", "60"));
             }
 
             var ingested = await ingest;
@@ -86,10 +86,10 @@ public sealed class ClickHouseKafkaTests
         // member it comes back: nothing it held may be stored or counted on top of what the other wrote.
         var ingest = CliProcess.RunAsync(dir.Path, ["ingest", "--bus", bus, "--feed", $"replay:{input}", "--speed", "50"], timeoutSeconds: 180);
         var random = new Random(2027);
-        await using (var paused = Member.Start(dir.Path, rig.Processor("paused", "--idle-timeout", "60")))
-        await using (var other = Member.Start(dir.Path, rig.Processor("paused", "--idle-timeout", "60")))
+        await using (var paused = CliBackground.Start(dir.Path, rig.Processor("paused", "--idle-timeout", "60")))
+        await using (var other = CliBackground.Start(dir.Path, rig.Processor("paused", "--idle-timeout", "60")))
         {
-            await paused.WaitForFirstWriteAsync();
+            await paused.WaitForLineAsync(IsAWrite, TimeSpan.FromSeconds(60));
             for (var pause = 0; pause < 3; pause++)
             {
                 await Task.Delay(random.Next(500, 2_500), Ct);
@@ -123,9 +123,9 @@ public sealed class ClickHouseKafkaTests
         // "crashed" checkpoints the first half; then the second half's ticks land in it without a checkpoint: what
         // a processor killed between a batch's ticks insert and its checkpoint insert leaves behind.
         await CliProcess.RunSucceedsAsync(dir, "ingest", "--bus", bus, "--feed", $"replay:{dir.File("first.ndjson")}");
-        await using (var member = Member.Start(dir.Path, ["process", "--bus", bus, "--store", Store("crashed"), "--session-timeout", "3", "--idle-timeout", "60"]))
+        await using (var member = CliBackground.Start(dir.Path, ["process", "--bus", bus, "--store", Store("crashed"), "--session-timeout", "3", "--idle-timeout", "60"]))
         {
-            await member.WaitForConsumedAsync("consumed 10,000 ");
+            await member.WaitForLineAsync(line => line.StartsWith("consumed 10,000 ", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
         }
 
         await CliProcess.RunSucceedsAsync(dir, "ingest", "--bus", bus, "--feed", $"replay:{dir.File("second.ndjson")}");
@@ -221,6 +221,9 @@ public sealed class ClickHouseKafkaTests
 
         await AssertSameAsOneUninterruptedRunAsync(rig, "stuck");
     }
+
+    /// <summary>A member's progress line once it has partitions and has written to the store.</summary>
+    private static bool IsAWrite(string line) => line.StartsWith("consumed ", StringComparison.Ordinal) && !line.StartsWith("consumed 0 ", StringComparison.Ordinal);
 
     private static async Task WaitUntilAsync(Func<bool> condition, string failure)
     {
@@ -386,102 +389,5 @@ public sealed class ClickHouseKafkaTests
         public ValueTask<StoredPipeline?> LoadPipelineAsync(CancellationToken cancellationToken = default) => inner.LoadPipelineAsync(cancellationToken);
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask; // the inner store is the caller's
-    }
-
-    /// <summary>A <c>breadboard process</c> running in the background; disposing kills it with SIGKILL.</summary>
-    private sealed class Member : IAsyncDisposable
-    {
-        private readonly Process _process;
-        private readonly StringBuilder _output = new();
-        private readonly TaskCompletionSource _wrote = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private bool _disposed;
-
-        private Member(Process process) => _process = process;
-
-        public bool IsRunning => !_process.HasExited;
-
-        public string Output
-        {
-            get
-            {
-                lock (_output)
-                {
-                    return _output.ToString();
-                }
-            }
-        }
-
-        public static Member Start(string directory, string[] args)
-        {
-            var member = new Member(Process.Start(CliProcess.StartInfo(directory, null, args))!);
-            member._process.OutputDataReceived += (_, e) => member.OnLine(e.Data);
-            member._process.ErrorDataReceived += (_, e) => member.OnLine(e.Data);
-            member._process.BeginOutputReadLine();
-            member._process.BeginErrorReadLine();
-            return member;
-        }
-
-        /// <summary>Waits until the member has partitions and has written to the store (progress shows consumed ticks).</summary>
-        public async Task WaitForFirstWriteAsync()
-        {
-            var exited = _process.WaitForExitAsync(Ct);
-            var first = await Task.WhenAny(_wrote.Task, exited).WaitAsync(TimeSpan.FromSeconds(60), Ct);
-            Assert.True(first == _wrote.Task, "the processor exited before writing: " + Output);
-        }
-
-        /// <summary>Waits for a progress line starting with <paramref name="prefix"/>.</summary>
-        public async Task WaitForConsumedAsync(string prefix)
-        {
-            var clock = Stopwatch.StartNew();
-            while (!Output.Contains(prefix, StringComparison.Ordinal))
-            {
-                Assert.True(IsRunning && clock.Elapsed < TimeSpan.FromSeconds(60), $"no '{prefix}' from the processor: {Output}");
-                await Task.Delay(100, Ct);
-            }
-        }
-
-        /// <summary>Sends a signal by name (<c>STOP</c>, <c>CONT</c>) with kill(1).</summary>
-        public void Signal(string name)
-        {
-            using var kill = Process.Start("kill", ["-" + name, _process.Id.ToString(CultureInfo.InvariantCulture)])!;
-            kill.WaitForExit();
-            Assert.Equal(0, kill.ExitCode);
-        }
-
-        /// <summary>Kills the process (SIGKILL) unless it has exited; safe to call twice.</summary>
-        public async ValueTask DisposeAsync()
-        {
-            if (_disposed)
-            {
-                return;
-            }
-
-            _disposed = true;
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true); // mid-batch, mid-insert or mid-rebalance
-                await _process.WaitForExitAsync(Ct);
-            }
-
-            _process.Dispose();
-        }
-
-        private void OnLine(string? line)
-        {
-            if (line is null)
-            {
-                return;
-            }
-
-            lock (_output)
-            {
-                _output.AppendLine(line);
-            }
-
-            if (line.StartsWith("consumed ", StringComparison.Ordinal) && !line.StartsWith("consumed 0 ", StringComparison.Ordinal))
-            {
-                _wrote.TrySetResult();
-            }
-        }
     }
 }

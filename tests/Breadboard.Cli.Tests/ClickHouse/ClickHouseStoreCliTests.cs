@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Breadboard.ClickHouse;
@@ -72,6 +73,38 @@ public sealed class ClickHouseStoreCliTests
 
         Assert.Equal(2, result.ExitCode);
         Assert.StartsWith($"error: --store (env BREADBOARD_STORE) = '{store}': ", result.ErrorLines.Single(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Api_StoreAnswersWithAnError_ReadyAnswers503NamingTheStore_AndReadyAgainOnceItIsMended()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = await ClickHouseServerProcess.StartAsync(ct);
+        using var dir = new TempDir();
+        var store = $"clickhouse://127.0.0.1:{server.HttpPort}/ready";
+        await CliProcess.RunSucceedsAsync(dir, "store", "migrate", "--store", store);
+        var url = $"http://127.0.0.1:{ServerProcess.FreePort()}";
+        await using var api = CliBackground.Start(dir.Path, ["api", "--urls", url, "--store", store]);
+        using var http = new HttpClient { BaseAddress = new Uri(url) };
+        await api.WaitUntilAnsweringAsync(http);
+        Assert.Equal(HttpStatusCode.OK, (await ReadyAsync()).Status);
+
+        // ClickHouse's own exception (neither DbException nor IOException) once escaped the check: a 500, not a 503.
+        using var admin = new ClickHouseHttpClient(new Uri(server.Url), "default", null, null);
+        await admin.ExecuteAsync("DROP DATABASE ready", ct);
+        var broken = await ReadyAsync();
+        await CliProcess.RunSucceedsAsync(dir, "store", "migrate", "--store", store);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, broken.Status);
+        Assert.Contains("\"name\":\"store\",", broken.Body, StringComparison.Ordinal);
+        Assert.Contains("\"status\":\"down\",\"detail\":\"ClickHouse error 81", broken.Body, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await ReadyAsync()).Status);
+
+        async Task<(HttpStatusCode Status, string Body)> ReadyAsync()
+        {
+            using var response = await http.GetAsync(new Uri("/health/ready", UriKind.Relative), ct);
+            return (response.StatusCode, await response.Content.ReadAsStringAsync(ct));
+        }
     }
 
     [Fact]
