@@ -15,7 +15,8 @@ namespace Breadboard.Chaos;
 
 /// <summary>The settings of one run.</summary>
 /// <param name="Faults">False for a soak: the same run without faults.</param>
-internal sealed record ChaosOptions(TimeSpan Duration, int Seed, double Rate, string Directory, bool Faults = true);
+/// <param name="Replicated">ClickHouse as three replicas with ZooKeeper (the seed's layout), not one server.</param>
+internal sealed record ChaosOptions(TimeSpan Duration, int Seed, double Rate, string Directory, bool Faults = true, bool Replicated = true);
 
 /// <summary>
 /// Starts the production face on this machine, feeds it a file at the run's rate while faults land on every part
@@ -47,7 +48,7 @@ internal sealed class ChaosRun(ChaosOptions options)
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
         System.IO.Directory.CreateDirectory(Path.Combine(Dir, "logs"));
-        var faults = options.Faults ? FaultPlan.Draw(options.Duration, SessionTimeout, options.Seed) : [];
+        var faults = options.Faults ? FaultPlan.Draw(options.Duration, SessionTimeout, options.Seed, options.Replicated) : [];
         Say($"chaos: {options.Duration.TotalMinutes:F1} min at {options.Rate:N0} ticks/s, seed {options.Seed}, {(options.Faults ? $"{faults.Count} faults" : "no faults (soak)")}, in {Dir}");
         Say("schedule:");
         foreach (var fault in faults)
@@ -73,12 +74,13 @@ internal sealed class ChaosRun(ChaosOptions options)
         await kafka.CreateTopicAsync("outputs-dlq", 1, cancellationToken);
         using var watch = new BusWatch(kafka.BootstrapServers, KafkaBusOptions.TickTopics, Partitions);
         await using var nats = await NatsServerProcess.StartAsync(cancellationToken);
-        await using var clickHouse = await ClickHouseServerProcess.StartAsync(cancellationToken);
+        await using var clickHouse = await ChaosClickHouse.StartAsync(options.Replicated, line => Say("cluster: " + line), cancellationToken);
         await using var webhook = await WebhookSink.StartAsync(Secret);
         var bus = $"kafka://{kafka.BootstrapServers}?partitions={Partitions}";
-        var store = $"clickhouse://127.0.0.1:{clickHouse.HttpPort}/chaos";
+        const string Database = "chaos";
+        var store = clickHouse.StoreUrl(Database);
         var apiPort = ServerProcess.FreePort();
-        Say($"servers: kafka {kafka.BootstrapServers} (pid {kafka.ProcessId}), {nats.Url}, clickhouse {clickHouse.Url}, webhook {webhook.Url}");
+        Say($"servers: kafka {kafka.BootstrapServers} (pid {kafka.ProcessId}), {nats.Url}, {clickHouse.Description}, webhook {webhook.Url}");
 
         var environment = new Dictionary<string, string>
         {
@@ -196,6 +198,11 @@ internal sealed class ChaosRun(ChaosOptions options)
             await System.IO.File.WriteAllLinesAsync(File("webhook-deliveries.csv"), ["accepted_at,delivery_id,alert_ids", .. webhook.Accepted.Select(d => $"{d.At:O},{d.Id},{string.Join(' ', d.AlertIds)}")], cancellationToken);
             watch.Finish(TimeSpan.FromMinutes(2));
             await VerifyAsync(store, nats.Url, kafka.BootstrapServers, watch, referenceAlerts, webhook, members, report, cancellationToken);
+            if (await clickHouse.ReplicasAgreeAsync(Database, TimeSpan.FromMinutes(3), cancellationToken) is { } replicas)
+            {
+                Add(replicas);
+            }
+
             return Finish(report);
         }
         finally
@@ -276,7 +283,7 @@ internal sealed class ChaosRun(ChaosOptions options)
 
     private int _notifierKills;
 
-    private async Task InjectAsync(FaultPlan.Fault fault, Dictionary<string, Member> members, KafkaMockProcess kafka, NatsServerProcess nats, ClickHouseServerProcess clickHouse, WebhookSink webhook, int broker, CancellationToken cancellationToken)
+    private async Task InjectAsync(FaultPlan.Fault fault, Dictionary<string, Member> members, KafkaMockProcess kafka, NatsServerProcess nats, ChaosClickHouse clickHouse, WebhookSink webhook, int broker, CancellationToken cancellationToken)
     {
         var name = fault.Kind.Name;
         try
@@ -310,11 +317,9 @@ internal sealed class ChaosRun(ChaosOptions options)
                 await Task.Delay(fault.For, cancellationToken);
                 await nats.RestartAsync(cancellationToken);
             }
-            else if (name == "kill clickhouse-server")
+            else if (ChaosClickHouse.FaultKinds(clickHouse.Replicated).Any(k => k.Name == name))
             {
-                await clickHouse.KillAsync();
-                await Task.Delay(fault.For, cancellationToken);
-                await clickHouse.RestartAsync(cancellationToken);
+                await clickHouse.InjectAsync(name, broker, fault.For, cancellationToken);
             }
             else if (name == "broker down")
             {

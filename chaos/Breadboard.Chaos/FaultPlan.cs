@@ -15,7 +15,8 @@ internal static class FaultPlan
     public sealed record FaultKind(string Name, double MinSeconds, double MaxSeconds);
 
     /// <param name="sessionTimeout">A processor is paused past it, so the group moves its partitions.</param>
-    public static IReadOnlyList<FaultKind> Kinds(TimeSpan sessionTimeout) =>
+    /// <param name="replicated">ClickHouse is three replicas with ZooKeeper (a replica or ZooKeeper is killed), not one server.</param>
+    public static IReadOnlyList<FaultKind> Kinds(TimeSpan sessionTimeout, bool replicated = true) =>
     [
         new("kill ingest", 0.5, 3),
         new("kill process-a", 0.5, 3),
@@ -25,7 +26,7 @@ internal static class FaultPlan
         new("pause process-a", sessionTimeout.TotalSeconds + 2, sessionTimeout.TotalSeconds + 6),
         new("pause process-b", sessionTimeout.TotalSeconds + 2, sessionTimeout.TotalSeconds + 6),
         new("kill nats-server", 1, 5),
-        new("kill clickhouse-server", 1, 5),
+        .. ChaosClickHouse.FaultKinds(replicated),
         new("broker down", 2, 8),
         new("webhook answers 500", 3, 20),
         new("webhook hangs", 3, 20),
@@ -35,10 +36,10 @@ internal static class FaultPlan
     /// Faults from 10 s into the run until 15 s before its end, one starting every 6–14 s (closer when the run is too
     /// short for every kind at that pace): every kind once in a random order, then random kinds while time is left.
     /// </summary>
-    public static List<Fault> Draw(TimeSpan duration, TimeSpan sessionTimeout, int seed)
+    public static List<Fault> Draw(TimeSpan duration, TimeSpan sessionTimeout, int seed, bool replicated = true)
     {
         var random = new Random(seed);
-        var kinds = Kinds(sessionTimeout);
+        var kinds = Kinds(sessionTimeout, replicated);
         var order = kinds.OrderBy(_ => random.Next()).ToList();
         var faults = new List<Fault>();
         var at = TimeSpan.FromSeconds(10);

@@ -16,12 +16,13 @@ public static class Program
         var rate = new Option<double>("--rate") { Description = "Ticks per second into ingest.", DefaultValueFactory = _ => 10_000 };
         var output = new Option<string>("--out") { Description = "Where each run gets its directory (logs, report, the input).", DefaultValueFactory = _ => Path.Combine("artifacts", "chaos") };
         var soak = new Option<bool>("--no-faults") { Description = "A soak: the same run and checks without faults (memory and lag over a long run)." };
-        var root = new RootCommand("The production face under load and faults: nothing lost or repeated.") { minutes, seed, rate, output, soak };
+        var single = new Option<bool>("--single-clickhouse") { Description = "One ClickHouse server instead of three replicas with ZooKeeper." };
+        var root = new RootCommand("The production face under load and faults: nothing lost or repeated.") { minutes, seed, rate, output, soak, single };
         root.SetAction(async (parse, cancellationToken) =>
         {
             var runSeed = parse.GetValue(seed) ?? Random.Shared.Next(1, 1_000_000);
             var directory = Path.GetFullPath(Path.Combine(parse.GetValue(output)!, string.Create(CultureInfo.InvariantCulture, $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-seed{runSeed}")));
-            var options = new ChaosOptions(TimeSpan.FromMinutes(parse.GetValue(minutes)), runSeed, parse.GetValue(rate), directory, !parse.GetValue(soak));
+            var options = new ChaosOptions(TimeSpan.FromMinutes(parse.GetValue(minutes)), runSeed, parse.GetValue(rate), directory, !parse.GetValue(soak), !parse.GetValue(single));
             return await new ChaosRun(options).RunAsync(cancellationToken);
         });
         return await root.Parse(args).InvokeAsync();

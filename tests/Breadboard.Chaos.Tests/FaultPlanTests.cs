@@ -30,4 +30,16 @@ public class FaultPlanTests
         Assert.All(plan.Where(f => f.Kind.Name.StartsWith("pause", StringComparison.Ordinal)), f => Assert.True(f.For > Session, f.ToString()));
         Assert.All(plan, f => Assert.True(f.At >= TimeSpan.FromSeconds(10) && f.At < duration - TimeSpan.FromSeconds(15), f.ToString()));
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Draw_KillsWhatTheClickHouseLayoutHas_AReplicaAndZooKeeper_OrTheOneServer(bool replicated)
+    {
+        var kinds = FaultPlan.Draw(TimeSpan.FromMinutes(2), Session, seed: 3, replicated).Select(f => f.Kind.Name).ToHashSet();
+
+        Assert.Equal(replicated, kinds.Contains("kill clickhouse replica"));
+        Assert.Equal(replicated, kinds.Contains("kill zookeeper"));
+        Assert.Equal(!replicated, kinds.Contains("kill clickhouse-server"));
+    }
 }
