@@ -140,6 +140,27 @@ public abstract class ServerProcess : IAsyncDisposable
     {
     }
 
+    /// <summary>
+    /// A new server's first start: <paramref name="prepare"/> (its config files), then the binary until it is ready;
+    /// on any failure the server is disposed (its process killed, its directory deleted) before the error goes on.
+    /// </summary>
+    protected static async Task<T> LaunchAsync<T>(T server, Action<T>? prepare, CancellationToken cancellationToken)
+        where T : ServerProcess
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        try
+        {
+            prepare?.Invoke(server);
+            await server.StartProcessAsync(cancellationToken);
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
     /// <summary>Starts the binary and waits until <see cref="IsReadyAsync"/> says so.</summary>
     protected async Task StartProcessAsync(CancellationToken cancellationToken)
     {

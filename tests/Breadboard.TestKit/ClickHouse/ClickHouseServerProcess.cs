@@ -77,17 +77,7 @@ public sealed class ClickHouseServerProcess : ServerProcess
         var binary = FindBinary(["/usr/sbin/clickhouse-server", "/usr/bin/clickhouse-server", "/usr/local/bin/clickhouse-server"], "clickhouse-server");
         var directory = Directory.CreateTempSubdirectory("breadboard-clickhouse-").FullName;
         var server = new ClickHouseServerProcess(binary, httpPort, tcpPort, directory, replica);
-        try
-        {
-            server.WriteConfig();
-            await server.StartProcessAsync(cancellationToken);
-            return server;
-        }
-        catch
-        {
-            await server.DisposeAsync();
-            throw;
-        }
+        return await LaunchAsync(server, s => s.WriteConfig(), cancellationToken);
     }
 
     private void WriteConfig()

@@ -30,16 +30,7 @@ public sealed class NatsServerProcess : ServerProcess
     {
         var binary = FindBinary(["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"], "nats-server");
         var server = new NatsServerProcess(binary, FreePort(), Directory.CreateTempSubdirectory("breadboard-nats-").FullName);
-        try
-        {
-            await server.StartProcessAsync(cancellationToken);
-            return server;
-        }
-        catch
-        {
-            await server.DisposeAsync();
-            throw;
-        }
+        return await LaunchAsync(server, null, cancellationToken);
     }
 
     /// <summary>JetStream is ready once the server logs it; the port alone may answer a moment earlier.</summary>

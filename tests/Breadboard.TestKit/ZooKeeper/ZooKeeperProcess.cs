@@ -51,17 +51,7 @@ public sealed class ZooKeeperProcess : ServerProcess
         }
 
         var server = new ZooKeeperProcess(java, FreePort(), Directory.CreateTempSubdirectory("breadboard-zookeeper-").FullName);
-        try
-        {
-            server.WriteConfig();
-            await server.StartProcessAsync(cancellationToken);
-            return server;
-        }
-        catch
-        {
-            await server.DisposeAsync();
-            throw;
-        }
+        return await LaunchAsync(server, s => s.WriteConfig(), cancellationToken);
     }
 
     private void WriteConfig()
