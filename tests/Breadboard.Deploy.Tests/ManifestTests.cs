@@ -18,7 +18,7 @@ public class ManifestTests
         var all = await Manifests.AllAsync();
 
         Assert.Equal(
-            ["backend.yml", "clickhouse.yml", "config.yml", "embedded.yml", "flink.yaml", "ingest.yml", "kafka.yaml", "notifiers.yml", "processor.yml", "secrets.example.yml", "sink.yml"],
+            ["backend.yml", "clickhouse-replicated.yml", "clickhouse.yml", "config.yml", "embedded.yml", "flink.yaml", "ingest.yml", "kafka.yaml", "notifiers.yml", "processor.yml", "secrets.example.yml", "sink.yml"],
             Manifests.Files());
         Assert.All(all, a =>
         {
@@ -26,7 +26,11 @@ public class ManifestTests
             Assert.False(string.IsNullOrWhiteSpace(a.Object.Text("kind")), a.File);
             Assert.False(string.IsNullOrWhiteSpace(a.Object.Name()), a.File);
         });
-        Assert.Equal(all.Count, all.Select(a => $"{a.Object.Text("kind")}/{a.Object.Name()}").Distinct().Count());
+        foreach (var layout in Manifests.ClickHouseLayouts)
+        {
+            var stack = await Manifests.StackAsync(layout);
+            Assert.Equal(stack.Count, stack.Select(a => $"{a.Object.Text("kind")}/{a.Object.Name()}").Distinct().Count());
+        }
     }
 
     [Fact]
@@ -106,7 +110,8 @@ public class ManifestTests
                 }
             }
 
-            foreach (var env in container.Items("env").Where(e => e.Get("valueFrom") is not null))
+            // Other sources (a fieldRef to the pod's name) need nothing defined.
+            foreach (var env in container.Items("env").Where(e => (e.Get("valueFrom") as YamlMappingNode)?.Get("secretKeyRef") is not null))
             {
                 var reference = env.Map("valueFrom").Map("secretKeyRef");
                 Assert.Contains($"Secret/{reference.Text("name")}", defined);
@@ -165,6 +170,12 @@ public class ManifestTests
             foreach (var probe in new[] { "readinessProbe", "livenessProbe" })
             {
                 var check = container.Map(probe);
+                if (check.Get("exec") is YamlMappingNode exec)
+                {
+                    Assert.NotEmpty(exec.Seq("command"));
+                    continue;
+                }
+
                 var port = (check.Get("httpGet") as YamlMappingNode ?? check.Map("tcpSocket")).Text("port");
                 Assert.True(ports.Contains(port), $"{what}: {probe} on port {port}, which the container does not declare");
             }
@@ -223,10 +234,11 @@ public class ManifestTests
         }
     }
 
-    [Fact]
-    public async Task Services_SelectExactlyOneWorkload_OnPortsItDeclares()
+    [Theory]
+    [MemberData(nameof(Manifests.ClickHouseLayoutData), MemberType = typeof(Manifests))]
+    public async Task Services_SelectExactlyOneWorkload_OnPortsItDeclares(string clickHouseLayout)
     {
-        var all = await Manifests.AllAsync();
+        var all = await Manifests.StackAsync(clickHouseLayout);
         var workloads = all.Select(a => a.Object).Where(w => w.Text("kind") is "Deployment" or "StatefulSet").ToList();
 
         foreach (var service in all.Select(a => a.Object).Where(o => o.Text("kind") == "Service"))
@@ -290,7 +302,8 @@ public class ManifestTests
     [Fact]
     public async Task ConfigMapSeams_PointAtServicesAndPortsTheStackDefines()
     {
-        var all = await Manifests.AllAsync();
+        // The ConfigMap's store is the single node; ReplicatedClickHouseManifestTests checks the replicated one's URL.
+        var all = await Manifests.StackAsync("clickhouse.yml");
         var config = all.Data("ConfigMap", "breadboard-config");
         var services = all.Select(a => a.Object).Where(o => o.Text("kind") == "Service")
             .ToDictionary(s => s.Name(), s => s.Map("spec").Items("ports").Select(p => p.Text("port")).ToHashSet());

@@ -21,10 +21,23 @@ internal static class Manifests
             .Where(f => !HelmValues.Contains(f))
             .Order(StringComparer.Ordinal)!;
 
-    public static async Task<IReadOnlyList<(string File, YamlMappingNode Object)>> AllAsync()
+    /// <summary>The ClickHouse manifests, the single node first: the Tiltfile loads one of them (<c>--clickhouse</c>),
+    /// and both name their objects alike (<c>clickhouse</c>, <c>clickhouse-migrate</c>).</summary>
+    public static readonly string[] ClickHouseLayouts = ["clickhouse.yml", "clickhouse-replicated.yml"];
+
+    public static TheoryData<string> ClickHouseLayoutData => [.. ClickHouseLayouts];
+
+    /// <summary>Every object of every manifest, both ClickHouse layouts included.</summary>
+    public static Task<IReadOnlyList<(string File, YamlMappingNode Object)>> AllAsync() => ReadAsync(Files());
+
+    /// <summary>The objects one run of the Tiltfile can load: every manifest but the ClickHouse layout not chosen.</summary>
+    public static Task<IReadOnlyList<(string File, YamlMappingNode Object)>> StackAsync(string clickHouseLayout) =>
+        ReadAsync(Files().Where(f => f == clickHouseLayout || !ClickHouseLayouts.Contains(f)));
+
+    private static async Task<IReadOnlyList<(string File, YamlMappingNode Object)>> ReadAsync(IEnumerable<string> files)
     {
         var all = new List<(string, YamlMappingNode)>();
-        foreach (var file in Files())
+        foreach (var file in files)
         {
             all.AddRange(DeployFiles.ParseDocuments(await DeployFiles.ReadAsync($"{Directory}/{file}")).Select(d => (file, d)));
         }
