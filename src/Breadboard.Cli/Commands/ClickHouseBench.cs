@@ -58,7 +58,10 @@ internal static class ClickHouseBench
         var parsed = ClickHouseUrl.TryParse(url, out var p, out var error) ? p! : throw new SettingException($"{Seams.Store.Describe(url)}: {error}");
         var database = parsed.Database;
         using var admin = new ClickHouseHttpClient(parsed.Replicas, database, parsed.User, Environment.GetEnvironmentVariable(ClickHouseUrl.PasswordVariable));
-        var existing = await ScalarAsync(admin, "SELECT count() AS v FROM ticks", cancellationToken);
+
+        // On a cluster the store writes each replica's own table (created by `store migrate`), as the roles do.
+        var ticksTable = parsed.Cluster is null ? "ticks" : "ticks_local";
+        var existing = await ScalarAsync(admin, $"SELECT count() AS v FROM {ticksTable}", cancellationToken);
         if (existing > 0)
         {
             throw new SettingException($"{Seams.Store.Describe(url)}: database '{database}' already holds {existing:N0} ticks; bench clickhouse needs an empty one (name a new database: it is created)");
@@ -81,9 +84,15 @@ internal static class ClickHouseBench
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"generated {tickCount:N0} ticks in {clock.Elapsed.TotalSeconds:F1} s (not timed)"));
 
-        await InsertTicksAsync(b => store.WriteAsync(batches[b], cancellationToken).AsTask(), admin, batches, tickCount, writerCount, cancellationToken);
+        var inserting = Stopwatch.StartNew();
+        await InsertTicksAsync(b => store.WriteAsync(batches[b], cancellationToken).AsTask(), admin, ticksTable, batches, tickCount, writerCount, cancellationToken);
+        if (parsed.Replicas.Count > 1)
+        {
+            await ReplicatedAsync(parsed, ticksTable, tickCount, inserting, cancellationToken);
+        }
+
         var (bars, alerts) = await FillBarsAndAlertsAsync(store, all, batchSize, cancellationToken);
-        var parts = await ScalarAsync(admin, "SELECT count() AS v FROM system.parts WHERE database = currentDatabase() AND table = 'ticks' AND active", cancellationToken);
+        var parts = await ScalarAsync(admin, $"SELECT count() AS v FROM system.parts WHERE database = currentDatabase() AND table = '{ticksTable}' AND active", cancellationToken);
         Console.WriteLine($"ticks table: {parts} active parts when the queries start (background merges continue)");
 
         await using var web = WebServer.Build(new WebOptions { Urls = "http://127.0.0.1:0", Pipeline = PipelineDefinition.Default, StoreUrl = SecretText.Redact(url) }, store, new LiveHub());
@@ -112,7 +121,7 @@ internal static class ClickHouseBench
     }
 
     /// <summary>The timed part: every batch written, by concurrent writers.</summary>
-    private static async Task InsertTicksAsync(Func<int, Task> write, ClickHouseHttpClient admin, StoreBatch[] batches, int tickCount, int writerCount, CancellationToken cancellationToken)
+    private static async Task InsertTicksAsync(Func<int, Task> write, ClickHouseHttpClient admin, string ticksTable, StoreBatch[] batches, int tickCount, int writerCount, CancellationToken cancellationToken)
     {
         var writeTimes = new double[batches.Length];
         var next = -1;
@@ -148,13 +157,50 @@ internal static class ClickHouseBench
         var machine = MachineCpu.Read() is { } m1 && machine0 is { } m0 ? m1.BusySince(m0) : (double?)null;
 
         var bytes = await admin.QueryAsync(
-            "SELECT sum(data_uncompressed_bytes) AS raw, sum(data_compressed_bytes) AS disk FROM system.parts WHERE database = currentDatabase() AND table = 'ticks' AND active",
+            $"SELECT sum(data_uncompressed_bytes) AS raw, sum(data_compressed_bytes) AS disk FROM system.parts WHERE database = currentDatabase() AND table = '{ticksTable}' AND active",
             row => (Raw: row.GetProperty("raw").GetDouble(), Disk: row.GetProperty("disk").GetDouble()),
             cancellationToken);
         Array.Sort(writeTimes);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"insert: {tickCount:N0} ticks in {elapsed:F2} s = {tickCount / elapsed:N0} ticks/s (target ≥ 500,000: {(tickCount / elapsed >= 500_000 ? "met" : "NOT met")}); {bytes[0].Raw / 1e6 / elapsed:F1} MB/s of column data ({bytes[0].Raw / 1e6:F0} MB uncompressed, {bytes[0].Disk / 1e6:F0} MB on disk)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  per write of {batches[0].Ticks.Count:N0}: p50 {Percentile(writeTimes, 0.50):F0} ms, max {writeTimes[^1]:F0} ms; client allocated {allocated / (double)tickCount:F1} B/tick ({gen0s} gen0 GCs)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  CPU: this process {cpu * 100:F0} % of one core{(machine is { } busy ? $"; whole machine {busy * 100:F0} % of {Environment.ProcessorCount} cores, so everything else (the server, when it is local) {Math.Max(0, (busy * Environment.ProcessorCount) - cpu) * 100:F0} % of one core" : "")}"));
+    }
+
+    /// <summary>
+    /// With several replicas: how long after the first write every replica held every tick. An insert is
+    /// acknowledged by one replica, and the others fetch its parts; on one machine they share its cores.
+    /// </summary>
+    private static async Task ReplicatedAsync(ClickHouseUrl url, string ticksTable, int tickCount, Stopwatch since, CancellationToken cancellationToken)
+    {
+        var password = Environment.GetEnvironmentVariable(ClickHouseUrl.PasswordVariable);
+        var replicas = url.Replicas.Select(r => new ClickHouseHttpClient(r, url.Database, url.User, password)).ToList();
+        var held = new long[replicas.Count];
+        try
+        {
+            while (true)
+            {
+                for (var r = 0; r < held.Length; r++)
+                {
+                    held[r] = await ScalarAsync(replicas[r], $"SELECT count() AS v FROM {ticksTable}", cancellationToken);
+                }
+
+                if (held.All(n => n >= tickCount) || since.Elapsed > TimeSpan.FromMinutes(5))
+                {
+                    break;
+                }
+
+                await Task.Delay(100, cancellationToken);
+            }
+        }
+        finally
+        {
+            replicas.ForEach(r => r.Dispose());
+        }
+
+        var seconds = since.Elapsed.TotalSeconds;
+        Console.WriteLine(held.All(n => n >= tickCount)
+            ? string.Create(CultureInfo.InvariantCulture, $"  replicated: every one of {held.Length} replicas held all {tickCount:N0} ticks {seconds:F2} s after the first write = {tickCount / seconds:N0} ticks/s onto every replica")
+            : $"  replicated: after 5 minutes the replicas hold {string.Join(", ", held.Select(n => n.ToString("N0", CultureInfo.InvariantCulture)))} of {tickCount:N0} ticks");
     }
 
     /// <summary>Runs the default pipeline over the same ticks and writes its bars and alerts, so the API has them to serve.</summary>
