@@ -72,6 +72,7 @@ internal sealed class PipelineReloader : IDisposable
         _hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true; // SIGHUP's default would end the process
+            Console.WriteLine($"SIGHUP: reloading {_path ?? "the pipeline"}");
             _ = Task.Run(async () =>
             {
                 try

@@ -36,7 +36,13 @@ public sealed class ClickHouseClusterPipelineTests
         string Store(string database) => $"clickhouse://{replicas}/{database}?cluster={Cluster}";
         string[] Processor(string database, params string[] more) => ["process", "--bus", bus, "--store", Store(database), "--session-timeout", "3", .. more];
 
-        foreach (var database in new[] { "replayed", "whole", "failover" })
+        // store migrate from two processes at once, then again: every migration applied once, the second run a no-op.
+        var together = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => CliProcess.RunAsync(dir.Path, ["store", "migrate", "--store", Store("replayed")], timeoutSeconds: 180)));
+        Assert.All(together, run => Assert.True(run.ExitCode == 0, run.Stderr));
+        var again = await CliProcess.RunAsync(dir.Path, ["store", "migrate", "--store", Store("replayed")]);
+        Assert.True(again.ExitCode == 0, again.Stderr);
+        Assert.Contains("nothing to do", again.Stdout, StringComparison.Ordinal);
+        foreach (var database in new[] { "whole", "failover" })
         {
             await CliProcess.RunSucceedsAsync(dir, "store", "migrate", "--store", Store(database));
         }

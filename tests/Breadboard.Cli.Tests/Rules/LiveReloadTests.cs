@@ -126,13 +126,15 @@ public class LiveReloadTests
                 await hangup.WaitForExitAsync(ct);
             }
 
-            await WaitForAsync(() => Task.FromResult(stdout.Find("reloaded ") is not null), up, stderr);
+            // A refusal says why on stdout: fail with it at once rather than wait for a "reloaded" that cannot come.
+            await WaitForAsync(() => Task.FromResult(stdout.Find("reloaded ") is not null || stdout.Find("reload refused") is not null), up, stderr, stdout);
+            Assert.True(stdout.Find("reload refused") is null, stdout.Find("reload refused"));
             var line = stdout.Find("reloaded ")!;
             w2 = line[(line.IndexOf("after watermark ", StringComparison.Ordinal) + "after watermark ".Length)..].Split(' ')[0];
             Assert.Contains("rule 'surge' removed", line, StringComparison.Ordinal);
             Assert.Contains("indicator 'fast_z' added", line, StringComparison.Ordinal);
 
-            await WaitForAsync(() => Task.FromResult(stdout.Find("replay finished") is not null), up, stderr);
+            await WaitForAsync(() => Task.FromResult(stdout.Find("replay finished") is not null), up, stderr, stdout);
         }
         finally
         {
@@ -187,7 +189,7 @@ public class LiveReloadTests
     /// <summary>Polls until <paramref name="done"/>, failing with the process's stderr if it exits or three minutes pass.</summary>
     /// <remarks>Three, not one: a clean-clone run with other servers busy on the machine once took longer than a
     /// minute to reach the end of the paced file.</remarks>
-    private static async Task WaitForAsync(Func<Task<bool>> done, Process up, Lines stderr)
+    private static async Task WaitForAsync(Func<Task<bool>> done, Process up, Lines stderr, Lines? stdout = null)
     {
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromMinutes(3))
@@ -208,7 +210,7 @@ public class LiveReloadTests
             await Task.Delay(50, CancellationToken.None);
         }
 
-        Assert.Fail($"timed out: {stderr}");
+        Assert.Fail($"timed out: {stderr}\nlast lines on stdout:\n{stdout?.Last(30)}");
     }
 
     private sealed class Lines
@@ -231,6 +233,14 @@ public class LiveReloadTests
             lock (_lines)
             {
                 return _lines.FirstOrDefault(l => l.Contains(text, StringComparison.Ordinal));
+            }
+        }
+
+        public string Last(int count)
+        {
+            lock (_lines)
+            {
+                return string.Join('\n', _lines.TakeLast(count));
             }
         }
 
