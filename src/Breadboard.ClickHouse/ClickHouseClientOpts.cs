@@ -29,7 +29,4 @@ public sealed record ClickHouseInsertOpts
 
     /// <summary><c>insert_deduplication_token</c>, sent only to servers that have it (22.2 and later).</summary>
     public string? DeduplicationToken { get; init; }
-
-    /// <summary>More settings for this insert, sent as URL parameters.</summary>
-    public IReadOnlyList<KeyValuePair<string, string>>? Settings { get; init; }
 }

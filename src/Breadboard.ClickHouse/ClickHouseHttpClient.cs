@@ -200,11 +200,6 @@ public sealed class ClickHouseHttpClient : IDisposable
             settings.Add(new("insert_deduplication_token", token));
         }
 
-        if (opts.Settings is { } extra)
-        {
-            settings.AddRange(extra);
-        }
-
         var sql = $"INSERT INTO {table} ({columns}) FORMAT {opts.Format}";
         await RunAsync(sql, async (server, ct) =>
         {
