@@ -38,6 +38,9 @@ public sealed class SourceProgress
     private const long MaxScan = 20_000_000;
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>How long <see cref="ReadAsync"/> waits for the cluster to answer before it gives up.</summary>
+    private static readonly TimeSpan ReadPatience = TimeSpan.FromSeconds(30);
+
     private readonly Dictionary<(string Topic, int Partition), long> _lastLines;
     private readonly Dictionary<string, int> _partitions;
 
@@ -87,12 +90,26 @@ public sealed class SourceProgress
         && line <= last;
 
     /// <summary>Reads the last line of <paramref name="sourceId"/> on each partition of the tick topics and the dead-letter topic.</summary>
+    /// <remarks>A broker that is down (or a partition without a leader) is waited for, up to <see cref="ReadPatience"/>:
+    /// a restarted <c>ingest</c> meets the cluster in whatever state the outage that stopped it left.</remarks>
     /// <exception cref="KafkaSetupException">The cluster does not answer, or a message of the source is on a partition its key does not map to.</exception>
     public static async Task<SourceProgress> ReadAsync(KafkaBusOptions options, string sourceId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrEmpty(sourceId);
-        return await Task.Run(() => Read(options, Encoding.UTF8.GetBytes(sourceId), cancellationToken), cancellationToken);
+        var id = Encoding.UTF8.GetBytes(sourceId);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                return await Task.Run(() => Read(options, id, cancellationToken), cancellationToken);
+            }
+            catch (KafkaSetupException e) when (e.InnerException is KafkaException { Error.IsFatal: false } && clock.Elapsed < ReadPatience)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            }
+        }
     }
 
     private static SourceProgress Read(KafkaBusOptions options, byte[] sourceId, CancellationToken cancellationToken)

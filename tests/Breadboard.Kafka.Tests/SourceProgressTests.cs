@@ -73,6 +73,34 @@ public sealed class SourceProgressTests : IDisposable
         Assert.Equal(0, (await SourceProgress.ReadAsync(Bus, "never.ndjson:1", Ct)).HighestLine);
     }
 
+    [Fact]
+    public async Task ReadAsync_ABrokerDownWhenItStarts_WaitsForItAndReadsBack()
+    {
+        // What failed a clean-clone run: `ingest` restarted while one of three brokers was down, and the read-back
+        // of the partitions it leads failed at once ("Local: Unknown partition").
+        using var kafka = KafkaMockCluster.Start(3);
+        kafka.CreateTopic(KafkaBusOptions.StockTopic, 6);
+        kafka.CreateTopic(KafkaBusOptions.CryptoTopic, 3);
+        var bus = new KafkaBusOptions { BootstrapServers = kafka.BootstrapServers };
+        var source = Encoding.UTF8.GetBytes("ticks.ndjson:42");
+        using (var producer = new TickProducer(bus))
+        {
+            for (var line = 1; line <= 300; line++)
+            {
+                producer.Produce(Tick($"S{line % 20}", AssetClass.Stock, line), SourceProgress.HeadersFor(source, line));
+            }
+
+            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+        }
+
+        kafka.BrokerDown(1);
+        var reading = SourceProgress.ReadAsync(bus, "ticks.ndjson:42", Ct);
+        await Task.Delay(TimeSpan.FromSeconds(3), Ct);
+        kafka.BrokerUp(1);
+
+        Assert.Equal(300, (await reading.WaitAsync(TimeSpan.FromSeconds(60), Ct)).HighestLine);
+    }
+
     private static Tick Tick(string symbol, AssetClass assetClass, long n) =>
         new(symbol, 1_700_000_000_000 + n, 100, 1, TradeId.FromNumber(n), "test", assetClass);
 
