@@ -67,8 +67,15 @@ internal sealed class PipelineReloader : IDisposable
     }
 
     /// <summary>Reloads on SIGHUP, reporting on the console.</summary>
+    /// <remarks>A process started with SIGHUP ignored (under <c>nohup</c>) never sees it: .NET leaves an inherited
+    /// "ignore" in place. That is said once at the start, with the other ways to reload.</remarks>
     public void ListenForHangup()
     {
+        if (_path is not null && HangupIgnored())
+        {
+            Console.Error.WriteLine("breadboard: SIGHUP is ignored in this process (started under nohup?), so it will not reload the pipeline; use POST /api/pipeline/reload (process also reloads a changed file: --reload-every)");
+        }
+
         _hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true; // SIGHUP's default would end the process
@@ -86,6 +93,20 @@ internal sealed class PipelineReloader : IDisposable
                 }
             });
         });
+    }
+
+    /// <summary>Whether this process ignores SIGHUP (bit 1 of SigIgn in /proc/self/status, Linux); false where that cannot be read.</summary>
+    private static bool HangupIgnored()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+            return line is not null && (ulong.Parse(line["SigIgn:".Length..].Trim(), NumberStyles.HexNumber, CultureInfo.InvariantCulture) & 1UL) != 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or OverflowException)
+        {
+            return false;
+        }
     }
 
     /// <summary>

@@ -82,7 +82,7 @@ public class LiveReloadTests
 
         // The synthetic file has 120 ticks per second of event time: at 84× that is about 10K ticks/s.
         var info = CliProcess.StartInfo(dir.Path, new Dictionary<string, string> { ["BREADBOARD_API_KEY"] = ApiKey }, "up", "--pipeline", pipeline, "--feed", $"replay:{ticks}", "--speed", "84", "--urls", url, "--store", store, "--no-checkpoint");
-        using var up = Process.Start(info)!;
+        using var up = Process.Start(WithHangup(info, "default"))!;
         var stdout = new Lines();
         var stderr = new Lines();
         up.OutputDataReceived += (_, e) => stdout.Add(e.Data);
@@ -161,6 +161,43 @@ public class LiveReloadTests
         Assert.Equal(expected.Order(StringComparer.Ordinal), CliProcess.SortedLines(dir.File("up-alerts.ndjson")));
         Assert.Contains(expected, l => l.Contains("\"rule\":\"dip\"", StringComparison.Ordinal) && Ts(l) <= switch2);
         Assert.Contains(expected, l => l.Contains("\"rule\":\"golden_cross\"", StringComparison.Ordinal) && Ts(l) > switch2);
+    }
+
+    [Fact]
+    public async Task Up_StartedWithSighupIgnored_SaysOnStderrThatItWillNotReloadOnIt()
+    {
+        using var dir = new TempDir();
+        await File.WriteAllTextAsync(dir.File("pipeline.yaml"), A, TestContext.Current.CancellationToken);
+        var info = CliProcess.StartInfo(dir.Path, null, "up", "--pipeline", dir.File("pipeline.yaml"), "--no-web", "--store", $"duckdb://{dir.File("up.duckdb")}");
+        using var up = Process.Start(WithHangup(info, "ignore"))!;
+        var stdout = new Lines();
+        var stderr = new Lines();
+        up.OutputDataReceived += (_, e) => stdout.Add(e.Data);
+        up.ErrorDataReceived += (_, e) => stderr.Add(e.Data);
+        up.BeginOutputReadLine();
+        up.BeginErrorReadLine();
+        try
+        {
+            await WaitForAsync(() => Task.FromResult(stderr.Find("SIGHUP is ignored") is not null), up, stderr, stdout);
+            Assert.Contains("POST /api/pipeline/reload", stderr.Find("SIGHUP is ignored"), StringComparison.Ordinal);
+        }
+        finally
+        {
+            up.Kill(entireProcessTree: true);
+            await up.WaitForExitAsync(CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// Starts the command with SIGHUP's disposition set (<c>env --default-signal</c> or <c>--ignore-signal</c>):
+    /// a test runner started under nohup would otherwise hand its own "ignore" down to <c>up</c>.
+    /// </summary>
+    private static ProcessStartInfo WithHangup(ProcessStartInfo info, string disposition)
+    {
+        info.ArgumentList.Insert(0, info.FileName);
+        info.ArgumentList.Insert(0, $"--{disposition}-signal=HUP");
+        info.FileName = "env";
+        return info;
     }
 
     private static long Ts(string line) =>
