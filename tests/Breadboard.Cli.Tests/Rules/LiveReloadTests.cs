@@ -82,13 +82,8 @@ public class LiveReloadTests
 
         // The synthetic file has 120 ticks per second of event time: at 84× that is about 10K ticks/s.
         var info = CliProcess.StartInfo(dir.Path, new Dictionary<string, string> { ["BREADBOARD_API_KEY"] = ApiKey }, "up", "--pipeline", pipeline, "--feed", $"replay:{ticks}", "--speed", "84", "--urls", url, "--store", store, "--no-checkpoint");
-        using var up = Process.Start(WithHangup(info, "default"))!;
-        var stdout = new Lines();
-        var stderr = new Lines();
-        up.OutputDataReceived += (_, e) => stdout.Add(e.Data);
-        up.ErrorDataReceived += (_, e) => stderr.Add(e.Data);
-        up.BeginOutputReadLine();
-        up.BeginErrorReadLine();
+        var (stdout, stderr) = (new Lines(), new Lines());
+        using var up = Start(WithHangup(info, "default"), stdout, stderr);
         string w1, w2;
         try
         {
@@ -169,13 +164,8 @@ public class LiveReloadTests
         using var dir = new TempDir();
         await File.WriteAllTextAsync(dir.File("pipeline.yaml"), A, TestContext.Current.CancellationToken);
         var info = CliProcess.StartInfo(dir.Path, null, "up", "--pipeline", dir.File("pipeline.yaml"), "--no-web", "--store", $"duckdb://{dir.File("up.duckdb")}");
-        using var up = Process.Start(WithHangup(info, "ignore"))!;
-        var stdout = new Lines();
-        var stderr = new Lines();
-        up.OutputDataReceived += (_, e) => stdout.Add(e.Data);
-        up.ErrorDataReceived += (_, e) => stderr.Add(e.Data);
-        up.BeginOutputReadLine();
-        up.BeginErrorReadLine();
+        var (stdout, stderr) = (new Lines(), new Lines());
+        using var up = Start(WithHangup(info, "ignore"), stdout, stderr);
         try
         {
             await WaitForAsync(() => Task.FromResult(stderr.Find("SIGHUP is ignored") is not null), up, stderr, stdout);
@@ -186,6 +176,17 @@ public class LiveReloadTests
             up.Kill(entireProcessTree: true);
             await up.WaitForExitAsync(CancellationToken.None);
         }
+    }
+
+    /// <summary>Starts the command, its output going into <paramref name="stdout"/> and <paramref name="stderr"/>.</summary>
+    private static Process Start(ProcessStartInfo info, Lines stdout, Lines stderr)
+    {
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, e) => stdout.Add(e.Data);
+        process.ErrorDataReceived += (_, e) => stderr.Add(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
     }
 
     /// <summary>
